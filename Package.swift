@@ -1,0 +1,65 @@
+// swift-tools-version: 6.2
+// redis-runbook: a terminal incident tool for Redis on Kubernetes.
+//
+// Module map (each folder under Sources/ is one module):
+//   Pure core (no ncurses, no processes):
+//     Render          cell grid, styles and widgets; views draw into it
+//     Diagnosis       parsers (INFO, kubectl JSON, exporter metrics), the Snapshot, findings, ADR checks
+//     Runbooks        runbook model, YAML loader/validator, conditions, interpreter, incident log format
+//     MemoryAnalysis  keyspace sizing logic (patterns, BullMQ layout) over an abstract Redis session
+//     App             the TUI as update(model, msg) -> effects, keybindings as data, screens
+//   Edges:
+//     CNcursesw       system library: Debian's ncursesw
+//     Terminal        the only importer of ncurses: paints a Render.Grid diff, reads keys
+//     ProcessRunner   the only place that spawns: timeouts, process groups, line sessions, recorder
+//     Live            data access: kubectl and the persistent redis-cli session, probes
+//     Sandbox         the local kubectl-compatible cluster of real redis-server pods
+//   Command line:
+//     CLI             the commands as types (swift-argument-parser), wiring everything together
+//     redis-runbook   the executable: dispatches on its name (kubectl personality) and runs CLI
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "redis-runbook",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "redis-runbook", targets: ["redis-runbook"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw"),
+        .target(name: "Render", swiftSettings: strict),
+        .target(name: "Diagnosis", swiftSettings: strict),
+        .target(name: "Runbooks", dependencies: ["Yams"], swiftSettings: strict),
+        .target(name: "MemoryAnalysis", swiftSettings: strict),
+        .target(name: "App", dependencies: ["Render", "Diagnosis", "Runbooks", "MemoryAnalysis"], swiftSettings: strict),
+        .target(name: "Terminal", dependencies: ["CNcursesw", "Render"], swiftSettings: strict),
+        .target(name: "ProcessRunner", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")], swiftSettings: strict),
+        .target(name: "Live", dependencies: ["ProcessRunner", "Diagnosis", "MemoryAnalysis", "Runbooks"], swiftSettings: strict),
+        .target(name: "Sandbox", dependencies: ["ProcessRunner", "Yams"], swiftSettings: strict),
+        .target(
+            name: "CLI",
+            dependencies: [
+                "App", "Terminal", "Live", "Sandbox", "Runbooks", "Diagnosis", "MemoryAnalysis", "ProcessRunner", "Render",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "redis-runbook", dependencies: ["CLI"], swiftSettings: strict),
+        .testTarget(name: "RenderTests", dependencies: ["Render"], swiftSettings: strict),
+        .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner"], swiftSettings: strict),
+        .testTarget(name: "DiagnosisTests", dependencies: ["Diagnosis"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "RunbooksTests", dependencies: ["Runbooks"], swiftSettings: strict),
+        .testTarget(name: "MemoryAnalysisTests", dependencies: ["MemoryAnalysis", "Live", "ProcessRunner"], swiftSettings: strict),
+        .testTarget(name: "AppTests", dependencies: ["App", "Render", "Diagnosis"], swiftSettings: strict),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "ProcessRunner"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["CLI"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["ProcessRunner"], swiftSettings: strict),
+    ]
+)

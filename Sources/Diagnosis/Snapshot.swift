@@ -1,0 +1,307 @@
+import Foundation
+
+// One observation of the Redis pod and the Redis inside it. This is the `status --json`
+// schema (schemaVersion 1): fields may be added, never renamed. Unknown values are nil and
+// encode as JSON null, never invented.
+
+public struct Snapshot: Codable, Sendable, Equatable {
+    public var schemaVersion: Int = 1
+    /// When the snapshot was assembled (RFC 3339 UTC).
+    public var takenAt: String?
+    public var context: String?
+    public var namespace: String?
+    public var pod: PodSummary?
+    public var memory: MemorySummary = MemorySummary()
+    public var persistence: PersistenceSummary = PersistenceSummary()
+    public var clients: ClientsSummary = ClientsSummary()
+    public var exporter: ExporterSummary = ExporterSummary()
+    public var queues: [QueueCounts] = []
+    public var findings: [Finding] = []
+    public var errors: [SourceError] = []
+    /// The Redis server state as the session last saw it: "ok", "loading", "misconf",
+    /// "oom", "noauth", "wrongpass", "busy", "unreachable", or nil when not probed.
+    public var redisState: String?
+    public var redisVersion: String?
+    /// Key count per db from INFO keyspace, e.g. ["db0": 1234].
+    public var keyspace: [String: Int] = [:]
+    public var config: RedisConfigSummary = RedisConfigSummary()
+
+    public init() {}
+
+    public enum CodingKeys: String, CodingKey {
+        case schemaVersion, takenAt, context, namespace, pod, memory, persistence, clients, exporter, queues, findings, errors, redisState, redisVersion, keyspace, config
+    }
+    // Encode nil optionals as null (the schema promises the keys).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schemaVersion, forKey: .schemaVersion)
+        try c.encode(takenAt, forKey: .takenAt)
+        try c.encode(context, forKey: .context)
+        try c.encode(namespace, forKey: .namespace)
+        try c.encode(pod, forKey: .pod)
+        try c.encode(memory, forKey: .memory)
+        try c.encode(persistence, forKey: .persistence)
+        try c.encode(clients, forKey: .clients)
+        try c.encode(exporter, forKey: .exporter)
+        try c.encode(queues, forKey: .queues)
+        try c.encode(findings, forKey: .findings)
+        try c.encode(errors, forKey: .errors)
+        try c.encode(redisState, forKey: .redisState)
+        try c.encode(redisVersion, forKey: .redisVersion)
+        try c.encode(keyspace, forKey: .keyspace)
+        try c.encode(config, forKey: .config)
+    }
+}
+
+public struct PodSummary: Codable, Sendable, Equatable {
+    public var name: String
+    public var phase: String?
+    public var ready: Bool?
+    public var node: String?
+    public var nodeReady: Bool?
+    public var restarts: Int?
+    /// status.reason of the pod (e.g. "NodeLost") and whether it is terminating.
+    public var reason: String?
+    public var terminating: Bool?
+    public var startTime: String?
+    public var containers: [ContainerSummary] = []
+    /// Memory limit of the redis container from the pod spec, in bytes.
+    public var redisMemoryLimitBytes: Int64?
+    /// Recent warning events for the pod, newest first.
+    public var warnings: [EventSummary] = []
+    public init(name: String) { self.name = name }
+
+    public enum CodingKeys: String, CodingKey { case name, phase, ready, node, nodeReady, restarts, reason, terminating, startTime, containers, redisMemoryLimitBytes, warnings }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(phase, forKey: .phase)
+        try c.encode(ready, forKey: .ready)
+        try c.encode(node, forKey: .node)
+        try c.encode(nodeReady, forKey: .nodeReady)
+        try c.encode(restarts, forKey: .restarts)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(terminating, forKey: .terminating)
+        try c.encode(startTime, forKey: .startTime)
+        try c.encode(containers, forKey: .containers)
+        try c.encode(redisMemoryLimitBytes, forKey: .redisMemoryLimitBytes)
+        try c.encode(warnings, forKey: .warnings)
+    }
+}
+
+public struct ContainerSummary: Codable, Sendable, Equatable {
+    public var name: String
+    public var ready: Bool?
+    /// "running", "waiting" or "terminated".
+    public var state: String?
+    /// Reason of the current state (e.g. "CrashLoopBackOff", "ContainerCreating").
+    public var reason: String?
+    public var message: String?
+    public var restarts: Int?
+    public var startedAt: String?
+    public var lastTermination: Termination?
+    public init(name: String) { self.name = name }
+
+    public enum CodingKeys: String, CodingKey { case name, ready, state, reason, message, restarts, startedAt, lastTermination }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(ready, forKey: .ready)
+        try c.encode(state, forKey: .state)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(message, forKey: .message)
+        try c.encode(restarts, forKey: .restarts)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(lastTermination, forKey: .lastTermination)
+    }
+}
+
+public struct Termination: Codable, Sendable, Equatable {
+    public var reason: String?
+    public var exitCode: Int?
+    public var finishedAt: String?
+    public init(reason: String?, exitCode: Int?, finishedAt: String?) {
+        self.reason = reason; self.exitCode = exitCode; self.finishedAt = finishedAt
+    }
+    public enum CodingKeys: String, CodingKey { case reason, exitCode, finishedAt }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(exitCode, forKey: .exitCode)
+        try c.encode(finishedAt, forKey: .finishedAt)
+    }
+}
+
+public struct EventSummary: Codable, Sendable, Equatable {
+    public var type: String
+    public var reason: String
+    public var message: String
+    public var lastTimestamp: String?
+    public var count: Int?
+    public init(type: String, reason: String, message: String, lastTimestamp: String?, count: Int?) {
+        self.type = type; self.reason = reason; self.message = message; self.lastTimestamp = lastTimestamp; self.count = count
+    }
+}
+
+public struct MemorySummary: Codable, Sendable, Equatable {
+    public var usedBytes: Int64?
+    public var rssBytes: Int64?
+    public var peakBytes: Int64?
+    /// 0 means unset (no Redis-side limit).
+    public var maxmemoryBytes: Int64?
+    /// The redis container's memory limit from the pod spec.
+    public var limitBytes: Int64?
+    public var policy: String?
+    /// Writes rejected with OOM (errorstat_OOM count; a missing line is 0 when INFO was read).
+    public var oomRejections: Int64?
+    /// OOM rejections per second since the previous snapshot.
+    public var oomRejectionsPerSec: Double?
+    public var evictedKeys: Int64?
+    public var fragmentationRatio: Double?
+    public var aofLastCowBytes: Int64?
+    public var rdbLastCowBytes: Int64?
+    public init() {}
+
+    public enum CodingKeys: String, CodingKey { case usedBytes, rssBytes, peakBytes, maxmemoryBytes, limitBytes, policy, oomRejections, oomRejectionsPerSec, evictedKeys, fragmentationRatio, aofLastCowBytes, rdbLastCowBytes }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(usedBytes, forKey: .usedBytes)
+        try c.encode(rssBytes, forKey: .rssBytes)
+        try c.encode(peakBytes, forKey: .peakBytes)
+        try c.encode(maxmemoryBytes, forKey: .maxmemoryBytes)
+        try c.encode(limitBytes, forKey: .limitBytes)
+        try c.encode(policy, forKey: .policy)
+        try c.encode(oomRejections, forKey: .oomRejections)
+        try c.encode(oomRejectionsPerSec, forKey: .oomRejectionsPerSec)
+        try c.encode(evictedKeys, forKey: .evictedKeys)
+        try c.encode(fragmentationRatio, forKey: .fragmentationRatio)
+        try c.encode(aofLastCowBytes, forKey: .aofLastCowBytes)
+        try c.encode(rdbLastCowBytes, forKey: .rdbLastCowBytes)
+    }
+}
+
+public struct PersistenceSummary: Codable, Sendable, Equatable {
+    public var aofEnabled: Bool?
+    public var appendfsync: String?
+    public var aofLastWriteStatus: String?
+    public var aofLastBgrewriteStatus: String?
+    public var aofRewriteInProgress: Bool?
+    public var aofRewriteScheduled: Bool?
+    public var aofDelayedFsync: Int64?
+    public var aofCurrentSizeBytes: Int64?
+    public var aofBaseSizeBytes: Int64?
+    public var rdbLastBgsaveStatus: String?
+    public var rdbLastSaveTime: Int64?
+    public var rdbBgsaveInProgress: Bool?
+    public var loading: Bool?
+    public var loadingPercent: Double?
+    public var loadingEtaSeconds: Int64?
+    public init() {}
+
+    public enum CodingKeys: String, CodingKey { case aofEnabled, appendfsync, aofLastWriteStatus, aofLastBgrewriteStatus, aofRewriteInProgress, aofRewriteScheduled, aofDelayedFsync, aofCurrentSizeBytes, aofBaseSizeBytes, rdbLastBgsaveStatus, rdbLastSaveTime, rdbBgsaveInProgress, loading, loadingPercent, loadingEtaSeconds }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(aofEnabled, forKey: .aofEnabled)
+        try c.encode(appendfsync, forKey: .appendfsync)
+        try c.encode(aofLastWriteStatus, forKey: .aofLastWriteStatus)
+        try c.encode(aofLastBgrewriteStatus, forKey: .aofLastBgrewriteStatus)
+        try c.encode(aofRewriteInProgress, forKey: .aofRewriteInProgress)
+        try c.encode(aofRewriteScheduled, forKey: .aofRewriteScheduled)
+        try c.encode(aofDelayedFsync, forKey: .aofDelayedFsync)
+        try c.encode(aofCurrentSizeBytes, forKey: .aofCurrentSizeBytes)
+        try c.encode(aofBaseSizeBytes, forKey: .aofBaseSizeBytes)
+        try c.encode(rdbLastBgsaveStatus, forKey: .rdbLastBgsaveStatus)
+        try c.encode(rdbLastSaveTime, forKey: .rdbLastSaveTime)
+        try c.encode(rdbBgsaveInProgress, forKey: .rdbBgsaveInProgress)
+        try c.encode(loading, forKey: .loading)
+        try c.encode(loadingPercent, forKey: .loadingPercent)
+        try c.encode(loadingEtaSeconds, forKey: .loadingEtaSeconds)
+    }
+}
+
+public struct ClientsSummary: Codable, Sendable, Equatable {
+    public var connected: Int64?
+    public var blocked: Int64?
+    public var opsPerSec: Int64?
+    public var rejectedConnections: Int64?
+    public init() {}
+}
+
+public struct ExporterSummary: Codable, Sendable, Equatable {
+    /// redis_up from the exporter's metrics; nil when the metrics could not be read.
+    public var up: Bool?
+    /// Whether the pod spec has the exporter container at all.
+    public var present: Bool?
+    public init() {}
+    public enum CodingKeys: String, CodingKey { case up, present }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(up, forKey: .up)
+        try c.encode(present, forKey: .present)
+    }
+}
+
+public struct RedisConfigSummary: Codable, Sendable, Equatable {
+    public var appendonly: String?
+    public var appendfsync: String?
+    public var maxmemoryPolicy: String?
+    public var maxmemory: Int64?
+    public var appenddirname: String?
+    public var appendfilename: String?
+    public var dir: String?
+    public init() {}
+}
+
+public struct QueueCounts: Codable, Sendable, Equatable {
+    public var prefix: String
+    public var name: String
+    public var waiting: Int64?
+    public var active: Int64?
+    public var delayed: Int64?
+    public var prioritized: Int64?
+    public var completed: Int64?
+    public var failed: Int64?
+    public var paused: Int64?
+    public var waitingChildren: Int64?
+    /// Change of `waiting` since the previous refresh (nil on the first).
+    public var waitingDelta: Int64?
+    public init(prefix: String, name: String) { self.prefix = prefix; self.name = name }
+}
+
+public enum Severity: String, Codable, Sendable, Comparable, CaseIterable {
+    case critical, warning, info
+    public var rank: Int { switch self { case .critical: 0; case .warning: 1; case .info: 2 } }
+    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+}
+
+public struct Finding: Codable, Sendable, Equatable {
+    public var id: String
+    public var severity: Severity
+    public var summary: String
+    public var evidence: String
+    /// Id of the runbook that deals with it.
+    public var runbook: String?
+    public init(id: String, severity: Severity, summary: String, evidence: String, runbook: String?) {
+        self.id = id; self.severity = severity; self.summary = summary; self.evidence = evidence; self.runbook = runbook
+    }
+    public enum CodingKeys: String, CodingKey { case id, severity, summary, evidence, runbook }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(severity, forKey: .severity)
+        try c.encode(summary, forKey: .summary)
+        try c.encode(evidence, forKey: .evidence)
+        try c.encode(runbook, forKey: .runbook)
+    }
+}
+
+public struct SourceError: Codable, Sendable, Equatable {
+    /// "pod", "node", "events", "redis", "exporter", "logs", "queues".
+    public var source: String
+    public var message: String
+    /// Seconds since this source last succeeded (nil if never).
+    public var staleSeconds: Int?
+    public init(source: String, message: String, staleSeconds: Int? = nil) {
+        self.source = source; self.message = message; self.staleSeconds = staleSeconds
+    }
+}

@@ -1,0 +1,1 @@
+// MemoryAnalysis module
