@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "App", dependencies: ["Render", "Diagnosis", "Runbooks", "MemoryAnalysis"], swiftSettings: strict),
         .target(name: "Terminal", dependencies: ["CNcursesw", "Render"], swiftSettings: strict),
         .target(name: "ProcessRunner", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")], swiftSettings: strict),
-        .target(name: "Live", dependencies: ["ProcessRunner", "Diagnosis", "MemoryAnalysis", "Runbooks"], swiftSettings: strict),
+        .target(name: "Live", dependencies: ["ProcessRunner", "Diagnosis", "MemoryAnalysis"], swiftSettings: strict),
         .target(name: "Sandbox", dependencies: ["ProcessRunner", "Yams"], swiftSettings: strict),
         .target(
             name: "CLI",

@@ -1,11 +1,48 @@
 import ArgumentParser
+import Diagnosis
 import Foundation
+import Live
+import ProcessRunner
 
+/// `redis-runbook status [--json]`: one snapshot of the pod and Redis.
 public struct StatusCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(commandName: "status", abstract: "One snapshot, human summary or --json.")
+    public static let configuration = CommandConfiguration(commandName: "status", abstract: "One snapshot, human summary or --json (schemaVersion 1).")
+    @OptionGroup public var global: GlobalOptions
+    @Flag(name: .long, help: "Print the snapshot as JSON.") public var json = false
+    public init() {}
+
+    public func run() async throws {
+        try await global.ensureSandboxIfRequested()
+        let snap = try await takeSnapshot(global)
+        print(json ? SnapshotJSON.encode(snap) : StatusText.render(snap))
+    }
+}
+
+/// `redis-runbook check`: Nagios plugin convention.
+public struct CheckCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "check", abstract: "Health and ADR compliance as a monitoring check: REDIS OK|WARNING|CRITICAL|UNKNOWN, exit 0/1/2/3.")
     @OptionGroup public var global: GlobalOptions
     public init() {}
+
     public func run() async throws {
-        throw CleanExit.message("'status' is not built yet")
+        let snap: Snapshot
+        do {
+            try await global.ensureSandboxIfRequested()
+            snap = try await takeSnapshot(global)
+        } catch {
+            print("REDIS UNKNOWN - \(error)")
+            throw ExitCode(3)
+        }
+        let report = CheckReport.make(snap)
+        print(report.text)
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
+}
+
+/// One refresh, one-shot probes (no watches: a single snapshot does not need them).
+func takeSnapshot(_ global: GlobalOptions) async throws -> Snapshot {
+    let prober = Prober(target: try global.liveTarget(), runner: Runner(), useWatches: false)
+    let snap = await prober.snapshot()
+    await prober.shutdown()
+    return snap
 }

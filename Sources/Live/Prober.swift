@@ -1,0 +1,398 @@
+import Diagnosis
+import Foundation
+import ProcessRunner
+
+/// Gathers one `Snapshot` per refresh from the cluster and from Redis.
+///
+/// Spawn budget (what keeps the app cheap to leave open during an incident):
+/// - Redis data (PING, INFO, CONFIG GET, BullMQ counts) goes through ONE persistent
+///   `kubectl exec -i POD -c redis -- redis-cli` session: no process per refresh.
+/// - The pod, its node and its events come from long-lived `kubectl get ... -o json --watch`
+///   processes; a one-shot `get` is used only until a watch is healthy, or while it is down.
+/// - The exporter's metrics (`get --raw .../proxy/metrics`) are read at most every
+///   `metricsInterval`; `logs --previous` once per container restart.
+/// Probes of one refresh run in parallel; a failing source backs off and keeps its last good value.
+public actor Prober {
+    public let target: LiveTarget
+    public let runner: Runner
+    public var useWatches: Bool
+    public var metricsInterval: TimeInterval = 15
+    public var queueDiscoveryInterval: TimeInterval = 30
+    public var probeTimeout: Duration = .seconds(8)
+    public var now: @Sendable () -> Date = { Date() }
+
+    private var session: LineSession?
+    private var sessionArgv: [String] = []
+    private var podWatch: KubeWatch?
+    private var nodeWatch: KubeWatch?
+    private var eventWatch: KubeWatch?
+    private var watchedNode: String?
+
+    private var pod: KubePod?
+    private var podStamp: Date?
+    private var podError: String?
+    private var podPollNext = Date.distantPast
+    private var podBackoff: TimeInterval = 0
+
+    private var node: KubeNode?
+    private var nodeError: String?
+    private var nodePollNext = Date.distantPast
+
+    private var events: [String: KubeEvent] = [:]
+    private var eventsError: String?
+    private var eventsPollNext = Date.distantPast
+
+    private var metricsText: String?
+    private var metricsError: String?
+    private var metricsNext = Date.distantPast
+    private var metricsBackoff: TimeInterval = 0
+
+    private var previousLogs: (restarts: Int, text: String)?
+    private var logsError: String?
+
+    private var queueNames: [String] = []
+    private var discoveryCursor = "0"
+    private var discoveryFound: Set<String> = []
+    private var discoveryNext = Date.distantPast
+
+    private var lastGood: [String: Date] = [:]
+    private var previousSnapshot: Snapshot?
+    private var redisBackoffUntil = Date.distantPast
+    private var redisBackoff: TimeInterval = 0
+
+    public init(target: LiveTarget, runner: Runner, useWatches: Bool = true) {
+        self.target = target
+        self.runner = runner
+        self.useWatches = useWatches
+    }
+
+    /// Processes spawned so far by this prober (one-shot commands, watch starts, session starts).
+    public var spawnCount: Int {
+        runner.spawnCount + [podWatch, nodeWatch, eventWatch].compactMap { $0?.spawns }.reduce(0, +)
+    }
+
+    public func shutdown() async {
+        podWatch?.stop(); nodeWatch?.stop(); eventWatch?.stop()
+        podWatch = nil; nodeWatch = nil; eventWatch = nil
+        await session?.close()
+        session = nil
+    }
+
+    // MARK: - One refresh
+
+    public func snapshot() async -> Snapshot {
+        let t = now()
+        async let k8s: Void = refreshKubernetes(t)
+        async let redis = probeRedis(t)
+        async let metrics: Void = refreshMetrics(t)
+        _ = await k8s
+        let r = await redis
+        _ = await metrics
+        await refreshPreviousLogs()
+
+        var input = SnapshotInputs(now: t)
+        input.context = target.context
+        input.namespace = target.namespace
+        input.podName = target.pod
+        input.redisContainer = target.container
+        input.pod = pod
+        input.node = node
+        input.events = Array(events.values)
+        input.infoText = r.info
+        input.config = r.config
+        input.queues = r.queues
+        input.metricsText = metricsText
+        input.previousLogText = previousLogs?.text
+        input.previous = previousSnapshot
+        input.redisSessionError = r.error
+        var errors: [SourceError] = []
+        func stale(_ source: String) -> Int? { lastGood[source].map { Int(t.timeIntervalSince($0)) } }
+        if let e = podError { errors.append(SourceError(source: "pod", message: e, staleSeconds: stale("pod"))) }
+        if let e = nodeError { errors.append(SourceError(source: "node", message: e, staleSeconds: stale("node"))) }
+        if let e = eventsError { errors.append(SourceError(source: "events", message: e, staleSeconds: stale("events"))) }
+        if let e = r.error, r.info == nil { errors.append(SourceError(source: "redis", message: e, staleSeconds: stale("redis"))) }
+        if let e = metricsError { errors.append(SourceError(source: "exporter", message: e, staleSeconds: stale("exporter"))) }
+        if let e = logsError { errors.append(SourceError(source: "logs", message: e, staleSeconds: nil)) }
+        input.errors = errors
+        let snap = SnapshotBuilder.build(input)
+        previousSnapshot = snap
+        return snap
+    }
+
+    // MARK: - Kubernetes objects
+
+    private func refreshKubernetes(_ t: Date) async {
+        if useWatches { startWatchesIfNeeded() }
+        // Pod: newest watch document, else a one-shot get (rate-limited, backed off on failure).
+        var podFromWatch = false
+        if let w = podWatch {
+            for doc in w.poll(now: t) {
+                if let p = try? KubeJSON.pod(from: doc) { pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podFromWatch = true }
+            }
+            if w.isHealthy, podStamp != nil { podFromWatch = true; lastGood["pod"] = t }
+        }
+        if !podFromWatch, t >= podPollNext {
+            let r = await kubectl(["get", "pod", target.pod, "-o", "json"], label: "probe:pod")
+            if r.succeeded, let p = try? KubeJSON.pod(from: r.stdout) {
+                pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podBackoff = 0
+                podPollNext = t
+            } else {
+                let msg = failureMessage(r)
+                podError = msg
+                if msg.contains("NotFound") || msg.contains("not found") { pod = nil }
+                podBackoff = min(max(podBackoff * 2, 1), 30)
+                podPollNext = t.addingTimeInterval(podBackoff)
+            }
+        }
+        // Node.
+        let nodeName = pod?.spec?.nodeName
+        if useWatches, let nodeName, nodeName != watchedNode {
+            nodeWatch?.stop()
+            nodeWatch = KubeWatch(argv: target.kubectlArgv(["get", "node", nodeName, "-o", "json", "--watch"]))
+            watchedNode = nodeName
+            node = nil
+        }
+        var nodeFromWatch = false
+        if let w = nodeWatch {
+            for doc in w.poll(now: t) {
+                if let n = try? KubeJSON.node(from: doc) { node = n; nodeError = nil; lastGood["node"] = t; nodeFromWatch = true }
+            }
+            if w.isHealthy, node != nil { nodeFromWatch = true; lastGood["node"] = t }
+        }
+        if !nodeFromWatch, let nodeName, t >= nodePollNext {
+            let r = await kubectl(["get", "node", nodeName, "-o", "json"], label: "probe:node")
+            if r.succeeded, let n = try? KubeJSON.node(from: r.stdout) {
+                node = n; nodeError = nil; lastGood["node"] = t; nodePollNext = t.addingTimeInterval(useWatches ? 5 : 0)
+            } else {
+                nodeError = failureMessage(r); nodePollNext = t.addingTimeInterval(15)
+            }
+        }
+        // Events of the pod.
+        var eventsFromWatch = false
+        if let w = eventWatch {
+            for doc in w.poll(now: t) {
+                if let e = try? JSONDecoder().decode(KubeEvent.self, from: doc) { addEvent(e) }
+                else if let list = try? KubeJSON.events(from: doc) { list.forEach(addEvent) }
+                eventsError = nil; lastGood["events"] = t
+            }
+            if w.isHealthy { eventsFromWatch = true; lastGood["events"] = t; eventsError = nil }
+        }
+        if !eventsFromWatch, t >= eventsPollNext {
+            let r = await kubectl(["get", "events", "--field-selector", "involvedObject.name=\(target.pod)", "-o", "json"], label: "probe:events")
+            if r.succeeded, let list = try? KubeJSON.events(from: r.stdout) {
+                events = [:]; list.forEach(addEvent); eventsError = nil; lastGood["events"] = t
+                eventsPollNext = t.addingTimeInterval(useWatches ? 5 : 10)
+            } else {
+                eventsError = failureMessage(r); eventsPollNext = t.addingTimeInterval(30)
+            }
+        }
+    }
+
+    private func addEvent(_ e: KubeEvent) {
+        let key = e.metadata?.uid ?? e.metadata?.name ?? "\(e.reason ?? "")|\(e.message ?? "")"
+        events[key] = e
+        if events.count > 500 {
+            // Keep the newest 300.
+            let keep = events.sorted { ($0.value.when ?? "") > ($1.value.when ?? "") }.prefix(300)
+            events = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+        }
+    }
+
+    private func startWatchesIfNeeded() {
+        if podWatch == nil {
+            podWatch = KubeWatch(argv: target.kubectlArgv(["get", "pod", target.pod, "-o", "json", "--watch"]))
+        }
+        if eventWatch == nil {
+            eventWatch = KubeWatch(argv: target.kubectlArgv(["get", "events", "--field-selector", "involvedObject.name=\(target.pod)", "-o", "json", "--watch"]))
+        }
+    }
+
+    // MARK: - Exporter
+
+    private func refreshMetrics(_ t: Date) async {
+        guard t >= metricsNext else { return }
+        let path = "/api/v1/namespaces/\(target.namespace)/pods/\(target.pod):9121/proxy/metrics"
+        let r = await kubectl(["get", "--raw", path], label: "probe:exporter")
+        if r.succeeded {
+            metricsText = r.stdoutText; metricsError = nil; lastGood["exporter"] = t; metricsBackoff = 0
+            metricsNext = t.addingTimeInterval(metricsInterval)
+        } else {
+            metricsText = nil
+            metricsError = failureMessage(r)
+            metricsBackoff = min(max(metricsBackoff * 2, metricsInterval), 120)
+            metricsNext = t.addingTimeInterval(metricsBackoff)
+        }
+    }
+
+    // MARK: - Previous container logs (once per restart)
+
+    private func refreshPreviousLogs() async {
+        guard let statuses = pod?.status?.containerStatuses,
+              let redis = statuses.first(where: { $0.name == target.container }),
+              let restarts = redis.restartCount, restarts > 0 else { previousLogs = nil; logsError = nil; return }
+        if previousLogs?.restarts == restarts { return }
+        let r = await kubectl(["logs", target.pod, "-c", target.container, "--previous", "--tail", "200"], label: "probe:logs")
+        if r.succeeded {
+            previousLogs = (restarts, r.stdoutText); logsError = nil
+        } else {
+            logsError = failureMessage(r)
+            previousLogs = (restarts, "")
+        }
+    }
+
+    // MARK: - Redis through the persistent session
+
+    private struct RedisResult: Sendable {
+        var info: String?
+        var config: [String: String]?
+        var queues: [QueueCounts]?
+        var error: String?
+    }
+
+    private static let configNames = ["appendonly", "appendfsync", "maxmemory", "maxmemory-policy", "appenddirname", "appendfilename", "dir"]
+
+    private func redisSession() -> LineSession {
+        let wantsPassword = podHasPasswordEnv
+        let argv = target.redisCLIArgv(passwordInPod: wantsPassword)
+        if let s = session, argv == sessionArgv { return s }
+        if let old = session { Task { await old.close() } }
+        let s = LineSession(argv: argv, runner: runner, timeout: .seconds(5), label: "session:redis-cli")
+        session = s
+        sessionArgv = argv
+        return s
+    }
+
+    private var podHasPasswordEnv: Bool {
+        guard let c = pod?.spec?.containers?.first(where: { $0.name == target.container }) else { return false }
+        return c.env?.contains { $0.name == target.passwordEnv } ?? false
+    }
+
+    /// Whether the redis container is running, as far as the pod says (nil when unknown).
+    private var redisContainerRunning: Bool? {
+        guard let st = pod?.status?.containerStatuses?.first(where: { $0.name == target.container }) else {
+            return pod == nil ? nil : false
+        }
+        return st.state?.running != nil
+    }
+
+    private func probeRedis(_ t: Date) async -> RedisResult {
+        if redisContainerRunning == false {
+            return RedisResult(error: "redis container is not running")
+        }
+        if t < redisBackoffUntil {
+            return RedisResult(error: "reconnecting (backing off \(Int(redisBackoff))s)")
+        }
+        let s = redisSession()
+        var lines = ["PING", "INFO all"]
+        lines += Self.configNames.map { "CONFIG GET \($0)" }
+        if t >= discoveryNext {
+            lines.append(BullMQ.discoveryCommand(prefix: target.bullmqPrefix, cursor: discoveryCursor, count: 1000))
+        }
+        let queues = queueNames
+        for q in queues { lines += BullMQ.countCommands(prefix: target.bullmqPrefix, queue: q) }
+        do {
+            let replies = try await s.send(lines)
+            redisBackoff = 0
+            var result = RedisResult()
+            let ping = replies[0].trimmingCharacters(in: .whitespacesAndNewlines)
+            if ping != "PONG" { result.error = ping }
+            let info = replies[1]
+            if info.contains(":") && !info.hasPrefix("NOAUTH") && !info.hasPrefix("WRONGPASS") {
+                result.info = info
+                lastGood["redis"] = t
+            } else if result.error == nil {
+                result.error = info.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            var config: [String: String] = [:]
+            for (i, _) in Self.configNames.enumerated() {
+                config.merge(RedisConfig.parseGetReply(replies[2 + i])) { a, _ in a }
+            }
+            result.config = config.isEmpty ? nil : config
+            var idx = 2 + Self.configNames.count
+            if t >= discoveryNext {
+                if let scan = BullMQ.parseScanReply(replies[idx]) {
+                    discoveryFound.formUnion(BullMQ.queueNames(fromMetaKeys: scan.keys, prefix: target.bullmqPrefix))
+                    discoveryCursor = scan.cursor
+                    if scan.cursor == "0" {
+                        queueNames = discoveryFound.sorted()
+                        discoveryFound = []
+                        discoveryNext = t.addingTimeInterval(queueDiscoveryInterval)
+                    }
+                    // else continue the cursor on the next refresh: one bounded SCAN per refresh.
+                } else {
+                    discoveryNext = t.addingTimeInterval(queueDiscoveryInterval)
+                }
+                idx += 1
+            }
+            var counts: [QueueCounts] = []
+            let prev = previousSnapshot?.queues ?? []
+            for q in queues {
+                let n = BullMQ.countCommands(prefix: target.bullmqPrefix, queue: q).count
+                let reply = replies[idx..<(idx + n)].joined(separator: "\n")
+                counts.append(BullMQ.parseCounts(prefix: target.bullmqPrefix, queue: q, reply: reply, previous: prev))
+                idx += n
+            }
+            result.queues = counts
+            return result
+        } catch {
+            redisBackoff = min(max(redisBackoff * 2, 1), 30)
+            redisBackoffUntil = t.addingTimeInterval(redisBackoff)
+            return RedisResult(error: Self.sessionErrorText(error))
+        }
+    }
+
+    static func sessionErrorText(_ error: any Error) -> String {
+        if let e = error as? LineSessionError {
+            switch e {
+            case .childExited(_, let tail):
+                let t = tail.trimmingCharacters(in: .whitespacesAndNewlines)
+                if !t.isEmpty { return KubectlError.classify(stderr: t, exitCode: 1).description }
+                return e.description
+            default: return e.description
+            }
+        }
+        return "\(error)"
+    }
+
+    // MARK: - On demand
+
+    public func logs(container: String, previous: Bool, tail: Int = 500) async -> Result<String, ProbeFailure> {
+        var args = ["logs", target.pod, "-c", container, "--tail", String(tail)]
+        if previous { args.append("--previous") }
+        let r = await kubectl(args, label: "logs")
+        return r.succeeded ? .success(r.stdoutText) : .failure(ProbeFailure(failureMessage(r)))
+    }
+
+    /// Warning and normal events of the pod, newest first.
+    public func podEvents() -> [KubeEvent] {
+        events.values.sorted { ($0.when ?? "") > ($1.when ?? "") }
+    }
+
+    /// Sends read-only lines through the persistent session (memory analysis, runbook checks).
+    public func redisSend(_ lines: [String]) async throws -> [String] {
+        try await redisSession().send(lines)
+    }
+
+    // MARK: - kubectl one-shots
+
+    private func kubectl(_ args: [String], label: String) async -> CommandResult {
+        await runner.run(CommandSpec(target.kubectlArgv(args), timeout: probeTimeout, outputLimit: 16 << 20, label: label))
+    }
+
+    private func failureMessage(_ r: CommandResult) -> String {
+        switch r.termination {
+        case .timedOut: return "kubectl timed out after \(probeTimeout)"
+        case .failedToStart(let why): return why
+        default:
+            let err = r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            if err.isEmpty { return "kubectl exited with \(r.termination)" }
+            return KubectlError.classify(stderr: err, exitCode: r.exitCode ?? 1).description
+        }
+    }
+}
+
+public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
