@@ -26,6 +26,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "redis-runbook", targets: ["redis-runbook"]),
+        // The pure core as a library, for the fuzz targets in Fuzz/ (built with -sanitize=fuzzer).
+        .library(name: "RedisRunbookCore", targets: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
