@@ -1,0 +1,273 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public struct ChildSpawnError: Error, Sendable, CustomStringConvertible {
+    public var argv: [String]
+    public var reason: String
+    public var description: String { "cannot start \(argv.first ?? "<empty>"): \(reason)" }
+}
+
+/// A supervised long-lived process for the sandbox (kubelet-like): own process group, output
+/// appended to files, non-blocking status. Spawned with posix_spawn here, nowhere else.
+public final class Child: @unchecked Sendable {
+    public let pid: Int32
+    /// True when the child leads its own process group (signals can go to the whole group).
+    public let ownsProcessGroup: Bool
+    public let argv: [String]
+
+    private let state = Locked<Termination?>(nil)
+    private let recorder: (any CommandRecorder)?
+    private let recordID: UInt64
+    private let spec: CommandSpec
+    private let started = ContinuousClock.now
+
+    private init(pid: Int32, ownsProcessGroup: Bool, argv: [String], recorder: (any CommandRecorder)?, recordID: UInt64, spec: CommandSpec) {
+        self.pid = pid
+        self.ownsProcessGroup = ownsProcessGroup
+        self.argv = argv
+        self.recorder = recorder
+        self.recordID = recordID
+        self.spec = spec
+    }
+
+    public static func spawn(_ argv: [String], environment: [String: String]? = nil,
+                             workingDirectory: String? = nil, stdoutPath: String? = nil, stderrPath: String? = nil,
+                             newProcessGroup: Bool = true) throws -> Child {
+        try spawn(argv, environment: environment, workingDirectory: workingDirectory, stdoutPath: stdoutPath,
+                  stderrPath: stderrPath, newProcessGroup: newProcessGroup, recorder: nil, label: nil)
+    }
+
+    /// Same as `spawn`, reporting start and (once reaped) finish to `recorder`.
+    public static func spawn(_ argv: [String], environment: [String: String]? = nil,
+                             workingDirectory: String? = nil, stdoutPath: String? = nil, stderrPath: String? = nil,
+                             newProcessGroup: Bool = true, recorder: (any CommandRecorder)?, label: String? = nil) throws -> Child {
+        _ = ignoreSIGPIPEOnce
+        let env = environment ?? ProcessInfo.processInfo.environment
+        var spec = CommandSpec(argv, workingDirectory: workingDirectory, timeout: .seconds(Int64.max / 2), label: label)
+        if let environment { spec.environment = environment }
+        let id = nextCommandID()
+        recorder?.commandStarted(id: id, spec: spec)
+        func fail(_ reason: String) -> ChildSpawnError {
+            let error = ChildSpawnError(argv: argv, reason: reason)
+            recorder?.commandFinished(id: id, result: CommandResult(spec: spec, termination: .failedToStart(error.description)))
+            return error
+        }
+        guard let first = argv.first, !first.isEmpty else { throw fail("empty command line") }
+        let path: String
+        if first.contains("/") {
+            path = first
+        } else if let found = resolveExecutable(first, path: env["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]) {
+            path = found
+        } else {
+            throw fail("executable not found in PATH")
+        }
+        if let wd = workingDirectory {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: wd, isDirectory: &isDir), isDir.boolValue else {
+                throw fail("working directory does not exist: \(wd)")
+            }
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        // Only 0, 1 and 2 reach the child, whatever the rest of this process has open.
+        if let closefrom = spawnExtensions.addClosefrom {
+            _ = closefrom(&actions, 3)
+        }
+        if let wd = workingDirectory {
+            guard let addchdir = spawnExtensions.addChdir else { throw fail("posix_spawn cannot change directory on this libc") }
+            _ = addchdir(&actions, wd)
+        }
+
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        if newProcessGroup {
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+            posix_spawnattr_setpgroup(&attr, 0)
+        }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attr, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attr, &allSignals)
+        posix_spawnattr_setflags(&attr, Int16(flags))
+
+        let envStrings = env.map { "\($0.key)=\($0.value)" }
+        var childPID: pid_t = 0
+        let rc = withCStringArray(argv) { cArgv in
+            withCStringArray(envStrings) { cEnv in
+                posix_spawn(&childPID, path, &actions, &attr, cArgv, cEnv)
+            }
+        }
+        guard rc == 0 else { throw fail("\(path): \(errnoText(rc))") }
+        return Child(pid: childPID, ownsProcessGroup: newProcessGroup, argv: argv, recorder: recorder, recordID: id, spec: spec)
+    }
+
+    /// waitpid(WNOHANG); nil while running; cached once reaped.
+    public func poll() -> Termination? {
+        state.withLock { cached in
+            if let cached { return cached }
+            var status: Int32 = 0
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid {
+                cached = termination(fromWaitStatus: status)
+            } else if r < 0 && errno == ECHILD {
+                cached = .failedToStart("not a child of this process (already reaped elsewhere)")
+            } else {
+                return nil
+            }
+            finished(cached!)
+            return cached
+        }
+    }
+
+    /// Blocks until the child exits, then reaps it.
+    public func wait() -> Termination {
+        while true {
+            if let t = poll() { return t }
+            // Block without reaping, so the pid stays reserved while `signal` may still use it.
+            var info = siginfo_t()
+            let r = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT)
+            if r != 0 && errno != EINTR && errno != ECHILD { usleep(10_000) }
+        }
+    }
+
+    /// Waits up to `timeout` for the child to exit; nil if it is still running.
+    public func wait(timeout: Duration) async -> Termination? {
+        let deadline = ContinuousClock.now + timeout
+        var delay = 1
+        while true {
+            if let t = poll() { return t }
+            if ContinuousClock.now >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(delay))
+            delay = min(delay * 2, 25)
+        }
+    }
+
+    /// Sends `signal` to the child's process group (or only the child). Never signals after reaping.
+    public func signal(_ signal: Int32, wholeGroup: Bool = true) {
+        state.withLock { cached in
+            guard cached == nil else { return }
+            _ = kill(wholeGroup && ownsProcessGroup ? -pid : pid, signal)
+        }
+    }
+
+    /// SIGTERM (group), wait up to `grace`, then SIGKILL (group); reaps. Returns how it ended.
+    @discardableResult
+    public func terminate(grace: Duration = .seconds(2)) async -> Termination {
+        if let t = poll() { return t }
+        signal(SIGTERM)
+        if let t = await wait(timeout: grace) {
+            if ownsProcessGroup { killLeftovers() }
+            return t
+        }
+        signal(SIGKILL)
+        return wait()
+    }
+
+    private func killLeftovers() {
+        // Leader reaped: the group may still hold grandchildren. The group id cannot be reused while they live.
+        if processGroupExists(pid) { _ = kill(-pid, SIGKILL) }
+    }
+
+    private func finished(_ t: Termination) {
+        recorder?.commandFinished(id: recordID, result: CommandResult(spec: spec, termination: t, duration: ContinuousClock.now - started, pid: pid))
+    }
+}
+
+/// Replace the current process (execve): stdin/stdout/exit code pass through untouched.
+/// On failure prints "error: <why>" to stderr and exits 127.
+public func execReplacingCurrentProcess(_ argv: [String], environment: [String: String]? = nil) -> Never {
+    execReplacingCurrentProcess(argv, environment: environment, recorder: nil)
+}
+
+/// Same, reporting the command to `recorder` first (only commandStarted: the process is gone afterwards).
+public func execReplacingCurrentProcess(_ argv: [String], environment: [String: String]? = nil, recorder: (any CommandRecorder)?) -> Never {
+    func die(_ why: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(why)\n".utf8))
+        exit(127)
+    }
+    let env = environment ?? ProcessInfo.processInfo.environment
+    guard let first = argv.first, !first.isEmpty else { die("empty command line") }
+    var spec = CommandSpec(argv)
+    if let environment { spec.environment = environment }
+    recorder?.commandStarted(id: nextCommandID(), spec: spec)
+    let path: String
+    if first.contains("/") {
+        path = first
+    } else if let found = resolveExecutable(first, path: env["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]) {
+        path = found
+    } else {
+        die("\(first): executable not found in PATH")
+    }
+    fflush(nil)
+    let envStrings = env.map { "\($0.key)=\($0.value)" }
+    // Restore default dispositions that exec would otherwise keep (ignored SIGPIPE).
+    #if canImport(Glibc)
+    _ = Glibc.signal(SIGPIPE, SIG_DFL)
+    #endif
+    let code = withCStringArray(argv) { cArgv in
+        withCStringArray(envStrings) { cEnv in
+            execve(path, cArgv, cEnv)
+            return errno
+        }
+    }
+    die("\(path): \(errnoText(code))")
+}
+
+/// PATH lookup that never uses the current directory (empty PATH entries and "." are skipped,
+/// as are other relative entries). A name containing "/" is not looked up: nil is returned.
+public func resolveExecutable(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
+    guard !name.isEmpty, !name.contains("/") else { return nil }
+    guard let path else { return nil }
+    for dir in path.split(separator: ":", omittingEmptySubsequences: true) {
+        guard dir.hasPrefix("/") else { continue }  // ".", "", "bin", "./x": relative to the cwd, never used
+        let candidate = dir.hasSuffix("/") ? "\(dir)\(name)" : "\(dir)/\(name)"
+        var st = stat()
+        guard stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+        if access(candidate, X_OK) == 0 { return candidate }
+    }
+    return nil
+}
+
+/// Calls `body` with a NULL-terminated C array of strings.
+func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for p in pointers { free(p) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// glibc's posix_spawn extensions (2.29+/2.34+) that Swift's Glibc module does not import.
+struct SpawnExtensions: @unchecked Sendable {
+    typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    let addClosefrom: AddClosefrom?
+    let addChdir: AddChdir?
+
+    static func load() -> SpawnExtensions {
+        let handle = dlopen(nil, RTLD_NOW)
+        func symbol<T>(_ name: String, as: T.Type) -> T? {
+            guard let p = dlsym(handle, name) else { return nil }
+            return unsafeBitCast(p, to: T.self)
+        }
+        return SpawnExtensions(addClosefrom: symbol("posix_spawn_file_actions_addclosefrom_np", as: AddClosefrom.self),
+                               addChdir: symbol("posix_spawn_file_actions_addchdir_np", as: AddChdir.self))
+    }
+}
+
+let spawnExtensions = SpawnExtensions.load()

@@ -1,0 +1,470 @@
+import Foundation
+import Subprocess
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public enum LineSessionError: Error, Sendable, CustomStringConvertible {
+    /// The child is killed (whole group) and reaped; the next send restarts it.
+    case timedOut(after: Duration)
+    case childExited(Termination, stderrTail: String)
+    case failedToStart(String)
+
+    public var description: String {
+        switch self {
+        case .timedOut(let d): return "line session timed out after \(d.seconds) s (child killed; it restarts on the next send)"
+        case .childExited(let t, let tail):
+            let trimmed = tail.trimmingCharacters(in: .whitespacesAndNewlines)
+            return "line session child \(t)" + (trimmed.isEmpty ? "" : ": \(trimmed)")
+        case .failedToStart(let why): return "line session failed to start: \(why)"
+        }
+    }
+}
+
+/// A long-lived child (e.g. `kubectl exec -i redis-0 -c redis -- redis-cli`) that takes lines on
+/// stdin. Each line sent is followed by a marker line; the reply to that line is everything the
+/// child printed on stdout before the marker's echo. Dead child => restarted on the next send.
+public actor LineSession {
+    public let argv: [String]
+    public let environment: [String: String]
+    public let timeout: Duration
+    private let runner: Runner
+    private let marker: @Sendable (String) -> (line: String, echo: String)
+    private let label: String?
+
+    private var process: SessionProcess?
+    private var starts = 0
+    private var closed = false
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var markerCounter: UInt64 = 0
+    private let sessionTag: String
+
+    public init(argv: [String], environment: [String: String] = [:], runner: Runner, timeout: Duration = .seconds(5),
+                marker: @escaping @Sendable (String) -> (line: String, echo: String) = { m in ("ECHO \(m)", m) }) {
+        self.init(argv: argv, environment: environment, runner: runner, timeout: timeout, label: nil, marker: marker)
+    }
+
+    /// Same, with a label for the recorder (e.g. "session:redis-cli").
+    public init(argv: [String], environment: [String: String] = [:], runner: Runner, timeout: Duration = .seconds(5),
+                label: String?, marker: @escaping @Sendable (String) -> (line: String, echo: String) = { m in ("ECHO \(m)", m) }) {
+        self.argv = argv
+        self.environment = environment
+        self.runner = runner
+        self.timeout = timeout
+        self.marker = marker
+        self.label = label
+        self.sessionTag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    }
+
+    /// A session dropped without `close()` still takes its child down (the child is reaped by its own task).
+    deinit {
+        if let process {
+            process.queue.interrupt()
+            process.handle.send(SIGKILL)
+        }
+    }
+
+    /// How many times the child was (re)started after the first.
+    public var restarts: Int { max(0, starts - 1) }
+
+    /// True while a child is alive (a killed child that is not yet noticed counts as not running).
+    public var isRunning: Bool {
+        guard let process else { return false }
+        return process.isAlive
+    }
+
+    /// The current child's pid (the group leader), if one was started and has not been torn down.
+    public var pid: Int32? { process?.handle.pid }
+
+    /// One reply per line, in order; each reply is the child's stdout text for that line with the trailing newline removed.
+    public func send(_ lines: [String]) async throws -> [String] {
+        await acquire()
+        defer { release() }
+        guard !closed else { throw LineSessionError.failedToStart("session is closed") }
+        if lines.isEmpty { return [] }
+
+        var markers: [(line: String, echo: String)] = []
+        var payload = ""
+        for line in lines {
+            markerCounter += 1
+            let m = marker("__rrb_\(sessionTag)_\(markerCounter)__")
+            markers.append(m)
+            payload += Self.oneLine(line) + "\n" + Self.oneLine(m.line) + "\n"
+        }
+        let echoes = markers.map(\.echo)
+        let bytes = Array(payload.utf8)
+
+        var attempt = 0
+        while true {
+            attempt += 1
+            let proc = try await ensureRunning()
+            let outcome = await Self.exchangeWithTimeout(proc, bytes: bytes, echoes: echoes, timeout: timeout)
+            switch outcome {
+            case .replies(let replies):
+                return replies
+            case .timedOut:
+                process = nil
+                throw LineSessionError.timedOut(after: timeout)
+            case .cancelled:
+                process = nil
+                throw CancellationError()
+            case .writeFailed where attempt == 1:
+                // Nothing of this batch reached the child (its stdin is closed): restart and resend once.
+                _ = await proc.finish(grace: terminationGrace)
+                process = nil
+                continue
+            case .ended, .writeFailed:
+                let termination = await proc.finish(grace: terminationGrace)
+                process = nil
+                throw LineSessionError.childExited(termination, stderrTail: proc.stderrTail)
+            }
+        }
+    }
+
+    /// Closes stdin, waits briefly for the child to exit, then kills its group. The session stays closed.
+    public func close() async {
+        await acquire()
+        defer { release() }
+        closed = true
+        if let proc = process {
+            process = nil
+            try? await proc.writer.finish()
+            _ = await proc.finish(grace: terminationGrace)
+        }
+    }
+
+    // MARK: - Internals
+
+    private enum Exchange: Sendable {
+        case replies([String])
+        case writeFailed
+        case ended
+        case timedOut
+        case cancelled
+    }
+
+    /// Writes the batch and collects the replies, racing the session timeout. On timeout or
+    /// cancellation the child's group is killed and reaped before this returns.
+    private static func exchangeWithTimeout(_ proc: SessionProcess, bytes: [UInt8], echoes: [String], timeout: Duration) async -> Exchange {
+        await withTaskGroup(of: Exchange.self) { group in
+            group.addTask { await Self.exchange(proc, bytes: bytes, echoes: echoes) }
+            group.addTask {
+                do { try await Task.sleep(for: timeout) } catch { return .cancelled }
+                return .timedOut
+            }
+            let first = await group.next() ?? .cancelled
+            switch first {
+            case .replies, .ended, .writeFailed:
+                break
+            case .timedOut, .cancelled:
+                // The reply stream is now out of step: kill the child (whole group) so the exchange ends.
+                proc.queue.interrupt()
+                await proc.terminate()
+            }
+            group.cancelAll()
+            await group.waitForAll()
+            return first
+        }
+    }
+
+    private static func exchange(_ proc: SessionProcess, bytes: [UInt8], echoes: [String]) async -> Exchange {
+        do {
+            _ = try await proc.writer.write(bytes)
+        } catch {
+            return .writeFailed
+        }
+        var replies: [String] = []
+        replies.reserveCapacity(echoes.count)
+        for echo in echoes {
+            var collected: [String] = []
+            while true {
+                switch await proc.queue.next() {
+                case .line(let line):
+                    if line == echo || (line.hasSuffix("\r") && line.dropLast() == echo[...]) {
+                        replies.append(collected.joined(separator: "\n"))
+                        collected = []
+                    } else {
+                        collected.append(line)
+                        continue
+                    }
+                case .eof:
+                    return .ended
+                case .interrupted:
+                    return .cancelled
+                }
+                break
+            }
+        }
+        return .replies(replies)
+    }
+
+    private static func oneLine(_ s: String) -> String {
+        guard s.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return s }
+        return String(s.map { ($0 == "\n" || $0 == "\r" || $0 == "\r\n") ? " " : $0 })
+    }
+
+    private func ensureRunning() async throws -> SessionProcess {
+        if let proc = process {
+            if proc.isAlive { return proc }
+            // Died between sends: reap it, then start a fresh one.
+            _ = await proc.finish(grace: terminationGrace)
+            process = nil
+        }
+        let spec = CommandSpec(argv, environment: environment, timeout: timeout, label: label ?? "line-session")
+        let proc = try await SessionProcess.start(spec: spec, runner: runner)
+        starts += 1
+        process = proc
+        return proc
+    }
+
+    private func acquire() async {
+        if !busy { busy = true; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func release() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    }
+}
+
+/// Lines read from a child's stdout, handed to one consumer at a time.
+final class LineQueue: @unchecked Sendable {
+    enum Item: Sendable { case line(String), eof, interrupted }
+
+    private let lock = NSLock()
+    private var lines: [String] = []
+    private var head = 0
+    private var ended = false
+    private var interruptPending = false
+    private var waiter: CheckedContinuation<Item, Never>?
+    private var partial = Data()
+
+    /// Feeds raw bytes; complete lines (split on "\n", the "\n" dropped) become items.
+    func feed(_ raw: UnsafeRawBufferPointer) {
+        var complete: [String] = []
+        lock.lock()
+        var start = raw.startIndex
+        for i in raw.indices where raw[i] == 0x0A {
+            partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<i]))
+            complete.append(String(decoding: partial, as: UTF8.self))
+            partial.removeAll(keepingCapacity: true)
+            start = i + 1
+        }
+        if start < raw.endIndex { partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<raw.endIndex])) }
+        lines.append(contentsOf: complete)
+        let w = deliverLocked()
+        lock.unlock()
+        w?.0.resume(returning: w!.1)
+    }
+
+    func finish() {
+        lock.lock()
+        if !partial.isEmpty {
+            lines.append(String(decoding: partial, as: UTF8.self))
+            partial.removeAll()
+        }
+        ended = true
+        let w = deliverLocked()
+        lock.unlock()
+        w?.0.resume(returning: w!.1)
+    }
+
+    /// Wakes the current consumer with `.interrupted` (or the next one, if none waits).
+    func interrupt() {
+        lock.lock()
+        let w = waiter
+        waiter = nil
+        if w == nil { interruptPending = true }
+        lock.unlock()
+        w?.resume(returning: .interrupted)
+    }
+
+    func next() async -> Item {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Item, Never>) in
+                lock.lock()
+                if Task.isCancelled || interruptPending {
+                    interruptPending = false
+                    lock.unlock()
+                    c.resume(returning: .interrupted)
+                    return
+                }
+                waiter = c
+                let w = deliverLocked()
+                lock.unlock()
+                w?.0.resume(returning: w!.1)
+            }
+        } onCancel: {
+            interrupt()
+        }
+    }
+
+    var isEnded: Bool { lock.lock(); defer { lock.unlock() }; return ended }
+
+    /// Must hold the lock. Returns the waiter to resume (outside the lock) and its item.
+    private func deliverLocked() -> (CheckedContinuation<Item, Never>, Item)? {
+        guard let w = waiter else { return nil }
+        if head < lines.count {
+            let line = lines[head]
+            head += 1
+            if head > 1024 && head * 2 > lines.count { lines.removeFirst(head); head = 0 }
+            waiter = nil
+            return (w, .line(line))
+        }
+        if ended {
+            waiter = nil
+            return (w, .eof)
+        }
+        return nil
+    }
+}
+
+/// One running child of a LineSession.
+final class SessionProcess: Sendable {
+    let handle: GroupHandle
+    let writer: StandardInputWriter
+    let queue: LineQueue
+    let task: Task<Termination, Never>
+    private let tail: Locked<Data>
+
+    private init(handle: GroupHandle, writer: StandardInputWriter, queue: LineQueue, task: Task<Termination, Never>, tail: Locked<Data>) {
+        self.handle = handle
+        self.writer = writer
+        self.queue = queue
+        self.task = task
+        self.tail = tail
+    }
+
+    var stderrTail: String { lossyText(tail.current) }
+
+    var isAlive: Bool {
+        if handle.isRetired || queue.isEnded { return false }
+        return !childHasExited(handle.pid)
+    }
+
+    private enum Ready: Sendable {
+        case started(GroupHandle, StandardInputWriter)
+        case failed(String)
+    }
+
+    static let stderrTailLimit = 4096
+
+    static func start(spec: CommandSpec, runner: Runner) async throws -> SessionProcess {
+        let plan: LaunchPlan
+        switch LaunchPlan.make(argv: spec.argv, environment: spec.environment, removeEnvironment: spec.removeEnvironment,
+                               path: spec.effectivePATH, workingDirectory: spec.workingDirectory) {
+        case .failure(let f):
+            let id = nextCommandID()
+            runner.recorder?.commandStarted(id: id, spec: spec)
+            runner.recorder?.commandFinished(id: id, result: CommandResult(spec: spec, termination: .failedToStart(f.message)))
+            throw LineSessionError.failedToStart(f.message)
+        case .success(let p):
+            plan = p
+        }
+        let queue = LineQueue()
+        let tail = Locked(Data())
+        let (ready, readyContinuation) = AsyncStream<Ready>.makeStream()
+        let task = Task.detached { () -> Termination in
+            let id = nextCommandID()
+            runner.recorder?.commandStarted(id: id, spec: spec)
+            let startTime = ContinuousClock.now
+            let started = Locked<GroupHandle?>(nil)
+            var termination: Termination
+            do {
+                let r = try await Subprocess.run(
+                    plan.executable, arguments: plan.arguments, environment: plan.environment,
+                    workingDirectory: plan.workingDirectory, platformOptions: plan.platformOptions,
+                    input: .inputWriter, output: .sequence, error: .sequence
+                ) { execution in
+                    let handle = GroupHandle(pid: execution.processIdentifier.value)
+                    started.withLock { $0 = handle }
+                    runner.noteSpawn()
+                    readyContinuation.yield(.started(handle, execution.standardInputWriter))
+                    readyContinuation.finish()
+                    let stdout = execution.standardOutput
+                    let stderr = execution.standardError
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            do {
+                                for try await buffer in stdout { buffer.withUnsafeBytes { queue.feed($0) } }
+                            } catch {}
+                            queue.finish()
+                        }
+                        group.addTask {
+                            do {
+                                for try await buffer in stderr {
+                                    buffer.withUnsafeBytes { raw in
+                                        tail.withLock { t in
+                                            t.append(contentsOf: raw)
+                                            if t.count > stderrTailLimit { t.removeFirst(t.count - stderrTailLimit) }
+                                        }
+                                    }
+                                }
+                            } catch {}
+                        }
+                    }
+                    queue.finish()
+                    try? await execution.standardInputWriter.finish()
+                    // Output is closed. Give the leader a moment to exit on its own, then make sure.
+                    if !(await waitForExitWithoutReaping(handle.pid, until: .now + terminationGrace)) {
+                        handle.send(SIGTERM)
+                        if !(await waitForExitWithoutReaping(handle.pid, until: .now + terminationGrace)) {
+                            handle.send(SIGKILL)
+                            _ = await waitForExitWithoutReaping(handle.pid, until: .now + .seconds(3650 * 86400))
+                        }
+                    }
+                    if processGroupExists(handle.pid) { handle.send(SIGKILL) }
+                    handle.retire()
+                }
+                switch r.terminationStatus {
+                case .exited(let c): termination = .exited(Int32(truncatingIfNeeded: c))
+                case .signaled(let s): termination = .signaled(Int32(truncatingIfNeeded: s))
+                }
+            } catch {
+                let why = "\(plan.displayName): \(describeSpawnError(error))"
+                termination = .failedToStart(why)
+                if started.current == nil {
+                    readyContinuation.yield(.failed(why))
+                    readyContinuation.finish()
+                }
+                queue.finish()
+            }
+            runner.recorder?.commandFinished(id: id, result: CommandResult(
+                spec: spec, termination: termination, stderr: tail.current,
+                duration: ContinuousClock.now - startTime, pid: started.current?.pid))
+            return termination
+        }
+        for await event in ready {
+            switch event {
+            case .started(let handle, let writer):
+                return SessionProcess(handle: handle, writer: writer, queue: queue, task: task, tail: tail)
+            case .failed(let why):
+                throw LineSessionError.failedToStart(why)
+            }
+        }
+        let t = await task.value
+        throw LineSessionError.failedToStart("\(t)")
+    }
+
+    /// SIGTERM the group, SIGKILL after the grace; returns once the child is reaped.
+    func terminate() async {
+        handle.send(SIGTERM)
+        if !(await waitForExitWithoutReaping(handle.pid, until: .now + terminationGrace)) {
+            handle.send(SIGKILL)
+        }
+        _ = await task.value
+    }
+
+    /// Waits up to `grace` for the child to end by itself (stdin closed or already dead), then terminates it.
+    func finish(grace: Duration) async -> Termination {
+        if !(await waitForExitWithoutReaping(handle.pid, until: .now + grace)) {
+            await terminate()
+        }
+        return await task.value
+    }
+}

@@ -1,1 +1,0 @@
-// ProcessRunner module

@@ -1,0 +1,298 @@
+import Foundation
+import Subprocess
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Signals a child's process group only while the group leader is not yet reaped, so the
+/// group id can never have been reused by an unrelated process when we signal it.
+final class GroupHandle: Sendable {
+    let pid: pid_t
+    private let signallable = Locked(true)
+
+    init(pid: pid_t) { self.pid = pid }
+
+    /// Sends `sig` to the whole group (or to the leader only). No-op once retired.
+    func send(_ sig: Int32, wholeGroup: Bool = true) {
+        signallable.withLock { ok in
+            guard ok else { return }
+            _ = kill(wholeGroup ? -pid : pid, sig)
+        }
+    }
+
+    /// Called right before the leader may be reaped: from now on nothing is signalled.
+    func retire() { signallable.withLock { $0 = false } }
+
+    var isRetired: Bool { !signallable.current }
+}
+
+/// Grace between SIGTERM and SIGKILL when a command times out or a session is torn down.
+let terminationGrace: Duration = .milliseconds(500)
+
+/// The one place that spawns short commands. Every call goes to the recorder(s).
+public final class Runner: Sendable {
+    let recorder: (any CommandRecorder)?
+    private let spawns = Locked(0)
+
+    public init(recorder: (any CommandRecorder)? = nil) {
+        self.recorder = recorder
+        _ = ignoreSIGPIPEOnce
+    }
+
+    /// How many processes this runner started (line-session children included).
+    public var spawnCount: Int { spawns.current }
+
+    func noteSpawn() { spawns.withLock { $0 += 1 } }
+
+    public func run(_ argv: [String], timeout: Duration = .seconds(10), stdin: Data? = nil) async -> CommandResult {
+        await run(CommandSpec(argv, stdin: stdin, timeout: timeout))
+    }
+
+    public func run(_ spec: CommandSpec) async -> CommandResult {
+        let id = nextCommandID()
+        recorder?.commandStarted(id: id, spec: spec)
+        let result = await execute(spec)
+        recorder?.commandFinished(id: id, result: result)
+        return result
+    }
+
+    // MARK: - Implementation
+
+    private struct Captured: Sendable {
+        var stdout = Data()
+        var stderr = Data()
+        var stdoutTruncated = false
+        var stderrTruncated = false
+    }
+
+    private enum Part: Sendable {
+        case stdout(Data, Bool)
+        case stderr(Data, Bool)
+        case other
+    }
+
+    private func execute(_ spec: CommandSpec) async -> CommandResult {
+        let start = ContinuousClock.now
+        func failed(_ why: String) -> CommandResult {
+            CommandResult(spec: spec, termination: .failedToStart(why), duration: ContinuousClock.now - start)
+        }
+        let launch: LaunchPlan
+        switch LaunchPlan.make(argv: spec.argv, environment: spec.environment, removeEnvironment: spec.removeEnvironment,
+                               path: spec.effectivePATH, workingDirectory: spec.workingDirectory) {
+        case .failure(let why): return failed(why.message)
+        case .success(let plan): launch = plan
+        }
+
+        let handleBox = Locked<GroupHandle?>(nil)
+        let timedOut = Locked(false)
+        let limit = max(0, spec.outputLimit)
+        let timeout = spec.timeout
+
+        do {
+            let status: TerminationStatus
+            let captured: Captured
+            if let input = spec.stdin {
+                let r = try await Subprocess.run(
+                    launch.executable, arguments: launch.arguments, environment: launch.environment,
+                    workingDirectory: launch.workingDirectory, platformOptions: launch.platformOptions,
+                    input: .inputWriter, output: .sequence, error: .sequence
+                ) { execution in
+                    let handle = GroupHandle(pid: execution.processIdentifier.value)
+                    handleBox.withLock { $0 = handle }
+                    self.noteSpawn()
+                    return await Self.supervise(handle: handle, stdout: execution.standardOutput, stderr: execution.standardError,
+                                                writer: execution.standardInputWriter, input: input,
+                                                limit: limit, timeout: timeout, timedOut: timedOut)
+                }
+                status = r.terminationStatus
+                captured = r.closureResult
+            } else {
+                let r = try await Subprocess.run(
+                    launch.executable, arguments: launch.arguments, environment: launch.environment,
+                    workingDirectory: launch.workingDirectory, platformOptions: launch.platformOptions,
+                    input: .none, output: .sequence, error: .sequence
+                ) { execution in
+                    let handle = GroupHandle(pid: execution.processIdentifier.value)
+                    handleBox.withLock { $0 = handle }
+                    self.noteSpawn()
+                    return await Self.supervise(handle: handle, stdout: execution.standardOutput, stderr: execution.standardError,
+                                                writer: nil, input: nil,
+                                                limit: limit, timeout: timeout, timedOut: timedOut)
+                }
+                status = r.terminationStatus
+                captured = r.closureResult
+            }
+            let termination: Termination
+            if timedOut.current {
+                termination = .timedOut
+            } else {
+                switch status {
+                case .exited(let code): termination = .exited(Int32(truncatingIfNeeded: code))
+                case .signaled(let sig): termination = .signaled(Int32(truncatingIfNeeded: sig))
+                }
+            }
+            return CommandResult(spec: spec, termination: termination, stdout: captured.stdout, stderr: captured.stderr,
+                                 stdoutTruncated: captured.stdoutTruncated, stderrTruncated: captured.stderrTruncated,
+                                 duration: ContinuousClock.now - start, pid: handleBox.current?.pid)
+        } catch {
+            let pid = handleBox.current?.pid
+            if pid == nil {
+                return failed("\(launch.displayName): \(describeSpawnError(error))")
+            }
+            // Started, but monitoring failed: report what we know.
+            return CommandResult(spec: spec, termination: timedOut.current ? .timedOut : .failedToStart("monitoring failed: \(error)"),
+                                 duration: ContinuousClock.now - start, pid: pid)
+        }
+    }
+
+    /// Runs inside the subprocess body: the leader is not reaped until this returns, so the
+    /// process group id stays valid for every signal sent from here.
+    private static func supervise(handle: GroupHandle, stdout: SubprocessOutputSequence, stderr: SubprocessOutputSequence,
+                                  writer: StandardInputWriter?, input: Data?, limit: Int, timeout: Duration,
+                                  timedOut: Locked<Bool>) async -> Captured {
+        await withTaskGroup(of: Part.self) { group in
+            group.addTask {
+                let (d, t) = await drain(stdout, limit: limit)
+                return .stdout(d, t)
+            }
+            group.addTask {
+                let (d, t) = await drain(stderr, limit: limit)
+                return .stderr(d, t)
+            }
+            if let writer {
+                group.addTask {
+                    if let input, !input.isEmpty { _ = try? await writer.write(Array(input)) }
+                    try? await writer.finish()
+                    return .other
+                }
+            }
+            // Watchdog: SIGTERM the group at the deadline, SIGKILL after the grace.
+            group.addTask {
+                do {
+                    try await Task.sleep(for: timeout)
+                } catch {
+                    // Cancelled: either the command is done (handle retired: nothing to do) or the
+                    // caller's task was cancelled, in which case the command is torn down like a timeout.
+                    guard !handle.isRetired else { return .other }
+                    handle.send(SIGTERM)
+                    if !(await waitForExitWithoutReaping(handle.pid, until: .now + terminationGrace)) { handle.send(SIGKILL) }
+                    return .other
+                }
+                timedOut.withLock { $0 = true }
+                handle.send(SIGTERM)
+                if !(await waitForExitWithoutReaping(handle.pid, until: .now + terminationGrace)) {
+                    handle.send(SIGKILL)
+                }
+                return .other
+            }
+
+            var captured = Captured()
+            var streamsOpen = 2
+            while streamsOpen > 0, let part = await group.next() {
+                switch part {
+                case .stdout(let d, let t): captured.stdout = d; captured.stdoutTruncated = t; streamsOpen -= 1
+                case .stderr(let d, let t): captured.stderr = d; captured.stderrTruncated = t; streamsOpen -= 1
+                case .other: break
+                }
+            }
+            // Both streams are closed; the leader may still run (it can close its output early).
+            // The watchdog is still armed, so this wait is bounded by the timeout.
+            _ = await waitForExitWithoutReaping(handle.pid, until: .now + .seconds(3650 * 86400))
+            // A short command leaves nothing behind: stragglers in its group are killed.
+            if processGroupExists(handle.pid) { handle.send(SIGKILL) }
+            handle.retire()
+            group.cancelAll()
+            return captured
+        }
+    }
+
+    /// Reads a stream to its end, keeping at most `limit` bytes; the rest is read and dropped.
+    private static func drain(_ sequence: SubprocessOutputSequence, limit: Int) async -> (Data, Bool) {
+        var data = Data()
+        var truncated = false
+        do {
+            for try await buffer in sequence {
+                buffer.withUnsafeBytes { raw in
+                    let room = limit - data.count
+                    if raw.count <= room {
+                        data.append(contentsOf: raw)
+                    } else {
+                        if room > 0 { data.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<room])) }
+                        truncated = true
+                    }
+                }
+            }
+        } catch {
+            // Cancelled I/O (the leader exited while a grandchild held the pipe) or a read error: keep what we have.
+        }
+        return (data, truncated)
+    }
+}
+
+/// What swift-subprocess needs to launch one argv, worked out (and validated) up front.
+struct LaunchPlan {
+    struct Failure: Error { let message: String }
+
+    var executable: Executable
+    var arguments: Arguments
+    var environment: Subprocess.Environment
+    var workingDirectory: FilePath?
+    var platformOptions: PlatformOptions
+    var displayName: String
+    var resolvedPath: String
+
+    static func make(argv: [String], environment: [String: String], removeEnvironment: [String], path: String?,
+                     workingDirectory: String?) -> Result<LaunchPlan, Failure> {
+        guard let first = argv.first, !first.isEmpty else { return .failure(Failure(message: "empty command line")) }
+        let resolved: String
+        if first.contains("/") {
+            if access(first, X_OK) != 0 {
+                return .failure(Failure(message: "\(first): cannot execute: \(errnoText(errno))"))
+            }
+            resolved = first
+        } else {
+            guard let found = resolveExecutable(first, path: path) else {
+                return .failure(Failure(message: "\(first): executable not found in PATH"))
+            }
+            resolved = found
+        }
+        if let wd = workingDirectory {
+            var isDir: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: wd, isDirectory: &isDir) || !isDir.boolValue {
+                return .failure(Failure(message: "\(first): working directory does not exist: \(wd)"))
+            }
+        }
+        var overrides: [Subprocess.Environment.Key: String?] = [:]
+        for name in removeEnvironment {
+            if let key = Subprocess.Environment.Key(rawValue: name) { overrides.updateValue(nil, forKey: key) }
+        }
+        for (name, value) in environment {
+            if let key = Subprocess.Environment.Key(rawValue: name) { overrides.updateValue(value, forKey: key) }
+        }
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: terminationGrace)]
+        return .success(LaunchPlan(
+            executable: .path(FilePath(resolved)),
+            arguments: Arguments(executablePathOverride: first, remainingValues: Array(argv.dropFirst())),
+            environment: overrides.isEmpty ? .inherit : .inherit.updating(overrides),
+            workingDirectory: workingDirectory.map { FilePath($0) },
+            platformOptions: options,
+            displayName: first,
+            resolvedPath: resolved))
+    }
+}
+
+func describeSpawnError(_ error: any Error) -> String {
+    if let e = error as? SubprocessError { return e.description }
+    return String(describing: error)
+}

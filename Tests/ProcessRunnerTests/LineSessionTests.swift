@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+@testable import ProcessRunner
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct LineSessionTests {
+    @Test func redisCliSessionAnswersBatchesInOrderAndRecoversAfterItsChildIsKilled() async throws {
+        let recorder = TestRecorder()
+        let runner = Runner(recorder: recorder)
+        let redis = try await RedisServer.start(runner: runner)
+        let session = LineSession(argv: ["redis-cli", "-p", "\(redis.port)"], runner: runner, timeout: .seconds(10))
+        do {
+            let first = try await session.send(["PING", "SET rrb:key \"hello world\"", "GET rrb:key", "INFO server"])
+            #expect(first.count == 4)
+            #expect(first[0] == "PONG")
+            #expect(first[1] == "OK")
+            #expect(first[2] == "hello world")
+            #expect(first[3].hasPrefix("# Server"))
+            #expect(first[3].contains("redis_version:7."))
+            #expect(first[3].contains("tcp_port:\(redis.port)"))
+            #expect(first[3].split(whereSeparator: \.isNewline).count > 10)  // multi-line reply kept together
+
+            let second = try await session.send(["INCR rrb:n", "INCR rrb:n", "GET rrb:missing", "DBSIZE"])
+            #expect(second == ["1", "2", "", "2"])
+            #expect(await session.restarts == 0)
+            #expect(await session.isRunning)
+
+            // Kill the redis-cli child; the next send restarts it transparently.
+            let pid = try #require(await session.pid)
+            #expect(kill(pid, SIGKILL) == 0)
+            #expect(await eventually(timeout: .seconds(5)) { await !session.isRunning })
+            let third = try await session.send(["PING", "GET rrb:key"])
+            #expect(third == ["PONG", "hello world"])
+            #expect(await session.restarts == 1)
+            #expect(await session.pid != pid)
+            #expect(!processIsAlive(pid))
+
+            // Every session child went through the runner's recorder.
+            #expect(runner.spawnCount >= 3)  // PING probes + 2 session children
+            let sessionStarts = recorder.started.filter { $0.1.argv.first == "redis-cli" && $0.1.argv.count == 3 }
+            #expect(sessionStarts.count == 2)
+        } catch {
+            Issue.record("session failed: \(error)")
+        }
+        let lastPid = await session.pid
+        await session.close()
+        #expect(await !session.isRunning)
+        if let lastPid { #expect(await eventually(timeout: .seconds(5)) { !processIsAlive(lastPid) }) }
+        await redis.stop()
+        #expect(!processIsAlive(redis.child.pid))
+    }
+
+    @Test func sessionWithIdentityMarkerOverCat() async throws {
+        let session = LineSession(argv: ["cat"], runner: Runner(), timeout: .seconds(10), marker: { m in (m, m) })
+        let replies = try await session.send(["alpha", "beta gamma", "", "multi\nline"])
+        #expect(replies == ["alpha", "beta gamma", "", "multi line"])
+        let again = try await session.send(["delta"])
+        #expect(again == ["delta"])
+        #expect(try await session.send([]) == [])
+        await session.close()
+        await #expect(throws: LineSessionError.self) { try await session.send(["x"]) }
+    }
+
+    @Test func childThatNeverAnswersTimesOutAndItsGroupIsGone() async throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pidFile = dir + "/gc.pid"
+        let runner = Runner()
+        let session = LineSession(argv: ["/bin/sh", "-c", "sleep 300 & echo $! > \(pidFile); exec cat > /dev/null"],
+                                  runner: runner, timeout: .milliseconds(700))
+        do {
+            _ = try await session.send(["PING"])
+            Issue.record("expected a timeout")
+        } catch let error as LineSessionError {
+            guard case .timedOut(let after) = error else {
+                Issue.record("expected timedOut, got \(error)")
+                return
+            }
+            #expect(after == .milliseconds(700))
+            #expect(error.description.contains("timed out"))
+        }
+        let grandchild = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(await eventually(timeout: .seconds(5)) { !processIsAlive(grandchild) })
+        #expect(await !session.isRunning)
+        #expect(await session.pid == nil)
+
+        // The next send restarts the child (and, as it never answers, times out again).
+        await #expect(throws: LineSessionError.self) { try await session.send(["PING"]) }
+        #expect(await session.restarts == 1)
+        await session.close()
+    }
+
+    @Test func childThatExitsReportsItsStatusAndStderrTail() async throws {
+        let session = LineSession(argv: ["/bin/sh", "-c", "echo 'connection refused' >&2; exit 4"], runner: Runner(), timeout: .seconds(10))
+        do {
+            _ = try await session.send(["PING"])
+            Issue.record("expected childExited")
+        } catch let error as LineSessionError {
+            guard case .childExited(let termination, let tail) = error else {
+                Issue.record("expected childExited, got \(error)")
+                return
+            }
+            #expect(termination == .exited(4))
+            #expect(tail.contains("connection refused"))
+            #expect(error.description.contains("connection refused"))
+        }
+        #expect(await !session.isRunning)
+        await session.close()
+    }
+
+    @Test func missingExecutableFailsToStart() async {
+        let recorder = TestRecorder()
+        let session = LineSession(argv: ["rrb-no-such-cli"], runner: Runner(recorder: recorder))
+        do {
+            _ = try await session.send(["PING"])
+            Issue.record("expected failedToStart")
+        } catch let error as LineSessionError {
+            guard case .failedToStart(let why) = error else {
+                Issue.record("expected failedToStart, got \(error)")
+                return
+            }
+            #expect(why.contains("rrb-no-such-cli"))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+        #expect(recorder.finished.count == 1)
+    }
+
+    @Test func droppingASessionWithoutCloseStillEndsItsChild() async throws {
+        var session: LineSession? = LineSession(argv: ["cat"], runner: Runner(), timeout: .seconds(10), marker: { m in (m, m) })
+        #expect(try await session?.send(["x"]) == ["x"])
+        let pid = try #require(await session?.pid)
+        #expect(processIsAlive(pid))
+        session = nil
+        #expect(await eventually(timeout: .seconds(5)) { !processIsAlive(pid) })
+    }
+
+    @Test func concurrentSendsAreSerializedAndEachGetsItsOwnReplies() async throws {
+        let session = LineSession(argv: ["cat"], runner: Runner(), timeout: .seconds(10), marker: { m in (m, m) })
+        let results = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+            for i in 0..<8 {
+                group.addTask { (i, try await session.send(["a\(i)", "b\(i)", "c\(i)"])) }
+            }
+            var all: [Int: [String]] = [:]
+            for try await (i, r) in group { all[i] = r }
+            return all
+        }
+        for i in 0..<8 { #expect(results[i] == ["a\(i)", "b\(i)", "c\(i)"]) }
+        await session.close()
+    }
+}
