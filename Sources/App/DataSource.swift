@@ -1,0 +1,46 @@
+import Diagnosis
+import Foundation
+
+/// A failure of one data source, shown inline in the panel that uses it.
+public struct SourceFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Where the dashboard gets its data. Every call runs off the main loop; it must return (with
+/// an error inside the result when needed) and bound its own time. The TUI never blocks on it.
+public protocol DashboardDataSource: Sendable {
+    /// The kubectl binary in use (shown in the header).
+    var kubectlPath: String { get }
+    /// One observation; failures of parts go into `Snapshot.errors`.
+    func snapshot() async -> Snapshot
+    func logs(container: String, previous: Bool) async -> Result<String, SourceFailure>
+    /// Events of the pod, newest first.
+    func events() async -> Result<[EventSummary], SourceFailure>
+    /// The text of a runbook (for the runbook screen).
+    func runbook(id: String) async -> Result<String, SourceFailure>
+}
+
+/// The placeholder source until a cluster is wired in: every source says "not connected".
+public struct DisconnectedDataSource: DashboardDataSource {
+    public let kubectlPath: String
+    public let context: String?
+    public let namespace: String
+    public let pod: String
+    public init(kubectlPath: String, context: String?, namespace: String, pod: String) {
+        self.kubectlPath = kubectlPath; self.context = context; self.namespace = namespace; self.pod = pod
+    }
+    public func snapshot() async -> Snapshot {
+        var s = Snapshot()
+        s.takenAt = ISO8601DateFormatter().string(from: Date())
+        s.context = context
+        s.namespace = namespace
+        s.redisState = nil
+        s.errors = ["pod", "redis", "exporter", "queues"].map { SourceError(source: $0, message: "not connected") }
+        return s
+    }
+    public func logs(container: String, previous: Bool) async -> Result<String, SourceFailure> { .failure(SourceFailure("not connected")) }
+    public func events() async -> Result<[EventSummary], SourceFailure> { .failure(SourceFailure("not connected")) }
+    public func runbook(id: String) async -> Result<String, SourceFailure> { .failure(SourceFailure("runbooks are not wired in yet (\(id))")) }
+}

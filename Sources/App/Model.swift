@@ -1,0 +1,123 @@
+import Diagnosis
+import Foundation
+import Render
+
+public enum InputMode: Sendable, Equatable {
+    case normal
+    /// Typing a `:` command.
+    case palette(String)
+    /// Typing a `/` filter for the current screen.
+    case filter(String)
+    /// A mutating action waits for the operator to type `expected`.
+    case confirm(action: String, expected: String, input: String)
+}
+
+public struct LogsState: Sendable, Equatable {
+    public var container: String
+    public var previous: Bool = false
+    public var text: String?
+    public var error: String?
+    public var fetchedAt: Date?
+    /// Top line shown; nil follows the tail.
+    public var scroll: Int?
+    public init(container: String) { self.container = container }
+}
+
+public struct EventsState: Sendable, Equatable {
+    public var items: [EventSummary] = []
+    public var error: String?
+    public var fetchedAt: Date?
+    public init() {}
+}
+
+/// Everything the TUI shows. Only `update` changes it.
+public struct AppModel: Sendable {
+    public var screen: Screen = .dashboard
+    /// Screens to return to with Esc.
+    public var history: [Screen] = []
+    public var mode: InputMode = .normal
+
+    // Configuration.
+    public var readOnly: Bool
+    public var colors: Bool
+    public var refreshInterval: Double
+    public var kubectlPath: String
+    public var context: String?
+    public var namespace: String
+    public var podName: String
+    public var containers: [String]
+
+    // Data.
+    /// The last snapshot with the last good values of failed sources kept.
+    public var snapshot: Snapshot?
+    public var snapshotAt: Date?
+    public var refreshInFlight = false
+    public var lastRefreshRequest: Date?
+    public var now: Date
+    public var memoryUsed = RingBuffer<Double>(capacity: 1800)
+    public var memoryMax = RingBuffer<Double>(capacity: 1800)
+    public var memoryLimit = RingBuffer<Double>(capacity: 1800)
+    /// Waiting counts of the previous snapshot, per queue, for trends when the source gives none.
+    public var previousWaiting: [String: Int64] = [:]
+    public var queueTrend: [String: Int64] = [:]
+    public var logs: LogsState
+    public var events = EventsState()
+    public var runbook: (id: String, text: String)?
+
+    // UI state.
+    public var selection: [Screen: Int] = [:]
+    public var filters: [Screen: String] = [:]
+    /// A one-line message in the status bar (last error, confirmation result...).
+    public var flash: String?
+    public var width = 80
+    public var height = 24
+    public var quitting = false
+
+    public init(readOnly: Bool = false, colors: Bool = true, refreshInterval: Double = 2, kubectlPath: String = "kubectl",
+                context: String? = nil, namespace: String = "default", podName: String = "redis-0",
+                containers: [String] = ["redis", "redis-exporter"], now: Date = Date(timeIntervalSince1970: 0)) {
+        self.readOnly = readOnly; self.colors = colors; self.refreshInterval = refreshInterval; self.kubectlPath = kubectlPath
+        self.context = context; self.namespace = namespace; self.podName = podName; self.containers = containers
+        self.now = now
+        self.logs = LogsState(container: containers.first ?? "redis")
+    }
+
+    public var keyBindings: [KeyBinding] { Keymap.bindings(readOnly: readOnly) }
+
+    /// Findings, most severe first, filtered by the current filter of `screen`.
+    public func findings(filter screen: Screen) -> [Finding] {
+        let all = (snapshot?.findings ?? []).enumerated().sorted { a, b in
+            a.element.severity.rank != b.element.severity.rank ? a.element.severity.rank < b.element.severity.rank : a.offset < b.offset
+        }.map(\.element)
+        guard let f = filters[screen], !f.isEmpty else { return all }
+        return all.filter { "\($0.id) \($0.severity.rawValue) \($0.summary) \($0.evidence) \($0.runbook ?? "")".localizedCaseInsensitiveContains(f) }
+    }
+
+    public func filteredEvents() -> [EventSummary] {
+        guard let f = filters[.events], !f.isEmpty else { return events.items }
+        return events.items.filter { "\($0.type) \($0.reason) \($0.message)".localizedCaseInsensitiveContains(f) }
+    }
+
+    public func logLines() -> [String] {
+        let lines = (logs.text ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let trimmed = lines.last == "" ? Array(lines.dropLast()) : lines
+        guard let f = filters[.logs], !f.isEmpty else { return trimmed }
+        return trimmed.filter { $0.localizedCaseInsensitiveContains(f) }
+    }
+
+    /// The error of a source in the current snapshot.
+    public func error(for source: String) -> SourceError? { snapshot?.errors.first { $0.source == source } }
+
+    /// Seconds since the snapshot arrived.
+    public var snapshotAge: Int? { snapshotAt.map { max(0, Int(now.timeIntervalSince($0))) } }
+
+    /// Inline status of a panel fed by `sources`: "stale 14s: <error>", "error: <error>" or "2s".
+    public func panelStatus(_ sources: [String]) -> (text: String, isError: Bool)? {
+        guard let age = snapshotAge else { return ("waiting for data", false) }
+        if let e = sources.lazy.compactMap({ self.error(for: $0) }).first {
+            if let s = e.staleSeconds { return ("stale \(s + age)s: \(e.message)", true) }
+            return ("error: \(e.message)", true)
+        }
+        return ("\(age)s", false)
+    }
+}

@@ -1,0 +1,563 @@
+import Diagnosis
+import Foundation
+import Render
+
+/// Minimum terminal size for the full UI.
+public let minimumWidth = 80
+public let minimumHeight = 24
+
+extension App {
+    /// Draws the whole screen for `model` at a size. Pure: same model and size, same grid.
+    public static func render(_ m: AppModel, width: Int, height: Int) -> Grid {
+        var g = Grid(width: width, height: height)
+        if width < minimumWidth || height < minimumHeight {
+            drawTooSmall(&g)
+        } else {
+            let body = Rect(x: 0, y: 1, width: width, height: height - 2)
+            drawHeader(&g, m, Rect(x: 0, y: 0, width: width, height: 1))
+            switch m.screen {
+            case .dashboard: drawDashboard(&g, m, body)
+            case .memory: drawMemoryScreen(&g, m, body)
+            case .logs: drawLogs(&g, m, body)
+            case .events: drawEvents(&g, m, body)
+            case .findings: drawFindingsScreen(&g, m, body)
+            case .help: drawHelp(&g, m, body)
+            case .runbook: drawRunbook(&g, m, body)
+            }
+            drawBottom(&g, m, Rect(x: 0, y: height - 1, width: width, height: 1), body: body)
+        }
+        return m.colors ? g : g.mapStyles { $0.monochrome }
+    }
+
+    static func drawTooSmall(_ g: inout Grid) {
+        let lines = [
+            "terminal too small (need \(minimumWidth)x\(minimumHeight), have \(g.width)x\(g.height))",
+            "enlarge the window, or press q to quit",
+        ]
+        let y0 = max(0, g.height / 2 - 1)
+        for (i, l) in lines.enumerated() {
+            let rows = TextLayout.wrap(l, width: max(1, g.width))
+            for (j, r) in rows.enumerated() {
+                let y = y0 + i * 2 + j
+                g.write(r, x: max(0, (g.width - TextWidth.of(r)) / 2), y: y, style: i == 0 ? Style(fg: .red, bold: true) : .plain)
+            }
+        }
+    }
+
+    // MARK: header and bottom line
+
+    static func redisStateText(_ m: AppModel) -> (String, Style) {
+        if let e = m.error(for: "redis") { return ("redis: \(e.message)", Style(fg: .red, bold: true, reverse: true)) }
+        guard let s = m.snapshot else { return ("redis: waiting for data", Style(reverse: true)) }
+        let st = s.redisState ?? "unknown"
+        let style = st == "ok" ? Style(fg: .green, bold: true, reverse: true) : Style(fg: .red, bold: true, reverse: true)
+        return ("redis: \(st.uppercased() == "OK" ? "up" : st.uppercased())", style)
+    }
+
+    static func drawHeader(_ g: inout Grid, _ m: AppModel, _ r: Rect) {
+        g.fill(r, style: .reverse)
+        let wide = r.width >= 120
+        let ctx = m.snapshot?.context ?? m.context ?? "(current)"
+        let ns = m.snapshot?.namespace ?? m.namespace
+        let pod = m.snapshot?.pod?.name ?? m.podName
+        var x = r.x
+        if wide { x = g.write(" redis-runbook ", x: x, y: r.y, style: Style(bold: true, reverse: true), clip: r) }
+        let (state, stStyle) = redisStateText(m)
+        x = g.write(" " + state + " ", x: x, y: r.y, style: stStyle, clip: r)
+        var right = ""
+        if let age = m.snapshotAge { right = (wide ? "updated \(age)s ago" : "\(age)s") + (m.refreshInFlight ? " ⟳" : "") }
+        if m.readOnly { right += wide ? "  READ-ONLY" : " RO" }
+        right += wide ? "  \(m.screen.title) " : " "
+        // ctx, ns and pod stay whole; the kubectl path is cut from the left when short of room.
+        let info = " ctx \(ctx) │ ns \(ns) │ pod \(pod) │ kubectl "
+        let room = r.maxX - x - TextWidth.of(right) - 1
+        if room > 4 {
+            var path = m.kubectlPath
+            let left = room - TextWidth.of(info)
+            if left < TextWidth.of(path) {
+                path = left >= 2 ? "…" + String(path.suffix(max(0, left - 1))) : ""
+            }
+            g.write(TextLayout.truncate(info + path, to: room), x: x, y: r.y, style: .reverse, clip: r)
+        }
+        g.write(right, x: r.maxX - TextWidth.of(right), y: r.y, style: Style(bold: true, reverse: true), clip: r)
+    }
+
+    static func drawBottom(_ g: inout Grid, _ m: AppModel, _ r: Rect, body: Rect) {
+        switch m.mode {
+        case .palette(let text):
+            drawPaletteSuggestions(&g, text, body)
+            g.fill(r)
+            let x = g.write(":", x: r.x, y: r.y, style: .bold, clip: r)
+            let e = g.write(text, x: x, y: r.y, clip: r)
+            g.write("█", x: e, y: r.y, clip: r)
+        case .filter(let text):
+            g.fill(r)
+            let x = g.write("/", x: r.x, y: r.y, style: .bold, clip: r)
+            let e = g.write(text, x: x, y: r.y, clip: r)
+            g.write("█", x: e, y: r.y, clip: r)
+            g.write("  Enter keep · Esc clear", x: e + 1, y: r.y, style: .dim, clip: r)
+        case .confirm(let action, let expected, let input):
+            StatusBar(hints: [KeyHint("Enter", "confirm"), KeyHint("Esc", "cancel")]).render(into: &g, rect: r)
+            let body = "This may change the cluster or Redis. Type the runbook id \"\(expected)\" and press Enter to \(action)."
+            Dialog(title: "Confirm: \(action)", body: body, buttons: [], prompt: ">", input: input)
+                .render(into: &g, area: body.isEmpty ? r : Rect(x: 0, y: 1, width: g.width, height: g.height - 2))
+        case .normal:
+            var msg = m.flash ?? ""
+            if msg.isEmpty, let f = m.filters[m.screen], !f.isEmpty { msg = "filter: \(f)" }
+            if msg.isEmpty, m.readOnly { msg = "read-only" }
+            StatusBar(hints: Keymap.hints(for: m.screen, readOnly: m.readOnly), message: msg,
+                      messageStyle: m.flash != nil ? Style(fg: .yellow, bold: true) : .bold).render(into: &g, rect: r)
+        }
+    }
+
+    static func drawPaletteSuggestions(_ g: inout Grid, _ text: String, _ body: Rect) {
+        let first = text.split(separator: " ").first.map(String.init)?.lowercased() ?? ""
+        let matches = PaletteCommand.names.filter { first.isEmpty || $0.name.hasPrefix(first) }
+        guard !matches.isEmpty else { return }
+        let h = min(matches.count + 2, body.height)
+        let r = Rect(x: body.x, y: body.maxY - h, width: min(44, body.width), height: h)
+        let inner = Panel(title: "commands", borderStyle: .bold).render(into: &g, rect: r)
+        Table(columns: [Column("cmd", .fixed(17)), Column("what", .flex(min: 4, weight: 1))],
+              rows: matches.map { [Span($0.name, .bold), Span($0.help)] }, showHeader: false).render(into: &g, rect: inner)
+    }
+
+    // MARK: dashboard
+
+    struct DashPanel {
+        var title: String
+        var sources: [String]
+        var preferred: Int
+        var minimum: Int
+        var draw: (inout Grid, Rect) -> Void
+    }
+
+    /// Heights for panels stacked in `available` rows: preferred when they fit (the extra goes to
+    /// `grow`), else shrunk from the largest down, never under the minimum; panels that still do
+    /// not fit get 0.
+    static func allocate(preferred: [Int], minimum: [Int], available: Int, grow: Int?) -> [Int] {
+        var h = preferred
+        var total = h.reduce(0, +)
+        if total <= available {
+            if let gi = grow, gi < h.count { h[gi] += available - total }
+            return h
+        }
+        while total > available {
+            guard let i = h.indices.filter({ h[$0] > minimum[$0] }).max(by: { h[$0] < h[$1] }) else { break }
+            h[i] -= 1; total -= 1
+        }
+        // Still too tall: drop panels from the bottom.
+        var i = h.count - 1
+        while total > available, i >= 0 { total -= h[i]; h[i] = 0; i -= 1 }
+        return h
+    }
+
+    static func panelFrame(_ g: inout Grid, _ m: AppModel, _ p: DashPanel, _ r: Rect, focused: Bool = false) {
+        guard r.height >= 3 else { return }
+        let st = m.panelStatus(p.sources)
+        let inner = Panel(title: p.title, status: st?.text, statusStyle: st?.isError == true ? Style(fg: .red, bold: true) : .dim,
+                          borderStyle: focused ? Style(fg: .cyan) : .dim).render(into: &g, rect: r)
+        p.draw(&g, inner.inset(dx: 1, dy: 0))
+    }
+
+    static func drawDashboard(_ g: inout Grid, _ m: AppModel, _ body: Rect) {
+        let pod = podPanel(m), mem = memoryPanel(m, sparkWidth: body.width), per = persistencePanel(m), cli = clientsPanel(m)
+        let que = queuesPanel(m), adr = adrPanel(m), fin = findingsPanel(m)
+        let columns: [[DashPanel]]
+        let grows: [Int?]
+        if body.width >= 160 {
+            columns = [[pod, per, cli], [mem, que], [fin, adr]]   // extra rows: more warnings, the chart, more findings
+            grows = [0, 0, 0]
+        } else {
+            columns = [[pod, mem, per], [fin, cli, que, adr]]
+            grows = [1, 0]
+        }
+        let rects = body.columns(columns.count)
+        for (ci, col) in columns.enumerated() {
+            let hs = allocate(preferred: col.map(\.preferred), minimum: col.map(\.minimum), available: rects[ci].height, grow: grows[ci])
+            for (p, r) in zip(col, rects[ci].rows(hs)) where r.height > 0 {
+                panelFrame(&g, m, p, r, focused: p.title.hasPrefix("Findings"))
+            }
+        }
+    }
+
+    static let okStyle = Style(fg: .green)
+    static let badStyle = Style(fg: .red, bold: true)
+    static let warnStyle = Style(fg: .yellow, bold: true)
+
+    static func lines(_ ls: [Line]) -> (inout Grid, Rect) -> Void {
+        { g, r in TextBlock(ls).render(into: &g, rect: r) }
+    }
+
+    static func podPanel(_ m: AppModel) -> DashPanel {
+        var ls: [Line] = []
+        if let p = m.snapshot?.pod {
+            let phaseStyle = p.phase == "Running" ? okStyle : badStyle
+            ls.append([Span(p.name, .bold), Span("  "), Span(p.phase ?? "—", phaseStyle),
+                       Span("  ready "), Span(Fmt.bool(p.ready), p.ready == true ? okStyle : badStyle),
+                       Span("  restarts \(Fmt.int(p.restarts))", (p.restarts ?? 0) > 0 ? warnStyle : .plain)]
+                      + (p.terminating == true ? [Span("  terminating", badStyle)] : [])
+                      + (p.reason.map { [Span("  \($0)", badStyle)] } ?? []))
+            ls.append([Span("node "), Span(p.node ?? "—", .bold), Span("  "),
+                       Span(p.nodeReady.map { $0 ? "Ready" : "NotReady" } ?? "Ready?", p.nodeReady == false ? badStyle : (p.nodeReady == true ? okStyle : .dim))])
+            let nameW = min(16, (p.containers.map { TextWidth.of($0.name) }.max() ?? 5) + 1)
+            for c in p.containers {
+                let state = c.reason ?? c.state ?? "—"
+                let bad = c.state != "running" || c.ready == false
+                ls.append([Span(TextLayout.fit(c.name, to: nameW), .bold), Span(TextLayout.fit(state, to: max(9, TextWidth.of(state) + 1)), bad ? badStyle : okStyle),
+                           Span(c.ready == true ? "ready" : "not ready", c.ready == true ? okStyle : badStyle),
+                           Span(" ↻\(Fmt.int(c.restarts))", (c.restarts ?? 0) > 0 ? warnStyle : .plain)])
+                if let t = c.lastTermination {
+                    ls.append([Span("  last: "), Span(t.reason ?? "?", t.reason == "OOMKilled" ? badStyle : warnStyle),
+                               Span(" exit \(Fmt.int(t.exitCode)) \(Fmt.ago(t.finishedAt, now: m.now))")])
+                }
+            }
+            if p.warnings.isEmpty {
+                ls.append([Span("no recent warnings", .dim)])
+            } else {
+                for w in p.warnings.prefix(12) {
+                    ls.append([Span(Fmt.ago(w.lastTimestamp, now: m.now).replacingOccurrences(of: " ago", with: "") + " ", .dim),
+                               Span(w.reason, warnStyle), Span(" " + w.message)])
+                }
+            }
+        } else {
+            ls.append([Span(m.podName, .bold), Span("  no pod data", .dim)])
+        }
+        // Preferred height counts three warnings; more show when the column has room.
+        let extra = max(0, (m.snapshot?.pod?.warnings.count ?? 0) - 3)
+        return DashPanel(title: "Pod health", sources: ["pod", "node", "events"], preferred: ls.count + 2 - extra, minimum: 4, draw: lines(ls))
+    }
+
+    static func memoryPanel(_ m: AppModel, sparkWidth: Int) -> DashPanel {
+        let mem = m.snapshot?.memory ?? MemorySummary()
+        let used = mem.usedBytes.map(Double.init)
+        let maxm = mem.maxmemoryBytes
+        let limit = mem.limitBytes
+        func styleFor(_ r: Double?) -> Style { guard let r else { return .plain }; return r >= 0.9 ? badStyle : (r >= 0.75 ? warnStyle : okStyle) }
+        let unsetRows = (maxm == 0 && sparkWidth < 120) ? 1 : 0
+        let rows = 7 + unsetRows
+        let draw: (inout Grid, Rect) -> Void = { g, r in
+            var y = r.y
+            func row() -> Rect { defer { y += 1 }; return Rect(x: r.x, y: y, width: r.width, height: y < r.maxY ? 1 : 0) }
+            if let mx = maxm, mx == 0 {
+                // Never a percentage of host RAM: say what it means, wrapped when narrow.
+                let parts = TextLayout.wrap("maxmemory unset: the container limit is the only limit", width: r.width)
+                for (i, p) in parts.enumerated() {
+                    let rr = row()
+                    if i == 0, p.hasPrefix("maxmemory ") {
+                        g.write(line: [Span("maxmemory ", .bold), Span(String(p.dropFirst(10)), warnStyle)], x: rr.x, y: rr.y, clip: rr)
+                    } else {
+                        g.write(p, x: rr.x, y: rr.y, style: warnStyle, clip: rr)
+                    }
+                }
+            } else {
+                let ratio = (used != nil && maxm != nil && maxm! > 0) ? used! / Double(maxm!) : nil
+                Gauge(label: "used/max", value: used, limit: maxm.map(Double.init),
+                      detail: "\(Fmt.bytes(mem.usedBytes))/\(Fmt.bytes(maxm)) \(Fmt.percent(ratio))", style: styleFor(ratio)).render(into: &g, rect: row())
+            }
+            let lratio = (used != nil && limit != nil && limit! > 0) ? used! / Double(limit!) : nil
+            Gauge(label: "used/lim", value: used, limit: limit.map(Double.init),
+                  detail: "\(Fmt.bytes(mem.usedBytes))/\(Fmt.bytes(limit)) \(Fmt.percent(lratio))", style: styleFor(lratio)).render(into: &g, rect: row())
+            var rr = row()
+            g.write(line: [Span("rss \(Fmt.bytes(mem.rssBytes))  peak \(Fmt.bytes(mem.peakBytes))  frag "),
+                           Span(mem.fragmentationRatio.map { String(format: "%.2f", $0) } ?? "—", (mem.fragmentationRatio ?? 1) > 1.5 ? warnStyle : .plain)],
+                    x: rr.x, y: rr.y, clip: rr)
+            rr = row()
+            let cow = max(mem.aofLastCowBytes ?? 0, mem.rdbLastCowBytes ?? 0)
+            let base = mem.rssBytes ?? mem.usedBytes
+            if let l = limit, let b = base {
+                let head = l - b
+                let risky = mem.aofLastCowBytes != nil || mem.rdbLastCowBytes != nil ? Int64(cow) >= head : false
+                g.write(line: [Span("fork CoW \(Fmt.bytes(Int64(cow))) vs headroom \(Fmt.bytes(head)) "),
+                               Span(risky ? "fork may OOM" : "ok", risky ? badStyle : okStyle)], x: rr.x, y: rr.y, clip: rr)
+            } else {
+                g.write("fork CoW \(mem.aofLastCowBytes == nil && mem.rdbLastCowBytes == nil ? "—" : Fmt.bytes(Int64(cow))) vs headroom —", x: rr.x, y: rr.y, clip: rr)
+            }
+            rr = row()
+            let rate = mem.oomRejectionsPerSec
+            g.write(line: [Span("OOM rejects "), Span(rate.map { String(format: "%.1f/s", $0) } ?? "—", (rate ?? 0) > 0 ? badStyle : .plain),
+                           Span("  evicted "), Span(Fmt.int(mem.evictedKeys), (mem.evictedKeys ?? 0) > 0 ? warnStyle : .plain),
+                           Span("  policy \(mem.policy ?? m.snapshot?.config.maxmemoryPolicy ?? "—")")], x: rr.x, y: rr.y, clip: rr)
+            if r.maxY - y >= 6, m.memoryUsed.count >= 2 {
+                // Room to spare: a small chart of the session instead of the sparkline.
+                let used = m.memoryUsed.elements, maxv = m.memoryMax.elements, lim = m.memoryLimit.elements
+                let top = max(used.max() ?? 0, maxv.max() ?? 0, lim.max() ?? 0) * 1.1
+                var series: [Series] = []
+                if lim.contains(where: { $0 > 0 }) { series.append(Series(name: "limit", values: lim, style: Style(fg: .red), mark: "━")) }
+                if maxv.contains(where: { $0 > 0 }) { series.append(Series(name: "maxmemory", values: maxv, style: Style(fg: .yellow), mark: "─")) }
+                series.append(Series(name: "used", values: used, style: Style(fg: .green, bold: true), mark: "•"))
+                LineChart(series: series, yMax: top, formatY: { Fmt.bytes($0) })
+                    .render(into: &g, rect: Rect(x: r.x, y: y, width: r.width, height: r.maxY - y))
+                return
+            }
+            rr = row()
+            if rr.height > 0 {
+                let x = g.write("trend ", x: rr.x, y: rr.y, style: .dim, clip: rr)
+                let vals = m.memoryUsed.elements
+                if vals.isEmpty {
+                    g.write("no samples yet", x: x, y: rr.y, style: .dim, clip: rr)
+                } else {
+                    let top = max(vals.max() ?? 0, Double(limit ?? 0), Double(maxm ?? 0))
+                    Sparkline(values: vals, max: top, style: Style(fg: .cyan)).render(into: &g, rect: Rect(x: x, y: rr.y, width: rr.maxX - x, height: 1))
+                }
+            }
+        }
+        return DashPanel(title: "Memory", sources: ["redis"], preferred: rows + 1, minimum: 4, draw: draw)
+    }
+
+    static func statusSpan(_ s: String?) -> Span {
+        guard let s else { return Span("—", .dim) }
+        return Span(s, s == "ok" ? okStyle : badStyle)
+    }
+
+    static func persistencePanel(_ m: AppModel) -> DashPanel {
+        let p = m.snapshot?.persistence ?? PersistenceSummary()
+        var ls: [Line] = []
+        ls.append([Span("AOF "), Span(Fmt.bool(p.aofEnabled, yes: "on", no: "off"), p.aofEnabled == false ? badStyle : (p.aofEnabled == true ? okStyle : .dim)),
+                   Span("  fsync \(p.appendfsync ?? m.snapshot?.config.appendfsync ?? "—")"), Span("  write "), statusSpan(p.aofLastWriteStatus)])
+        ls.append([Span("rewrite "), statusSpan(p.aofLastBgrewriteStatus),
+                   Span("  running \(Fmt.bool(p.aofRewriteInProgress))  scheduled \(Fmt.bool(p.aofRewriteScheduled))")])
+        ls.append([Span("delayed fsync "), Span(Fmt.int(p.aofDelayedFsync), (p.aofDelayedFsync ?? 0) > 0 ? warnStyle : .plain),
+                   Span("  size \(Fmt.bytes(p.aofCurrentSizeBytes)) (base \(Fmt.bytes(p.aofBaseSizeBytes)))")])
+        ls.append([Span("BGSAVE "), statusSpan(p.rdbLastBgsaveStatus),
+                   Span("  last \(Fmt.ago(unix: p.rdbLastSaveTime, now: m.now))  running \(Fmt.bool(p.rdbBgsaveInProgress))")])
+        if p.loading == true {
+            ls.append([Span("LOADING ", badStyle), Span(p.loadingPercent.map { String(format: "%.0f%%", $0) } ?? "?"),
+                       Span("  ETA \(p.loadingEtaSeconds.map { Fmt.duration(Double($0)) } ?? "?")")])
+        } else {
+            ls.append([Span("loading \(Fmt.bool(p.loading))", .dim)])
+        }
+        return DashPanel(title: "Persistence / AOF", sources: ["redis"], preferred: ls.count + 2, minimum: 3, draw: lines(ls))
+    }
+
+    static func clientsPanel(_ m: AppModel) -> DashPanel {
+        let c = m.snapshot?.clients ?? ClientsSummary()
+        var ls: [Line] = []
+        ls.append([Span("connected \(Fmt.int(c.connected))  blocked \(Fmt.int(c.blocked))  ops/s \(Fmt.int(c.opsPerSec))")])
+        ls.append([Span("rejected conns "), Span(Fmt.int(c.rejectedConnections), (c.rejectedConnections ?? 0) > 0 ? warnStyle : .plain),
+                   Span("  redis \(m.snapshot?.redisVersion ?? "—")")])
+        let ks = (m.snapshot?.keyspace ?? [:]).sorted { $0.key.localizedStandardCompare($1.key) == .orderedAscending }
+        ls.append([Span("keys " + (ks.isEmpty ? "—" : ks.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))])
+        return DashPanel(title: "Clients and traffic", sources: ["redis"], preferred: ls.count + 2, minimum: 3, draw: lines(ls))
+    }
+
+    static func trendArrow(_ d: Int64?) -> Span {
+        guard let d else { return Span(" ") }
+        if d > 0 { return Span("↑", Style(fg: .red, bold: true)) }
+        if d < 0 { return Span("↓", Style(fg: .green)) }
+        return Span("→", .dim)
+    }
+
+    static func queuesPanel(_ m: AppModel) -> DashPanel {
+        let qs = m.snapshot?.queues ?? []
+        let rows: [[Span]] = qs.map { q in
+            let id = "\(q.prefix):\(q.name)"
+            return [Span(q.name), Span(Fmt.int(q.waiting)), trendArrow(m.queueTrend[id]), Span(Fmt.int(q.active)),
+                    Span(Fmt.int(q.failed), (q.failed ?? 0) > 0 ? warnStyle : .plain), Span(Fmt.int(q.delayed)),
+                    Span(Fmt.int(q.prioritized)), Span(Fmt.int(q.paused)), Span(Fmt.int(q.waitingChildren)), Span(Fmt.int(q.completed))]
+        }
+        let table = Table(columns: [
+            Column("queue", .flex(min: 8, weight: 1)), Column("wait", .fixed(6), align: .right), Column("", .fixed(1)),
+            Column("act", .fixed(5), align: .right), Column("fail", .fixed(6), align: .right), Column("delay", .fixed(6), align: .right),
+            Column("prio", .fixed(5), align: .right), Column("pause", .fixed(5), align: .right), Column("w-ch", .fixed(5), align: .right),
+            Column("done", .fixed(7), align: .right),
+        ], rows: rows)
+        let draw: (inout Grid, Rect) -> Void = { g, r in
+            if qs.isEmpty {
+                g.write(m.snapshot == nil ? "waiting for data" : "no BullMQ queues found", x: r.x, y: r.y, style: .dim, clip: r)
+            } else {
+                table.render(into: &g, rect: r)
+            }
+        }
+        return DashPanel(title: "BullMQ queues (\(qs.count))", sources: ["queues"], preferred: max(1, qs.count + (qs.isEmpty ? 0 : 1)) + 2, minimum: 3, draw: draw)
+    }
+
+    /// ADR compliance as displayed: (ok?, text). nil ok means unknown.
+    public static func adrChecks(_ s: Snapshot?) -> [(ok: Bool?, text: String)] {
+        guard let s else { return [] }
+        let aof = s.config.appendonly ?? s.persistence.aofEnabled.map { $0 ? "yes" : "no" }
+        let fsync = s.config.appendfsync ?? s.persistence.appendfsync
+        let policy = s.config.maxmemoryPolicy ?? s.memory.policy
+        let maxm = s.config.maxmemory ?? s.memory.maxmemoryBytes
+        let limit = s.memory.limitBytes
+        var out: [(Bool?, String)] = [
+            (aof.map { $0 == "yes" }, "appendonly yes (is \(aof ?? "?"))"),
+            (fsync.map { $0 == "everysec" }, "appendfsync everysec (is \(fsync ?? "?"))"),
+            (policy.map { $0 == "noeviction" }, "maxmemory-policy noeviction (is \(policy ?? "?"))"),
+        ]
+        if let mx = maxm, mx == 0 {
+            out.append((false, "maxmemory unset: Redis is OOMKilled before noeviction applies"))
+        } else if let mx = maxm, let l = limit {
+            let cow = max(s.memory.aofLastCowBytes ?? 0, s.memory.rdbLastCowBytes ?? 0)
+            let room = l - mx
+            let ok = mx <= l * 3 / 4 && room >= cow
+            out.append((ok, "maxmemory \(Fmt.bytes(mx)) leaves \(Fmt.bytes(room)) of \(Fmt.bytes(l)) for a fork"))
+        } else {
+            out.append((nil, "maxmemory \(Fmt.bytes(maxm)) under limit \(Fmt.bytes(limit))"))
+        }
+        let exp: Bool? = s.exporter.present == false ? false : s.exporter.up
+        out.append((exp, "exporter sidecar present and up (\(s.exporter.present == false ? "absent" : (s.exporter.up.map { $0 ? "up" : "down" } ?? "?")))"))
+        return out
+    }
+
+    static func adrPanel(_ m: AppModel) -> DashPanel {
+        let checks = adrChecks(m.snapshot)
+        let ls: [Line] = checks.isEmpty ? [[Span("waiting for data", .dim)]] : checks.map { c in
+            [Span(c.ok == true ? "✓ " : (c.ok == false ? "✗ " : "? "), c.ok == true ? okStyle : (c.ok == false ? badStyle : .dim)), Span(c.text)]
+        }
+        return DashPanel(title: "ADR compliance", sources: ["redis", "exporter"], preferred: ls.count + 2, minimum: 3, draw: lines(ls))
+    }
+
+    static func severityStyle(_ s: Severity) -> Style {
+        switch s {
+        case .critical: Style(fg: .red, bold: true)
+        case .warning: Style(fg: .yellow, bold: true)
+        case .info: Style(fg: .cyan)
+        }
+    }
+
+    static func severityLabel(_ s: Severity) -> String {
+        switch s { case .critical: "CRIT"; case .warning: "WARN"; case .info: "INFO" }
+    }
+
+    static func findingsTable(_ list: [Finding], selected: Int?, wide: Bool) -> Table {
+        var cols = [Column("sev", .fixed(4)), Column("finding", .flex(min: 10, weight: 2)), Column("summary", .flex(min: 8, weight: 4))]
+        if wide { cols.append(Column("runbook", .flex(min: 10, weight: 2))) }
+        return Table(columns: cols, rows: list.map { f in
+            [Span(severityLabel(f.severity), severityStyle(f.severity)), Span(f.id, .bold), Span(f.summary)]
+                + (wide ? [Span(f.runbook.map { "→ \($0)" } ?? "—", .dim)] : [])
+        }, selected: list.isEmpty ? nil : selected, showHeader: false)
+    }
+
+    static func findingsPanel(_ m: AppModel) -> DashPanel {
+        let list = m.findings(filter: .dashboard)
+        let sel = min(m.selection[.dashboard] ?? 0, max(0, list.count - 1))
+        let counts = Severity.allCases.map { s in list.filter { $0.severity == s }.count }
+        let title = "Findings \(counts[0])C \(counts[1])W \(counts[2])I"
+        let draw: (inout Grid, Rect) -> Void = { g, r in
+            if list.isEmpty {
+                if m.snapshot == nil {
+                    g.write("waiting for data", x: r.x, y: r.y, style: .dim, clip: r)
+                } else if let e = m.snapshot?.errors.first {
+                    g.write(line: [Span("no findings: data incomplete (\(e.source): \(e.message))", warnStyle)], x: r.x, y: r.y, clip: r)
+                } else {
+                    g.write("✓ no findings", x: r.x, y: r.y, style: okStyle, clip: r)
+                }
+                return
+            }
+            let (top, bottom) = r.height >= 4 ? r.splitBottom(1) : (r, Rect(x: 0, y: 0, width: 0, height: 0))
+            findingsTable(list, selected: sel, wide: r.width >= 60).render(into: &g, rect: top)
+            if bottom.height > 0 {
+                let f = list[sel]
+                g.write(line: [Span("evidence: ", .dim), Span(f.evidence)], x: bottom.x, y: bottom.y, clip: bottom)
+            }
+        }
+        return DashPanel(title: title, sources: [], preferred: max(1, list.count) + 3, minimum: 3, draw: draw)
+    }
+
+    // MARK: other screens
+
+    static func drawMemoryScreen(_ g: inout Grid, _ m: AppModel, _ body: Rect) {
+        let inner = Panel(title: "Memory over this session (\(m.memoryUsed.count) samples, every \(Fmt.duration(m.refreshInterval)))",
+                          status: m.panelStatus(["redis"])?.text,
+                          statusStyle: m.panelStatus(["redis"])?.isError == true ? badStyle : .dim).render(into: &g, rect: body).inset(dx: 1, dy: 0)
+        let mem = m.snapshot?.memory ?? MemorySummary()
+        var summary: Line = [Span("used \(Fmt.bytes(mem.usedBytes))  rss \(Fmt.bytes(mem.rssBytes))  peak \(Fmt.bytes(mem.peakBytes))  limit \(Fmt.bytes(mem.limitBytes))  maxmemory ")]
+        if mem.maxmemoryBytes == 0 { summary.append(Span("unset: the container limit is the only limit", warnStyle)) } else { summary.append(Span(Fmt.bytes(mem.maxmemoryBytes))) }
+        g.write(line: summary, x: inner.x, y: inner.y, clip: inner)
+        let used = m.memoryUsed.elements, maxm = m.memoryMax.elements, lim = m.memoryLimit.elements
+        let top = max(used.max() ?? 0, maxm.max() ?? 0, lim.max() ?? 0) * 1.1
+        var series: [Series] = []
+        if lim.contains(where: { $0 > 0 }) { series.append(Series(name: "limit", values: lim, style: Style(fg: .red), mark: "━")) }
+        if maxm.contains(where: { $0 > 0 }) { series.append(Series(name: "maxmemory", values: maxm, style: Style(fg: .yellow), mark: "─")) }
+        series.append(Series(name: "used", values: used, style: Style(fg: .green, bold: true), mark: "•"))
+        LineChart(series: series, yMax: top, formatY: { Fmt.bytes($0) })
+            .render(into: &g, rect: Rect(x: inner.x, y: inner.y + 2, width: inner.width, height: inner.height - 2))
+    }
+
+    static func drawLogs(_ g: inout Grid, _ m: AppModel, _ body: Rect) {
+        let title = "Logs \(m.podName)/\(m.logs.container)\(m.logs.previous ? " --previous" : "")"
+        var status: String?
+        var err = false
+        if let e = m.logs.error {
+            status = m.logs.fetchedAt.map { "stale \(Int(m.now.timeIntervalSince($0)))s: \(e)" } ?? "error: \(e)"; err = true
+        } else if let t = m.logs.fetchedAt { status = "\(Int(m.now.timeIntervalSince(t)))s" }
+        let inner = Panel(title: title, status: status, statusStyle: err ? badStyle : .dim).render(into: &g, rect: body).inset(dx: 1, dy: 0)
+        let all = m.logLines()
+        if m.logs.text == nil {
+            g.write(m.logs.error == nil ? "loading…" : "no logs", x: inner.x, y: inner.y, style: .dim, clip: inner)
+            return
+        }
+        let maxTop = max(0, all.count - inner.height)
+        let top = min(m.logs.scroll ?? maxTop, maxTop)
+        let f = m.filters[.logs] ?? ""
+        for (i, l) in all.dropFirst(top).prefix(inner.height).enumerated() {
+            let st: Style = (!f.isEmpty) ? Style(fg: .yellow) : (l.localizedCaseInsensitiveContains("error") || l.contains("#") && l.localizedCaseInsensitiveContains("bad") ? Style(fg: .red) : .plain)
+            g.write(l, x: inner.x, y: inner.y + i, style: st, clip: inner)
+        }
+        if all.isEmpty { g.write(f.isEmpty ? "(empty)" : "no line matches \"\(f)\"", x: inner.x, y: inner.y, style: .dim, clip: inner) }
+    }
+
+    static func drawEvents(_ g: inout Grid, _ m: AppModel, _ body: Rect) {
+        var status: String?
+        var err = false
+        if let e = m.events.error {
+            status = m.events.fetchedAt.map { "stale \(Int(m.now.timeIntervalSince($0)))s: \(e)" } ?? "error: \(e)"; err = true
+        } else if let t = m.events.fetchedAt { status = "\(Int(m.now.timeIntervalSince(t)))s" }
+        let list = m.filteredEvents()
+        let inner = Panel(title: "Events of \(m.podName) (\(list.count))", status: status, statusStyle: err ? badStyle : .dim).render(into: &g, rect: body).inset(dx: 1, dy: 0)
+        if list.isEmpty {
+            g.write(m.events.fetchedAt == nil && m.events.error == nil ? "loading…" : "no events", x: inner.x, y: inner.y, style: .dim, clip: inner)
+            return
+        }
+        Table(columns: [Column("age", .fixed(7), align: .right), Column("type", .fixed(7)), Column("reason", .fixed(18)),
+                        Column("count", .fixed(5), align: .right), Column("message", .flex(min: 10, weight: 1))],
+              rows: list.map { e in
+                  [Span(Fmt.ago(e.lastTimestamp, now: m.now).replacingOccurrences(of: " ago", with: "")), Span(e.type, e.type == "Warning" ? warnStyle : .plain),
+                   Span(e.reason), Span(Fmt.int(e.count)), Span(e.message)]
+              }, selected: min(m.selection[.events] ?? 0, list.count - 1)).render(into: &g, rect: inner)
+    }
+
+    static func drawFindingsScreen(_ g: inout Grid, _ m: AppModel, _ body: Rect) {
+        let list = m.findings(filter: .findings)
+        let sel = min(m.selection[.findings] ?? 0, max(0, list.count - 1))
+        let detailH = min(10, max(5, body.height / 3))
+        let (top, bottom) = body.splitBottom(detailH)
+        let inner = Panel(title: "Findings (\(list.count)), most severe first", status: m.panelStatus(["pod", "redis", "exporter", "queues"])?.text,
+                          statusStyle: m.panelStatus(["pod", "redis", "exporter", "queues"])?.isError == true ? badStyle : .dim)
+            .render(into: &g, rect: top).inset(dx: 1, dy: 0)
+        if list.isEmpty {
+            g.write(m.snapshot == nil ? "waiting for data" : "no findings", x: inner.x, y: inner.y, style: .dim, clip: inner)
+        } else {
+            findingsTable(list, selected: sel, wide: true).render(into: &g, rect: inner)
+        }
+        let d = Panel(title: "Detail").render(into: &g, rect: bottom).inset(dx: 1, dy: 0)
+        guard sel < list.count else { return }
+        let f = list[sel]
+        TextBlock([
+            [Span(severityLabel(f.severity) + " ", severityStyle(f.severity)), Span(f.id, .bold), Span("  runbook: "), Span(f.runbook ?? "—", .bold),
+             Span(f.runbook == nil ? "" : "  (Enter opens it)", .dim)],
+            [Span(f.summary)],
+            [Span("evidence: ", .dim), Span(f.evidence)],
+        ], overflow: .wrap).render(into: &g, rect: d)
+    }
+
+    static func drawHelp(_ g: inout Grid, _ m: AppModel, _ body: Rect) {
+        let inner = Panel(title: "Help: keys\(m.readOnly ? " (read-only: mutating keys removed)" : "")").render(into: &g, rect: body).inset(dx: 1, dy: 0)
+        var rows = Keymap.helpRows(readOnly: m.readOnly)
+        if let f = m.filters[.help], !f.isEmpty { rows = rows.filter { "\($0.keys) \($0.help) \($0.screens)".localizedCaseInsensitiveContains(f) } }
+        var tableRows: [[Span]] = rows.map { [Span($0.keys, .bold), Span($0.help), Span($0.screens, .dim)] }
+        tableRows.append([Span(""), Span(""), Span("")])
+        tableRows.append(contentsOf: PaletteCommand.names.map { [Span(":" + $0.name, .bold), Span($0.help), Span("palette", .dim)] })
+        Table(columns: [Column("keys", .fixed(16)), Column("action", .flex(min: 20, weight: 3)), Column("screens", .flex(min: 6, weight: 2))],
+              rows: tableRows, selected: m.selection[.help] ?? 0, selectedStyle: Style(underline: true)).render(into: &g, rect: inner)
+    }
+
+    static func drawRunbook(_ g: inout Grid, _ m: AppModel, _ body: Rect) {
+        let inner = Panel(title: "Runbook \(m.runbook?.id ?? "")").render(into: &g, rect: body).inset(dx: 1, dy: 0)
+        TextBlock(text: m.runbook?.text ?? "", overflow: .wrap).with(offset: m.selection[.runbook] ?? 0).render(into: &g, rect: inner)
+    }
+}
+
+extension TextBlock {
+    func with(offset: Int) -> TextBlock { var t = self; t.offset = offset; return t }
+}

@@ -1,0 +1,104 @@
+import App
+import Diagnosis
+import Foundation
+import Render
+import Testing
+
+@Suite struct ViewTests {
+    func dashboard(_ s: Snapshot?, width: Int, height: Int, colors: Bool = true) -> Grid {
+        var m = model(width: width, height: height)
+        m.colors = colors
+        if let s { _ = App.update(&m, .snapshotArrived(s)) }
+        return App.render(m, width: width, height: height)
+    }
+
+    @Test func dashboardAt80x24ShowsEveryPanel() {
+        let g = dashboard(sampleSnapshot(), width: 80, height: 24)
+        let l = g.lines()
+        #expect(l.count == 24 && l.allSatisfy { TextWidth.of($0) <= 80 })
+        #expect(l[0] == " redis: up  ctx prod-eu │ ns jobs │ pod redis-0 │ kubectl …local/bin/kubectl 0s")
+        for title in ["Pod health", "Memory", "Persistence / AOF", "Findings 1C 1W 1I", "Clients and traffic", "BullMQ queues (1)", "ADR compliance"] {
+            #expect(g.text.contains(title), "missing panel \(title)")
+        }
+        #expect(g.text.contains("│ maxmemory unset: the container limit │"))
+        #expect(g.text.contains("│ is the only limit                    │"))
+        #expect(g.text.contains("│ redis-exporter running  ready ↻0     │"))
+        #expect(l[23].hasPrefix(" ? help  : cmd  / filter  Esc back  q quit"))
+        // Two columns of 40.
+        #expect(l[1].hasPrefix("┌ Pod health") && Array(l[1])[40] == "┌")
+    }
+
+    @Test func dashboardAt200x60UsesThreeColumns() {
+        let g = dashboard(sampleSnapshot(maxmemory: 800 << 20), width: 200, height: 60)
+        let l = g.lines()
+        #expect(l.count == 60)
+        let tops = l[1].enumerated().filter { $0.element == "┌" }.map(\.offset)
+        #expect(tops == [0, 66, 133])
+        #expect(g.text.contains("OOMKilled exit 137"))
+        #expect(g.text.contains("emails"))
+        #expect(g.text.contains("→ oom-killed"))
+        #expect(g.text.contains("used/max"))
+        #expect(dashboard(sampleSnapshot(), width: 200, height: 60).text.contains("maxmemory unset: the container limit is the only limit"))
+        #expect(g.text.contains("700M/800M 88%"))
+        #expect(g.text.contains("✗ maxmemory 800M leaves 224M of 1.00G for a fork"))
+    }
+
+    @Test func disconnectedDashboardSaysSo() async {
+        let src = DisconnectedDataSource(kubectlPath: "/usr/bin/kubectl", context: nil, namespace: "default", pod: "redis-0")
+        let g = dashboard(await src.snapshot(), width: 80, height: 24)
+        #expect(g.lines()[0].contains("redis: not connected"))
+        #expect(g.text.contains("error: not connected"))
+        let wide = dashboard(await src.snapshot(), width: 160, height: 40)
+        #expect(wide.lines()[0].contains("ctx prod-eu │ ns default │ pod redis-0 │ kubectl /usr/local/bin/kubectl"))
+    }
+
+    @Test func tooSmallScreen() {
+        for (w, h) in [(60, 20), (79, 24), (80, 23), (20, 5)] {
+            let g = dashboard(sampleSnapshot(), width: w, height: h)
+            #expect(g.text.contains("terminal too small"), "\(w)x\(h)")
+            #expect(g.text.replacingOccurrences(of: "\n", with: " ").contains("have \(w)x\(h)") || w < 40)
+        }
+        #expect(!dashboard(sampleSnapshot(), width: 80, height: 24).text.contains("too small"))
+    }
+
+    @Test func escapeSequencesInDataRenderHarmlessly() {
+        var s = sampleSnapshot()
+        s.queues[0].name = "\u{1b}]0;pwned\u{07}"
+        s.findings[0].summary = "bad \u{1b}[2J\u{9b}31m"
+        let g = dashboard(s, width: 200, height: 60)
+        #expect(g.text.contains("␛]0;pwn…"))
+        #expect(g.text.contains("bad ␛[2J\u{FFFD}31m") || g.text.contains("bad ␛[2J"))
+        for run in g.diff(from: nil) {
+            #expect(!run.text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
+        }
+    }
+
+    @Test func layoutHoldsAtSeveralSizes() {
+        for (w, h) in [(80, 24), (100, 30), (120, 40), (159, 45), (160, 50), (200, 60), (300, 80)] {
+            let g = dashboard(sampleSnapshot(), width: w, height: h)
+            let l = g.lines(trimTrailing: false)
+            #expect(l.count == h)
+            #expect(l.allSatisfy { TextWidth.of($0) == w }, "\(w)x\(h)")
+            #expect(g.text.contains("Findings") && g.text.contains("Memory"), "\(w)x\(h)")
+            // Every panel box is closed: as many ┌ as └.
+            #expect(g.text.filter { $0 == "┐" }.count == 7 && g.text.filter { $0 == "┘" }.count == 7, "\(w)x\(h)")
+        }
+    }
+
+    @Test func memoryChartScreen() {
+        var m = model()
+        for i in 0..<30 { _ = App.update(&m, .snapshotArrived(sampleSnapshot(maxmemory: 900 << 20, used: Int64(500 + i * 10) << 20))) }
+        _ = press(&m, .char("m"))
+        let g = App.render(m, width: 120, height: 40)
+        #expect(g.text.contains("Memory over this session (30 samples"))
+        #expect(g.text.contains("━ limit") && g.text.contains("─ maxmemory") && g.text.contains("• used"))
+        #expect(g.text.filter { $0 == "•" }.count >= 30)
+    }
+
+    @Test func noColorDropsColours() {
+        let g = dashboard(sampleSnapshot(), width: 80, height: 24, colors: false)
+        #expect(g.cells.allSatisfy { $0.style.fg == .default && $0.style.bg == .default })
+        let c = dashboard(sampleSnapshot(), width: 80, height: 24, colors: true)
+        #expect(c.cells.contains { $0.style.fg != .default })
+    }
+}
