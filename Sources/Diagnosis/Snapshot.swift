@@ -25,11 +25,20 @@ public struct Snapshot: Codable, Sendable, Equatable {
     /// Key count per db from INFO keyspace, e.g. ["db0": 1234].
     public var keyspace: [String: Int] = [:]
     public var config: RedisConfigSummary = RedisConfigSummary()
+    /// The error text behind `redisState` when it is not "ok" (e.g. the MISCONF reply), else nil.
+    public var redisError: String?
+    /// Server flavour and version when it is not plain Redis, e.g. "valkey 9.1.2", "dragonfly df-v2.0.0".
+    public var redisServer: String?
+    /// Evidence lines found in the previous redis container's log (`kubectl logs --previous`).
+    public var logEvidence: [LogEvidence] = []
+    /// ADR 0005 compliance items for the dashboard.
+    public var adr: [AdrCheck] = []
 
     public init() {}
 
     public enum CodingKeys: String, CodingKey {
         case schemaVersion, takenAt, context, namespace, pod, memory, persistence, clients, exporter, queues, findings, errors, redisState, redisVersion, keyspace, config
+        case redisError, redisServer, logEvidence, adr
     }
     // Encode nil optionals as null (the schema promises the keys).
     public func encode(to encoder: any Encoder) throws {
@@ -50,6 +59,33 @@ public struct Snapshot: Codable, Sendable, Equatable {
         try c.encode(redisVersion, forKey: .redisVersion)
         try c.encode(keyspace, forKey: .keyspace)
         try c.encode(config, forKey: .config)
+        try c.encode(redisError, forKey: .redisError)
+        try c.encode(redisServer, forKey: .redisServer)
+        try c.encode(logEvidence, forKey: .logEvidence)
+        try c.encode(adr, forKey: .adr)
+    }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try c.decodeIfPresent(Int.self, forKey: .schemaVersion) ?? 1
+        takenAt = try c.decodeIfPresent(String.self, forKey: .takenAt)
+        context = try c.decodeIfPresent(String.self, forKey: .context)
+        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
+        pod = try c.decodeIfPresent(PodSummary.self, forKey: .pod)
+        memory = try c.decodeIfPresent(MemorySummary.self, forKey: .memory) ?? MemorySummary()
+        persistence = try c.decodeIfPresent(PersistenceSummary.self, forKey: .persistence) ?? PersistenceSummary()
+        clients = try c.decodeIfPresent(ClientsSummary.self, forKey: .clients) ?? ClientsSummary()
+        exporter = try c.decodeIfPresent(ExporterSummary.self, forKey: .exporter) ?? ExporterSummary()
+        queues = try c.decodeIfPresent([QueueCounts].self, forKey: .queues) ?? []
+        findings = try c.decodeIfPresent([Finding].self, forKey: .findings) ?? []
+        errors = try c.decodeIfPresent([SourceError].self, forKey: .errors) ?? []
+        redisState = try c.decodeIfPresent(String.self, forKey: .redisState)
+        redisVersion = try c.decodeIfPresent(String.self, forKey: .redisVersion)
+        keyspace = try c.decodeIfPresent([String: Int].self, forKey: .keyspace) ?? [:]
+        config = try c.decodeIfPresent(RedisConfigSummary.self, forKey: .config) ?? RedisConfigSummary()
+        redisError = try c.decodeIfPresent(String.self, forKey: .redisError)
+        redisServer = try c.decodeIfPresent(String.self, forKey: .redisServer)
+        logEvidence = try c.decodeIfPresent([LogEvidence].self, forKey: .logEvidence) ?? []
+        adr = try c.decodeIfPresent([AdrCheck].self, forKey: .adr) ?? []
     }
 }
 
@@ -141,6 +177,15 @@ public struct EventSummary: Codable, Sendable, Equatable {
     public init(type: String, reason: String, message: String, lastTimestamp: String?, count: Int?) {
         self.type = type; self.reason = reason; self.message = message; self.lastTimestamp = lastTimestamp; self.count = count
     }
+    public enum CodingKeys: String, CodingKey { case type, reason, message, lastTimestamp, count }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(type, forKey: .type)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(message, forKey: .message)
+        try c.encode(lastTimestamp, forKey: .lastTimestamp)
+        try c.encode(count, forKey: .count)
+    }
 }
 
 public struct MemorySummary: Codable, Sendable, Equatable {
@@ -225,6 +270,14 @@ public struct ClientsSummary: Codable, Sendable, Equatable {
     public var opsPerSec: Int64?
     public var rejectedConnections: Int64?
     public init() {}
+    public enum CodingKeys: String, CodingKey { case connected, blocked, opsPerSec, rejectedConnections }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(connected, forKey: .connected)
+        try c.encode(blocked, forKey: .blocked)
+        try c.encode(opsPerSec, forKey: .opsPerSec)
+        try c.encode(rejectedConnections, forKey: .rejectedConnections)
+    }
 }
 
 public struct ExporterSummary: Codable, Sendable, Equatable {
@@ -250,6 +303,17 @@ public struct RedisConfigSummary: Codable, Sendable, Equatable {
     public var appendfilename: String?
     public var dir: String?
     public init() {}
+    public enum CodingKeys: String, CodingKey { case appendonly, appendfsync, maxmemoryPolicy, maxmemory, appenddirname, appendfilename, dir }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(appendonly, forKey: .appendonly)
+        try c.encode(appendfsync, forKey: .appendfsync)
+        try c.encode(maxmemoryPolicy, forKey: .maxmemoryPolicy)
+        try c.encode(maxmemory, forKey: .maxmemory)
+        try c.encode(appenddirname, forKey: .appenddirname)
+        try c.encode(appendfilename, forKey: .appendfilename)
+        try c.encode(dir, forKey: .dir)
+    }
 }
 
 public struct QueueCounts: Codable, Sendable, Equatable {
@@ -265,7 +329,25 @@ public struct QueueCounts: Codable, Sendable, Equatable {
     public var waitingChildren: Int64?
     /// Change of `waiting` since the previous refresh (nil on the first).
     public var waitingDelta: Int64?
+    /// How many refreshes in a row `waiting` has grown (0 when it did not grow; nil on the first).
+    public var waitingGrowthStreak: Int?
     public init(prefix: String, name: String) { self.prefix = prefix; self.name = name }
+    public enum CodingKeys: String, CodingKey { case prefix, name, waiting, active, delayed, prioritized, completed, failed, paused, waitingChildren, waitingDelta, waitingGrowthStreak }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(prefix, forKey: .prefix)
+        try c.encode(name, forKey: .name)
+        try c.encode(waiting, forKey: .waiting)
+        try c.encode(active, forKey: .active)
+        try c.encode(delayed, forKey: .delayed)
+        try c.encode(prioritized, forKey: .prioritized)
+        try c.encode(completed, forKey: .completed)
+        try c.encode(failed, forKey: .failed)
+        try c.encode(paused, forKey: .paused)
+        try c.encode(waitingChildren, forKey: .waitingChildren)
+        try c.encode(waitingDelta, forKey: .waitingDelta)
+        try c.encode(waitingGrowthStreak, forKey: .waitingGrowthStreak)
+    }
 }
 
 public enum Severity: String, Codable, Sendable, Comparable, CaseIterable {
@@ -303,5 +385,38 @@ public struct SourceError: Codable, Sendable, Equatable {
     public var staleSeconds: Int?
     public init(source: String, message: String, staleSeconds: Int? = nil) {
         self.source = source; self.message = message; self.staleSeconds = staleSeconds
+    }
+    public enum CodingKeys: String, CodingKey { case source, message, staleSeconds }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(source, forKey: .source)
+        try c.encode(message, forKey: .message)
+        try c.encode(staleSeconds, forKey: .staleSeconds)
+    }
+}
+
+/// One line of the previous container's log that proves a problem.
+public struct LogEvidence: Codable, Sendable, Equatable {
+    /// See `LogScan.Kind` raw values: "aof-corruption", "aof-truncated", "rdb-corruption",
+    /// "disk-full", "permission-denied", "aof-write-error", "aof-rewrite-error", "fork-failed",
+    /// "out-of-memory", "shutdown-refused", "slow-fsync".
+    public var kind: String
+    /// The log line, trimmed.
+    public var line: String
+    public init(kind: String, line: String) { self.kind = kind; self.line = line }
+}
+
+/// One ADR 0005 compliance item: "pass", "fail" or "unknown".
+public struct AdrCheck: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable { case pass, fail, unknown }
+    /// "appendonly", "appendfsync", "maxmemory-policy", "maxmemory-set", "maxmemory-headroom", "exporter".
+    public var id: String
+    /// What the ADR asks, e.g. "appendonly yes".
+    public var title: String
+    public var status: Status
+    /// What was observed, e.g. "appendonly no" or "unknown: CONFIG GET not read".
+    public var detail: String
+    public init(id: String, title: String, status: Status, detail: String) {
+        self.id = id; self.title = title; self.status = status; self.detail = detail
     }
 }

@@ -1,0 +1,235 @@
+import Foundation
+
+/// Everything one refresh gathered. Each source is optional: nil means "not read" and leaves the
+/// matching snapshot values nil (the failure belongs in `errors`).
+public struct SnapshotInputs: Sendable {
+    public var now: Date
+    public var context: String?
+    public var namespace: String?
+    /// The pod name asked for (used when the pod could not be read).
+    public var podName: String?
+    /// Name of the redis container in the pod spec.
+    public var redisContainer: String = "redis"
+    public var pod: KubePod?
+    public var node: KubeNode?
+    /// Events of the namespace or the pod; filtered to the pod's Warning events.
+    public var events: [KubeEvent]?
+    /// Raw `INFO all` text.
+    public var infoText: String?
+    /// `CONFIG GET` results, name → value (see `RedisConfig.parseGetReply`).
+    public var config: [String: String]?
+    /// The exporter's `/metrics` text.
+    public var metricsText: String?
+    /// `kubectl logs --previous` of the redis container.
+    public var previousLogText: String?
+    /// Queue counts of this refresh (see `BullMQ.parseCounts`); trends are filled from `previous`.
+    public var queues: [QueueCounts]?
+    /// The last snapshot, for rates and deltas.
+    public var previous: Snapshot?
+    /// An error text the Redis session saw this refresh (e.g. a PING reply "LOADING ...",
+    /// "MISCONF ...", or redis-cli's "Could not connect to Redis ...: Connection refused").
+    public var redisSessionError: String?
+    public var errors: [SourceError] = []
+
+    public init(now: Date) { self.now = now }
+}
+
+/// Assembles a `Snapshot` from probe outputs. Pure: same inputs, same snapshot.
+public enum SnapshotBuilder {
+    public static func build(_ input: SnapshotInputs) -> Snapshot {
+        var s = Snapshot()
+        s.takenAt = Timestamps.format(input.now)
+        s.context = input.context
+        s.namespace = input.namespace
+        s.errors = input.errors
+
+        // Pod, node, events
+        if let pod = input.pod {
+            s.pod = podSummary(pod, node: input.node, events: input.events ?? [], redisContainer: input.redisContainer)
+            s.memory.limitBytes = s.pod?.redisMemoryLimitBytes
+            s.exporter.present = (pod.spec?.containers ?? []).contains(where: isExporter)
+        }
+
+        // Redis INFO
+        let info = input.infoText.map(RedisInfo.parse)
+        let cfg = input.config ?? [:]
+        if let info, !info.isEmpty { fill(&s, info: info) }
+
+        // CONFIG GET
+        if let v = cfg["appendonly"] { s.config.appendonly = v }
+        if let v = cfg["appendfsync"] { s.config.appendfsync = v }
+        if let v = cfg["maxmemory-policy"] { s.config.maxmemoryPolicy = v }
+        if let v = cfg["maxmemory"] { s.config.maxmemory = Int64(v) }
+        if let v = cfg["appenddirname"] { s.config.appenddirname = v }
+        if let v = cfg["appendfilename"] { s.config.appendfilename = v }
+        if let v = cfg["dir"] { s.config.dir = v }
+        if let v = s.config.maxmemory { s.memory.maxmemoryBytes = v }
+        if let v = s.config.maxmemoryPolicy { s.memory.policy = v }
+        if let v = s.config.appendfsync { s.persistence.appendfsync = v }
+        if let v = s.config.appendonly { s.persistence.aofEnabled = (v == "yes") }
+
+        // Rates
+        if let prev = input.previous, let prevAt = prev.takenAt.flatMap(Timestamps.parse) {
+            let dt = input.now.timeIntervalSince(prevAt)
+            if dt > 0, let cur = s.memory.oomRejections, let before = prev.memory.oomRejections, cur >= before {
+                s.memory.oomRejectionsPerSec = Double(cur - before) / dt
+            }
+        }
+
+        // Exporter
+        if let text = input.metricsText {
+            s.exporter.up = PrometheusText.parse(text).redisUp
+        }
+
+        // Logs
+        if let log = input.previousLogText {
+            s.logEvidence = LogScan.scan(log).map(\.evidence)
+        }
+
+        // Queues
+        if let queues = input.queues {
+            s.queues = queues.map { BullMQ.withTrend($0, previous: input.previous?.queues ?? []) }
+        }
+
+        // Redis state
+        let redisErrors = input.errors.filter { $0.source == "redis" }.map(\.message)
+        let stateText = ([input.redisSessionError].compactMap { $0 } + redisErrors).first { RedisReplyState.classify($0) != nil }
+        if let t = stateText, let st = RedisReplyState.classify(t) {
+            s.redisState = st
+            s.redisError = t.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if let info, !info.isEmpty {
+            s.redisState = s.persistence.loading == true ? "loading" : "ok"
+        }
+        if s.redisState == "loading" { s.persistence.loading = true }
+
+        s.adr = Findings.adrChecks(s)
+        s.findings = Findings.evaluate(s)
+        return s
+    }
+
+    static func isExporter(_ c: KubeContainer) -> Bool {
+        let n = (c.name ?? "").lowercased(), img = (c.image ?? "").lowercased()
+        return n.contains("exporter") || img.contains("redis_exporter") || img.contains("redis-exporter")
+    }
+
+    /// The redis container: by name, else the first non-exporter container whose image mentions redis.
+    static func redisContainer(in pod: KubePod, named name: String) -> KubeContainer? {
+        let cs = pod.spec?.containers ?? []
+        return cs.first { $0.name == name }
+            ?? cs.first { !isExporter($0) && ($0.image ?? "").lowercased().contains("redis") }
+    }
+
+    static func podSummary(_ pod: KubePod, node: KubeNode?, events: [KubeEvent], redisContainer name: String) -> PodSummary {
+        var p = PodSummary(name: pod.metadata?.name ?? "")
+        p.phase = pod.status?.phase
+        p.ready = pod.isReady
+        p.node = pod.spec?.nodeName
+        if let node, node.metadata?.name == nil || node.metadata?.name == p.node { p.nodeReady = node.isReady }
+        p.reason = pod.status?.reason
+        p.terminating = pod.metadata.map { $0.deletionTimestamp != nil }
+        p.startTime = pod.status?.startTime
+        let statuses = pod.status?.containerStatuses ?? []
+        var names = (pod.spec?.containers ?? []).compactMap(\.name)
+        for st in statuses { if let n = st.name, !names.contains(n) { names.append(n) } }
+        p.containers = names.map { n in
+            var c = ContainerSummary(name: n)
+            if let st = statuses.first(where: { $0.name == n }) {
+                c.ready = st.ready
+                c.restarts = st.restartCount
+                c.state = st.state?.name
+                c.reason = st.state?.waiting?.reason ?? st.state?.terminated?.reason
+                c.message = st.state?.waiting?.message ?? st.state?.terminated?.message
+                c.startedAt = st.state?.running?.startedAt ?? st.state?.terminated?.startedAt
+                if let t = st.lastState?.terminated {
+                    c.lastTermination = Termination(reason: t.reason, exitCode: t.exitCode, finishedAt: t.finishedAt)
+                } else if let t = st.state?.terminated {
+                    c.lastTermination = Termination(reason: t.reason, exitCode: t.exitCode, finishedAt: t.finishedAt)
+                }
+            }
+            return c
+        }
+        if !statuses.isEmpty { p.restarts = statuses.reduce(0) { $0 + ($1.restartCount ?? 0) } }
+        if let rc = redisContainer(in: pod, named: name) {
+            p.redisMemoryLimitBytes = rc.resources?.limits?["memory"]?.value
+        }
+        let podName = pod.metadata?.name
+        p.warnings = events
+            .filter { $0.type == "Warning" && (podName == nil || $0.involvedObject?.name == podName) }
+            .sorted { ($0.when ?? "") > ($1.when ?? "") }
+            .prefix(20)
+            .map { EventSummary(type: $0.type ?? "Warning", reason: $0.reason ?? "", message: $0.message ?? "", lastTimestamp: $0.when, count: $0.series?.count ?? $0.count) }
+        return p
+    }
+
+    static func fill(_ s: inout Snapshot, info: RedisInfo) {
+        s.redisVersion = info.string("redis_version")
+        if let v = info.string("valkey_version") { s.redisServer = "valkey \(v)" }
+        else if let v = info.string("dragonfly_version") { s.redisServer = "dragonfly \(v)" }
+        else if info.hasSection("KeyDB") || info.string("storage_provider") != nil { s.redisServer = "keydb \(s.redisVersion ?? "")" }
+        let ks = info.keyspace
+        s.keyspace = Dictionary(uniqueKeysWithValues: ks.map { ($0.key, Int(clamping: $0.value)) })
+
+        // Memory
+        s.memory.usedBytes = info.int("used_memory")
+        s.memory.rssBytes = info.int("used_memory_rss")
+        s.memory.peakBytes = info.int("used_memory_peak")
+        s.memory.maxmemoryBytes = info.int("maxmemory")
+        s.memory.policy = info.string("maxmemory_policy")
+        if let dfly = info.int("oom_rejections") {
+            s.memory.oomRejections = dfly
+        } else if info.hasSection("Errorstats") {
+            s.memory.oomRejections = info.errorStats["OOM"] ?? 0
+        }
+        s.memory.evictedKeys = info.int("evicted_keys")
+        s.memory.fragmentationRatio = info.double("mem_fragmentation_ratio")
+        s.memory.aofLastCowBytes = info.int("aof_last_cow_size")
+        s.memory.rdbLastCowBytes = info.int("rdb_last_cow_size")
+
+        // Persistence
+        let p = info
+        let loading = p.bool("loading")
+        s.persistence.loading = loading
+        if loading == true {
+            s.persistence.loadingPercent = p.double("loading_loaded_perc")
+            s.persistence.loadingEtaSeconds = p.int("loading_eta_seconds")
+        } else {
+            // aof_enabled reads 0 while loading even with appendonly yes: only trust it otherwise.
+            s.persistence.aofEnabled = p.bool("aof_enabled")
+        }
+        s.persistence.aofLastWriteStatus = p.string("aof_last_write_status")
+        s.persistence.aofLastBgrewriteStatus = p.string("aof_last_bgrewrite_status")
+        s.persistence.aofRewriteInProgress = p.bool("aof_rewrite_in_progress")
+        s.persistence.aofRewriteScheduled = p.bool("aof_rewrite_scheduled")
+        s.persistence.aofDelayedFsync = p.int("aof_delayed_fsync")
+        s.persistence.aofCurrentSizeBytes = p.int("aof_current_size")
+        s.persistence.aofBaseSizeBytes = p.int("aof_base_size")
+        s.persistence.rdbLastBgsaveStatus = p.string("rdb_last_bgsave_status")
+        s.persistence.rdbLastSaveTime = p.int("rdb_last_save_time")
+        s.persistence.rdbBgsaveInProgress = p.bool("rdb_bgsave_in_progress")
+
+        // Clients and traffic (negative values, e.g. Dragonfly's -1, mean "not tracked")
+        func nonNeg(_ k: String) -> Int64? { info.int(k).flatMap { $0 >= 0 ? $0 : nil } }
+        s.clients.connected = nonNeg("connected_clients")
+        s.clients.blocked = nonNeg("blocked_clients")
+        s.clients.opsPerSec = nonNeg("instantaneous_ops_per_sec")
+        s.clients.rejectedConnections = nonNeg("rejected_connections")
+    }
+}
+
+/// RFC 3339 timestamps as Kubernetes and the snapshot write them.
+enum Timestamps {
+    static func format(_ d: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: d)
+    }
+    /// Parses "2024-07-01T21:35:03Z", with or without fractional seconds.
+    static func parse(_ s: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        if let d = f.date(from: s) { return d }
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: s)
+    }
+}
