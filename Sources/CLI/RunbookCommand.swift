@@ -1,11 +1,221 @@
 import ArgumentParser
 import Foundation
+import ProcessRunner
+import Runbooks
 
 public struct RunbookCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "runbook",
-        abstract: "List, show, validate, export and run runbooks."
+        abstract: "List, show, validate, export and run runbooks.",
+        subcommands: [RunbookList.self, RunbookShow.self, RunbookExport.self, RunbookValidate.self, RunbookRunCommand.self]
     )
     public init() {}
-    public func run() async throws { throw CleanExit.message("'runbook' is not built yet") }
+}
+
+/// Loads the library and prints its errors (stderr); exits 1 when a needed runbook is invalid.
+func loadLibrary(_ global: GlobalOptions) -> RunbookLibrary {
+    let lib = RunbookFolders.library(teamFolder: global.runbooksDir)
+    for d in lib.diagnostics { FileHandle.standardError.write(Data((d.description + "\n").utf8)) }
+    if RunbookFolders.bundled() == nil && global.runbooksDir == nil {
+        FileHandle.standardError.write(Data("error: no runbooks folder found (set REDIS_RUNBOOK_RUNBOOKS or pass --runbooks DIR)\n".utf8))
+    }
+    return lib
+}
+
+func requireRunbook(_ lib: RunbookLibrary, _ id: String) throws -> Runbook {
+    if let rb = lib.runbook(id: id) { return rb }
+    let known = lib.runbooks.map(\.id).joined(separator: ", ")
+    throw ValidationError("no valid runbook '\(id)'\(lib.diagnostics.isEmpty ? "" : " (see the errors above)"); known: \(known)")
+}
+
+struct RunbookList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the runbooks (bundled and --runbooks DIR).")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .long, help: "JSON output.") var json = false
+    func run() async throws {
+        let lib = loadLibrary(global)
+        if json {
+            let items: [[String: Any]] = lib.runbooks.map { rb in
+                ["id": rb.id, "title": rb.title, "summary": rb.summary, "when": rb.when, "file": rb.file,
+                 "steps": rb.steps.count, "mutates": rb.hasMutatingSteps,
+                 "overrides": lib.overridden[rb.id] as Any? ?? NSNull()]
+            }
+            let data = try JSONSerialization.data(withJSONObject: items, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            let w = max(2, lib.runbooks.map(\.id.count).max() ?? 2)
+            for rb in lib.runbooks {
+                print(rb.id.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + rb.title + (lib.overridden[rb.id] != nil ? "  (team override)" : ""))
+            }
+        }
+        if !lib.diagnostics.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct RunbookShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a runbook's steps and commands.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Runbook id.") var id: String
+    func run() async throws {
+        let rb = try requireRunbook(loadLibrary(global), id)
+        print("\(rb.title)  [\(rb.id)]  \(rb.file)")
+        print(rb.summary.trimmingCharacters(in: .whitespacesAndNewlines))
+        if !rb.when.isEmpty { print("Answers findings: \(rb.when.joined(separator: ", "))") }
+        print("")
+        for (i, s) in rb.steps.enumerated() {
+            var flags: [String] = []
+            if s.mutates { flags.append("changes state") }
+            if s.destructive { flags.append("DESTRUCTIVE") }
+            print("\(i + 1). [\(s.kind.name)\(s.id.map { " \($0)" } ?? "")] \(s.title)\(flags.isEmpty ? "" : "  (\(flags.joined(separator: ", ")))")")
+            if let c = s.command { print("     $ " + RunbookMarkdown.display(c)) }
+            switch s.kind {
+            case .check(_, let e, let p, let f, _):
+                if let e { print("     expect: \(e)") }
+                if let p { print("     if met -> \(p)") }
+                if let f { print("     if not -> \(f)") }
+            case .confirm(let q, let d, let y, let n):
+                print("     ? \(q) [\(d ? "Y/n" : "y/N")]\(y.map { " yes -> \($0)" } ?? "")\(n.map { " no -> \($0)" } ?? "")")
+            case .choice(let q, let opts, let d):
+                print("     ? \(q)")
+                for o in opts { print("       \(o.key)\(o.key == d ? " (default)" : ""): \(o.label) -> \(o.goto)") }
+            case .waitUntil(let c, _, let iv, let to):
+                print("     until \(c) (every \(Int(iv)) s, at most \(Int(to)) s)")
+            default: break
+            }
+            if let p = s.precheck { print("     precheck: \(p)") }
+            if let p = s.postcheck { print("     postcheck: \(p)") }
+            if let n = s.next { print("     then -> \(n)") }
+        }
+    }
+}
+
+struct RunbookExport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Print a runbook as Markdown (for a wiki), with every command.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Runbook id.") var id: String
+    func run() async throws {
+        let rb = try requireRunbook(loadLibrary(global), id)
+        print(RunbookMarkdown.export(rb))
+    }
+}
+
+struct RunbookValidate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "validate",
+        abstract: "Validate runbook files or folders (default: the bundled ones and --runbooks DIR).",
+        discussion: "Every error is printed as file:line:column: error: <what was wrong>, expected <what>. Exit status 1 on any error.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Runbook YAML files or folders.") var paths: [String] = []
+    func run() async throws {
+        var folders: [String] = []
+        var files: [String] = []
+        if paths.isEmpty {
+            if let b = RunbookFolders.bundled() { folders.append(b) }
+            if let t = global.runbooksDir { folders.append(t) }
+            if folders.isEmpty {
+                print("error: no runbooks folder found (set REDIS_RUNBOOK_RUNBOOKS, pass --runbooks DIR or paths)")
+                throw ExitCode(1)
+            }
+        }
+        for p in paths {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue { folders.append(p) } else { files.append(p) }
+        }
+        let lib = RunbookLibrary.load(folders: folders, files: files)
+        for d in lib.diagnostics { print(d.description) }
+        let fileCount = folders.reduce(files.count) { $0 + RunbookLibrary.yamlFiles(in: $1).count }
+        if lib.diagnostics.isEmpty {
+            print("\(lib.runbooks.count) runbook\(lib.runbooks.count == 1 ? "" : "s") valid (\(fileCount) file\(fileCount == 1 ? "" : "s"), \(lib.runbooks.reduce(0) { $0 + $1.steps.count }) steps)")
+        } else {
+            print("\(lib.diagnostics.count) error\(lib.diagnostics.count == 1 ? "" : "s") in \(Set(lib.diagnostics.map(\.location.file)).count) file(s)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct RunbookRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a runbook in line mode.",
+        discussion: "Prompts on stdin with the default shown; with no input (EOF) the safe default is taken.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Runbook id.") var id: String
+    @Flag(name: .long, help: "Answer confirmations with their stated default and 'continue?' prompts with yes.") var yes = false
+    @Flag(name: .customLong("yes-destructive"), help: "With --yes, also answer the typed confirmation of destructive steps.") var yesDestructive = false
+    @Flag(name: .long, help: "Resume the unfinished run of this runbook at the step where it stopped.") var resume = false
+    @Option(name: .customLong("set"), help: "Set a variable: --set name=value (repeatable).") var sets: [String] = []
+    @Option(name: .customLong("answer"), help: "Answer a confirm/choice step in advance: --answer STEP-ID=yes|no|KEY (repeatable; never a typed confirmation).") var answers: [String] = []
+
+    func run() async throws {
+        let lib = loadLibrary(global)
+        let rb = try requireRunbook(lib, id)
+        var values: [String: String] = ["bullmq_prefix": global.bullmqPrefix]
+        for s in sets {
+            guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw ValidationError("--set expects name=value, got '\(s)'") }
+            values[String(s[..<eq])] = String(s[s.index(after: eq)...])
+        }
+        var preset: [String: String] = [:]
+        for a in answers {
+            guard let eq = a.firstIndex(of: "="), eq != a.startIndex else { throw ValidationError("--answer expects step-id=answer, got '\(a)'") }
+            let stepId = String(a[..<eq])
+            guard rb.stepIndex(id: stepId) != nil else { throw ValidationError("--answer: runbook '\(rb.id)' has no step '\(stepId)'") }
+            preset[stepId] = String(a[a.index(after: eq)...])
+        }
+        let options = RunOptions(yes: yes, yesDestructive: yesDestructive, dryRun: global.dryRun, readOnly: global.readOnly, presetAnswers: preset)
+        let target = RunTarget(context: global.context, kubeconfig: global.kubeconfig, namespace: global.namespace,
+                               statefulset: global.statefulset, pod: global.podName, container: global.container,
+                               exporterContainer: global.exporterContainer, options: values)
+        let kubectl = try RunbookRunSetup.kubectlPath(global)
+        let store = RunStateStore(directory: Paths.stateHome().appendingPathComponent("runs"))
+
+        var run: RunbookRun
+        var logPath: String
+        if resume {
+            guard let saved = store.load(runbookId: rb.id), saved.resumable else {
+                throw ValidationError("no unfinished run of '\(rb.id)' to resume")
+            }
+            run = RunbookRun(runbook: rb, resuming: saved, options: options)
+            logPath = global.auditLog ?? saved.logPath ?? IncidentLog.defaultPath(incidentsDir: Paths.incidentsDir(), runbookId: rb.id)
+        } else {
+            if let saved = store.load(runbookId: rb.id), saved.resumable, saved.status == .running || saved.stepIndex > 0 {
+                print("note: an unfinished run of '\(rb.id)' stopped at step \(saved.stepIndex + 1); starting a new run (use --resume to continue that one).")
+            }
+            logPath = global.auditLog ?? IncidentLog.defaultPath(incidentsDir: Paths.incidentsDir(), runbookId: rb.id)
+            run = RunbookRun(runbook: rb, target: target, options: options, logPath: logPath)
+        }
+        let log = try IncidentLog(path: logPath, tightenParent: global.auditLog == nil)
+        let runner = Runner()
+        let globals = RunbookRunSetup.kubectlGlobals(run.state.target)
+        let source = TemporaryKubectlSnapshotSource(runner: runner, kubectl: kubectl, globalArgs: globals,
+                                                    pod: run.state.target.pod, container: run.state.target.container)
+        print("kubectl: \(kubectl)\(global.context.map { "  context: \($0)" } ?? "")  namespace: \(run.state.target.namespace)")
+        let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)
+        let status = await driver.drive(&run)
+        switch status {
+        case .finished: return
+        case .aborted: throw ExitCode(2)
+        case .refused: throw ExitCode(3)
+        case .running: throw ExitCode(1)
+        }
+    }
+}
+
+enum RunbookRunSetup {
+    /// --kubectl, else <sandbox-dir>/bin/kubectl with --sandbox, else kubectl from PATH
+    /// (never the current directory).
+    static func kubectlPath(_ g: GlobalOptions) throws -> String {
+        if let k = g.kubectl { return k }
+        if g.sandbox {
+            let dir = g.sandboxDir.map { URL(fileURLWithPath: $0) } ?? Paths.defaultSandboxDir()
+            return dir.appendingPathComponent("bin/kubectl").path
+        }
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+            .filter { !$0.isEmpty && $0 != "." && $0.hasPrefix("/") }.joined(separator: ":")
+        if let found = resolveExecutable("kubectl", path: path) { return found }
+        throw ValidationError("kubectl not found on PATH; pass --kubectl PATH or --sandbox")
+    }
+
+    static func kubectlGlobals(_ t: RunTarget) -> [String] {
+        var g: [String] = []
+        if let c = t.context, !c.isEmpty { g += ["--context", c] }
+        if let k = t.kubeconfig, !k.isEmpty { g += ["--kubeconfig", k] }
+        return g + ["-n", t.namespace]
+    }
 }

@@ -1,0 +1,128 @@
+import Foundation
+import ProcessRunner
+import Runbooks
+
+/// Drives a `RunbookRun` in line mode: prints every message, runs commands through
+/// ProcessRunner (never a shell), reads answers from stdin (EOF or an empty line takes the
+/// prompt's safe default), writes the incident log and saves the run state after each step.
+public final class RunbookLineRunner: @unchecked Sendable {
+    let runner: Runner
+    let kubectl: String
+    let log: IncidentLog
+    let store: RunStateStore
+    let snapshot: any SnapshotSource
+    let output: (String) -> Void
+    let readAnswer: () -> String?
+    var stdinClosed = false
+
+    public init(runner: Runner, kubectl: String, log: IncidentLog, store: RunStateStore, snapshot: any SnapshotSource,
+                output: @escaping (String) -> Void = { print($0); fflush(nil) },
+                readAnswer: @escaping () -> String? = { readLine(strippingNewline: true) }) {
+        self.runner = runner; self.kubectl = kubectl; self.log = log; self.store = store; self.snapshot = snapshot
+        self.output = output; self.readAnswer = readAnswer
+    }
+
+    func write(_ entry: IncidentEntry) {
+        do { try log.append(entry) } catch { output("warning: could not write the incident log \(log.path): \(error)") }
+    }
+
+    /// Runs to the end; returns the final status.
+    public func drive(_ run: inout RunbookRun) async -> RunStatus {
+        var queue = run.handle(.start)
+        while !queue.isEmpty {
+            let effect = queue.removeFirst()
+            switch effect {
+            case .show(let m):
+                output(Self.format(m))
+            case .progress:
+                break // progress text comes as a .show(.progress) message too
+            case .log(let e):
+                write(e)
+            case .saveState(let s):
+                do { try store.save(s) } catch { output("warning: could not save the run state: \(error)") }
+            case .recordSnapshot(let phase, let idx):
+                var e = IncidentEntry(type: .snapshot, runbook: run.runbook.id)
+                e.phase = phase; e.stepIndex = idx
+                e.text = await snapshot.infoText()
+                write(e)
+            case .fetchSnapshot:
+                let lookup = await snapshot.lookup()
+                queue = run.handle(.snapshot(lookup)) + queue
+            case .runCommand(let rc):
+                let outcome = await execute(rc)
+                queue = run.handle(.commandFinished(outcome)) + queue
+            case .wait(let seconds):
+                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                queue = run.handle(.waited) + queue
+            case .ask(let p):
+                queue = run.handle(.answer(ask(p))) + queue
+            case .finished(let status, _):
+                output("Incident log: \(log.path)")
+                if status != .finished { output("Run state saved; continue with: redis-runbook runbook run \(run.runbook.id) --resume") }
+                return status
+            }
+        }
+        return run.state.status
+    }
+
+    func execute(_ rc: RenderedCommand) async -> CommandOutcome {
+        var argv = rc.argv
+        if argv.first == "kubectl" { argv[0] = kubectl }
+        let spec = CommandSpec(argv, stdin: rc.stdin.map { Data($0.utf8) },
+                               timeout: .milliseconds(Int(rc.timeoutSeconds * 1000)), label: "runbook")
+        let r = await runner.run(spec)
+        let secs = Double(r.duration.components.seconds) + Double(r.duration.components.attoseconds) / 1e18
+        return CommandOutcome(exitCode: r.exitCode.map(Int.init), termination: r.termination.description,
+                              stdout: r.stdoutText, stderr: r.stderrText, durationSeconds: secs)
+    }
+
+    func ask(_ p: RunPrompt) -> RunAnswer {
+        while true {
+            output("? \(p.text) \(p.hint)")
+            if case .choice(let opts, _) = p.kind {
+                for o in opts { output("    \(o.key)) \(o.label)") }
+            }
+            guard !stdinClosed, let line = readAnswer() else {
+                stdinClosed = true
+                output("  (no input: taking the safe default)")
+                return .useDefault
+            }
+            let a = line.trimmingCharacters(in: .whitespaces)
+            let l = a.lowercased()
+            switch p.kind {
+            case .confirm, .proceed:
+                if a.isEmpty { return .useDefault }
+                if ["y", "yes"].contains(l) { return .yes }
+                if ["n", "no"].contains(l) { return .no }
+                output("  Please answer y or n.")
+            case .choice:
+                return a.isEmpty ? .useDefault : .choice(a)
+            case .typed:
+                return a.isEmpty ? .useDefault : .text(a)
+            case .text:
+                return a.isEmpty ? .useDefault : .text(a)
+            case .recovery:
+                if a.isEmpty { return .useDefault }
+                if ["r", "retry"].contains(l) { return .retry }
+                if ["s", "skip"].contains(l) { return .skip }
+                if ["a", "abort"].contains(l) { return .abort }
+                output("  Please answer r, s or a.")
+            }
+        }
+    }
+
+    static func format(_ m: RunMessage) -> String {
+        switch m.kind {
+        case .heading: return "== \(m.text) =="
+        case .step: return "\n-- \(m.text)"
+        case .text: return m.text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map { "   \($0)" }.joined(separator: "\n")
+        case .command: return m.text
+        case .output: return m.text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map { "   | \($0)" }.joined(separator: "\n")
+        case .success: return "   ok: \(m.text)"
+        case .warning: return "   warning: \(m.text)"
+        case .error: return "   error: \(m.text)"
+        case .dryRun: return "   \(m.text)"
+        case .progress: return "   \(m.text)"
+        }
+    }
+}

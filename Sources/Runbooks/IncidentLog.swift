@@ -1,0 +1,217 @@
+import Foundation
+
+/// One line of the incident log (JSON Lines). Fields are optional so every kind of event fits
+/// one shape; unknown fields are ignored by readers.
+public struct IncidentEntry: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        case runStart = "run-start", runEnd = "run-end", step, stepDone = "step-done", stepSkipped = "step-skipped"
+        case command, answer, check, snapshot, capture, note, refused
+    }
+    public var ts: String?
+    public var type: Kind
+    public var runbook: String?
+    public var stepIndex: Int?
+    public var stepId: String?
+    public var stepTitle: String?
+    public var message: String?
+    // commands
+    public var argv: [String]?
+    public var context: String?
+    public var namespace: String?
+    public var mutates: Bool?
+    public var dryRun: Bool?
+    public var exitCode: Int?
+    public var termination: String?
+    public var durationSeconds: Double?
+    public var stdout: String?
+    public var stderr: String?
+    // answers and checks
+    public var prompt: String?
+    public var answer: String?
+    public var by: String?
+    public var condition: String?
+    public var result: String?
+    public var seen: String?
+    // snapshots, captures, run
+    public var phase: String?
+    public var text: String?
+    public var name: String?
+    public var value: String?
+    public var status: String?
+    public var options: RunOptions?
+    public var variables: [String: String]?
+
+    public init(type: Kind, runbook: String? = nil) { self.type = type; self.runbook = runbook }
+}
+
+/// Removes passwords and secrets from anything before it is written or shown.
+public struct Redactor: Sendable {
+    public static let mask = "[REDACTED]"
+    /// Literal secret values known to the caller (e.g. a password read from a Secret).
+    public var secrets: [String]
+    public init(secrets: [String] = []) { self.secrets = secrets.filter { $0.count >= 3 } }
+
+    static let secretEnvName = try! NSRegularExpression(pattern: "(?i)^[A-Z0-9_]*(PASS|PASSWORD|SECRET|TOKEN|AUTH|CREDENTIAL|APIKEY|API_KEY)[A-Z0-9_]*$")
+    static let argFlagsWithSecret: Set<String> = ["-a", "--pass", "--password", "--requirepass", "--masterauth", "--token", "--client-key-data"]
+    static let redisSecretWords: Set<String> = ["requirepass", "masterauth", "masteruser-password"]
+
+    /// Text patterns: `NAME=value` / `NAME: value` for secret-looking names, `requirepass x`,
+    /// `AUTH x`, `-a x`, `--pass x`, URL credentials.
+    static let textPatterns: [NSRegularExpression] = [
+        // KEY=value or KEY: value (env dumps, YAML, INFO-like)
+        try! NSRegularExpression(pattern: "(?i)\\b([A-Z0-9_]*(?:PASS|PASSWORD|SECRET|TOKEN|REDISCLI_AUTH|CREDENTIAL|API_?KEY)[A-Z0-9_]*)(\\s*[=:]\\s*\"?)([^\\s\"',;]+)"),
+        // requirepass / masterauth followed by a value (config files, CONFIG SET, command lines)
+        try! NSRegularExpression(pattern: "(?i)\\b(requirepass|masterauth)(\\s+\"?)([^\\s\"]+)"),
+        // AUTH [user] password
+        try! NSRegularExpression(pattern: "(?i)\\b(AUTH)([ \\t]+)(\\S+(?:[ \\t]+\\S+)?)"),
+        // redis-cli -a x / --pass x / --password x
+        try! NSRegularExpression(pattern: "(^|\\s)(-a|--pass|--password)(\\s+|=)(\\S+)"),
+        // scheme://user:password@host
+        try! NSRegularExpression(pattern: "([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\\s]*:)([^@\\s]+)(@)"),
+    ]
+
+    public func redact(_ text: String) -> String {
+        var s = text
+        for secret in secrets { s = s.replacingOccurrences(of: secret, with: Redactor.mask) }
+        for (i, re) in Redactor.textPatterns.enumerated() {
+            let range = NSRange(s.startIndex..., in: s)
+            let template: String
+            switch i {
+            case 3: template = "$1$2$3\(Redactor.mask)"
+            case 4: template = "$1\(Redactor.mask)$3"
+            default: template = "$1$2\(Redactor.mask)"
+            }
+            s = re.stringByReplacingMatches(in: s, range: range, withTemplate: template)
+        }
+        return s
+    }
+
+    /// Redacts argv elements: the value after `-a`/`--pass`, `--pass=x`, `NAME=value` for secret
+    /// names, everything after `AUTH`, the value after `requirepass`/`masterauth`.
+    public func redact(argv: [String]) -> [String] {
+        var out: [String] = []
+        var maskNext = 0
+        for (i, a0) in argv.enumerated() {
+            var a = a0
+            for secret in secrets { a = a.replacingOccurrences(of: secret, with: Redactor.mask) }
+            if maskNext > 0 { out.append(Redactor.mask); maskNext -= 1; continue }
+            let lower = a.lowercased()
+            if Redactor.argFlagsWithSecret.contains(a) { out.append(a); maskNext = 1; continue }
+            if let eq = a.firstIndex(of: "="), a.hasPrefix("-") {
+                let flag = String(a[..<eq])
+                if Redactor.argFlagsWithSecret.contains(flag) { out.append(flag + "=" + Redactor.mask); continue }
+            }
+            if let eq = a.firstIndex(of: "="), !a.hasPrefix("-") {
+                let name = String(a[..<eq])
+                if Redactor.secretEnvName.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil {
+                    out.append(name + "=" + Redactor.mask); continue
+                }
+            }
+            if lower == "auth" && i > 0 { out.append(a); maskNext = argv.count; continue }
+            if Redactor.redisSecretWords.contains(lower) { out.append(a); maskNext = 1; continue }
+            out.append(redact(a))
+        }
+        return out
+    }
+
+    /// Redacts environment values whose names look secret.
+    public func redact(environment: [String: String]) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in environment {
+            let secret = Redactor.secretEnvName.firstMatch(in: k, range: NSRange(k.startIndex..., in: k)) != nil
+            out[k] = secret ? Redactor.mask : redact(v)
+        }
+        return out
+    }
+
+    public func redact(_ e: IncidentEntry) -> IncidentEntry {
+        var r = e
+        func f(_ s: String?) -> String? { s.map { redact($0) } }
+        r.message = f(e.message); r.stdout = f(e.stdout); r.stderr = f(e.stderr); r.prompt = f(e.prompt)
+        r.answer = f(e.answer); r.seen = f(e.seen); r.text = f(e.text); r.value = f(e.value); r.condition = f(e.condition)
+        r.stepTitle = f(e.stepTitle)
+        r.argv = e.argv.map { redact(argv: $0) }
+        r.variables = e.variables.map { vars in
+            var out: [String: String] = [:]
+            for (k, v) in vars {
+                let secret = Redactor.secretEnvName.firstMatch(in: k, range: NSRange(k.startIndex..., in: k)) != nil
+                out[k] = secret ? Redactor.mask : redact(v)
+            }
+            return out
+        }
+        return r
+    }
+}
+
+/// Append-only JSON Lines incident log: each entry is redacted, written with one write(2) and
+/// fsync'd before `append` returns. The file is created 0600 in a 0700 directory.
+public final class IncidentLog: @unchecked Sendable {
+    public let path: String
+    public let redactor: Redactor
+    private let fd: Int32
+    private let lock = NSLock()
+    /// Output excerpts are cut to this many characters (head and tail kept).
+    public static let excerptLimit = 4000
+
+    /// Opens (creating if needed) the log. `privateDirectory`: create missing parents as 0700
+    /// and tighten the immediate parent to 0700 (use it for the default incidents folder).
+    public init(path: String, redactor: Redactor = Redactor(), tightenParent: Bool = false) throws {
+        self.path = path
+        self.redactor = redactor
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent()
+        try SecureFiles.makePrivateDirectory(dir)
+        if tightenParent { _ = chmod(dir.path, 0o700) }
+        let existed = FileManager.default.fileExists(atPath: path)
+        let f = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard f >= 0 else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "cannot open incident log \(path): \(String(cString: strerror(errno)))"])
+        }
+        if !existed { _ = fchmod(f, 0o600) }
+        fd = f
+    }
+
+    deinit { close(fd) }
+
+    /// The default log path: `<incidents>/<UTC timestamp>-<runbook>.jsonl`.
+    public static func defaultPath(incidentsDir: URL, runbookId: String, date: Date = Date()) -> String {
+        incidentsDir.appendingPathComponent("\(Timestamps.compact(date))-\(runbookId).jsonl").path
+    }
+
+    public static func excerpt(_ s: String, limit: Int = excerptLimit) -> String {
+        if s.count <= limit { return s }
+        let head = s.prefix(limit * 3 / 4), tail = s.suffix(limit / 4)
+        return head + "\n… [\(s.count - limit) characters cut] …\n" + tail
+    }
+
+    public func append(_ entry: IncidentEntry, at date: Date = Date()) throws {
+        var e = redactor.redact(entry)
+        if e.ts == nil { e.ts = Timestamps.iso(date) }
+        e.stdout = e.stdout.map { IncidentLog.excerpt($0) }
+        e.stderr = e.stderr.map { IncidentLog.excerpt($0) }
+        e.text = e.text.map { IncidentLog.excerpt($0, limit: 16000) }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = try enc.encode(e)
+        data.append(0x0A)
+        lock.lock(); defer { lock.unlock() }
+        try SecureFiles.writeAll(fd, data)
+        if fsync(fd) != 0 { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+    }
+
+    /// Reads a log; malformed lines are returned as notes so a damaged log still reports.
+    public static func read(path: String) throws -> [IncidentEntry] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let dec = JSONDecoder()
+        var out: [IncidentEntry] = []
+        for (i, line) in data.split(separator: 0x0A).enumerated() {
+            if let e = try? dec.decode(IncidentEntry.self, from: Data(line)) { out.append(e) }
+            else {
+                var n = IncidentEntry(type: .note)
+                n.message = "line \(i + 1) of the log could not be read"
+                out.append(n)
+            }
+        }
+        return out
+    }
+}

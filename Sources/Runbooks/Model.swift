@@ -1,0 +1,180 @@
+import Foundation
+
+/// A runbook: guided recovery steps, loaded from one YAML file.
+public struct Runbook: Sendable {
+    public var id: String
+    public var title: String
+    public var summary: String
+    /// Finding ids this runbook answers.
+    public var when: [String]
+    public var variables: [VariableDecl]
+    public var steps: [Step]
+    /// Where it was loaded from.
+    public var file: String
+    public var location: SourceLocation
+
+    public init(id: String, title: String, summary: String, when: [String], variables: [VariableDecl], steps: [Step], file: String, location: SourceLocation) {
+        self.id = id; self.title = title; self.summary = summary; self.when = when
+        self.variables = variables; self.steps = steps; self.file = file; self.location = location
+    }
+
+    public func stepIndex(id: String) -> Int? { steps.firstIndex { $0.id == id } }
+    public var hasMutatingSteps: Bool { steps.contains { $0.mutates } }
+}
+
+/// Variables every runbook can use without declaring them. Their values come from the command
+/// line (global options) and the run itself.
+public enum BuiltinVariables {
+    public static let names: [String: String] = [
+        "namespace": "Kubernetes namespace (-n)",
+        "context": "kubeconfig context (--context; empty when not given)",
+        "statefulset": "the Redis StatefulSet (--statefulset)",
+        "pod": "the Redis pod (--pod, default <statefulset>-0)",
+        "container": "the Redis container (--container)",
+        "exporter_container": "the redis_exporter sidecar container",
+        "pvc": "the data PVC of the pod (data-<pod>)",
+        "timestamp": "when the run started, UTC, e.g. 20250101-120000",
+    ]
+}
+
+public struct VariableDecl: Sendable {
+    public enum Source: Sendable, Equatable {
+        /// A live snapshot path, e.g. `pod.node`.
+        case snapshot(String)
+        /// A value from the command line (`--set name=value`, or a global option of that name).
+        case option(String)
+        /// Asked for at the start of the run (the text is the question).
+        case ask(String)
+        /// Set by a step's `capture:` (stdout of its command, trimmed).
+        case capture
+    }
+    public var name: String
+    public var description: String
+    public var source: Source
+    /// Used when the source has no value (and offered as the default when asking).
+    public var defaultValue: String?
+    /// For numeric snapshot values: multiply and round down (e.g. 0.75 of the memory limit).
+    public var multiply: Double?
+    public var location: SourceLocation
+    public init(name: String, description: String, source: Source, defaultValue: String?, multiply: Double? = nil, location: SourceLocation) {
+        self.name = name; self.description = description; self.source = source; self.defaultValue = defaultValue
+        self.multiply = multiply; self.location = location
+    }
+}
+
+/// An argv template. `kubectl` commands get `--context`/`-n`/`--kubeconfig` from the engine.
+public struct CommandTemplate: Sendable {
+    public var argv: [Template]
+    public var stdin: Template?
+    public var timeoutSeconds: Double
+    public init(argv: [Template], stdin: Template? = nil, timeoutSeconds: Double = 30) {
+        self.argv = argv; self.stdin = stdin; self.timeoutSeconds = timeoutSeconds
+    }
+    public var variables: [String] { argv.flatMap(\.variables) + (stdin?.variables ?? []) }
+    public var program: String { argv.first?.raw ?? "" }
+}
+
+public struct ChoiceOption: Sendable {
+    public var key: String
+    public var label: String
+    /// Step id to go to (or `end`).
+    public var goto: String
+    public var location: SourceLocation
+    public init(key: String, label: String, goto: String, location: SourceLocation) {
+        self.key = key; self.label = label; self.goto = goto; self.location = location
+    }
+}
+
+public struct Step: Sendable {
+    public enum Kind: Sendable {
+        case explain
+        /// A read-only command and/or an expectation. Branches with on-pass / on-fail; without
+        /// on-fail a failed required check stops the run (retry / skip / abort).
+        case check(command: CommandTemplate?, expect: Condition?, onPass: String?, onFail: String?, required: Bool)
+        case command(CommandTemplate, allowFailure: Bool)
+        case confirm(question: String, defaultYes: Bool, onYes: String?, onNo: String?)
+        case choice(question: String, options: [ChoiceOption], defaultKey: String)
+        case waitUntil(condition: Condition, command: CommandTemplate?, intervalSeconds: Double, timeoutSeconds: Double)
+        case manual(instructions: String)
+
+        public var name: String {
+            switch self {
+            case .explain: return "explain"
+            case .check: return "check"
+            case .command: return "command"
+            case .confirm: return "confirm"
+            case .choice: return "choice"
+            case .waitUntil: return "wait-until"
+            case .manual: return "manual"
+            }
+        }
+    }
+
+    public var id: String?
+    public var title: String
+    /// Free text shown with the step (the body of `explain`, context for the others).
+    public var text: String?
+    public var kind: Kind
+    public var mutates: Bool
+    public var destructive: Bool
+    public var precheck: Condition?
+    public var postcheck: Condition?
+    /// Step id (or `end`) to continue with instead of the next step.
+    public var next: String?
+    /// Variable that receives the trimmed stdout of the step's command.
+    public var capture: String?
+    public var location: SourceLocation
+
+    public init(id: String?, title: String, text: String?, kind: Kind, mutates: Bool = false, destructive: Bool = false,
+                precheck: Condition? = nil, postcheck: Condition? = nil, next: String? = nil, capture: String? = nil,
+                location: SourceLocation) {
+        self.id = id; self.title = title; self.text = text; self.kind = kind; self.mutates = mutates
+        self.destructive = destructive; self.precheck = precheck; self.postcheck = postcheck; self.next = next
+        self.capture = capture; self.location = location
+    }
+
+    public var command: CommandTemplate? {
+        switch kind {
+        case .check(let c, _, _, _, _): return c
+        case .command(let c, _): return c
+        case .waitUntil(_, let c, _, _): return c
+        default: return nil
+        }
+    }
+}
+
+/// A command ready to run: argv (with argv[0] the program name, e.g. `kubectl`; the driver
+/// maps it to the resolved binary), stdin, timeout.
+public struct RenderedCommand: Codable, Sendable, Equatable {
+    public var argv: [String]
+    public var stdin: String?
+    public var timeoutSeconds: Double
+    public var mutates: Bool
+    public var destructive: Bool
+    public init(argv: [String], stdin: String?, timeoutSeconds: Double, mutates: Bool, destructive: Bool) {
+        self.argv = argv; self.stdin = stdin; self.timeoutSeconds = timeoutSeconds; self.mutates = mutates; self.destructive = destructive
+    }
+    /// Shell-free, human-readable: each argument quoted when needed. For display only.
+    public var display: String {
+        argv.map(RenderedCommand.quote).joined(separator: " ") + (stdin.map { "   (stdin: \(clip($0, 40)))" } ?? "")
+    }
+    public static func quote(_ arg: String) -> String {
+        if !arg.isEmpty, arg.allSatisfy({ ($0.isLetter || $0.isNumber) && $0.isASCII || "-_./:=,@%+{}".contains($0) }) { return arg }
+        return "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+/// What a command did, as the driver reports it back to the engine.
+public struct CommandOutcome: Codable, Sendable, Equatable {
+    /// nil when the process did not exit normally (signal, timeout, failed to start).
+    public var exitCode: Int?
+    /// Human-readable termination, e.g. "exited with status 1", "timed out".
+    public var termination: String
+    public var stdout: String
+    public var stderr: String
+    public var durationSeconds: Double
+    public init(exitCode: Int?, termination: String, stdout: String, stderr: String, durationSeconds: Double) {
+        self.exitCode = exitCode; self.termination = termination; self.stdout = stdout; self.stderr = stderr; self.durationSeconds = durationSeconds
+    }
+    public var succeeded: Bool { exitCode == 0 }
+}

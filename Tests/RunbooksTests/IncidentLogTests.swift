@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import Runbooks
+
+@Suite struct IncidentLogTests {
+    @Test func passwordsNeverReachTheFile() throws {
+        let dir = makeTempDir().appendingPathComponent("incidents")
+        let path = dir.appendingPathComponent("x.jsonl").path
+        let log = try IncidentLog(path: path, redactor: Redactor(secrets: ["hunter2-known"]))
+        var e = IncidentEntry(type: .command, runbook: "t")
+        e.argv = ["kubectl", "exec", "redis-0", "--", "redis-cli", "-a", "s3cretA", "--pass=s3cretB", "CONFIG", "SET", "requirepass", "s3cretC"]
+        e.stdout = "REDIS_PASSWORD=s3cretD\nrequirepass s3cretE\nREDISCLI_AUTH: s3cretF\nuri redis://default:s3cretG@redis:6379\nAUTH s3cretH\nvalue hunter2-known\n"
+        e.stderr = "Warning: Using a password with '-a' ... -a s3cretI"
+        try log.append(e)
+        var a = IncidentEntry(type: .answer, runbook: "t")
+        a.variables = ["redis_password": "s3cretJ", "pod": "redis-0"]
+        a.argv = ["redis-cli", "AUTH", "default", "s3cretK"]
+        try log.append(a)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for i in "ABCDEFGHIJK" { #expect(!text.contains("s3cret\(i)"), "s3cret\(i) leaked") }
+        #expect(!text.contains("hunter2-known"))
+        #expect(text.contains("[REDACTED]"))
+        #expect(text.contains("redis-0"))
+        #expect(text.split(separator: "\n").count == 2)
+        let back = try IncidentLog.read(path: path)
+        #expect(back.count == 2 && back[0].argv?[6] == "[REDACTED]" && back[0].argv?[4] == "redis-cli")
+        #expect(back[0].ts != nil)
+    }
+
+    @Test func fileIs0600InA0700Directory() throws {
+        let base = makeTempDir()
+        let dir = base.appendingPathComponent("state/redis-runbook/incidents")
+        let path = IncidentLog.defaultPath(incidentsDir: dir, runbookId: "pod-restart")
+        let log = try IncidentLog(path: path, tightenParent: true)
+        try log.append(IncidentEntry(type: .note))
+        let fmode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        let dmode = try FileManager.default.attributesOfItem(atPath: dir.path)[.posixPermissions] as? Int
+        #expect(fmode == 0o600)
+        #expect(dmode == 0o700)
+        #expect(path.hasSuffix("-pod-restart.jsonl"))
+        // appending again keeps earlier lines (append-only)
+        let log2 = try IncidentLog(path: path)
+        try log2.append(IncidentEntry(type: .note))
+        #expect(try IncidentLog.read(path: path).count == 2)
+    }
+
+    @Test func reportIsAMarkdownTimeline() throws {
+        let dir = makeTempDir()
+        let path = dir.appendingPathComponent("r.jsonl").path
+        let log = try IncidentLog(path: path)
+        var run = RunbookRun(runbook: flow, target: target, options: RunOptions(), logPath: path)
+        var h = Harness(answers: [.yes, .text("redis-0")], results: [Harness.ok("PONG"), Harness.ok("pod \"redis-0\" deleted"), Harness.ok("41")],
+                        snapshot: ["pod.ready": "true"])
+        h.drive(&run)
+        for e in h.logs { try log.append(e) }
+        var b = IncidentEntry(type: .capture, runbook: "t"); b.name = "keys_before"; b.value = "42"
+        try log.append(b)
+        let md = RunbookMarkdown.report(try IncidentLog.read(path: path), logPath: path)
+        #expect(md.hasPrefix("# Incident report: t"))
+        #expect(md.contains("| Outcome | **finished**"))
+        #expect(md.contains("## Timeline"))
+        #expect(md.contains("**Changed state**: `kubectl --context prod -n cache delete pod redis-0`"))
+        #expect(md.contains("Answer to “Delete redis-0?”: **yes** (operator)"))
+        #expect(md.contains("## Commands"))
+        #expect(md.contains("Keys before: **42**, after: **41** (-1, 2.38% lost)"))
+    }
+
+    @Test func exportListsEveryCommand() throws {
+        let lib = RunbookLibrary.load(folders: [bundledRunbooksDir()])
+        let rb = try #require(lib.runbook(id: "aof-corruption"))
+        let md = RunbookMarkdown.export(rb)
+        #expect(md.contains("redis-check-aof --fix /data/appendonlydir/appendonly.aof.manifest"))
+        #expect(md.contains("**DESTRUCTIVE: type the pod name to confirm**"))
+        for s in rb.steps { if let c = s.command { #expect(md.contains(RunbookMarkdown.display(c))) } }
+    }
+}
