@@ -28,7 +28,7 @@ extension RedisRunbookCommand {
     /// Runs the command line (async root command; called from the executable's main.swift).
     public static func runMain(_ arguments: [String]? = nil) async {
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try await asyncParseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
