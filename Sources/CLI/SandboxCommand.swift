@@ -1,11 +1,148 @@
 import ArgumentParser
 import Foundation
+import ProcessRunner
+import Sandbox
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct SandboxCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sandbox",
-        abstract: "A local kubectl-compatible cluster of real redis-server pods, with fault injection."
+        abstract: "A local kubectl-compatible cluster of real redis-server pods, with fault injection.",
+        discussion: """
+        The sandbox runs StatefulSet `redis` (deploy/redis-statefulset.yaml) on one node: pod redis-0 with a real
+        redis-server and prometheus-redis-exporter, its PVC on disk, in its own network and mount namespaces.
+        DIR/bin/kubectl is a kubectl for it.
+        """,
+        subcommands: [SandboxUp.self, SandboxDown.self, SandboxStatus.self, SandboxFault.self, SandboxHeal.self, SandboxSeed.self,
+                      SandboxDaemonCommand.self, SandboxPauseCommand.self]
     )
     public init() {}
-    public func run() async throws { throw CleanExit.message("'sandbox' is not built yet") }
+}
+
+struct SandboxDirOption: ParsableArguments {
+    @Option(name: .long, help: "Sandbox directory (default ${XDG_STATE_HOME:-~/.local/state}/redis-runbook/sandbox).")
+    var dir: String?
+
+    var url: URL {
+        if let dir { return URL(fileURLWithPath: dir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL }
+        return Paths.defaultSandboxDir()
+    }
+    var control: SandboxControl { SandboxControl(dir: url) }
+}
+
+func sandboxFail(_ error: Error) -> Never {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    exit(1)
+}
+
+struct SandboxUp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "up", abstract: "Create (or repair) and start a sandbox; a no-op when it runs.")
+    @OptionGroup var dir: SandboxDirOption
+    @Option(name: .customLong("redis-server"), help: "redis-server binary (default: on PATH), e.g. a Redis 6.2 one.")
+    var redisServer: String?
+    @Option(name: .customLong("redis-cli"), help: "redis-cli binary (default: next to redis-server, else on PATH).")
+    var redisCli: String?
+    @Option(name: .customLong("exporter"), help: "redis_exporter binary (default: redis_exporter or prometheus-redis-exporter on PATH).")
+    var exporter: String?
+    @Option(name: .customLong("memory-limit"), help: "Memory limit of the redis container (e.g. 256Mi); maxmemory becomes 75% of it.")
+    var memoryLimit: String?
+    @Flag(name: .customLong("fast"), help: .hidden)
+    var fast = false
+    @Flag(name: .customLong("no-wait"), help: "Return without waiting for redis-0 to be ready.")
+    var noWait = false
+
+    func run() async throws {
+        var o = SandboxControl.UpOptions()
+        o.redisServer = redisServer
+        o.redisCli = redisCli
+        o.exporter = exporter
+        o.memoryLimit = memoryLimit
+        o.wait = !noWait
+        if fast { o.timings = .fast }
+        do { try await dir.control.up(o) } catch { sandboxFail(error) }
+    }
+}
+
+struct SandboxDown: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "down", abstract: "Stop every process of the sandbox (its data stays).")
+    @OptionGroup var dir: SandboxDirOption
+    func run() async throws {
+        do { try await dir.control.down() } catch { sandboxFail(error) }
+    }
+}
+
+struct SandboxStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "What the sandbox runs.")
+    @OptionGroup var dir: SandboxDirOption
+    func run() async throws {
+        print(dir.control.status())
+    }
+}
+
+struct SandboxFault: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fault", abstract: "Inject a fault (a real cause; the symptoms follow).",
+        discussion: Fault.allCases.map { "  \($0.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
+    @OptionGroup var dir: SandboxDirOption
+    @Argument(help: "Fault name: \(Fault.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var name: String
+    @Option(name: .long, help: "node-down: seconds until the node comes back (default from the sandbox timings, 60).")
+    var duration: Int?
+
+    func run() async throws {
+        guard let f = Fault(rawValue: name) else {
+            sandboxFail(SandboxError("unknown fault \(name); one of: \(Fault.allCases.map(\.rawValue).joined(separator: ", "))"))
+        }
+        let c = dir.control
+        guard c.daemonPid() != nil else { sandboxFail(SandboxError("no sandbox running in \(c.layout.root.path)")) }
+        do { try await c.inject(f, duration: duration) } catch { sandboxFail(error) }
+    }
+}
+
+struct SandboxHeal: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "heal", abstract: "Undo the faults that need no runbook; list the others.")
+    @OptionGroup var dir: SandboxDirOption
+    func run() async throws {
+        do { try await dir.control.heal() } catch { sandboxFail(error) }
+    }
+}
+
+struct SandboxSeed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "seed", abstract: "Write cache/session keys and BullMQ queues into redis-0.")
+    @OptionGroup var dir: SandboxDirOption
+    @Option(name: .long, help: "demo (a few thousand keys, 3 queues), bullmq (bigger queues) or large (--keys N, default 1000000).")
+    var preset: String = "demo"
+    @Option(name: .long, help: "Number of keys (large: total; demo/bullmq: cache keys).")
+    var keys: Int?
+
+    func run() async throws {
+        guard let p = Workload.Preset(rawValue: preset) else { sandboxFail(SandboxError("unknown preset \(preset): demo, bullmq or large")) }
+        do { try await dir.control.seed(preset: p, keys: keys) } catch { sandboxFail(error) }
+    }
+}
+
+struct SandboxDaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "daemon", abstract: "The sandbox's kubelet and controllers (started by `up`).", shouldDisplay: false)
+    @OptionGroup var dir: SandboxDirOption
+    func run() async throws {
+        setsid()
+        let layout = SandboxLayout(root: dir.url)
+        let daemon = SandboxDaemon(layout: layout, selfExecutable: SandboxControl.selfExecutable())
+        Glibc.exit(await daemon.run())
+    }
+}
+
+struct SandboxPauseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "A pod's namespace holder (started by the daemon).", shouldDisplay: false)
+    @Option(name: .long) var volume: String
+    @Option(name: .customLong("ready-file")) var readyFile: String
+    @Option(name: .long) var pod: String?
+    func run() async throws {
+        let code = await PauseProcess.run(volume: volume, readyFile: readyFile) { argv in
+            await Runner().run(argv, timeout: .seconds(5)).succeeded
+        }
+        Glibc.exit(code)
+    }
 }

@@ -29,6 +29,9 @@ public struct ClusterState: Codable, Sendable, Equatable {
     public var events: [EventRecord] = []
     /// Sequence for uids, resourceVersions and event names.
     public var nextSerial: Int = 1
+    /// Sandbox-only settings and switches (binaries, timings, faults); not a Kubernetes object.
+    /// Defined in SandboxRuntime.swift.
+    public var runtime: SandboxRuntime = SandboxRuntime()
 
     public init(createdAt: String, node: NodeState, statefulSet: StatefulSetState) {
         self.createdAt = createdAt
@@ -95,6 +98,8 @@ public struct ContainerSpec: Codable, Sendable, Equatable {
     public var limitsCPU: String?
     public var limitsMemory: String?
     public var volumeMounts: [VolumeMount] = []
+    /// readinessProbe.exec (command, periodSeconds...), nil when the container has none.
+    public var readinessProbe: ExecProbe?
     public init(name: String, image: String) { self.name = name; self.image = image }
 }
 
@@ -221,6 +226,8 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
     public var backoffSeconds: Int = 0
     /// When the kubelet may start the container again (RFC 3339), while backing off.
     public var nextStartAt: String?
+    /// cgroup v1 memory directory of the running container (memory.usage_in_bytes for `top`), nil without one.
+    public var cgroupPath: String?
     public init(name: String, image: String, state: ContainerStateValue) {
         self.name = name; self.image = image; self.state = state
     }

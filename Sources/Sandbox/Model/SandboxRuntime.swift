@@ -1,0 +1,93 @@
+import Foundation
+
+// Sandbox-only state that has no Kubernetes counterpart: which binaries stand in for the
+// images, the (shortened) timings of the kubelet and node controller, and the switches the
+// faults flip. Written by `sandbox up`, `sandbox fault` / `heal` and the daemon; read by both
+// halves (the kubectl front resolves commands inside a pod through `commandPaths`).
+
+public struct SandboxRuntime: Codable, Sendable, Equatable {
+    /// Command name inside a pod → host executable ("redis-server", "redis-cli",
+    /// "redis-check-aof", "redis-check-rdb", "redis_exporter"). Anything else: the host PATH.
+    public var commandPaths: [String: String] = [:]
+    /// Image repository (tag stripped) → entrypoint, for containers without `command`.
+    public var imageEntrypoints: [String: String] = [:]
+    public var timings: SandboxTimings = SandboxTimings()
+    public var faults: FaultSwitches = FaultSwitches()
+    /// True when pods run in a user namespace (not root): exec needs `nsenter -U` too.
+    public var rootless: Bool = false
+    /// The PVC volumes are tmpfs mounts of this size (bytes); nil when they are plain directories.
+    public var volumeTmpfsBytes: Int64?
+    /// How the container memory limit is enforced: "cgroup-v1" (kernel OOM killer) or "rss-poll".
+    public var memoryEnforcement: String = "rss-poll"
+    /// cgroup v1 memory directory holding every process of this sandbox (nil without cgroups).
+    public var cgroupRoot: String?
+    /// Where the StatefulSet template came from (a manifest path, or "embedded").
+    public var manifestSource: String = "embedded"
+    /// BullMQ queues `sandbox seed` created (the trickle feeds and works these).
+    public var queues: [String] = []
+    public init() {}
+}
+
+/// Kubernetes' timings, shortened for a sandbox. Real values in the comments.
+public struct SandboxTimings: Codable, Sendable, Equatable {
+    /// Container restart back-off: first delay, doubling up to the maximum (kubelet: 10 s, 300 s).
+    public var backoffInitialSeconds: Int = 10
+    public var backoffMaxSeconds: Int = 300
+    /// A container that ran this long has its back-off reset (kubelet: 2 × max = 600 s).
+    public var backoffResetSeconds: Int = 600
+    /// Readiness probe period (manifest's periodSeconds when smaller; kubelet default 10 s).
+    public var probePeriodSeconds: Int = 2
+    /// Node status heartbeat (kubelet: 10 s).
+    public var heartbeatSeconds: Int = 2
+    /// Node controller: no heartbeat for this long → Ready Unknown (kube-controller-manager: 40 s).
+    public var nodeMonitorGracePeriodSeconds: Int = 10
+    /// After the unreachable taint, pods are marked for deletion (tolerationSeconds: 300 s).
+    public var podEvictionTimeoutSeconds: Int = 30
+    /// Default length of a `node-down` outage, after which the node reboots and rejoins.
+    public var nodeOutageSeconds: Int = 60
+    /// BullMQ trickle period (producers and worker).
+    public var trickleSeconds: Int = 1
+    public init() {}
+
+    /// Short timings for tests (same behaviour, faster clocks).
+    public static var fast: SandboxTimings {
+        var t = SandboxTimings()
+        t.backoffInitialSeconds = 2
+        t.backoffMaxSeconds = 8
+        t.backoffResetSeconds = 16
+        t.probePeriodSeconds = 1
+        t.heartbeatSeconds = 1
+        t.nodeMonitorGracePeriodSeconds = 3
+        t.podEvictionTimeoutSeconds = 5
+        t.nodeOutageSeconds = 15
+        return t
+    }
+}
+
+/// What the faults switched on (the daemon acts on these; `heal` switches them off).
+public struct FaultSwitches: Codable, Sendable, Equatable {
+    /// Extra arguments given to the exporter container on its next starts (exporter-down).
+    public var exporterExtraArgs: [String]?
+    /// BullMQ worker stopped (queue-backlog): producers go on, nothing leaves `wait`.
+    public var workerStopped: Bool = false
+    /// BullMQ trickle off entirely (no producers either), e.g. during benchmarks.
+    public var trickleDisabled: Bool = false
+    /// node-down: when the outage started and when the node comes back (RFC 3339).
+    public var nodeDownSince: String?
+    public var nodeDownUntil: String?
+    /// disk-full: the volume's tmpfs was shrunk to what it held (original size in volumeTmpfsBytes).
+    public var diskFull: Bool = false
+    /// Names of every fault injected since the last heal, oldest first.
+    public var injected: [String] = []
+    public init() {}
+}
+
+/// An exec readiness probe as in the manifest.
+public struct ExecProbe: Codable, Sendable, Equatable {
+    public var command: [String]
+    public var periodSeconds: Int = 10
+    public var timeoutSeconds: Int = 1
+    public var failureThreshold: Int = 3
+    public var initialDelaySeconds: Int = 0
+    public init(command: [String]) { self.command = command }
+}

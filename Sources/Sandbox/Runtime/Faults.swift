@@ -1,0 +1,279 @@
+import Foundation
+import ProcessRunner
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sandbox fault NAME` and `sandbox heal`. Each fault produces a real cause (a killed process,
+/// bytes changed on disk, a full filesystem, a frozen node); the daemon only observes.
+public enum Fault: String, CaseIterable, Sendable {
+    case crash, oomKill = "oom-kill", memoryPressure = "memory-pressure", aofCorruption = "aof-corruption"
+    case aofTruncated = "aof-truncated", diskFull = "disk-full", nodeDown = "node-down", exporterDown = "exporter-down"
+    case configDrift = "config-drift", slowLoading = "slow-loading", queueBacklog = "queue-backlog"
+
+    public var summary: String {
+        switch self {
+        case .crash: return "SIGKILL redis-server; the kubelet restarts it"
+        case .oomKill: return "a runaway transaction grows Redis past its container memory limit: OOMKilled, exit 137"
+        case .memoryPressure: return "data grows to maxmemory; writes are rejected with OOM (noeviction)"
+        case .aofCorruption: return "bytes overwritten mid-file in the last AOF, restart: Bad file format, CrashLoopBackOff"
+        case .aofTruncated: return "the AOF tail is cut mid-command, restart: Redis loads with a warning and truncates"
+        case .diskFull: return "the data volume fills up: MISCONF, aof_last_write_status:err"
+        case .nodeDown: return "the node stops (kubelet, pods frozen): NotReady/Unknown, then eviction; it reboots after --duration"
+        case .exporterDown: return "the exporter is killed and restarts with a bad listen address: CrashLoopBackOff"
+        case .configDrift: return "CONFIG SET maxmemory-policy allkeys-lru at runtime"
+        case .slowLoading: return "a dataset large enough that a restart shows LOADING for several seconds, then restart"
+        case .queueBacklog: return "the BullMQ worker stops; wait grows"
+        }
+    }
+}
+
+extension SandboxControl {
+    public func inject(_ fault: Fault, duration: Int? = nil) async throws {
+        switch fault {
+        case .crash:
+            let pid = try containerPid("redis")
+            kill(pid, SIGKILL)
+            print("killed redis-server (pid \(pid)) with SIGKILL")
+        case .oomKill: try await oomKill()
+        case .memoryPressure: try await memoryPressure()
+        case .aofCorruption: try await corruptAOF(truncate: false)
+        case .aofTruncated: try await corruptAOF(truncate: true)
+        case .diskFull: try await diskFull()
+        case .nodeDown:
+            let s = try store.read()
+            let secs = duration ?? s.runtime.timings.nodeOutageSeconds
+            try store.update { s in
+                s.runtime.faults.nodeDownSince = KubeTime.string()
+                s.runtime.faults.nodeDownUntil = KubeTime.string(Date().addingTimeInterval(Double(secs)))
+            }
+            print("node \(s.node.name) goes down for \(secs) s (kubelet stops, pod processes frozen); `sandbox heal` brings it back now")
+        case .exporterDown:
+            try store.update { $0.runtime.faults.exporterExtraArgs = ["--web.listen-address=:99121"] }
+            let pid = try containerPid("redis-exporter")
+            kill(pid, SIGKILL)
+            print("killed the exporter (pid \(pid)); it now restarts with --web.listen-address=:99121 and exits at once")
+        case .configDrift:
+            let out = try await redisCLI(["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"])
+            guard out.contains("OK") else { throw SandboxError("CONFIG SET failed: \(out)") }
+            print("maxmemory-policy set to allkeys-lru at runtime (the manifest says noeviction)")
+        case .slowLoading: try await slowLoading()
+        case .queueBacklog:
+            try store.update { $0.runtime.faults.workerStopped = true }
+            print("BullMQ worker stopped: producers go on, jobs pile up in wait")
+        }
+        try store.update { s in
+            if !s.runtime.faults.injected.contains(fault.rawValue) { s.runtime.faults.injected.append(fault.rawValue) }
+        }
+    }
+
+    func containerPid(_ name: String) throws -> Int32 {
+        let (_, pod) = try redisPod()
+        guard let c = pod.containerStatuses.first(where: { $0.name == name }), c.pid > 0, ProcFS.isAlive(c.pid) else {
+            throw SandboxError("container \(name) of \(pod.name) is not running")
+        }
+        return c.pid
+    }
+
+    func info(_ section: String) async throws -> [String: String] {
+        let text = try await redisCLI(["INFO", section])
+        var out: [String: String] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { out[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return out
+    }
+
+    /// MULTI, then queued SETs of 1 MiB values that are never executed: the memory is held by
+    /// the client's transaction (so nothing reaches the AOF) until the kernel kills Redis.
+    func oomKill() async throws {
+        let pid = try containerPid("redis")
+        let (s, pod) = try redisPod()
+        let limit = pod.containers.first { $0.name == "redis" }?.limitsMemory.flatMap(Quantity.bytes) ?? (512 << 20)
+        _ = try await redisCLI(["CONFIG", "SET", "maxmemory", "0"])
+        var buf = RESPBuffer()
+        buf.add(["MULTI"])
+        let value = String(repeating: "m", count: 1 << 20)
+        for i in 0..<Int(limit / (1 << 20)) * 2 + 64 { buf.add(["SET", "oom:\(i)", value]) }
+        buf.add(["EXEC"])
+        guard let argv = PodExec.argv(state: s, pod: pod, command: ["redis-cli", "--pipe"]) else { throw SandboxError("pod not running") }
+        _ = await Runner().run(CommandSpec(argv, stdin: buf.data, timeout: .seconds(120), outputLimit: 1 << 16))
+        let deadline = Date().addingTimeInterval(20)
+        while ProcFS.isAlive(pid) && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        if ProcFS.isAlive(pid) { throw SandboxError("redis-server (pid \(pid)) survived \(limit) bytes of queued writes") }
+        print("redis-server (pid \(pid)) exceeded its \(limit / (1 << 20))Mi limit with maxmemory 0 and was killed")
+    }
+
+    /// Writes 4 KiB values until Redis rejects writes with OOM (maxmemory reached, noeviction).
+    func memoryPressure() async throws {
+        let mem = try await info("memory")
+        guard let max = mem["maxmemory"].flatMap(Int64.init), max > 0 else { throw SandboxError("maxmemory is 0: there is nothing to press against") }
+        var used = mem["used_memory"].flatMap(Int64.init) ?? 0
+        let value = String(repeating: "p", count: 4096)
+        var n = 0
+        for _ in 0..<200 {
+            let remaining = Swift.max(max - used, 0)
+            let count = Swift.max(Int(remaining / 4600) + 50, 50)
+            var buf = RESPBuffer()
+            for _ in 0..<Swift.min(count, 40_000) { buf.add(["SET", "cache:blob:\(n)", value]); n += 1 }
+            let r = try await pipe(buf.data)
+            if r.errors > 0 { break }
+            used = (try await info("memory"))["used_memory"].flatMap(Int64.init) ?? used
+        }
+        let probe = try await redisCLI(["SET", "sandbox:probe", "x"])
+        guard probe.contains("OOM") else { throw SandboxError("writes still accepted: \(probe)") }
+        print("used_memory reached maxmemory (\(max) bytes) after \(n) writes; writes now fail: \(probe.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+
+    /// The AOF file to damage: the last incr file of a Redis 7 multi-part AOF, or appendonly.aof (Redis 6).
+    func aofTarget(volume: String) throws -> String {
+        let dir = volume + "/appendonlydir"
+        if let manifest = FS.read(dir + "/appendonly.aof.manifest") {
+            let incr = manifest.split(separator: "\n").filter { $0.hasSuffix("type i") }
+            guard let last = incr.last, let name = last.split(separator: " ").dropFirst().first else {
+                throw SandboxError("no incr file in \(dir)/appendonly.aof.manifest")
+            }
+            return dir + "/" + name
+        }
+        let single = volume + "/appendonly.aof"
+        guard FS.exists(single) else { throw SandboxError("no AOF in \(volume)") }
+        return single
+    }
+
+    func corruptAOF(truncate: Bool) async throws {
+        let (s, pod) = try redisPod()
+        guard let pvc = s.pvcs.first(where: { $0.name == pod.pvcName }) else { throw SandboxError("pod has no volume") }
+        // Make sure the file ends with enough commands to damage, then wait for the everysec write.
+        var buf = RESPBuffer()
+        for i in 0..<200 { buf.add(["SET", "sandbox:aof:\(i)", "value-\(i)"]) }
+        try await pipe(buf.data)
+        _ = try await redisCLI(["SET", "sandbox:aof:last", String(repeating: "z", count: 64)])
+        try await Task.sleep(for: .milliseconds(1200))
+        let pid = try containerPid("redis")
+        let target = try aofTarget(volume: pvc.hostPath)
+        // Freeze Redis so it writes nothing more, change the file, then kill it: the kubelet restarts it.
+        kill(pid, SIGSTOP)
+        defer { kill(pid, SIGKILL); kill(pid, SIGCONT) }
+        guard let fh = FileHandle(forUpdatingAtPath: target) else { throw SandboxError("cannot open \(target)") }
+        defer { try? fh.close() }
+        let data = try fh.readToEnd() ?? Data()
+        let bytes = [UInt8](data)
+        if truncate {
+            let cut = UInt64(bytes.count - 9)
+            try fh.truncate(atOffset: cut)
+            print("cut \(target) from \(bytes.count) to \(cut) bytes (mid-command) and killed redis-server; it restarts")
+        } else {
+            // A command boundary ("\r\n*N\r\n$") in the RESP part, past the middle of the file.
+            var at: Int? = nil
+            let startAt = bytes.count / 2
+            var i = startAt
+            while i + 5 < bytes.count {
+                if bytes[i] == 13, bytes[i + 1] == 10, bytes[i + 2] == 42, (48...57).contains(bytes[i + 3]), bytes[i + 4] == 13 {
+                    at = i + 2; break
+                }
+                i += 1
+            }
+            guard let offset = at, offset + 8 < bytes.count else { throw SandboxError("no command boundary found in \(target)") }
+            try fh.seek(toOffset: UInt64(offset))
+            fh.write(Data("GARBAGE!".utf8))
+            print("overwrote 8 bytes at offset \(offset) of \(target) (\(bytes.count) bytes) and killed redis-server; it restarts and fails")
+        }
+    }
+
+    func diskFull() async throws {
+        let (s, pod) = try redisPod()
+        guard let pvc = s.pvcs.first(where: { $0.name == pod.pvcName }), Mounts.isMountPoint(pvc.hostPath),
+              let usage = Mounts.usage(pvc.hostPath) else {
+            throw SandboxError("the volume is not a tmpfs (needs root at `sandbox up`): cannot fill it without filling the host disk")
+        }
+        // Shrink the volume's filesystem to what it holds (+ a little), then write until the AOF can't.
+        let size = usage.used + 64 * 1024
+        guard Mounts.resizeTmpfs(pvc.hostPath, sizeBytes: size) else {
+            throw SandboxError("cannot resize the tmpfs on \(pvc.hostPath): \(String(cString: strerror(errno)))")
+        }
+        try store.update { $0.runtime.faults.diskFull = true }
+        let value = String(repeating: "d", count: 1000)
+        for round in 0..<100 {
+            var buf = RESPBuffer()
+            for i in 0..<100 { buf.add(["SET", "cache:disk:\(round):\(i)", value]) }
+            _ = try await pipe(buf.data, timeout: .seconds(30))
+            try await Task.sleep(for: .milliseconds(300))
+            let p = try await info("persistence")
+            if p["aof_last_write_status"] == "err" {
+                let reply = try await redisCLI(["SET", "sandbox:probe", "x"])
+                print("volume \(pvc.hostPath) is full (\(size / 1024) KiB); aof_last_write_status:err; writes fail: \(reply.trimmingCharacters(in: .whitespacesAndNewlines))")
+                return
+            }
+        }
+        throw SandboxError("the volume filled but Redis did not report an AOF write error")
+    }
+
+    /// Grows the dataset until a restart takes several seconds to load, then restarts Redis.
+    /// The keys are written by Lua in the server (fast); the AOF records every SET as RESP
+    /// (replayed one by one at load). Auto-rewrite is paused meanwhile (runtime config only,
+    /// gone with the restart) so the data stays in the slow-to-load incr file.
+    func slowLoading(keys requested: Int? = nil) async throws {
+        let mem = try await info("memory")
+        let maxmemory = mem["maxmemory"].flatMap(Int64.init) ?? 0
+        let used = mem["used_memory"].flatMap(Int64.init) ?? 0
+        let budget = maxmemory > 0 ? Swift.max(Int64(0), maxmemory * 8 / 10 - used) : Int64(400 << 20)
+        let keys = requested ?? Swift.min(Int(budget / 90), 1_200_000)
+        _ = try await redisCLI(["CONFIG", "SET", "auto-aof-rewrite-percentage", "0"])
+        let script = "local base = tonumber(ARGV[1]) for i = base, base + tonumber(ARGV[2]) - 1 do redis.call('SET', 'slow:' .. i, 'v' .. i) end return 1"
+        var written = 0
+        while written < keys {
+            let n = Swift.min(50_000, keys - written)
+            let out = try await redisCLI(["EVAL", script, "0", String(written), String(n)], timeout: .seconds(120))
+            guard out.trimmingCharacters(in: .whitespacesAndNewlines) == "1" else { throw SandboxError("writing the dataset failed: \(out.prefix(200))") }
+            written += n
+        }
+        try await Task.sleep(for: .milliseconds(1200))
+        let pid = try containerPid("redis")
+        kill(pid, SIGKILL)
+        print("wrote \(written) keys (each a SET in the AOF) and killed redis-server; it restarts and shows LOADING while it replays them")
+    }
+
+    // MARK: - heal
+
+    /// Undoes what needs no runbook; says what is left for one.
+    public func heal() async throws {
+        let s = try store.read()
+        var done: [String] = []
+        var left: [String] = []
+        try store.update { s in
+            if s.runtime.faults.workerStopped { s.runtime.faults.workerStopped = false; done.append("BullMQ worker restarted") }
+            if s.runtime.faults.nodeDownUntil != nil || s.node.kubeletStopped {
+                s.runtime.faults.nodeDownUntil = KubeTime.string(Date().addingTimeInterval(-1))
+                done.append("node brought back (reboot)")
+            }
+            if s.runtime.faults.exporterExtraArgs != nil {
+                s.runtime.faults.exporterExtraArgs = nil
+                for i in s.pods.indices {
+                    for c in s.pods[i].containerStatuses.indices where s.pods[i].containerStatuses[c].name == "redis-exporter" {
+                        s.pods[i].containerStatuses[c].nextStartAt = KubeTime.string(Date().addingTimeInterval(-1))
+                        s.pods[i].containerStatuses[c].backoffSeconds = 0
+                    }
+                }
+                done.append("exporter restarted with its manifest arguments")
+            }
+        }
+        if s.runtime.faults.diskFull, let size = s.runtime.volumeTmpfsBytes {
+            for pvc in s.pvcs where Mounts.isMountPoint(pvc.hostPath) { _ = Mounts.resizeTmpfs(pvc.hostPath, sizeBytes: size) }
+            try store.update { $0.runtime.faults.diskFull = false }
+            done.append("volume grown back to \(size >> 20) MiB (Redis resumes AOF writes by itself)")
+        }
+        let injected = Set(s.runtime.faults.injected)
+        for f in ["aof-corruption": "AOF corruption (redis-check-aof --fix from a repair pod)",
+                  "config-drift": "maxmemory-policy drift (CONFIG SET maxmemory-policy noeviction)",
+                  "memory-pressure": "memory pressure (free or expire data, or raise the limit)",
+                  "slow-loading": "large dataset (slow restarts)"] where injected.contains(f.key) {
+            left.append(f.value)
+        }
+        try store.update { s in
+            s.runtime.faults.injected.removeAll { !["aof-corruption", "config-drift", "memory-pressure", "slow-loading"].contains($0) }
+        }
+        print(done.isEmpty ? "nothing to heal without a runbook" : "healed: " + done.joined(separator: "; "))
+        if !left.isEmpty { print("left for a runbook: " + left.sorted().joined(separator: "; ")) }
+    }
+}
