@@ -1,4 +1,5 @@
 import ArgumentParser
+import Live
 import Foundation
 import ProcessRunner
 import Runbooks
@@ -144,6 +145,28 @@ struct RunbookRunCommand: AsyncParsableCommand {
     @Option(name: .customLong("answer"), help: "Answer a confirm/choice step in advance: --answer STEP-ID=yes|no|KEY (repeatable; never a typed confirmation).") var answers: [String] = []
 
     func run() async throws {
+        let launch = RunbookLaunch(id: id, yes: yes, yesDestructive: yesDestructive, resume: resume, sets: sets, answers: answers)
+        let status = try await launch.run(global: global, prober: nil)
+        switch status {
+        case .finished: return
+        case .aborted: throw ExitCode(2)
+        case .refused: throw ExitCode(3)
+        case .running: throw ExitCode(1)
+        }
+    }
+}
+
+/// One line-mode run of a runbook: used by `runbook run` and by the dashboard (which suspends
+/// the full screen, runs it in the same terminal, and comes back).
+struct RunbookLaunch: Sendable {
+    var id: String
+    var yes = false
+    var yesDestructive = false
+    var resume = false
+    var sets: [String] = []
+    var answers: [String] = []
+
+    func run(global: GlobalOptions, prober existing: Prober?) async throws -> RunStatus {
         let lib = loadLibrary(global)
         let rb = try requireRunbook(lib, id)
         var values: [String: String] = ["bullmq_prefix": global.bullmqPrefix]
@@ -162,7 +185,7 @@ struct RunbookRunCommand: AsyncParsableCommand {
         let target = RunTarget(context: global.context, kubeconfig: global.kubeconfig, namespace: global.namespace,
                                statefulset: global.statefulset, pod: global.podName, container: global.container,
                                exporterContainer: global.exporterContainer, options: values)
-        let kubectl = try RunbookRunSetup.kubectlPath(global)
+        let kubectl = try global.resolveKubectl()
         let store = RunStateStore(directory: Paths.stateHome().appendingPathComponent("runs"))
 
         var run: RunbookRun
@@ -182,36 +205,19 @@ struct RunbookRunCommand: AsyncParsableCommand {
         }
         let log = try IncidentLog(path: logPath, tightenParent: global.auditLog == nil)
         let runner = Runner()
-        let globals = RunbookRunSetup.kubectlGlobals(run.state.target)
-        let source = TemporaryKubectlSnapshotSource(runner: runner, kubectl: kubectl, globalArgs: globals,
-                                                    pod: run.state.target.pod, container: run.state.target.container)
+        let prober: Prober
+        if let existing { prober = existing } else { prober = Prober(target: try global.liveTarget(), runner: runner, useWatches: false) }
+        let source = ProberSnapshotSource(prober: prober)
         print("kubectl: \(kubectl)\(global.context.map { "  context: \($0)" } ?? "")  namespace: \(run.state.target.namespace)")
         let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)
         let status = await driver.drive(&run)
-        switch status {
-        case .finished: return
-        case .aborted: throw ExitCode(2)
-        case .refused: throw ExitCode(3)
-        case .running: throw ExitCode(1)
-        }
+        if existing == nil { await prober.shutdown() }
+        print("incident log: \(logPath)")
+        return status
     }
 }
 
 enum RunbookRunSetup {
-    /// --kubectl, else <sandbox-dir>/bin/kubectl with --sandbox, else kubectl from PATH
-    /// (never the current directory).
-    static func kubectlPath(_ g: GlobalOptions) throws -> String {
-        if let k = g.kubectl { return k }
-        if g.sandbox {
-            let dir = g.sandboxDir.map { URL(fileURLWithPath: $0) } ?? Paths.defaultSandboxDir()
-            return dir.appendingPathComponent("bin/kubectl").path
-        }
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
-            .filter { !$0.isEmpty && $0 != "." && $0.hasPrefix("/") }.joined(separator: ":")
-        if let found = resolveExecutable("kubectl", path: path) { return found }
-        throw ValidationError("kubectl not found on PATH; pass --kubectl PATH or --sandbox")
-    }
-
     static func kubectlGlobals(_ t: RunTarget) -> [String] {
         var g: [String] = []
         if let c = t.context, !c.isEmpty { g += ["--context", c] }
