@@ -1,4 +1,7 @@
 import App
+import Live
+import ProcessRunner
+import Runbooks
 import ArgumentParser
 import Foundation
 
@@ -8,24 +11,28 @@ public struct TUICommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let source = try prepare()
-        try await TUICommand.runDashboard(source: source, global: global)
-    }
-
-    /// Also reached when the root dispatches through `any AsyncParsableCommand` (Swift 6 picks
-    /// ParsableCommand's sync `run()` there): runs the same loop on the calling thread.
-    public func run() throws {
-        let source = try prepare()
-        let outcome = TUIRuntime.loop(source: source, model: TUICommand.model(source: source, global: global))
-        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
-    }
-
-    private func prepare() throws -> DisconnectedDataSource {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw ValidationError("the dashboard needs a terminal; use `redis-runbook status` or `check` in scripts")
         }
-        let kubectl = TUIKubectl.resolve(global.kubectl)
-        return DisconnectedDataSource(kubectlPath: kubectl, context: global.context, namespace: global.namespace, pod: global.podName)
+        try await global.ensureSandboxIfRequested()
+        let target = try global.liveTarget()
+        let prober = Prober(target: target, runner: Runner(), useWatches: true)
+        let library = loadLibrary(global)
+        let source = LiveDataSource(prober: prober, kubectlPath: target.kubectl) { id in
+            library.runbook(id: id).map(RunbookMarkdown.export)
+        }
+        let global = self.global
+        let runner: TUIRuntime.RunbookRunner = { id in
+            do {
+                let status = try await RunbookLaunch(id: id).run(global: global, prober: prober)
+                return "runbook \(id): \(status)"
+            } catch {
+                return "runbook \(id) did not start: \(error)"
+            }
+        }
+        let outcome = await TUIRuntime.run(source: source, model: TUICommand.model(source: source, global: global), runbookRunner: runner)
+        await prober.shutdown()
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
 
     public static func model(source: some DashboardDataSource, global: GlobalOptions) -> AppModel {

@@ -28,11 +28,14 @@ public enum TUIRuntime {
         public var exitCode: Int32
     }
 
-    public static func run(source: some DashboardDataSource, model: AppModel) async -> Outcome {
+    /// Runs a runbook in line mode in the same terminal (the full screen is suspended meanwhile).
+    public typealias RunbookRunner = @Sendable (_ id: String) async -> String
+
+    public static func run(source: some DashboardDataSource, model: AppModel, runbookRunner: RunbookRunner? = nil) async -> Outcome {
         await withCheckedContinuation { (cont: CheckedContinuation<Outcome, Never>) in
             let box = UncheckedBox(model)
             let thread = Thread {
-                let out = loop(source: source, model: box.value)
+                let out = loop(source: source, model: box.value, runbookRunner: runbookRunner)
                 cont.resume(returning: out)
             }
             thread.name = "tui"
@@ -43,7 +46,7 @@ public enum TUIRuntime {
 
     final class UncheckedBox<T>: @unchecked Sendable { let value: T; init(_ v: T) { value = v } }
 
-    static func loop(source: some DashboardDataSource, model initial: AppModel) -> Outcome {
+    static func loop(source: some DashboardDataSource, model initial: AppModel, runbookRunner: RunbookRunner? = nil) -> Outcome {
         var model = initial
         let inbox = TUIInbox()
         let inflight = TUIInFlight()
@@ -90,7 +93,27 @@ public enum TUIRuntime {
                 case .openRunbook(let id):
                     Task.detached { inbox.push(.runbookArrived(id: id, await source.runbook(id: id))) }
                 case .startRunbook(let id):
-                    inbox.push(.notice("running runbooks from the dashboard is not wired in yet (\(id))"))
+                    guard let runbookRunner else {
+                        inbox.push(.notice("runbooks cannot be run from this dashboard (\(id))"))
+                        continue
+                    }
+                    // The runbook talks to the operator in the same terminal, in line mode; the
+                    // dashboard is suspended (not closed) and comes back when it ends.
+                    term.suspend()
+                    let done = DispatchSemaphore(value: 0)
+                    let result = Mutex<String>("")
+                    Task.detached {
+                        let outcome = await runbookRunner(id)
+                        result.withLock { $0 = outcome }
+                        done.signal()
+                    }
+                    done.wait()
+                    let outcome = result.withLock { $0 }
+                    print("\n\(outcome)\nPress Enter to return to the dashboard.", terminator: "")
+                    fflush(nil)
+                    _ = readLine()
+                    term.resume()
+                    inbox.push(.notice(outcome))
                 }
             }
             return true

@@ -89,6 +89,26 @@ public final class Terminal {
         fflush(nil)
     }
 
+    /// Leaves the full screen for a while (to run a runbook in line mode in the same terminal):
+    /// the shell's screen and cooked mode come back until `resume()`.
+    public func suspend() {
+        guard started else { return }
+        curs_set(1)
+        endwin()
+        cursesActive.store(false, ordering: .relaxed)
+        fflush(nil)
+    }
+
+    /// Back to the full screen after `suspend()`; the next `present` repaints everything.
+    public func resume() {
+        guard started else { return }
+        cursesActive.store(true, ordering: .relaxed)
+        refresh()
+        curs_set(0)
+        clear()
+        previous = nil
+    }
+
     deinit { if started { endwin(); cursesActive.store(false, ordering: .relaxed) } }
 
     /// Terminal size in cells.

@@ -1,0 +1,34 @@
+import App
+import Diagnosis
+import Foundation
+import Live
+
+/// The dashboard's data from a real (or sandbox) cluster, through the `Prober`.
+struct LiveDataSource: DashboardDataSource {
+    let prober: Prober
+    let kubectlPath: String
+    /// Text of a runbook by id (rendered by the runbook library), or nil when unknown.
+    let runbookText: @Sendable (String) -> String?
+
+    func snapshot() async -> Snapshot { await prober.snapshot() }
+
+    func logs(container: String, previous: Bool) async -> Result<String, SourceFailure> {
+        switch await prober.logs(container: container, previous: previous) {
+        case .success(let text): return .success(text)
+        case .failure(let f): return .failure(SourceFailure(f.message))
+        }
+    }
+
+    func events() async -> Result<[EventSummary], SourceFailure> {
+        let list = await prober.podEvents()
+        return .success(list.map {
+            EventSummary(type: $0.type ?? "", reason: $0.reason ?? "", message: $0.message ?? "",
+                         lastTimestamp: $0.when, count: $0.count ?? $0.series?.count)
+        })
+    }
+
+    func runbook(id: String) async -> Result<String, SourceFailure> {
+        if let text = runbookText(id) { return .success(text) }
+        return .failure(SourceFailure("no runbook with id \(id)"))
+    }
+}
