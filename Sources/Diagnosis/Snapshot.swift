@@ -33,12 +33,16 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var logEvidence: [LogEvidence] = []
     /// ADR 0005 compliance items for the dashboard.
     public var adr: [AdrCheck] = []
+    /// The key counts of the last snapshot in which Redis answered (this session), and when:
+    /// what a runbook compares against after a repair, while Redis itself is down.
+    public var keyspaceLastKnown: [String: Int] = [:]
+    public var keyspaceLastKnownAt: String?
 
     public init() {}
 
     public enum CodingKeys: String, CodingKey {
         case schemaVersion, takenAt, context, namespace, pod, memory, persistence, clients, exporter, queues, findings, errors, redisState, redisVersion, keyspace, config
-        case redisError, redisServer, logEvidence, adr
+        case redisError, redisServer, logEvidence, adr, keyspaceLastKnown, keyspaceLastKnownAt
     }
     // Encode nil optionals as null (the schema promises the keys).
     public func encode(to encoder: any Encoder) throws {
@@ -63,6 +67,8 @@ public struct Snapshot: Codable, Sendable, Equatable {
         try c.encode(redisServer, forKey: .redisServer)
         try c.encode(logEvidence, forKey: .logEvidence)
         try c.encode(adr, forKey: .adr)
+        try c.encode(keyspaceLastKnown, forKey: .keyspaceLastKnown)
+        try c.encode(keyspaceLastKnownAt, forKey: .keyspaceLastKnownAt)
     }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -86,6 +92,8 @@ public struct Snapshot: Codable, Sendable, Equatable {
         redisServer = try c.decodeIfPresent(String.self, forKey: .redisServer)
         logEvidence = try c.decodeIfPresent([LogEvidence].self, forKey: .logEvidence) ?? []
         adr = try c.decodeIfPresent([AdrCheck].self, forKey: .adr) ?? []
+        keyspaceLastKnown = try c.decodeIfPresent([String: Int].self, forKey: .keyspaceLastKnown) ?? [:]
+        keyspaceLastKnownAt = try c.decodeIfPresent(String.self, forKey: .keyspaceLastKnownAt)
     }
 }
 

@@ -168,6 +168,9 @@ public enum SnapshotBuilder {
         else if info.hasSection("KeyDB") || info.string("storage_provider") != nil { s.redisServer = "keydb \(s.redisVersion ?? "")" }
         let ks = info.keyspace
         s.keyspace = Dictionary(uniqueKeysWithValues: ks.map { ($0.key, Int(clamping: $0.value)) })
+        // INFO lists only non-empty dbs: an answered INFO with a Keyspace section and no db0
+        // means db0 holds 0 keys (a fact, not a guess).
+        if s.keyspace["db0"] == nil, info.hasSection("Keyspace") { s.keyspace["db0"] = 0 }
 
         // Memory
         s.memory.usedBytes = info.int("used_memory")

@@ -56,6 +56,7 @@ public actor Prober {
     private var discoveryNext = Date.distantPast
 
     private var lastGood: [String: Date] = [:]
+    private var lastKnownKeyspace: (keys: [String: Int], at: String?) = ([:], nil)
     private var previousSnapshot: Snapshot?
     private var redisBackoffUntil = Date.distantPast
     private var redisBackoff: TimeInterval = 0
@@ -114,7 +115,12 @@ public actor Prober {
         if let e = metricsError { errors.append(SourceError(source: "exporter", message: e, staleSeconds: stale("exporter"))) }
         if let e = logsError { errors.append(SourceError(source: "logs", message: e, staleSeconds: nil)) }
         input.errors = errors
-        let snap = SnapshotBuilder.build(input)
+        var snap = SnapshotBuilder.build(input)
+        if r.info != nil {
+            lastKnownKeyspace = (snap.keyspace, snap.takenAt)
+        }
+        snap.keyspaceLastKnown = lastKnownKeyspace.keys
+        snap.keyspaceLastKnownAt = lastKnownKeyspace.at
         previousSnapshot = snap
         return snap
     }
