@@ -43,20 +43,28 @@ public struct LiveTarget: Sendable, Equatable {
         [kubectl] + globalFlags + args
     }
 
-    /// The persistent redis-cli session inside the pod.
-    /// Without a password env in the pod spec: `kubectl exec -i POD -c C -- redis-cli`.
-    /// With one, redis-cli must read the password from the pod's own env (REDISCLI_AUTH), never
-    /// from a local command line: `env` cannot copy one variable into another, so a fixed
-    /// script (no data interpolated; the variable name is validated) runs inside the pod.
-    public func redisCLIArgv(passwordInPod: Bool) -> [String] {
+    /// The persistent redis-cli session inside the pod. The password never leaves the pod:
+    /// - the container already has `REDISCLI_AUTH` (redis-cli reads it): plain `redis-cli`;
+    /// - it has only the password variable (`--redis-password-env`, default REDIS_PASSWORD):
+    ///   `env` cannot copy one variable into another, so a constant script runs inside the
+    ///   pod, and the variable's name is passed to it as a positional argument (data, never
+    ///   spliced into the script);
+    /// - no password: plain `redis-cli`.
+    public func redisCLIArgv(passwordEnvInPod: Bool, cliAuthInPod: Bool = false) -> [String] {
         var argv = kubectlArgv(["exec", "-i", pod, "-c", container, "--"])
-        if passwordInPod, LiveTarget.isEnvName(passwordEnv) {
-            argv += ["/bin/sh", "-c", "REDISCLI_AUTH=\"$\(passwordEnv)\" exec redis-cli"]
+        if passwordEnvInPod, !cliAuthInPod, LiveTarget.isEnvName(passwordEnv) {
+            argv += ["/bin/sh", "-c", LiveTarget.inPodAuthScript, "redis-cli-auth", passwordEnv]
         } else {
             argv += ["redis-cli"]
         }
         return argv
     }
+
+    /// Same, when only "does the pod carry the password variable" is known.
+    public func redisCLIArgv(passwordInPod: Bool) -> [String] { redisCLIArgv(passwordEnvInPod: passwordInPod) }
+
+    /// Runs in the pod: REDISCLI_AUTH from the variable named by $1, then redis-cli.
+    public static let inPodAuthScript = "REDISCLI_AUTH=\"$(printenv \"$1\")\" exec redis-cli"
 
     /// A POSIX environment variable name: [A-Za-z_][A-Za-z0-9_]*.
     public static func isEnvName(_ s: String) -> Bool {

@@ -258,8 +258,7 @@ public actor Prober {
     private static let configNames = ["appendonly", "appendfsync", "maxmemory", "maxmemory-policy", "appenddirname", "appendfilename", "dir"]
 
     private func redisSession() -> LineSession {
-        let wantsPassword = podHasPasswordEnv
-        let argv = target.redisCLIArgv(passwordInPod: wantsPassword)
+        let argv = target.redisCLIArgv(passwordEnvInPod: podHasEnv(target.passwordEnv), cliAuthInPod: podHasEnv("REDISCLI_AUTH"))
         if let s = session, argv == sessionArgv { return s }
         if let old = session { Task { await old.close() } }
         let s = LineSession(argv: argv, runner: runner, timeout: .seconds(5), label: "session:redis-cli")
@@ -268,9 +267,9 @@ public actor Prober {
         return s
     }
 
-    private var podHasPasswordEnv: Bool {
+    private func podHasEnv(_ name: String) -> Bool {
         guard let c = pod?.spec?.containers?.first(where: { $0.name == target.container }) else { return false }
-        return c.env?.contains { $0.name == target.passwordEnv } ?? false
+        return c.env?.contains { $0.name == name } ?? false
     }
 
     /// Whether the redis container is running, as far as the pod says (nil when unknown).
