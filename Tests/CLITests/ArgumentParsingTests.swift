@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import CLI
+
+/// Parsing only: no command is run, nothing is spawned.
+@Suite struct ArgumentParsingTests {
+    @Test func defaultsFollowTheADR() throws {
+        let g = try GlobalOptions.parse([])
+        #expect(g.namespace == "default")
+        #expect(g.statefulset == "redis")
+        #expect(g.podName == "redis-0")
+        #expect(g.container == "redis")
+        #expect(g.exporterContainer == "redis-exporter")
+        #expect(g.refresh == 2)
+        #expect(g.bullmqPrefix == "bull")
+        #expect(g.redisPasswordEnv == "REDIS_PASSWORD")
+        #expect(!g.readOnly && !g.dryRun && !g.noColor && !g.sandbox)
+        #expect(g.kubectl == nil && g.context == nil && g.kubeconfig == nil)
+    }
+
+    @Test func kubectlNamesForGlobalOptions() throws {
+        let g = try GlobalOptions.parse(["--context", "prod", "-n", "queues", "--kubeconfig", "/k/config",
+                                         "--kubectl", "/usr/local/bin/kubectl", "--statefulset", "cache", "--refresh", "1"])
+        #expect(g.context == "prod")
+        #expect(g.namespace == "queues")
+        #expect(g.kubeconfig == "/k/config")
+        #expect(g.kubectl == "/usr/local/bin/kubectl")
+        #expect(g.podName == "cache-0", "the pod defaults to <statefulset>-0")
+        let long = try GlobalOptions.parse(["--namespace", "x", "--pod", "redis-2"])
+        #expect(long.namespace == "x" && long.podName == "redis-2")
+    }
+
+    @Test func refreshOutOfRangeIsRejectedWithItsValue() {
+        #expect(throws: (any Error).self) { try GlobalOptions.parse(["--refresh", "0"]) }
+        do {
+            _ = try GlobalOptions.parse(["--refresh", "0.05"])
+            Issue.record("--refresh 0.05 was accepted")
+        } catch {
+            #expect(GlobalOptions.message(for: error).contains("0.05"))
+        }
+    }
+
+    @Test func colourIsOffWithFlagOrNO_COLOR() throws {
+        let g = try GlobalOptions.parse([])
+        #expect(g.colorEnabled(environment: [:]))
+        #expect(!g.colorEnabled(environment: ["NO_COLOR": "1"]))
+        #expect(g.colorEnabled(environment: ["NO_COLOR": ""]), "an empty NO_COLOR does not count (no-color.org)")
+        #expect(!(try GlobalOptions.parse(["--no-color"])).colorEnabled(environment: [:]))
+    }
+
+    @Test func theDashboardIsTheDefaultSubcommand() throws {
+        let cmd = try RedisRunbookCommand.parseAsRoot(["--read-only", "-n", "jobs"])
+        let tui = try #require(cmd as? TUICommand)
+        #expect(tui.global.readOnly)
+        #expect(tui.global.namespace == "jobs")
+    }
+
+    @Test func reservedSubcommandsExist() throws {
+        let names = RedisRunbookCommand.configuration.subcommands.compactMap { $0.configuration.commandName }
+        for name in ["tui", "sandbox", "status", "check", "runbook", "memory", "report"] {
+            #expect(names.contains(name), "missing subcommand \(name)")
+        }
+    }
+
+    @Test func statusJSONAndCheckParse() throws {
+        let status = try #require(try RedisRunbookCommand.parseAsRoot(["status", "--json", "--sandbox"]) as? StatusCommand)
+        #expect(status.json && status.global.sandbox)
+        #expect(try RedisRunbookCommand.parseAsRoot(["check", "--context", "c"]) is CheckCommand)
+    }
+
+    @Test func unknownOptionsAreErrorsNamingTheOption() {
+        do {
+            _ = try RedisRunbookCommand.parseAsRoot(["status", "--bogus"])
+            Issue.record("--bogus was accepted")
+        } catch {
+            #expect(RedisRunbookCommand.message(for: error).contains("--bogus"))
+        }
+    }
+
+    @Test func sandboxDirFollowsXDGStateHome() {
+        #expect(Paths.defaultSandboxDir(environment: ["XDG_STATE_HOME": "/s"]).path == "/s/redis-runbook/sandbox")
+        #expect(Paths.defaultSandboxDir(environment: ["HOME": "/h"]).path == "/h/.local/state/redis-runbook/sandbox")
+        #expect(Paths.incidentsDir(environment: ["XDG_STATE_HOME": "/s"]).path == "/s/redis-runbook/incidents")
+    }
+
+    @Test func explicitKubectlMustExist() throws {
+        let g = try GlobalOptions.parse(["--kubectl", "/nonexistent/kubectl"])
+        #expect(throws: (any Error).self) { try g.resolveKubectl() }
+        let sandbox = try GlobalOptions.parse(["--sandbox", "--sandbox-dir", "/tmp/sbx"])
+        #expect(try sandbox.resolveKubectl() == "/tmp/sbx/bin/kubectl")
+    }
+}
