@@ -166,6 +166,15 @@ struct Builder {
             error(n, "'\(field)' is \(s.string.count) characters long", expected: "at most \(RunbookLimits.maxScalarCharacters) characters")
             return nil
         }
+        // Runbook text is printed as is in line mode: no terminal escapes (ESC, BEL, other C0
+        // controls, DEL, C1). Tab, newline and carriage return stay allowed.
+        if let bad = s.string.unicodeScalars.first(where: { u in
+            (u.value < 0x20 && u != "\t" && u != "\n" && u != "\r") || (0x7F...0x9F).contains(u.value)
+        }) {
+            error(n, "'\(field)' contains the control character U+\(String(format: "%04X", bad.value))",
+                  expected: "printable text (no terminal escape sequences)")
+            return nil
+        }
         return s.string
     }
 
@@ -613,6 +622,11 @@ public enum MutationLint {
         guard let prog = a.first else { return nil }
         if prog == "kubectl" {
             let verb = a.dropFirst().first { !$0.hasPrefix("-") } ?? ""
+            if verb == "rollout" {
+                // `rollout status` and `rollout history` only read; restart/undo/pause/resume change state.
+                let sub = a.drop { $0 != "rollout" }.dropFirst().first { !$0.hasPrefix("-") } ?? ""
+                return ["status", "history"].contains(sub) ? nil : "kubectl rollout \(sub)"
+            }
             if kubectlMutating.contains(verb) { return "kubectl \(verb)" }
             if verb == "cp", let dest = a.last, dest.contains(":") { return "kubectl cp into a pod" }
             if verb == "exec", let dd = a.firstIndex(of: "--") { return inner(Array(a[(dd + 1)...])) }

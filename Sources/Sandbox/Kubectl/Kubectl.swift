@@ -407,8 +407,12 @@ public struct Kubectl: Sendable {
         guard targets.count == 1, let (kind, nameOpt) = targets.first, let name = nameOpt else {
             throw KubectlError("error: resource(s) were provided, but no name was specified")
         }
+        if kind == .pvc {
+            try patchPVC(name, patchJSON, namespace: args.value("namespace"))
+            return
+        }
         guard kind == .statefulset else {
-            throw KubectlError("Error from server (Forbidden): \(kind.resource) \"\(name)\" is forbidden: the sandbox only patches the statefulset")
+            throw KubectlError("Error from server (Forbidden): \(kind.resource) \"\(name)\" is forbidden: the sandbox only patches the statefulset and a PVC's storage request")
         }
         let dryRun = args.value("dry-run").map { $0 != "none" && $0 != "false" } ?? false
         let changed: Bool = try update { state in
@@ -458,6 +462,39 @@ public struct Kubectl: Sendable {
             return changed
         }
         io.out("statefulset.apps/\(name) patched\(changed ? "" : " (no change)")\(dryRun ? " (dry run)" : "")\n")
+    }
+
+    /// Volume expansion: only spec.resources.requests.storage may change, never downwards (as
+    /// the API server enforces). The volume's tmpfs (root sandboxes) grows at once, capped at
+    /// 2 GiB like at `sandbox up`; status.capacity follows the request.
+    func patchPVC(_ name: String, _ patch: KctlJSON, namespace: String?) throws {
+        guard let storage = patch["spec"]?["resources"]?["requests"]?["storage"]?.stringValue,
+              patch.objectValue?.keys.sorted() == ["spec"], patch["spec"]?.objectValue?.keys.sorted() == ["resources"] else {
+            throw KubectlError("The PersistentVolumeClaim \"\(name)\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests for bound claims")
+        }
+        guard let newBytes = Quantity.bytes(storage) else {
+            throw KubectlError("error: unable to parse quantity \"\(storage)\"")
+        }
+        try update { state in
+            guard let i = state.pvcs.firstIndex(where: { $0.name == name }), namespace.map({ $0 == state.namespace }) ?? true else {
+                throw KubectlError.notFound("persistentvolumeclaims", name)
+            }
+            let old = Quantity.bytes(state.pvcs[i].request) ?? 0
+            if newBytes < old {
+                throw KubectlError("The PersistentVolumeClaim \"\(name)\" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than previous value")
+            }
+            let path = state.pvcs[i].hostPath
+            if newBytes > old, getuid() == 0, Mounts.isMountPoint(path) {
+                let size = min(newBytes, 2 << 30)
+                guard Mounts.resizeTmpfs(path, sizeBytes: size) else {
+                    throw KubectlError("Error from server: resizing volume \(state.pvcs[i].volumeName) failed: \(String(cString: strerror(errno)))")
+                }
+                state.runtime.volumeTmpfsBytes = size
+                state.runtime.faults.diskFull = false
+            }
+            state.pvcs[i].request = storage
+        }
+        io.out("persistentvolumeclaim/\(name) patched\n")
     }
 
     // MARK: rollout status
