@@ -380,8 +380,8 @@ public enum SnapshotPathCatalog {
         "exporter": ["up", "present"],
         "config": ["appendonly", "appendfsync", "maxmemoryPolicy", "maxmemory", "appenddirname", "appendfilename", "dir"],
     ]
-    public static let scalars: Set<String> = ["schemaVersion", "takenAt", "context", "namespace", "redisState", "redisVersion"]
-    public static let openSections: Set<String> = ["keyspace", "queues", "findings", "errors"]
+    public static let scalars: Set<String> = ["schemaVersion", "takenAt", "context", "namespace", "redisState", "redisVersion", "redisError", "redisServer", "keyspaceLastKnownAt"]
+    public static let openSections: Set<String> = ["keyspace", "keyspaceLastKnown", "queues", "findings", "errors"]
     /// Sub-collections whose children are not checked.
     public static let openFields: Set<String> = ["pod.containers", "pod.warnings"]
 
