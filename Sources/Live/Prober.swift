@@ -1,5 +1,6 @@
 import Diagnosis
 import Foundation
+import MemoryAnalysis
 import ProcessRunner
 
 /// Gathers one `Snapshot` per refresh from the cluster and from Redis.
@@ -20,6 +21,16 @@ public actor Prober {
     public var queueDiscoveryInterval: TimeInterval = 30
     public var probeTimeout: Duration = .seconds(8)
     public var now: @Sendable () -> Date = { Date() }
+    /// How long one refresh waits for the Redis probe (the dashboard sets it). A probe that takes
+    /// longer (redis-cli waiting out its timeout while Redis restarts) keeps running and the
+    /// refresh returns without fresh Redis data ("redis" error; the dashboard keeps the last good
+    /// values), so the pod and node panels are not held back; the next refresh takes the probe's
+    /// result instead of starting another. nil: wait for it (one-shot `status`, `check`).
+    public var redisWait: Duration?
+    public func setRedisWait(_ d: Duration?) { redisWait = d }
+    private var redisInFlight: (task: Task<RedisResult, Never>, since: Date)?
+    /// The pod and redis container (uid, restarts) the session was started against.
+    private var sessionIdentity: String?
 
     private var session: LineSession?
     private var sessionArgv: [String] = []
@@ -48,6 +59,8 @@ public actor Prober {
     private var metricsBackoff: TimeInterval = 0
 
     private var previousLogs: (restarts: Int, text: String)?
+    /// Lines of the current container's log saying Redis truncated a damaged AOF at load.
+    private var currentLogScan: (identity: String, lines: [String])?
     private var logsError: String?
 
     private var queueNames: [String] = []
@@ -84,12 +97,13 @@ public actor Prober {
     public func snapshot() async -> Snapshot {
         let t = now()
         async let k8s: Void = refreshKubernetes(t)
-        async let redis = probeRedis(t)
+        async let redis = redisResult(t)
         async let metrics: Void = refreshMetrics(t)
         _ = await k8s
         let r = await redis
         _ = await metrics
         await refreshPreviousLogs()
+        await refreshCurrentLogScan(redisUp: r.info.map { !$0.contains("loading:1") } ?? false)
 
         var input = SnapshotInputs(now: t)
         input.context = target.context
@@ -103,7 +117,8 @@ public actor Prober {
         input.config = r.config
         input.queues = r.queues
         input.metricsText = metricsText
-        input.previousLogText = previousLogs?.text
+        let logText = [previousLogs?.text, currentLogScan?.lines.joined(separator: "\n")].compactMap { $0 }.filter { !$0.isEmpty }
+        input.previousLogText = logText.isEmpty ? previousLogs?.text : logText.joined(separator: "\n")
         input.previous = previousSnapshot
         input.redisSessionError = r.error
         var errors: [SourceError] = []
@@ -121,8 +136,36 @@ public actor Prober {
         }
         snap.keyspaceLastKnown = lastKnownKeyspace.keys
         snap.keyspaceLastKnownAt = lastKnownKeyspace.at
-        previousSnapshot = snap
+        // A refresh that did not wait for Redis is no base for rates and queue trends.
+        if !r.pending { previousSnapshot = snap }
         return snap
+    }
+
+    /// The Redis probe of this refresh, bounded by `redisWait` when set (see there).
+    private func redisResult(_ t: Date) async -> RedisResult {
+        // Pod replaced or redis container restarted: the session's redis-cli would only wait out
+        // its timeout. Start a new one now and drop a probe still waiting on the old one.
+        if let old = session, sessionIdentity != redisIdentity {
+            session = nil
+            Task { await old.close() }
+            redisInFlight = nil
+            redisBackoff = 0
+            redisBackoffUntil = .distantPast
+        }
+        guard let wait = redisWait else { return await probeRedis(t) }
+        let pending: (task: Task<RedisResult, Never>, since: Date)
+        if let p = redisInFlight {
+            pending = p
+        } else {
+            pending = (Task { await self.probeRedis(t) }, t)
+            redisInFlight = pending
+        }
+        if let r = await WaitBounded.value(of: pending.task, within: wait) {
+            redisInFlight = nil
+            return r
+        }
+        let secs = Int(now().timeIntervalSince(pending.since).rounded())
+        return RedisResult(error: "no reply from redis-cli for \(secs)s (still waiting)", pending: true)
     }
 
     // MARK: - Kubernetes objects
@@ -246,6 +289,15 @@ public actor Prober {
         }
     }
 
+    /// Once per container run, when Redis answers: a Redis that truncated a damaged AOF at load
+    /// starts fine, so only its *current* log says so (`--previous` is the run before).
+    private func refreshCurrentLogScan(redisUp: Bool) async {
+        guard redisUp, let id = redisIdentity, currentLogScan?.identity != id else { return }
+        let r = await kubectl(["logs", target.pod, "-c", target.container, "--tail", "500"], label: "probe:logs-current")
+        guard r.succeeded else { return }  // tried again on the next refresh
+        currentLogScan = (id, LogScan.scan(r.stdoutText).filter { $0.kind == .aofTruncated }.map(\.line))
+    }
+
     // MARK: - Redis through the persistent session
 
     private struct RedisResult: Sendable {
@@ -253,6 +305,8 @@ public actor Prober {
         var config: [String: String]?
         var queues: [QueueCounts]?
         var error: String?
+        /// The probe is still running (the refresh did not wait for it).
+        var pending = false
     }
 
     private static let configNames = ["appendonly", "appendfsync", "maxmemory", "maxmemory-policy", "appenddirname", "appendfilename", "dir"]
@@ -261,15 +315,25 @@ public actor Prober {
         let argv = target.redisCLIArgv(passwordEnvInPod: podHasEnv(target.passwordEnv), cliAuthInPod: podHasEnv("REDISCLI_AUTH"))
         if let s = session, argv == sessionArgv { return s }
         if let old = session { Task { await old.close() } }
-        let s = LineSession(argv: argv, runner: runner, timeout: .seconds(5), label: "session:redis-cli")
+        // The marker is an unknown command: its error comes back even while Redis answers
+        // LOADING, BUSY or NOAUTH to everything else (ECHO would not), so a batch never hangs.
+        let s = LineSession(argv: argv, runner: runner, timeout: .seconds(5), label: "session:redis-cli", marker: SessionMarker.unknownCommand)
         session = s
         sessionArgv = argv
+        sessionIdentity = redisIdentity
         return s
     }
 
     private func podHasEnv(_ name: String) -> Bool {
         guard let c = pod?.spec?.containers?.first(where: { $0.name == target.container }) else { return false }
         return c.env?.contains { $0.name == name } ?? false
+    }
+
+    /// Which pod and which run of its redis container the data comes from.
+    private var redisIdentity: String? {
+        guard let pod else { return nil }
+        let restarts = pod.status?.containerStatuses?.first(where: { $0.name == target.container })?.restartCount
+        return "\(pod.metadata?.uid ?? "?")/\(restarts.map(String.init) ?? "?")"
     }
 
     /// Whether the redis container is running, as far as the pod says (nil when unknown).
@@ -392,6 +456,31 @@ public actor Prober {
             let err = r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
             if err.isEmpty { return "kubectl exited with \(r.termination)" }
             return KubectlError.classify(stderr: err, exitCode: r.exitCode ?? 1).description
+        }
+    }
+}
+
+/// Awaits a task's value for at most a duration; the task itself is left running.
+enum WaitBounded {
+    final class Once<T: Sendable>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var cont: CheckedContinuation<T?, Never>?
+        init(_ c: CheckedContinuation<T?, Never>) { cont = c }
+        func resume(_ v: T?) {
+            lock.lock(); let c = cont; cont = nil; lock.unlock()
+            c?.resume(returning: v)
+        }
+    }
+
+    static func value<T: Sendable>(of task: Task<T, Never>, within d: Duration) async -> T? {
+        await withCheckedContinuation { (c: CheckedContinuation<T?, Never>) in
+            let once = Once(c)
+            let timer = Task { if (try? await Task.sleep(for: d)) != nil { once.resume(nil) } }
+            Task {
+                let v = await task.value
+                timer.cancel()
+                once.resume(v)
+            }
         }
     }
 }

@@ -1,0 +1,341 @@
+import Foundation
+
+/// Settings of one analysis run.
+public struct MemoryAnalysisOptions: Sendable {
+    /// SCAN COUNT per batch (the upper bound; the engine lowers it while a batch takes longer
+    /// than `scriptBudget` inside Redis, and raises it back).
+    public var scanCount: Int = 500
+    /// Rows in the top-keys list.
+    public var topKeys: Int = 20
+    /// Rows in the pattern list (the rest is summed in `otherPatterns`).
+    public var topPatterns: Int = 20
+    /// Fraction of keys to size (0 < f ≤ 1), chosen by the SHA-1 of the key name; the rest is
+    /// only counted and the totals are scaled up.
+    public var sampleFraction: Double = 1
+    /// `MEMORY USAGE key SAMPLES n` (1...64; never 0, which would be O(N) on big collections).
+    public var memorySamples: Int = 5
+    /// BullMQ key prefix; empty disables the BullMQ breakdown.
+    public var bullPrefix: String = "bull"
+    /// A batch round trip above max(this, 4 × the fastest round trip seen) counts as Redis
+    /// being slow: the engine pauses (2 × the round trip, at most `maxPause`) before the next one.
+    public var latencyThreshold: Duration = .milliseconds(50)
+    /// Target time one batch may spend inside Redis (measured by the script with TIME).
+    public var scriptBudget: Duration = .milliseconds(4)
+    public var maxPause: Duration = .seconds(2)
+    /// Cap on distinct patterns kept in memory (the rest go to one overflow row).
+    public var maxPatterns: Int = 10_000
+
+    public init(scanCount: Int = 500, top: Int = 20, sampleFraction: Double = 1, bullPrefix: String = "bull") {
+        self.scanCount = scanCount
+        self.topKeys = top
+        self.topPatterns = top
+        self.sampleFraction = sampleFraction
+        self.bullPrefix = bullPrefix
+    }
+}
+
+/// Progress after each batch (for a progress bar; `fraction` is keys scanned / DBSIZE).
+public struct MemoryProgress: Sendable, Equatable {
+    public var keysScanned: Int
+    public var keysSized: Int
+    public var dbSize: Int?
+    public var fraction: Double
+    public var batches: Int
+    public var elapsedSeconds: Double
+    public var sizedBytes: Int
+    public var lastBatchLatencyMs: Double
+    /// True while the engine waits because Redis answered slowly.
+    public var pausing: Bool
+}
+
+/// "Where did the memory go": walks the keyspace in read-only Lua batches over a line session.
+///
+/// `run` never throws: it returns a complete report, or a partial one whose `stopReason` says
+/// why it stopped (LOADING, BUSY, NOSCRIPT loop, session lost, cancelled, unexpected reply).
+/// Cancel the calling task to stop it between batches (the TUI's Esc).
+public struct MemoryAnalyzer: Sendable {
+    public let channel: any RedisLineChannel
+    public let options: MemoryAnalysisOptions
+
+    public init(channel: any RedisLineChannel, options: MemoryAnalysisOptions = MemoryAnalysisOptions()) {
+        self.channel = channel
+        self.options = options
+    }
+
+    enum Stop: Error { case reason(String) }
+
+    public func run(progress: @Sendable (MemoryProgress) -> Void = { _ in }) async -> MemoryReport {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let fraction = options.sampleFraction.isFinite ? min(1, max(options.sampleFraction, 1e-6)) : 1
+        let samples = min(64, max(1, options.memorySamples))
+        let maxCount = max(1, options.scanCount)
+        var agg = Aggregator(topN: options.topKeys, maxPatterns: options.maxPatterns, bullPrefix: options.bullPrefix)
+        var server = MemoryReport.ServerMemory(otherDatabases: [])
+        var notes: [String] = []
+        var stopReason: String?
+        var complete = false
+        var keysScanned = 0, batches = 0, pauses = 0
+        var pausedFor: Duration = .zero
+        var latencies: [Double] = []
+        var scriptTimes: [Int] = []
+        var maxLatency: Duration = .zero, baseline: Duration?
+        var maxScriptMicros = 0
+        var count = min(maxCount, 200)
+        var command = "EVALSHA_RO"
+
+        func fractionDone() -> Double {
+            guard let n = server.dbSize, n > 0 else { return complete ? 1 : 0 }
+            return min(complete ? 1 : 0.99, Double(keysScanned) / Double(n))
+        }
+        func send(_ line: String) async throws -> String {
+            if Task.isCancelled { throw Stop.reason("cancelled") }
+            do {
+                return try await channel.send([line]).first ?? ""
+            } catch is CancellationError {
+                throw Stop.reason("cancelled")
+            } catch {
+                if Task.isCancelled { throw Stop.reason("cancelled") }
+                throw Stop.reason("the Redis session was lost (\(Self.describe(error)))")
+            }
+        }
+
+        do {
+            // 1. Server facts (INFO works even while loading).
+            let info = try await send("INFO")
+            if let problem = Self.errorLine(info) { throw Stop.reason(Self.explain(problem)) }
+            let fields = Self.infoFields(info)
+            Self.apply(fields, to: &server)
+            if fields["loading"] == "1" {
+                throw Stop.reason("Redis is loading its dataset (LOADING); run the analysis again once INFO shows loading:0")
+            }
+            server.dbSize = Self.keyspaceKeys(fields["db0"]) ?? 0
+            server.otherDatabases = fields.keys.filter { $0.hasPrefix("db") && $0 != "db0" && Int($0.dropFirst(2)) != nil }.sorted()
+            if !server.otherDatabases.isEmpty {
+                notes.append("Only db0 is analysed; other databases hold keys too: \(server.otherDatabases.joined(separator: ", ")).")
+            }
+
+            // 2. Load the script (flagged no-writes; plain for servers without shebang support).
+            var sha = try await loadScript(send: send, notes: &notes)
+            var useBody = false
+            var ro = true
+            let threshold = BatchScript.threshold(forFraction: fraction)
+            let prefix = options.bullPrefix.isEmpty ? "" : options.bullPrefix + ":"
+            var script = sha.flagged ? BatchScript.flagged : BatchScript.plain
+            var cursor = "0"
+            var retries = 0
+            var noscripts = 0
+
+            // 3. Batches.
+            while true {
+                if Task.isCancelled { throw Stop.reason("cancelled") }
+                let args = [cursor, String(count), String(samples), String(threshold), prefix].map(RedisCLIQuoting.quote)
+                let cmd = useBody ? (ro ? "EVAL_RO" : "EVAL") : (ro ? "EVALSHA_RO" : "EVALSHA")
+                let target = useBody ? RedisCLIQuoting.quote(script) : sha.sha
+                let line = ([cmd, target, "0"] + args).joined(separator: " ")
+                let t0 = clock.now
+                let reply = try await send(line)
+                let rtt = clock.now - t0
+
+                if let problem = Self.errorLine(reply) {
+                    retries += 1
+                    if retries > 5 { throw Stop.reason("Redis kept refusing the analysis script: \(problem)") }
+                    if problem.hasPrefix("NOSCRIPT") {
+                        noscripts += 1
+                        if noscripts <= 2 {
+                            sha = try await loadScript(send: send, notes: &notes)
+                            script = sha.flagged ? BatchScript.flagged : BatchScript.plain
+                        } else if !useBody {
+                            useBody = true
+                            notes.append("The script cache kept losing the analysis script (NOSCRIPT); sent the script body with each batch instead.")
+                        } else {
+                            throw Stop.reason("Redis keeps answering NOSCRIPT (\(problem))")
+                        }
+                        continue
+                    }
+                    if ro, problem.lowercased().contains("unknown command") {
+                        ro = false
+                        notes.append("This Redis has no EVALSHA_RO (before 7.0); used EVALSHA with a script that only reads.")
+                        continue
+                    }
+                    throw Stop.reason(Self.explain(problem))
+                }
+                let batch: BatchReply
+                do { batch = try BatchReply.parse(reply) } catch { throw Stop.reason("\(error)") }
+                retries = 0
+                command = useBody ? (ro ? "EVAL_RO" : "EVAL") : (ro ? "EVALSHA_RO" : "EVALSHA")
+                batches += 1
+                keysScanned += batch.keysScanned
+                for k in batch.keys { agg.add(k) }
+                cursor = batch.cursor
+                let ms = Self.ms(rtt)
+                if latencies.count < 200_000 { latencies.append(ms); scriptTimes.append(batch.scriptMicros) }
+                maxLatency = max(maxLatency, rtt)
+                maxScriptMicros = max(maxScriptMicros, batch.scriptMicros)
+                baseline = min(baseline ?? rtt, rtt)
+                if cursor == "0" { complete = true }
+
+                // Keep each batch short inside Redis.
+                let budget = Int(Self.ms(options.scriptBudget) * 1000)
+                if batch.scriptMicros > budget { count = max(10, count / 2) }
+                else if batch.scriptMicros < budget / 3, count < maxCount { count = min(maxCount, count * 2) }
+
+                let slow = rtt > max(options.latencyThreshold, (baseline ?? rtt) * 4)
+                progress(MemoryProgress(keysScanned: keysScanned, keysSized: agg.keysSized, dbSize: server.dbSize,
+                                        fraction: fractionDone(), batches: batches,
+                                        elapsedSeconds: Self.seconds(clock.now - start), sizedBytes: agg.sizedBytes,
+                                        lastBatchLatencyMs: ms, pausing: slow && !complete))
+                if complete { break }
+                if slow {
+                    let pause = min(options.maxPause, rtt * 2)
+                    pauses += 1
+                    pausedFor += pause
+                    do { try await Task.sleep(for: pause) } catch { throw Stop.reason("cancelled") }
+                }
+            }
+        } catch Stop.reason(let why) {
+            stopReason = why
+        } catch {
+            stopReason = Self.describe(error)
+        }
+
+        // 4. Fresh memory figures at the end (skipped when the session is gone or we were cancelled).
+        if stopReason == nil || !(stopReason!.hasPrefix("the Redis session was lost") || stopReason == "cancelled"),
+           !Task.isCancelled,
+           let info = try? await channel.send(["INFO memory"]).first, Self.errorLine(info) == nil {
+            Self.apply(Self.infoFields(info), to: &server)
+        }
+
+        let elapsed = clock.now - start
+        let scale = (fraction < 1 && agg.keysSized > 0) ? Double(keysScanned) / Double(agg.keysSized) : 1
+        let estimated = fraction < 1
+        if estimated {
+            notes.append(String(format: "Sampled: sized %d of %d scanned keys (%.1f%%, chosen by key hash); counts and bytes are estimates scaled by %.2f.",
+                                agg.keysSized, keysScanned, fraction * 100, scale))
+        }
+        let rows = agg.rows(scale: scale, patternLimit: options.topPatterns)
+        var totals = MemoryReport.Totals(keyBytes: rows.keyBytes, sizedBytes: agg.sizedBytes, usedMemory: server.usedMemory)
+        if let used = server.usedMemory, used > 0 {
+            totals.unattributedBytes = used - rows.keyBytes
+            totals.unattributedShare = Double(used - rows.keyBytes) / Double(used)
+            totals.keyShare = Double(rows.keyBytes) / Double(used)
+        }
+        let sorted = latencies.sorted()
+        let secs = Self.seconds(elapsed)
+        let scan = MemoryReport.ScanStats(
+            keysScanned: keysScanned, keysSized: agg.keysSized, batches: batches, durationSeconds: secs,
+            keysPerSecond: secs > 0 ? Double(keysScanned) / secs : 0,
+            maxBatchLatencyMs: Self.ms(maxLatency), medianBatchLatencyMs: sorted.isEmpty ? 0 : sorted[sorted.count / 2],
+            maxScriptMs: Double(maxScriptMicros) / 1000,
+            medianScriptMs: scriptTimes.isEmpty ? 0 : Double(scriptTimes.sorted()[scriptTimes.count / 2]) / 1000, pauses: pauses, pausedSeconds: Self.seconds(pausedFor),
+            scanCount: maxCount, lastScanCount: count, memorySamples: samples, command: command)
+        return MemoryReport(
+            complete: complete && stopReason == nil, stopReason: stopReason, progressPercent: fractionDone() * 100,
+            server: server, totals: totals, scan: scan,
+            sampling: MemoryReport.Sampling(fraction: fraction, estimated: estimated, scale: scale),
+            patterns: rows.patterns, otherPatterns: rows.other, topKeys: rows.top,
+            bullmq: MemoryReport.BullReport(prefix: options.bullPrefix, queues: rows.bull), notes: notes)
+    }
+
+    struct LoadedScript { var sha: String; var flagged: Bool }
+
+    private func loadScript(send: (String) async throws -> String, notes: inout [String]) async throws -> LoadedScript {
+        let r1 = try await send(RedisCLIQuoting.line("SCRIPT", ["LOAD", BatchScript.flagged]))
+        if let sha = Self.sha(r1) { return LoadedScript(sha: sha, flagged: true) }
+        guard let e1 = Self.errorLine(r1) else { throw Stop.reason("unexpected reply to SCRIPT LOAD: \(Self.clip(r1))") }
+        if Self.isFatal(e1) { throw Stop.reason(Self.explain(e1)) }
+        let r2 = try await send(RedisCLIQuoting.line("SCRIPT", ["LOAD", BatchScript.plain]))
+        if let sha = Self.sha(r2) {
+            if !notes.contains(where: { $0.hasPrefix("Script flags") }) {
+                notes.append("Script flags are not supported here (\(Self.clip(e1))); loaded the read-only script without them.")
+            }
+            return LoadedScript(sha: sha, flagged: false)
+        }
+        throw Stop.reason("cannot load the analysis script: \(Self.explain(Self.errorLine(r2) ?? Self.clip(r2)))")
+    }
+
+    // MARK: - Reply helpers
+
+    static func sha(_ reply: String) -> String? {
+        let t = reply.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard t.utf8.count == 40, t.utf8.allSatisfy({ KeyPattern.isHex($0) }) else { return nil }
+        return t
+    }
+
+    static let errorPrefixes = ["ERR", "LOADING", "BUSY", "NOSCRIPT", "NOAUTH", "WRONGPASS", "NOPERM", "OOM", "READONLY",
+                                "MASTERDOWN", "MISCONF", "WRONGTYPE", "EXECABORT", "CROSSSLOT", "MOVED", "ASK", "TRYAGAIN",
+                                "CLUSTERDOWN", "UNKILLABLE", "NOREPLICAS", "Error:", "Could not connect", "AUTH failed"]
+
+    /// The first line of `reply` when it is an error (from Redis or from redis-cli itself).
+    static func errorLine(_ reply: String) -> String? {
+        let first = reply.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).first.map(String.init) ?? ""
+        let t = first.trimmingCharacters(in: .whitespaces)
+        if t.hasPrefix("RRM1 ") { return nil }
+        for p in errorPrefixes where t.hasPrefix(p) {
+            let next = t.dropFirst(p.count).first
+            if next == nil || next == " " || p.hasSuffix(":") || p.hasSuffix("connect") || p.hasSuffix("failed") { return clip(t) }
+        }
+        if reply.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return "empty reply (the connection to Redis was lost)" }
+        return nil
+    }
+
+    static func isFatal(_ e: String) -> Bool {
+        ["LOADING", "BUSY", "NOAUTH", "WRONGPASS", "NOPERM", "Error:", "Could not connect", "empty reply"].contains { e.hasPrefix($0) }
+    }
+
+    static func explain(_ e: String) -> String {
+        if e.hasPrefix("LOADING") { return "Redis is loading its dataset (LOADING); run the analysis again once it has loaded" }
+        if e.hasPrefix("BUSY") { return "Redis is busy running a script or function (BUSY); not adding load: \(e)" }
+        if e.hasPrefix("NOAUTH") || e.hasPrefix("WRONGPASS") || e.hasPrefix("AUTH failed") {
+            return "Redis requires authentication (\(e)); check --redis-password-env"
+        }
+        if e.hasPrefix("NOPERM") { return "the Redis user may not run this (\(e)); it needs SCAN, MEMORY, TYPE, ZSCORE, EXISTS, EVALSHA_RO, SCRIPT LOAD" }
+        if e.hasPrefix("Error:") || e.hasPrefix("Could not connect") || e.hasPrefix("empty reply") {
+            return "the Redis session was lost (\(e))"
+        }
+        return "Redis answered: \(e)"
+    }
+
+    static func clip(_ s: String) -> String {
+        let r = KeyDisplay.render(Array(s.utf8.prefix(300)))
+        return r.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if error is CancellationError { return "cancelled" }
+        return clip(String(describing: error))
+    }
+
+    static func infoFields(_ info: String) -> [String: String] {
+        var f: [String: String] = [:]
+        for raw in info.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+            guard !raw.hasPrefix("#"), let c = raw.firstIndex(of: ":") else { continue }
+            f[String(raw[..<c])] = String(raw[raw.index(after: c)...]).trimmingCharacters(in: .whitespaces)
+        }
+        return f
+    }
+
+    static func apply(_ f: [String: String], to s: inout MemoryReport.ServerMemory) {
+        if let v = f["redis_version"] { s.redisVersion = v }
+        if let v = f["used_memory"].flatMap({ Int($0) }) { s.usedMemory = v }
+        if let v = f["used_memory_rss"].flatMap({ Int($0) }) { s.usedMemoryRSS = v }
+        if let v = f["used_memory_dataset"].flatMap({ Int($0) }) { s.usedMemoryDataset = v }
+        if let v = f["used_memory_overhead"].flatMap({ Int($0) }) { s.usedMemoryOverhead = v }
+        if let v = f["mem_fragmentation_bytes"].flatMap({ Int($0) }) { s.fragmentationBytes = v }
+        if let v = f["mem_fragmentation_ratio"].flatMap({ Double($0) }) { s.fragmentationRatio = v }
+        if let v = f["maxmemory"].flatMap({ Int($0) }) { s.maxmemory = v }
+        if let v = f["maxmemory_policy"] { s.maxmemoryPolicy = v }
+    }
+
+    /// `keys=123,expires=0,avg_ttl=0` → 123
+    static func keyspaceKeys(_ v: String?) -> Int? {
+        guard let v else { return nil }
+        for part in v.split(separator: ",") where part.hasPrefix("keys=") { return Int(part.dropFirst(5)) }
+        return nil
+    }
+
+    static func ms(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+    static func seconds(_ d: Duration) -> Double { ms(d) / 1000 }
+}
