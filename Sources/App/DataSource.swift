@@ -1,4 +1,5 @@
 import Diagnosis
+import MemoryAnalysis
 import Foundation
 
 /// A failure of one data source, shown inline in the panel that uses it.
@@ -20,6 +21,14 @@ public protocol DashboardDataSource: Sendable {
     func events() async -> Result<[EventSummary], SourceFailure>
     /// The text of a runbook (for the runbook screen).
     func runbook(id: String) async -> Result<String, SourceFailure>
+    /// Read-only keyspace analysis; `progress` is called once per batch; task cancellation stops it.
+    func analyzeMemory(progress: @escaping @Sendable (MemoryProgress) -> Void) async -> AnalysisOutcome
+}
+
+extension DashboardDataSource {
+    public func analyzeMemory(progress: @escaping @Sendable (MemoryProgress) -> Void) async -> AnalysisOutcome {
+        AnalysisOutcome(text: "", complete: false, stopReason: "not connected")
+    }
 }
 
 /// The placeholder source until a cluster is wired in: every source says "not connected".

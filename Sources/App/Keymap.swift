@@ -1,7 +1,7 @@
 import Render
 
 public enum Screen: String, Sendable, CaseIterable, Hashable {
-    case dashboard, memory, logs, events, findings, help, runbook
+    case dashboard, memory, logs, events, findings, help, runbook, analysis
 
     public var title: String {
         switch self {
@@ -12,6 +12,7 @@ public enum Screen: String, Sendable, CaseIterable, Hashable {
         case .findings: "Findings"
         case .help: "Help"
         case .runbook: "Runbook"
+        case .analysis: "Memory analysis"
         }
     }
 }
@@ -23,6 +24,8 @@ public enum Action: String, Sendable, CaseIterable, Hashable {
     case dashboard, memory, logs, events, findings
     case refresh, togglePrevious, switchContainer
     case startRunbook
+    /// Start the keyspace analysis (read-only: SCAN + MEMORY USAGE in bounded batches).
+    case analyze
 }
 
 /// One key binding. The table below is the single source for dispatch, help and status bar.
@@ -71,6 +74,7 @@ public enum Keymap {
         KeyBinding(key: .char("e"), action: .events, help: "events", hint: true),
         KeyBinding(key: .char("f"), action: .findings, help: "findings", hint: true),
         KeyBinding(key: .char("r"), action: .refresh, help: "refresh now"),
+        KeyBinding(key: .char("a"), action: .analyze, help: "analyse the keyspace: where the memory went (read-only; Esc cancels)", screens: [.memory, .analysis], hint: true),
         KeyBinding(key: .char("p"), action: .togglePrevious, help: "toggle --previous (logs of the last container)", screens: [.logs], hint: true),
         KeyBinding(key: .char("c"), action: .switchContainer, help: "switch container", screens: [.logs], hint: true),
         KeyBinding(key: .char("X"), action: .startRunbook, help: "start the selected finding's runbook (may change the cluster)",
@@ -112,6 +116,7 @@ public enum Keymap {
         case .togglePrevious: "previous"
         case .switchContainer: "container"
         case .startRunbook: "run"
+        case .analyze: "analyse"
         default: a.rawValue
         }
     }

@@ -1,4 +1,5 @@
 import Diagnosis
+import MemoryAnalysis
 import Foundation
 import Render
 
@@ -28,6 +29,26 @@ public struct EventsState: Sendable, Equatable {
     public var error: String?
     public var fetchedAt: Date?
     public init() {}
+}
+
+/// The keyspace analysis screen (MemoryAnalysis over a read-only session).
+public struct AnalysisState: Sendable, Equatable {
+    public var running = false
+    public var progress: MemoryProgress?
+    /// The report as text (partial when stopped early), once finished.
+    public var reportText: String?
+    public var complete: Bool?
+    public var stopReason: String?
+    public var startedAt: Date?
+    public init() {}
+}
+
+/// What an analysis ended with, as the data source reports it.
+public struct AnalysisOutcome: Sendable, Equatable {
+    public var text: String
+    public var complete: Bool
+    public var stopReason: String?
+    public init(text: String, complete: Bool, stopReason: String?) { self.text = text; self.complete = complete; self.stopReason = stopReason }
 }
 
 /// Everything the TUI shows. Only `update` changes it.
@@ -63,6 +84,7 @@ public struct AppModel: Sendable {
     public var logs: LogsState
     public var events = EventsState()
     public var runbook: (id: String, text: String)?
+    public var analysis = AnalysisState()
 
     // UI state.
     public var selection: [Screen: Int] = [:]

@@ -1,4 +1,5 @@
 import Diagnosis
+import MemoryAnalysis
 import Foundation
 import Render
 
@@ -19,6 +20,9 @@ public enum AppMsg: Sendable {
     case notice(String)
     /// SIGTERM/SIGHUP/SIGINT received.
     case terminate
+    /// Progress of the keyspace analysis (once per batch).
+    case analysisProgress(MemoryProgress)
+    case analysisFinished(AnalysisOutcome)
 }
 
 public enum AppEffect: Sendable, Equatable {
@@ -30,6 +34,9 @@ public enum AppEffect: Sendable, Equatable {
     case startRunbook(id: String)
     /// Deliver `.tick` after this many seconds.
     case scheduleTick(after: Double)
+    /// Read-only keyspace analysis; progress and the report come back as messages.
+    case startMemoryAnalysis
+    case cancelMemoryAnalysis
     case quit
 }
 
@@ -95,6 +102,15 @@ public enum App {
         case .terminate:
             m.quitting = true
             return [.quit]
+        case .analysisProgress(let p):
+            if m.analysis.running { m.analysis.progress = p }
+            return []
+        case .analysisFinished(let o):
+            m.analysis.running = false
+            m.analysis.reportText = o.text
+            m.analysis.complete = o.complete
+            m.analysis.stopReason = o.stopReason
+            return []
         case .key(let k):
             return key(&m, k)
         }
@@ -216,6 +232,7 @@ public enum App {
         case .logs: m.logLines().count
         case .help: Keymap.helpRows(readOnly: m.readOnly).count
         case .runbook: (m.runbook?.text ?? "").split(separator: "\n", omittingEmptySubsequences: false).count
+        case .analysis: (m.analysis.reportText ?? "").split(separator: "\n", omittingEmptySubsequences: false).count
         case .memory: 0
         }
     }
@@ -248,6 +265,11 @@ public enum App {
         case .filter: m.mode = .filter(m.filters[m.screen] ?? "")
         case .back:
             if let f = m.filters[m.screen], !f.isEmpty { m.filters[m.screen] = nil; return [] }
+            if m.screen == .analysis, m.analysis.running {
+                // Esc stops the analysis between batches; the partial report stays on screen.
+                m.flash = "stopping the analysis…"
+                return [.cancelMemoryAnalysis]
+            }
             if let prev = m.history.popLast() { m.screen = prev } else { m.screen = .dashboard }
         case .up: move(&m, by: -1)
         case .down: move(&m, by: 1)
@@ -286,6 +308,14 @@ public enum App {
             m.logs.container = m.containers.isEmpty ? m.logs.container : m.containers[(i + 1) % m.containers.count]
             m.logs.text = nil; m.logs.error = nil; m.logs.scroll = nil
             return [.fetchLogs(container: m.logs.container, previous: m.logs.previous)]
+        case .analyze:
+            go(&m, .analysis)
+            guard !m.analysis.running else { return [] }
+            m.analysis = AnalysisState()
+            m.analysis.running = true
+            m.analysis.startedAt = m.now
+            m.selection[.analysis] = 0
+            return [.startMemoryAnalysis]
         case .startRunbook:
             guard !m.readOnly else { return [] }
             let id: String?
@@ -321,6 +351,7 @@ public enum App {
         case "f", "findings": return enter(&m, .findings)
         case "h", "help", "?": go(&m, .help); return []
         case "r", "refresh": return perform(&m, .refresh)
+        case "a", "analyse", "analyze": return perform(&m, .analyze)
         case "rb", "runbook":
             guard !arg.isEmpty else { m.flash = "usage: runbook <id>"; return [] }
             return [.openRunbook(id: arg)]

@@ -23,6 +23,7 @@ extension App {
             case .findings: drawFindingsScreen(&g, m, body)
             case .help: drawHelp(&g, m, body)
             case .runbook: drawRunbook(&g, m, body)
+            case .analysis: drawAnalysis(&g, m, body)
             }
             drawBottom(&g, m, Rect(x: 0, y: height - 1, width: width, height: 1), body: body)
         }
@@ -394,8 +395,11 @@ extension App {
         } else {
             out.append((nil, "maxmemory \(Fmt.bytes(maxm)) under limit \(Fmt.bytes(limit))"))
         }
-        let exp: Bool? = s.exporter.present == false ? false : s.exporter.up
-        out.append((exp, "exporter sidecar present and up (\(s.exporter.present == false ? "absent" : (s.exporter.up.map { $0 ? "up" : "down" } ?? "?")))"))
+        // A crash-looping exporter container is not up, whatever its last metrics said.
+        let expNotReady = s.pod?.containers.contains { $0.name.contains("exporter") && $0.ready == false } ?? false
+        let exp: Bool? = s.exporter.present == false || expNotReady ? false : s.exporter.up
+        let expState = s.exporter.present == false ? "absent" : (expNotReady ? "container not ready" : (s.exporter.up.map { $0 ? "up" : "down" } ?? "?"))
+        out.append((exp, "exporter sidecar present and up (\(expState))"))
         return out
     }
 
@@ -420,7 +424,9 @@ extension App {
     }
 
     static func findingsTable(_ list: [Finding], selected: Int?, wide: Bool) -> Table {
-        var cols = [Column("sev", .fixed(4)), Column("finding", .flex(min: 10, weight: 2)), Column("summary", .flex(min: 8, weight: 4))]
+        // The id is the operator's handle (runbook, `check`, `status --json`): never cut it.
+        let idWidth = min(32, max(10, list.map { TextWidth.of($0.id) }.max() ?? 10))
+        var cols = [Column("sev", .fixed(4)), Column("finding", .fixed(idWidth)), Column("summary", .flex(min: 8, weight: 4))]
         if wide { cols.append(Column("runbook", .flex(min: 10, weight: 2))) }
         return Table(columns: cols, rows: list.map { f in
             [Span(severityLabel(f.severity), severityStyle(f.severity)), Span(f.id, .bold), Span(f.summary)]
@@ -550,6 +556,32 @@ extension App {
         tableRows.append(contentsOf: PaletteCommand.names.map { [Span(":" + $0.name, .bold), Span($0.help), Span("palette", .dim)] })
         Table(columns: [Column("keys", .fixed(16)), Column("action", .flex(min: 20, weight: 3)), Column("screens", .flex(min: 6, weight: 2))],
               rows: tableRows, selected: m.selection[.help] ?? 0, selectedStyle: Style(underline: true)).render(into: &g, rect: inner)
+    }
+
+    static func drawAnalysis(_ g: inout Grid, _ m: AppModel, _ body: Rect) {
+        let a = m.analysis
+        let status: String
+        if a.running { status = "running — Esc stops" } else if a.complete == true { status = "complete" } else if let r = a.stopReason { status = "stopped: \(r)" } else { status = "" }
+        let inner = Panel(title: "Where the memory went (SCAN + MEMORY USAGE, read-only)", status: status,
+                          statusStyle: (a.complete == false && !a.running) ? badStyle : .dim).render(into: &g, rect: body).inset(dx: 1, dy: 0)
+        guard inner.height > 2 else { return }
+        let p = a.progress
+        let pct = (p?.fraction ?? (a.complete == true ? 1 : 0)) * 100
+        Gauge(label: "scanned", value: pct, limit: 100,
+              detail: String(format: "%.0f%%  %@ keys of %@", pct, p.map { "\($0.keysScanned)" } ?? "0", p?.dbSize.map { "\($0)" } ?? "?"))
+            .render(into: &g, rect: Rect(x: inner.x, y: inner.y, width: inner.width, height: 1))
+        if let p {
+            let line = String(format: "%d batches  %.1fs  last batch %.1f ms%@", p.batches, p.elapsedSeconds, p.lastBatchLatencyMs, p.pausing ? "  pausing: Redis answers slowly" : "")
+            g.write(line, x: inner.x, y: inner.y + 1, style: p.pausing ? warnStyle : .dim, clip: inner)
+        }
+        let textRect = Rect(x: inner.x, y: inner.y + 3, width: inner.width, height: max(0, inner.height - 3))
+        if let text = a.reportText {
+            TextBlock(text: text, overflow: .truncate).with(offset: m.selection[.analysis] ?? 0).render(into: &g, rect: textRect)
+        } else if a.running {
+            g.write("sizing keys in bounded batches; the report appears when the walk ends (Esc for a partial one)", x: textRect.x, y: textRect.y, style: .dim, clip: textRect)
+        } else {
+            g.write("press a to analyse the keyspace", x: textRect.x, y: textRect.y, style: .dim, clip: textRect)
+        }
     }
 
     static func drawRunbook(_ g: inout Grid, _ m: AppModel, _ body: Rect) {

@@ -2,6 +2,8 @@ import App
 import Diagnosis
 import Foundation
 import Live
+import MemoryAnalysis
+import ProcessRunner
 
 /// The dashboard's data from a real (or sandbox) cluster, through the `Prober`.
 struct LiveDataSource: DashboardDataSource {
@@ -25,6 +27,18 @@ struct LiveDataSource: DashboardDataSource {
             EventSummary(type: $0.type ?? "", reason: $0.reason ?? "", message: $0.message ?? "",
                          lastTimestamp: $0.when, count: $0.count ?? $0.series?.count)
         })
+    }
+
+    /// Options of the keyspace analysis (scan count, BullMQ prefix) and how to open its session.
+    let analysisOptions: MemoryAnalysisOptions
+    let analysisSession: @Sendable () async -> LineSession
+
+    /// The analysis gets its own session, so the dashboard's refreshes are not queued behind it.
+    func analyzeMemory(progress: @escaping @Sendable (MemoryProgress) -> Void) async -> AnalysisOutcome {
+        let session = await analysisSession()
+        let report = await MemoryAnalyzer(channel: session, options: analysisOptions).run(progress: progress)
+        await session.close()
+        return AnalysisOutcome(text: report.renderText(), complete: report.complete, stopReason: report.stopReason)
     }
 
     func runbook(id: String) async -> Result<String, SourceFailure> {

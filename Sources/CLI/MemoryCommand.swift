@@ -66,13 +66,7 @@ public struct MemoryCommand: AsyncParsableCommand {
         options.topPatterns = top
 
         let runner = Runner()
-        var session = Self.session(target, runner: runner, passwordInPod: false)
-        // A password-protected Redis: read it from the pod's own env (REDISCLI_AUTH inside the pod).
-        if let ping = try? await session.send(["PING"]).first,
-           ping.contains("NOAUTH") || ping.contains("WRONGPASS") {
-            await session.close()
-            session = Self.session(target, runner: runner, passwordInPod: true)
-        }
+        let session = await Self.openSession(target, runner: runner)
 
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1 && !json)
         let analyzer = MemoryAnalyzer(channel: session, options: options)
@@ -99,6 +93,17 @@ public struct MemoryCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("redis-runbook memory: stopped at \(Int(report.progressPercent))% because \(report.stopReason ?? "of an unknown error")\n".utf8))
             throw ExitCode(2)
         }
+    }
+
+    /// A session for the analysis; for a password-protected Redis it is reopened so that redis-cli
+    /// reads the password from the pod's own env (never from a local command line).
+    static func openSession(_ target: LiveTarget, runner: Runner) async -> LineSession {
+        let session = Self.session(target, runner: runner, passwordInPod: false)
+        if let ping = try? await session.send(["PING"]).first, ping.contains("NOAUTH") || ping.contains("WRONGPASS") {
+            await session.close()
+            return Self.session(target, runner: runner, passwordInPod: true)
+        }
+        return session
     }
 
     static func session(_ target: LiveTarget, runner: Runner, passwordInPod: Bool) -> LineSession {

@@ -60,6 +60,8 @@ public enum TUIRuntime {
         model.now = Date()
         var nextTick: Date?
         var exitCode: Int32 = 0
+        let analysisTask = Mutex<Task<Void, Never>?>(nil)
+        defer { analysisTask.withLock { $0?.cancel() } }
 
         func perform(_ fx: [AppEffect]) -> Bool {
             for e in fx {
@@ -90,6 +92,16 @@ public enum TUIRuntime {
                         inflight.end("events")
                         inbox.push(.eventsArrived(r))
                     }
+                case .startMemoryAnalysis:
+                    guard inflight.begin("analysis") else { continue }
+                    let task = Task.detached {
+                        let outcome = await source.analyzeMemory { p in inbox.push(.analysisProgress(p)) }
+                        inflight.end("analysis")
+                        inbox.push(.analysisFinished(outcome))
+                    }
+                    analysisTask.withLock { $0 = task }
+                case .cancelMemoryAnalysis:
+                    analysisTask.withLock { $0?.cancel() }
                 case .openRunbook(let id):
                     Task.detached { inbox.push(.runbookArrived(id: id, await source.runbook(id: id))) }
                 case .startRunbook(let id):

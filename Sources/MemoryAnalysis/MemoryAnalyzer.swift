@@ -46,6 +46,13 @@ public struct MemoryProgress: Sendable, Equatable {
     public var lastBatchLatencyMs: Double
     /// True while the engine waits because Redis answered slowly.
     public var pausing: Bool
+
+    public init(keysScanned: Int, keysSized: Int, dbSize: Int?, fraction: Double, batches: Int, elapsedSeconds: Double,
+                sizedBytes: Int, lastBatchLatencyMs: Double, pausing: Bool) {
+        self.keysScanned = keysScanned; self.keysSized = keysSized; self.dbSize = dbSize; self.fraction = fraction
+        self.batches = batches; self.elapsedSeconds = elapsedSeconds; self.sizedBytes = sizedBytes
+        self.lastBatchLatencyMs = lastBatchLatencyMs; self.pausing = pausing
+    }
 }
 
 /// "Where did the memory go": walks the keyspace in read-only Lua batches over a line session.
