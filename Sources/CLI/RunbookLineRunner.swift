@@ -33,7 +33,11 @@ public final class RunbookLineRunner: @unchecked Sendable {
             let effect = queue.removeFirst()
             switch effect {
             case .show(let m):
-                output(Self.format(m))
+                // Shown text is redacted like the log (a CONFIG GET * lists requirepass's value);
+                // before formatting, which prefixes output lines with "| ".
+                var shown = m
+                shown.text = log.redactor.redact(m.text)
+                output(Self.format(shown))
             case .progress:
                 break // progress text comes as a .show(.progress) message too
             case .log(let e):
@@ -72,11 +76,22 @@ public final class RunbookLineRunner: @unchecked Sendable {
                                timeout: .milliseconds(Int(rc.timeoutSeconds * 1000)), label: "runbook")
         let r = await runner.run(spec)
         let secs = Double(r.duration.components.seconds) + Double(r.duration.components.attoseconds) / 1e18
-        return CommandOutcome(exitCode: r.exitCode.map(Int.init), termination: r.termination.description,
+        // Plain switch instead of `r.exitCode.map(Int.init)`: the latter crashes the Swift 6.3.1
+        // optimizer in release builds ("Found ownership error", borrow of CommandResult).
+        let termination = r.termination
+        var exitCode: Int?
+        switch termination {
+        case .exited(let c): exitCode = Int(c)
+        default: exitCode = nil
+        }
+        return CommandOutcome(exitCode: exitCode, termination: termination.description,
                               stdout: r.stdoutText, stderr: r.stderrText, durationSeconds: secs)
     }
 
     func ask(_ p: RunPrompt) -> RunAnswer {
+        // On a terminal, keys typed before the question was shown must not answer it
+        // (type-ahead must never confirm a destructive step).
+        if isatty(STDIN_FILENO) == 1 { tcflush(STDIN_FILENO, TCIFLUSH) }
         while true {
             output("? \(p.text) \(p.hint)")
             if case .choice(let opts, _) = p.kind {

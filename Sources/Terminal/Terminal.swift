@@ -106,6 +106,8 @@ public final class Terminal {
         refresh()
         curs_set(0)
         clear()
+        // Keys typed while the line-mode run was busy must not act on the dashboard.
+        flushinp()
         previous = nil
     }
 
