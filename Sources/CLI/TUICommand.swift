@@ -1,9 +1,11 @@
 import App
+import MemoryAnalysis
 import Live
 import ProcessRunner
 import Runbooks
 import ArgumentParser
 import Foundation
+import Synchronization
 
 public struct TUICommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(commandName: "tui", abstract: "Open the incident dashboard (default).")
@@ -15,12 +17,31 @@ public struct TUICommand: AsyncParsableCommand {
             throw ValidationError("the dashboard needs a terminal; use `redis-runbook status` or `check` in scripts")
         }
         try await global.ensureSandboxIfRequested()
-        let target = try global.liveTarget()
-        let prober = Prober(target: target, runner: Runner(), useWatches: true)
-        let library = loadLibrary(global)
-        let source = LiveDataSource(prober: prober, kubectlPath: target.kubectl) { id in
-            library.runbook(id: id).map(RunbookMarkdown.export)
+        // A kubectl that cannot be found does not keep the dashboard closed: it opens, and every
+        // panel says what failed ("kubectl: executable not found in PATH"), as with any probe error.
+        let target: LiveTarget
+        if let t = try? global.liveTarget() {
+            target = t
+        } else {
+            target = LiveTarget(kubectl: global.kubectl ?? "kubectl", context: global.context, kubeconfig: global.kubeconfig,
+                                namespace: global.namespace, statefulset: global.statefulset, pod: global.pod,
+                                container: global.container, exporterContainer: global.exporterContainer,
+                                bullmqPrefix: global.bullmqPrefix, passwordEnv: global.redisPasswordEnv)
         }
+        let prober = Prober(target: target, runner: Runner(), useWatches: true)
+        // A slow Redis probe must not hold back the pod and node panels (see Prober.redisWait).
+        await prober.setRedisWait(.milliseconds(Int(min(max(global.refresh * 0.8, 0.5), 2) * 1000)))
+        // Loaded on first use, not before the first frame: parsing every runbook's YAML took ~0.1 s
+        // of start-up (issue 7, benchmark 2). Its diagnostics are not printed here (stderr would
+        // garble the full screen); `redis-runbook runbook validate` shows them.
+        let library = LazyRunbookLibrary(global)
+        let analysisRunner = Runner()
+        let analysisOptions = MemoryAnalysisOptions(scanCount: 500, top: 20, sampleFraction: 1, bullPrefix: global.bullmqPrefix)
+        let source = LiveDataSource(prober: prober, kubectlPath: target.kubectl, runbookText: { id in
+            library.value.runbook(id: id).map(RunbookMarkdown.export)
+        }, analysisOptions: analysisOptions, analysisSession: {
+            await MemoryCommand.openSession(target, runner: analysisRunner)
+        })
         let global = self.global
         let runner: TUIRuntime.RunbookRunner = { id in
             do {
@@ -58,5 +79,20 @@ enum TUIKubectl {
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
         return "kubectl (not found on PATH)"
+    }
+}
+
+/// The runbook library of the dashboard, loaded once on first use.
+final class LazyRunbookLibrary: Sendable {
+    private let teamFolder: String?
+    private let cache = Mutex<RunbookLibrary?>(nil)
+    init(_ global: GlobalOptions) { teamFolder = global.runbooksDir }
+    var value: RunbookLibrary {
+        cache.withLock { cached in
+            if let l = cached { return l }
+            let l = RunbookFolders.library(teamFolder: teamFolder)
+            cached = l
+            return l
+        }
     }
 }

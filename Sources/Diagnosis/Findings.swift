@@ -20,6 +20,9 @@ public enum FindingRules {
     /// `queue-backlog`: warning when waiting grew on this many refreshes in a row (and >= `growthMinWaiting`).
     public static let growthStreak = 3
     public static let growthMinWaiting: Int64 = 100
+    /// `queue-backlog`: warning when the oldest waiting job of a queue that is not paused has
+    /// waited this long (healthy workers take a job within milliseconds); critical at 10×.
+    public static let oldestWaitingSeconds: Int64 = 30
 }
 
 /// Health findings and ADR compliance computed from a snapshot.
@@ -216,6 +219,10 @@ public enum Findings {
                 add("queue-backlog", w >= FindingRules.backlogWaiting * 10 ? .critical : .warning,
                     "Queue \(q.name) has \(w) waiting jobs and none active",
                     "\(label): waiting \(w), active \(q.active.map(String.init) ?? "unknown")\(q.waitingDelta.map { ", \($0 >= 0 ? "+" : "")\($0) since last refresh" } ?? "")", "memory-pressure")
+            } else if q.pausedFlag != true, let age = q.oldestWaitingSeconds, age >= FindingRules.oldestWaitingSeconds {
+                add("queue-backlog", age >= FindingRules.oldestWaitingSeconds * 10 ? .critical : .warning,
+                    "Jobs in queue \(q.name) are not being picked up",
+                    "\(label): oldest waiting job waited \(age)s, waiting \(w), active \(q.active.map(String.init) ?? "unknown")", "memory-pressure")
             } else if let streak = q.waitingGrowthStreak, streak >= FindingRules.growthStreak, w >= FindingRules.growthMinWaiting {
                 add("queue-backlog", .warning, "Queue \(q.name) keeps growing",
                     "\(label): waiting \(w), grew on \(streak) refreshes in a row (last +\(q.waitingDelta ?? 0)), active \(q.active.map(String.init) ?? "unknown")", "memory-pressure")

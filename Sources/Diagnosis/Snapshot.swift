@@ -339,8 +339,12 @@ public struct QueueCounts: Codable, Sendable, Equatable {
     public var waitingDelta: Int64?
     /// How many refreshes in a row `waiting` has grown (0 when it did not grow; nil on the first).
     public var waitingGrowthStreak: Int?
+    /// Seconds the oldest job in `wait` has been waiting (nil when none waits or unknown).
+    public var oldestWaitingSeconds: Int64?
+    /// The queue is paused (`meta.paused` = 1): waiting jobs are expected to wait.
+    public var pausedFlag: Bool?
     public init(prefix: String, name: String) { self.prefix = prefix; self.name = name }
-    public enum CodingKeys: String, CodingKey { case prefix, name, waiting, active, delayed, prioritized, completed, failed, paused, waitingChildren, waitingDelta, waitingGrowthStreak }
+    public enum CodingKeys: String, CodingKey { case prefix, name, waiting, active, delayed, prioritized, completed, failed, paused, waitingChildren, waitingDelta, waitingGrowthStreak, oldestWaitingSeconds, pausedFlag }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(prefix, forKey: .prefix)
@@ -355,6 +359,8 @@ public struct QueueCounts: Codable, Sendable, Equatable {
         try c.encode(waitingChildren, forKey: .waitingChildren)
         try c.encode(waitingDelta, forKey: .waitingDelta)
         try c.encode(waitingGrowthStreak, forKey: .waitingGrowthStreak)
+        try c.encode(oldestWaitingSeconds, forKey: .oldestWaitingSeconds)
+        try c.encode(pausedFlag, forKey: .pausedFlag)
     }
 }
 

@@ -29,6 +29,9 @@ public actor Prober {
     public var redisWait: Duration?
     public func setRedisWait(_ d: Duration?) { redisWait = d }
     private var redisInFlight: (task: Task<RedisResult, Never>, since: Date)?
+    /// Dashboard mode: the exporter read runs beside the refreshes (it can take up to the probe
+    /// timeout while Redis is down); refreshes use the last text it got.
+    private var metricsTask: Task<Void, Never>?
     /// The pod and redis container (uid, restarts) the session was started against.
     private var sessionIdentity: String?
 
@@ -98,7 +101,7 @@ public actor Prober {
         let t = now()
         async let k8s: Void = refreshKubernetes(t)
         async let redis = redisResult(t)
-        async let metrics: Void = refreshMetrics(t)
+        async let metrics: Void = metricsForRefresh(t)
         _ = await k8s
         let r = await redis
         _ = await metrics
@@ -258,6 +261,15 @@ public actor Prober {
 
     // MARK: - Exporter
 
+    private func metricsForRefresh(_ t: Date) async {
+        guard redisWait != nil else { await refreshMetrics(t); return }
+        guard metricsTask == nil, t >= metricsNext else { return }
+        metricsTask = Task {
+            await self.refreshMetrics(t)
+            self.metricsTask = nil
+        }
+    }
+
     private func refreshMetrics(_ t: Date) async {
         guard t >= metricsNext else { return }
         let path = "/api/v1/namespaces/\(target.namespace)/pods/\(target.pod):9121/proxy/metrics"
@@ -357,8 +369,8 @@ public actor Prober {
         if t >= discoveryNext {
             lines.append(BullMQ.discoveryCommand(prefix: target.bullmqPrefix, cursor: discoveryCursor, count: 1000))
         }
-        let queues = queueNames
-        for q in queues { lines += BullMQ.countCommands(prefix: target.bullmqPrefix, queue: q) }
+        var queues = queueNames
+        for q in queues { lines += queueLines(q) }
         do {
             let replies = try await s.send(lines)
             redisBackoff = 0
@@ -379,35 +391,92 @@ public actor Prober {
             result.config = config.isEmpty ? nil : config
             var idx = 2 + Self.configNames.count
             if t >= discoveryNext {
-                if let scan = BullMQ.parseScanReply(replies[idx]) {
-                    discoveryFound.formUnion(BullMQ.queueNames(fromMetaKeys: scan.keys, prefix: target.bullmqPrefix))
-                    discoveryCursor = scan.cursor
-                    if scan.cursor == "0" {
-                        queueNames = discoveryFound.sorted()
-                        discoveryFound = []
-                        discoveryNext = t.addingTimeInterval(queueDiscoveryInterval)
-                    }
-                    // else continue the cursor on the next refresh: one bounded SCAN per refresh.
-                } else {
-                    discoveryNext = t.addingTimeInterval(queueDiscoveryInterval)
-                }
+                absorbDiscovery(replies[idx], at: t)
                 idx += 1
+                // One-shot (status, check, runbooks): finish the walk now, in bounded SCANs, so the
+                // single snapshot has the queues. The dashboard spreads it over its refreshes.
+                var rounds = 0
+                while !useWatches, discoveryNext <= t, discoveryCursor != "0", rounds < Self.oneShotDiscoveryRounds {
+                    rounds += 1
+                    guard let r = try? await s.send([BullMQ.discoveryCommand(prefix: target.bullmqPrefix, cursor: discoveryCursor, count: 1000)]).first else { break }
+                    absorbDiscovery(r, at: t)
+                }
             }
-            var counts: [QueueCounts] = []
-            let prev = previousSnapshot?.queues ?? []
+            var queueReplies: [String: ArraySlice<String>] = [:]
             for q in queues {
-                let n = BullMQ.countCommands(prefix: target.bullmqPrefix, queue: q).count
-                let reply = replies[idx..<(idx + n)].joined(separator: "\n")
-                counts.append(BullMQ.parseCounts(prefix: target.bullmqPrefix, queue: q, reply: reply, previous: prev))
-                idx += n
+                queueReplies[q] = replies[idx..<(idx + Self.queueLineCount)]
+                idx += Self.queueLineCount
             }
-            result.queues = counts
+            // Queues found just now (first snapshot): count them in a second small batch.
+            let fresh = queueNames.filter { queueReplies[$0] == nil }
+            if !fresh.isEmpty, let r = try? await s.send(fresh.flatMap(queueLines)) {
+                var i = 0
+                for q in fresh { queueReplies[q] = r[i..<(i + Self.queueLineCount)]; i += Self.queueLineCount }
+                queues += fresh
+            }
+            result.queues = await queueCounts(queues.filter { queueNames.contains($0) }, queueReplies, session: s, now: t)
             return result
         } catch {
             redisBackoff = min(max(redisBackoff * 2, 1), 30)
             redisBackoffUntil = t.addingTimeInterval(redisBackoff)
             return RedisResult(error: Self.sessionErrorText(error))
         }
+    }
+
+    /// A one-shot snapshot walks at most this many SCAN COUNT 1000 rounds to find queues.
+    static let oneShotDiscoveryRounds = 50
+    /// Per queue: BullMQ's 8 counts, the oldest waiting job id, and whether the queue is paused.
+    static let queueLineCount = 10
+
+    private func queueLines(_ q: String) -> [String] {
+        let p = target.bullmqPrefix
+        return BullMQ.countCommands(prefix: p, queue: q)
+            + [RedisCLI.line(["LINDEX", "\(p):\(q):wait", "-1"]), RedisCLI.line(["HGET", "\(p):\(q):meta", "paused"])]
+    }
+
+    private func absorbDiscovery(_ reply: String, at t: Date) {
+        if let scan = BullMQ.parseScanReply(reply) {
+            discoveryFound.formUnion(BullMQ.queueNames(fromMetaKeys: scan.keys, prefix: target.bullmqPrefix))
+            discoveryCursor = scan.cursor
+            if scan.cursor == "0" {
+                queueNames = discoveryFound.sorted()
+                discoveryFound = []
+                discoveryNext = t.addingTimeInterval(queueDiscoveryInterval)
+            }
+            // else continue the cursor on the next refresh: one bounded SCAN per refresh.
+        } else {
+            discoveryNext = t.addingTimeInterval(queueDiscoveryInterval)
+        }
+    }
+
+    /// Counts per queue, plus how long the oldest waiting job has waited (BullMQ pushes new jobs
+    /// at the head of `wait`, so its tail is the oldest; its hash has the `timestamp` in ms).
+    /// Jobs that wait long while the queue is not paused mean no worker takes them: a backlog
+    /// that one snapshot can see, without comparing refreshes.
+    private func queueCounts(_ queues: [String], _ replies: [String: ArraySlice<String>], session s: LineSession, now t: Date) async -> [QueueCounts] {
+        let p = target.bullmqPrefix
+        let prev = previousSnapshot?.queues ?? []
+        var counts: [QueueCounts] = []
+        var oldest: [(index: Int, id: String)] = []
+        for q in queues {
+            guard let r = replies[q], r.count == Self.queueLineCount else { continue }
+            let lines = Array(r)
+            var c = BullMQ.parseCounts(prefix: p, queue: q, reply: lines[0..<8].joined(separator: "\n"), previous: prev)
+            let paused = lines[9].trimmingCharacters(in: .whitespacesAndNewlines)
+            c.pausedFlag = paused == "1"
+            let id = lines[8].trimmingCharacters(in: .whitespacesAndNewlines)
+            if !id.isEmpty, !id.contains(" "), (c.waiting ?? 0) > 0 { oldest.append((counts.count, id)) }
+            counts.append(c)
+        }
+        if !oldest.isEmpty,
+           let r = try? await s.send(oldest.map { RedisCLI.line(["HGET", "\(p):\(queues[$0.index]):\($0.id)", "timestamp"]) }) {
+            for (k, o) in oldest.enumerated() where k < r.count {
+                if let ms = Double(r[k].trimmingCharacters(in: .whitespacesAndNewlines)) {
+                    counts[o.index].oldestWaitingSeconds = max(0, Int64(t.timeIntervalSince1970 - ms / 1000))
+                }
+            }
+        }
+        return counts
     }
 
     static func sessionErrorText(_ error: any Error) -> String {
@@ -452,9 +521,15 @@ public actor Prober {
         switch r.termination {
         case .timedOut: return "kubectl timed out after \(probeTimeout)"
         case .failedToStart(let why): return why
+        case .exited(0):
+            // Success, but the output did not decode (cut short, an HTML error page, wrong types).
+            do { _ = try KubeJSON.pods(from: r.stdout) } catch {
+                return "kubectl output unreadable (\(r.stdout.count) bytes): \(error.description)"
+            }
+            return "kubectl output is not the expected object (\(r.stdout.count) bytes)"
         default:
             let err = r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
-            if err.isEmpty { return "kubectl exited with \(r.termination)" }
+            if err.isEmpty { return "kubectl \(r.termination)" }
             return KubectlError.classify(stderr: err, exitCode: r.exitCode ?? 1).description
         }
     }

@@ -23,11 +23,13 @@ import Glibc
     @Test func startResizeAndQuit() throws {
         let t = try TmuxSession(width: 120, height: 40)
         defer { t.close() }
-        try t.launchApp(["--refresh", "1"])
-        var screen = try t.waitFor("the not-connected dashboard at 120x40") { Self.isDashboard($0) && $0[0].contains("not connected") }
+        // No cluster reachable: kubectl is missing. The dashboard still opens and says so.
+        try t.launchApp(["--refresh", "1", "--kubectl", "/nonexistent/kubectl"])
+        var screen = try t.waitFor("the dashboard without a cluster at 120x40") { l in
+            Self.isDashboard(l) && l.contains { $0.contains("error:") && $0.contains("not found") || $0.contains("cannot execute") }
+        }
         #expect(try t.display("#{alternate_on}") == "1")
-        #expect(screen[0].contains("redis: not connected"))
-        #expect(screen.contains { $0.contains("error: not connected") })
+        #expect(screen[0].contains("/nonexistent/kubectl"), "the kubectl in use is shown in the header")
         #expect(screen.count == 40 && screen.allSatisfy { $0.count <= 120 })
 
         try t.resize(80, 24)

@@ -118,7 +118,9 @@ extension SandboxControl {
             var buf = RESPBuffer()
             for _ in 0..<Swift.min(count, 40_000) { buf.add(["SET", "cache:blob:\(n)", value]); n += 1 }
             let r = try await pipe(buf.data)
-            if r.errors > 0 { break }
+            // OOM errors during a big pipeline can come from its own query buffers: full only
+            // when a lone write is refused too.
+            if r.errors > 0, try await redisCLI(["SET", "sandbox:probe", "x"]).contains("OOM") { break }
             used = (try await info("memory"))["used_memory"].flatMap(Int64.init) ?? used
         }
         let probe = try await redisCLI(["SET", "sandbox:probe", "x"])
