@@ -48,6 +48,9 @@ struct SandboxUp: AsyncParsableCommand {
     var exporter: String?
     @Option(name: .customLong("memory-limit"), help: "Memory limit of the redis container (e.g. 256Mi); maxmemory becomes 75% of it.")
     var memoryLimit: String?
+    @Flag(name: .customLong("redis-password-secret"),
+          help: "Password-protected Redis: REDIS_PASSWORD/REDISCLI_AUTH from Secret redis-auth (DIR/secrets), --requirepass $(REDIS_PASSWORD).")
+    var redisPasswordSecret = false
     @Flag(name: .customLong("fast"), help: .hidden)
     var fast = false
     @Flag(name: .customLong("no-wait"), help: "Return without waiting for redis-0 to be ready.")
@@ -59,6 +62,7 @@ struct SandboxUp: AsyncParsableCommand {
         o.redisCli = redisCli
         o.exporter = exporter
         o.memoryLimit = memoryLimit
+        o.redisPasswordSecret = redisPasswordSecret
         o.wait = !noWait
         if fast { o.timings = .fast }
         do { try await dir.control.up(o) } catch { sandboxFail(error) }

@@ -280,11 +280,26 @@ public enum KubeJSON {
         case let .keyNotFound(key, ctx):
             return KubeDecodeError(path: pathString(ctx.codingPath + [key]), message: "missing key")
         case let .dataCorrupted(ctx):
-            if ctx.codingPath.isEmpty { return KubeDecodeError(path: "", message: "not valid JSON") }
+            if ctx.codingPath.isEmpty {
+                // Foundation reports a number too big for its field (restartCount: 1e23) without
+                // a path; say what it is rather than "not valid JSON".
+                if ctx.debugDescription.contains("not representable") {
+                    return KubeDecodeError(path: "", message: "a number out of range: \(clip(ctx.debugDescription, 120))")
+                }
+                var message = "not valid JSON"
+                if let u = ctx.underlyingError { message += " (\(clip("\(u)", 120)))" }
+                return KubeDecodeError(path: "", message: message)
+            }
             return KubeDecodeError(path: pathString(ctx.codingPath), message: "invalid value: \(ctx.debugDescription)")
         @unknown default:
             return KubeDecodeError(path: "", message: "\(e)")
         }
+    }
+
+    /// One line of at most `n` characters, without control characters (it is shown in panels).
+    static func clip(_ s: String, _ n: Int) -> String {
+        let flat = String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) ? " " : $0 }))
+        return flat.count > n ? String(flat.prefix(n)) + "…" : flat
     }
 
     private static func typeName(_ t: Any.Type) -> String {

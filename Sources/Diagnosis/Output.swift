@@ -54,7 +54,29 @@ public struct CheckReport: Sendable, Equatable {
         }
         for e in s.errors { lines.append("ERROR \(e.source): \(e.message)") }
         let code: Int32 = switch status { case .ok: 0; case .warning: 1; case .critical: 2; case .unknown: 3 }
-        return CheckReport(status: status, exitCode: code, text: lines.joined(separator: "\n") + "\n")
+        return CheckReport(status: status, exitCode: code, text: lines.map(PrintSafe.line).joined(separator: "\n") + "\n")
+    }
+}
+
+/// Text printed straight to a terminal (`status`, `check`) carries values from the cluster and
+/// from Redis (pod reasons, INFO fields, error replies): every control character (C0 including
+/// newline, DEL, C1) becomes a visible stand-in, so no escape sequence reaches the terminal.
+enum PrintSafe {
+    static func line(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        for u in text.unicodeScalars {
+            if u.value < 0x20 { out.append(Unicode.Scalar(0x2400 + u.value)!) }      // ␛ ␇ ␍ ...
+            else if u.value == 0x7F { out.append("\u{2421}") }                       // ␡
+            else if isControl(u) { out.append("\u{FFFD}") }                          // C1, bidi overrides
+            else { out.append(u) }
+        }
+        return String(out)
+    }
+
+    static func isControl(_ u: Unicode.Scalar) -> Bool {
+        let v = u.value
+        return v < 0x20 || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
     }
 }
 
@@ -110,7 +132,7 @@ public enum StatusText {
             out.append("ADR 0005: \(s.adr.filter { $0.status == .pass }.count)/\(s.adr.count) pass" + (failing.isEmpty ? "" : "; " + failing.map { "\($0.id) \($0.status.rawValue) (\($0.detail))" }.joined(separator: "; ")))
         }
         for e in s.errors { out.append("Error   \(e.source): \(e.message)\(e.staleSeconds.map { " (stale \($0)s)" } ?? "")") }
-        return out.joined(separator: "\n") + "\n"
+        return out.map(PrintSafe.line).joined(separator: "\n") + "\n"
     }
 
     private static func yn(_ b: Bool?) -> String { b == nil ? "?" : b! ? "yes" : "no" }

@@ -197,7 +197,8 @@ public enum RedisReplyState {
         if t.contains("OOM command not allowed") || t.hasPrefix("OOM ") || t.contains("-OOM ") { return "oom" }
         if t.hasPrefix("BUSY ") || t.contains("Redis is busy") { return "busy" }
         let lower = t.lowercased()
-        if lower.contains("could not connect to redis") || lower.contains("connection refused") || lower.contains("connection reset") {
+        if lower.contains("could not connect to redis") || lower.contains("connection refused") || lower.contains("connection reset")
+            || lower.contains("server closed the connection") {
             return "unreachable"
         }
         return nil

@@ -1,9 +1,10 @@
 import Diagnosis
+import CFuzzDriver
 import Foundation
 
 // INFO text and CONFIG GET replies, as a hostile or broken Redis (or proxy) could send them.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzInfo(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzInfo(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     let info = RedisInfo.parse(text)
     _ = info.keyspace
@@ -19,3 +20,8 @@ public func fuzzInfo(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = SnapshotJSON.encode(SnapshotBuilder.build(input))
     return 0
 }
+
+// Entry point (see Package.swift): libFuzzer's driver parses the usual -flags and runs the loop.
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzInfo(data, size) }))

@@ -1,9 +1,10 @@
 import Diagnosis
+import CFuzzDriver
 import Foundation
 
 // kubectl -o json output: truncated, wrong types, deeply nested, huge.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzKubeJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzKubeJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
     let d = Data(bytes: data, count: size)
     var input = SnapshotInputs(now: Date(timeIntervalSince1970: 1_800_000_000))
     input.pod = try? KubeJSON.pod(from: d)
@@ -15,3 +16,8 @@ public func fuzzKubeJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = SnapshotJSON.encode(SnapshotBuilder.build(input))
     return 0
 }
+
+// Entry point (see Package.swift): libFuzzer's driver parses the usual -flags and runs the loop.
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzKubeJSON(data, size) }))

@@ -262,7 +262,7 @@ extension Kubectl {
         ]
         if args.bool("tty") { env["TERM"] = ProcessInfo.processInfo.environment["TERM"] ?? "xterm" }
         for key in ["LANG", "LC_ALL", "TZ"] { if let v = ProcessInfo.processInfo.environment[key] { env[key] = v } }
-        for e in spec.env { if let v = e.value { env[e.name] = v } }
+        env.merge(SandboxSecrets.environment(spec.env, root: layout.root)) { $1 }
         return (full, env, args.bool("stdin"))
     }
 

@@ -42,6 +42,8 @@ public struct SandboxControl: Sendable {
         public var redisCli: String?
         public var exporter: String?
         public var memoryLimit: String?
+        /// Password-protected Redis from Secret redis-auth (see SandboxSecrets).
+        public var redisPasswordSecret = false
         public var timings: SandboxTimings = SandboxTimings()
         public var wait: Bool = true
         public var waitTimeout: TimeInterval = 90
@@ -147,6 +149,11 @@ public struct SandboxControl: Sendable {
     func newState(_ o: UpOptions, selfExe: String) throws -> ClusterState {
         var (manifest, source) = try StatefulSetManifest.load(executable: URL(fileURLWithPath: selfExe))
         if let limit = o.memoryLimit { try manifest.setRedisMemoryLimit(limit) }
+        if o.redisPasswordSecret {
+            try manifest.useRedisPasswordSecret()
+            try SandboxSecrets.write(layout.root, name: SandboxSecrets.redisSecretName, key: SandboxSecrets.redisSecretKey,
+                                     value: SandboxSecrets.newPassword())
+        }
         let now = KubeTime.string()
         var node = NodeState(uid: ClusterState.newUID(), createdAt: now, capacityMemoryBytes: Self.memTotal())
         node.capacityCPU = String(ProcessInfo.processInfo.activeProcessorCount)

@@ -500,13 +500,16 @@ public final class SandboxDaemon {
            let extra = s.runtime.faults.exporterExtraArgs {
             argv += extra
         }
-        let full = PodExec.prefix(sandboxPid: rt.sandboxPid, rootless: s.runtime.rootless) + argv
         let logPath = layout.containerLog(pod: pod.name, container: spec.name, restart: st.restartCount).path
         FS.mkdirs((logPath as NSString).deletingLastPathComponent)
         try? FileManager.default.removeItem(atPath: logPath)
         var env = ProcessInfo.processInfo.environment.filter { ["PATH", "LANG", "LC_ALL", "TZ"].contains($0.key) }
         env["HOSTNAME"] = pod.name
-        for e in spec.env { if let v = e.value { env[e.name] = v } }
+        let containerEnv = SandboxSecrets.environment(spec.env, root: layout.root)
+        env.merge(containerEnv) { $1 }
+        // Kubernetes expands $(VAR) in command and args from the container's environment.
+        let full = PodExec.prefix(sandboxPid: rt.sandboxPid, rootless: s.runtime.rootless)
+            + [argv[0]] + argv.dropFirst().map { SandboxSecrets.expand($0, containerEnv) }
         if !wasStarted {
             s.recordEvent(reason: "Pulled", message: "Container image \"\(spec.image)\" already present on machine", kind: "Pod",
                           name: pod.name, uid: pod.uid, fieldPath: fieldPath, source: "kubelet", host: s.node.name, now: nowS)
@@ -674,7 +677,9 @@ public final class SandboxDaemon {
         guard let argv = PodExec.argv(state: s, pod: { var p = pod; p.sandboxPid = rt.sandboxPid; return p }(), command: command) else { return }
         crt.probeOut = runDir + "/probe-\(pod.uid)-\(spec.name).out"
         try? FileManager.default.removeItem(atPath: crt.probeOut)
-        if let child = try? Child.spawn(argv, stdoutPath: crt.probeOut, stderrPath: crt.probeOut, newProcessGroup: true) {
+        // The container's environment (REDISCLI_AUTH from a Secret authenticates the probe's redis-cli).
+        let probeEnv = ProcessInfo.processInfo.environment.merging(SandboxSecrets.environment(spec.env, root: layout.root)) { $1 }
+        if let child = try? Child.spawn(argv, environment: probeEnv, stdoutPath: crt.probeOut, stderrPath: crt.probeOut, newProcessGroup: true) {
             crt.probe = child
             crt.probeStarted = now
         }

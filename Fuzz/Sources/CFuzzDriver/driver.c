@@ -1,0 +1,2 @@
+// Header-only module: the driver itself comes from libFuzzer (compiler-rt).
+#include "CFuzzDriver.h"
