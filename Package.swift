@@ -54,14 +54,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "redis-runbook", dependencies: ["CLI"], swiftSettings: strict),
+        .executableTarget(name: "RenderBench", dependencies: ["App", "Render", "Diagnosis"], swiftSettings: strict),
         .testTarget(name: "RenderTests", dependencies: ["Render"], swiftSettings: strict),
         .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner"], swiftSettings: strict),
         .testTarget(name: "DiagnosisTests", dependencies: ["Diagnosis"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "RunbooksTests", dependencies: ["Runbooks"], swiftSettings: strict),
         .testTarget(name: "MemoryAnalysisTests", dependencies: ["MemoryAnalysis", "Live", "ProcessRunner"], swiftSettings: strict),
-        .testTarget(name: "AppTests", dependencies: ["App", "Render", "Diagnosis"], swiftSettings: strict),
+        .testTarget(name: "AppTests", dependencies: ["App", "Render", "Diagnosis", "MemoryAnalysis"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "ProcessRunner"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["ProcessRunner"], swiftSettings: strict),
+        .testTarget(name: "HostileInputTests", dependencies: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"], resources: [.copy("Corpus")], swiftSettings: strict),
+        .testTarget(name: "ReliabilityTests", dependencies: ["ProcessRunner", "Sandbox", "Runbooks", "Diagnosis", "Live"], swiftSettings: strict),
     ]
 )
