@@ -24,6 +24,9 @@ import Testing
         #expect(!Findings.evaluate(snapshot(age: 5, paused: false)).contains { $0.id == "queue-backlog" })
         #expect(!Findings.evaluate(snapshot(age: 900, paused: true)).contains { $0.id == "queue-backlog" }, "a paused queue is expected to wait")
         #expect(!Findings.evaluate(snapshot(age: nil, paused: nil)).contains { $0.id == "queue-backlog" })
+        var draining = snapshot(age: 90, paused: false)
+        draining.queues[0].waitingDelta = -12
+        #expect(!Findings.evaluate(draining).contains { $0.id == "queue-backlog" }, "workers are taking jobs again: the backlog drains")
     }
 
     @Test func theAgeIsInTheJSON() {

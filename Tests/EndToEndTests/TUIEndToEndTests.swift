@@ -57,7 +57,8 @@ import Glibc
         try t.resize(120, 40)
         try t.waitFor("the dashboard again", Self.isDashboard)
         try t.type("?")
-        screen = try t.waitFor("help") { l in l.contains { $0.contains("Help: keys") } }
+        // (Wait for the whole frame: a capture can land between two painted runs.)
+        screen = try t.waitFor("help") { l in l.contains { $0.contains("Help: keys") } && l.contains { $0.contains("memory chart (full width)") } }
         #expect(screen.contains { $0.contains("memory chart (full width)") })
         try t.sendKeys("Escape")
         try t.type("m")
