@@ -220,8 +220,8 @@ public enum Findings {
                     "Queue \(q.name) has \(w) waiting jobs and none active",
                     "\(label): waiting \(w), active \(q.active.map(String.init) ?? "unknown")\(q.waitingDelta.map { ", \($0 >= 0 ? "+" : "")\($0) since last refresh" } ?? "")", "memory-pressure")
             } else if q.pausedFlag != true, let age = q.oldestWaitingSeconds, age >= FindingRules.oldestWaitingSeconds,
-                      (q.waitingDelta ?? 0) >= 0 {
-                // (A shrinking `wait` means workers are taking jobs again: the backlog drains.)
+                      (q.lastJobStartedSeconds ?? Int64.max) >= FindingRules.oldestWaitingSeconds {
+                // (A worker that took a job recently is working through the backlog: it drains.)
                 add("queue-backlog", age >= FindingRules.oldestWaitingSeconds * 10 ? .critical : .warning,
                     "Jobs in queue \(q.name) are not being picked up",
                     "\(label): oldest waiting job waited \(age)s, waiting \(w), active \(q.active.map(String.init) ?? "unknown")", "memory-pressure")

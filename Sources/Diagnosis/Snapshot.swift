@@ -343,8 +343,10 @@ public struct QueueCounts: Codable, Sendable, Equatable {
     public var oldestWaitingSeconds: Int64?
     /// The queue is paused (`meta.paused` = 1): waiting jobs are expected to wait.
     public var pausedFlag: Bool?
+    /// Seconds since a worker took the newest active job (its `processedOn`); nil when none is active.
+    public var lastJobStartedSeconds: Int64?
     public init(prefix: String, name: String) { self.prefix = prefix; self.name = name }
-    public enum CodingKeys: String, CodingKey { case prefix, name, waiting, active, delayed, prioritized, completed, failed, paused, waitingChildren, waitingDelta, waitingGrowthStreak, oldestWaitingSeconds, pausedFlag }
+    public enum CodingKeys: String, CodingKey { case prefix, name, waiting, active, delayed, prioritized, completed, failed, paused, waitingChildren, waitingDelta, waitingGrowthStreak, oldestWaitingSeconds, pausedFlag, lastJobStartedSeconds }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(prefix, forKey: .prefix)
@@ -361,6 +363,7 @@ public struct QueueCounts: Codable, Sendable, Equatable {
         try c.encode(waitingGrowthStreak, forKey: .waitingGrowthStreak)
         try c.encode(oldestWaitingSeconds, forKey: .oldestWaitingSeconds)
         try c.encode(pausedFlag, forKey: .pausedFlag)
+        try c.encode(lastJobStartedSeconds, forKey: .lastJobStartedSeconds)
     }
 }
 

@@ -425,13 +425,15 @@ public actor Prober {
 
     /// A one-shot snapshot walks at most this many SCAN COUNT 1000 rounds to find queues.
     static let oneShotDiscoveryRounds = 50
-    /// Per queue: BullMQ's 8 counts, the oldest waiting job id, and whether the queue is paused.
-    static let queueLineCount = 10
+    /// Per queue: BullMQ's 8 counts, the oldest waiting job id, whether the queue is paused, and
+    /// the job a worker took last (BullMQ moves jobs to the head of `active`).
+    static let queueLineCount = 11
 
     private func queueLines(_ q: String) -> [String] {
         let p = target.bullmqPrefix
         return BullMQ.countCommands(prefix: p, queue: q)
-            + [RedisCLI.line(["LINDEX", "\(p):\(q):wait", "-1"]), RedisCLI.line(["HGET", "\(p):\(q):meta", "paused"])]
+            + [RedisCLI.line(["LINDEX", "\(p):\(q):wait", "-1"]), RedisCLI.line(["HGET", "\(p):\(q):meta", "paused"]),
+               RedisCLI.line(["LINDEX", "\(p):\(q):active", "0"])]
     }
 
     private func absorbDiscovery(_ reply: String, at t: Date) {
@@ -458,6 +460,7 @@ public actor Prober {
         let prev = previousSnapshot?.queues ?? []
         var counts: [QueueCounts] = []
         var oldest: [(index: Int, id: String)] = []
+        var newestActive: [(index: Int, id: String)] = []
         for q in queues {
             guard let r = replies[q], r.count == Self.queueLineCount else { continue }
             let lines = Array(r)
@@ -466,14 +469,19 @@ public actor Prober {
             c.pausedFlag = paused == "1"
             let id = lines[8].trimmingCharacters(in: .whitespacesAndNewlines)
             if !id.isEmpty, !id.contains(" "), (c.waiting ?? 0) > 0 { oldest.append((counts.count, id)) }
+            let act = lines[10].trimmingCharacters(in: .whitespacesAndNewlines)
+            if !act.isEmpty, !act.contains(" "), (c.waiting ?? 0) > 0 { newestActive.append((counts.count, act)) }
             counts.append(c)
         }
-        if !oldest.isEmpty,
-           let r = try? await s.send(oldest.map { RedisCLI.line(["HGET", "\(p):\(queues[$0.index]):\($0.id)", "timestamp"]) }) {
-            for (k, o) in oldest.enumerated() where k < r.count {
-                if let ms = Double(r[k].trimmingCharacters(in: .whitespacesAndNewlines)) {
-                    counts[o.index].oldestWaitingSeconds = max(0, Int64(t.timeIntervalSince1970 - ms / 1000))
-                }
+        let asks = oldest.map { RedisCLI.line(["HGET", "\(p):\(queues[$0.index]):\($0.id)", "timestamp"]) }
+            + newestActive.map { RedisCLI.line(["HGET", "\(p):\(queues[$0.index]):\($0.id)", "processedOn"]) }
+        if !asks.isEmpty, let r = try? await s.send(asks) {
+            func seconds(_ reply: String) -> Int64? {
+                Double(reply.trimmingCharacters(in: .whitespacesAndNewlines)).map { max(0, Int64(t.timeIntervalSince1970 - $0 / 1000)) }
+            }
+            for (k, o) in oldest.enumerated() where k < r.count { counts[o.index].oldestWaitingSeconds = seconds(r[k]) }
+            for (k, a) in newestActive.enumerated() where oldest.count + k < r.count {
+                counts[a.index].lastJobStartedSeconds = seconds(r[oldest.count + k])
             }
         }
         return counts

@@ -5,6 +5,7 @@ import Testing
 @Suite struct QueueAgeTests {
     func snapshot(age: Int64?, paused: Bool?, waiting: Int64 = 40, active: Int64 = 2) -> Snapshot {
         var q = QueueCounts(prefix: "bull", name: "email")
+        q.lastJobStartedSeconds = 120
         q.waiting = waiting; q.active = active; q.oldestWaitingSeconds = age; q.pausedFlag = paused
         var s = Snapshot()
         s.queues = [q]
@@ -25,7 +26,7 @@ import Testing
         #expect(!Findings.evaluate(snapshot(age: 900, paused: true)).contains { $0.id == "queue-backlog" }, "a paused queue is expected to wait")
         #expect(!Findings.evaluate(snapshot(age: nil, paused: nil)).contains { $0.id == "queue-backlog" })
         var draining = snapshot(age: 90, paused: false)
-        draining.queues[0].waitingDelta = -12
+        draining.queues[0].lastJobStartedSeconds = 2
         #expect(!Findings.evaluate(draining).contains { $0.id == "queue-backlog" }, "workers are taking jobs again: the backlog drains")
     }
 
