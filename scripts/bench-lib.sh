@@ -1,0 +1,142 @@
+# Shared helpers for the benchmark scripts (sourced, not run). Issue 7.
+#
+# Environment understood by every bench-*.sh that sources this file:
+#   SCRATCH            swift scratch path of the release build (default .build-bench)
+#   BENCH_SANDBOX_DIR  sandbox directory to use (default: a fresh temp dir, removed afterwards)
+#   KEEP_SANDBOX=1     leave the sandbox running
+#   BENCH_SKIP_BUILD=1 reuse the release binary already built (bench.sh builds once)
+#   BENCH_RESULTS      file that collects the RESULT lines (bench.sh reads it for its summary)
+
+SCRATCH=${SCRATCH:-.build-bench}
+
+bench_build() {
+    local product=$1
+    if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+        echo "== building $product (release, scratch $SCRATCH)" >&2
+        if ! swift build -c release --scratch-path "$SCRATCH" --product "$product" >/tmp/rrb-bench-build-$$.log 2>&1; then
+            grep -E "error" /tmp/rrb-bench-build-$$.log | head -20 >&2
+            echo "bench: release build of $product failed (log: /tmp/rrb-bench-build-$$.log)" >&2
+            exit 2
+        fi
+    fi
+    BIN_DIR="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)"
+    BIN="$BIN_DIR/redis-runbook"
+}
+
+# Starts (or reuses) the sandbox; sets D (dir) and K (its kubectl). Seeds the demo data once.
+bench_sandbox() {
+    BENCH_OWN_DIR=0
+    if [ -z "${BENCH_SANDBOX_DIR:-}" ]; then
+        BENCH_SANDBOX_DIR=$(mktemp -d /tmp/rrb-bench-sbx.XXXXXX)
+        BENCH_OWN_DIR=1
+    fi
+    D=$BENCH_SANDBOX_DIR
+    K="$D/bin/kubectl"
+    "$BIN" sandbox up --dir "$D" >/dev/null
+    if [ ! -e "$D/.bench-seeded" ]; then
+        "$BIN" sandbox seed --dir "$D" --preset demo >/dev/null
+        touch "$D/.bench-seeded"
+    fi
+}
+
+bench_sandbox_cleanup() {
+    if [ "${KEEP_SANDBOX:-0}" != 1 ] && [ "${BENCH_OWN_DIR:-0}" = 1 ]; then
+        "$BIN" sandbox down --dir "$D" >/dev/null 2>&1 || true
+        rm -rf "$D"
+    fi
+}
+
+# A `--kubectl` wrapper that appends "<epoch seconds> <args>" to $2 and execs the real kubectl $1.
+# bash's $EPOCHREALTIME keeps the wrapper itself to one exec (no `date` process).
+bench_counting_wrapper() {
+    local real=$1 counter=$2 wrapper=$3
+    cat >"$wrapper" <<EOF
+#!/bin/bash
+echo "\$EPOCHREALTIME \$*" >>'$counter'
+exec '$real' "\$@"
+EOF
+    chmod +x "$wrapper"
+}
+
+# CPU seconds (user+system, including reaped children) of a process and all its live descendants.
+bench_tree_cpu() {
+    python3 - "$1" <<'EOF'
+import os, sys
+root = int(sys.argv[1])
+hz = os.sysconf("SC_CLK_TCK")
+kids, cpu = {}, {}
+for d in os.listdir("/proc"):
+    if not d.isdigit():
+        continue
+    try:
+        s = open(f"/proc/{d}/stat").read()
+    except OSError:
+        continue
+    f = s[s.rindex(")") + 2:].split()
+    pid, ppid = int(d), int(f[1])
+    kids.setdefault(ppid, []).append(pid)
+    cpu[pid] = sum(int(x) for x in f[11:15])  # utime stime cutime cstime
+total, todo = 0, [root]
+while todo:
+    p = todo.pop()
+    total += cpu.get(p, 0)
+    todo += kids.get(p, [])
+print(f"{total / hz:.2f}")
+EOF
+}
+
+bench_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+# Statistics over numbers on stdin, one per line.
+bench_median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+bench_min() { sort -g | head -1; }
+bench_max() { sort -g | tail -1; }
+# "median (min-max, n=N)"
+bench_stats() { local f=$1; printf '%s (%s-%s, n=%s)' "$(bench_median <"$f")" "$(bench_min <"$f")" "$(bench_max <"$f")" "$(wc -l <"$f" | tr -d ' ')"; }
+
+bench_now() { echo "$EPOCHREALTIME"; }
+bench_calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
+
+# Records and prints a result line.
+bench_result() {
+    echo "RESULT $*"
+    if [ -n "${BENCH_RESULTS:-}" ]; then echo "$*" >>"$BENCH_RESULTS"; fi
+    return 0
+}
+
+# tmux on a private socket; every session is killed by name on exit.
+bench_tmux_init() {
+    TMUX_DIR=$(mktemp -d /tmp/rrb-bench-tmux.XXXXXX)
+    TMUX_SOCK="$TMUX_DIR/sock"
+}
+btmux() { tmux -S "$TMUX_SOCK" "$@"; }
+bench_tmux_cleanup() {
+    if [ -n "${TMUX_SOCK:-}" ]; then tmux -S "$TMUX_SOCK" kill-server >/dev/null 2>&1 || true; fi
+    if [ -n "${TMUX_DIR:-}" ]; then rm -rf "$TMUX_DIR"; fi
+    return 0
+}
+
+# Launches the dashboard in a new 200x60 tmux session $1; the app's pid goes to $TMUX_DIR/$1.pid
+# and its launch time (epoch seconds) to $TMUX_DIR/$1.start. Extra args follow.
+bench_launch_app() {
+    local name=$1; shift
+    rm -f "$TMUX_DIR/$name.pid" "$TMUX_DIR/$name.start"
+    local q=""
+    for a in "$BIN" "$@"; do q+=" $(printf '%q' "$a")"; done
+    btmux new-session -d -s "$name" -x 200 -y 60 \
+        "bash -c 'echo \$\$ >$TMUX_DIR/$name.pid; echo \$EPOCHREALTIME >$TMUX_DIR/$name.start; exec env TERM=xterm-256color$q'"
+    btmux set-option -t "$name" remain-on-exit off >/dev/null 2>&1 || true
+    local i=0
+    while [ ! -s "$TMUX_DIR/$name.start" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+    APP_PID=$(cat "$TMUX_DIR/$name.pid")
+    APP_START=$(cat "$TMUX_DIR/$name.start")
+}
+
+# Asks the dashboard in session $1 to quit (q) and waits (up to 10 s) for process $2 to end.
+bench_quit_app() {
+    local name=$1 pid=$2 i=0
+    btmux send-keys -t "$name" q >/dev/null 2>&1 || true
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
+    btmux kill-session -t "$name" >/dev/null 2>&1 || true
+}
