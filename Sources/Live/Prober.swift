@@ -34,6 +34,7 @@ public actor Prober {
     private var metricsTask: Task<Void, Never>?
     /// The pod and redis container (uid, restarts) the session was started against.
     private var sessionIdentity: String?
+    private var snapshotsTaken = 0
 
     private var session: LineSession?
     private var sessionArgv: [String] = []
@@ -141,6 +142,7 @@ public actor Prober {
         snap.keyspaceLastKnownAt = lastKnownKeyspace.at
         // A refresh that did not wait for Redis is no base for rates and queue trends.
         if !r.pending { previousSnapshot = snap }
+        snapshotsTaken += 1
         return snap
     }
 
@@ -148,7 +150,9 @@ public actor Prober {
     private func redisResult(_ t: Date) async -> RedisResult {
         // Pod replaced or redis container restarted: the session's redis-cli would only wait out
         // its timeout. Start a new one now and drop a probe still waiting on the old one.
-        if let old = session, sessionIdentity != redisIdentity {
+        // A session opened before the pod was known is adopted, not restarted.
+        if session != nil, sessionIdentity == nil { sessionIdentity = redisIdentity }
+        if let old = session, sessionIdentity != nil, sessionIdentity != redisIdentity {
             session = nil
             Task { await old.close() }
             redisInFlight = nil
@@ -174,7 +178,9 @@ public actor Prober {
     // MARK: - Kubernetes objects
 
     private func refreshKubernetes(_ t: Date) async {
-        if useWatches { startWatchesIfNeeded() }
+        // The first frame comes from one-shot gets; the watches start with the second refresh
+        // (starting them at once would only double the first refresh's process starts).
+        if useWatches, snapshotsTaken > 0 { startWatchesIfNeeded() }
         // Pod: newest watch document, else a one-shot get (rate-limited, backed off on failure).
         var podFromWatch = false
         if let w = podWatch {
@@ -211,7 +217,12 @@ public actor Prober {
             }
             if w.isHealthy, node != nil { nodeFromWatch = true; lastGood["node"] = t }
         }
-        if !nodeFromWatch, let nodeName, t >= nodePollNext {
+        if useWatches, snapshotsTaken == 0, node == nil, let nodeName, t >= nodePollNext {
+            // First frame of the dashboard: do not hold it for the node (it needs the pod first);
+            // the node arrives with the next refresh.
+            nodePollNext = t.addingTimeInterval(5)
+            Task { await self.fetchNode(nodeName, t) }
+        } else if !nodeFromWatch, let nodeName, t >= nodePollNext {
             let r = await kubectl(["get", "node", nodeName, "-o", "json"], label: "probe:node")
             if r.succeeded, let n = try? KubeJSON.node(from: r.stdout) {
                 node = n; nodeError = nil; lastGood["node"] = t; nodePollNext = t.addingTimeInterval(useWatches ? 5 : 0)
@@ -237,6 +248,16 @@ public actor Prober {
             } else {
                 eventsError = failureMessage(r); eventsPollNext = t.addingTimeInterval(30)
             }
+        }
+    }
+
+    private func fetchNode(_ name: String, _ t: Date) async {
+        let r = await kubectl(["get", "node", name, "-o", "json"], label: "probe:node")
+        if r.succeeded, let n = try? KubeJSON.node(from: r.stdout) {
+            if node == nil { node = n }
+            nodeError = nil; lastGood["node"] = t
+        } else {
+            nodeError = failureMessage(r)
         }
     }
 

@@ -27,7 +27,16 @@ extension Kubectl {
         var printed: [String: String] = [:]
         var lastGeneration = -1
         var first = true
+        var lastStamp: (Date, Int)?
         while !Task.isCancelled {
+            // Cheap check first: the state file is rewritten (renamed) on every change.
+            let attrs = try? FileManager.default.attributesOfItem(atPath: layout.stateFile.path)
+            let stamp = attrs.map { (($0[.modificationDate] as? Date) ?? .distantPast, ($0[.size] as? Int) ?? 0) }
+            if let s = stamp, let l = lastStamp, s.0 == l.0, s.1 == l.1 {
+                try await Task.sleep(for: pollInterval)
+                continue
+            }
+            lastStamp = stamp
             let generation = (try? store.read().generation) ?? -1
             if generation != lastGeneration {
                 lastGeneration = generation
