@@ -94,6 +94,13 @@ import Glibc
         try quitsCleanly(by: { _, pid in kill(pid, SIGTERM) }, expectStatus: 128 + Int(SIGTERM))
     }
 
+    /// A crash (a fatal signal, as a segfault or a trap would raise) still leaves a sane
+    /// terminal: the handler leaves curses and re-raises, so the exit status is the signal's.
+    @Test func crashRestoresTheTerminal() throws {
+        try quitsCleanly(by: { _, pid in kill(pid, SIGSEGV) }, expectStatus: 128 + Int(SIGSEGV))
+        try quitsCleanly(by: { _, pid in kill(pid, SIGABRT) }, expectStatus: 128 + Int(SIGABRT))
+    }
+
     @Test func sighupRestoresTheTerminal() throws {
         try quitsCleanly(by: { _, pid in kill(pid, SIGHUP) }, expectStatus: 128 + Int(SIGHUP))
     }
