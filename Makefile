@@ -21,7 +21,7 @@ demo: build
 # Build and run every test (unit, sandbox end-to-end, tmux end-to-end).
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) scripts/test.sh
 
 # Benchmarks (release build); not part of `make test`. Figures go to BENCHMARKS.md.
 bench: deps

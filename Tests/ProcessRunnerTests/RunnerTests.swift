@@ -20,13 +20,13 @@ import Glibc
     }
 
     @Test func timeoutKillsSleepAndSaysTimedOut() async throws {
-        let r = await runner.run(["sleep", "30"], timeout: .milliseconds(300))
+        let r = await runner.run(["sleep", "300"], timeout: .milliseconds(300))
         #expect(r.termination == .timedOut)
         #expect(!r.succeeded)
         #expect(r.exitCode == nil)
         let pid = try #require(r.pid)
         #expect(!processIsAlive(pid))
-        #expect(r.duration < .seconds(20))  // generous: only proves it did not wait for sleep to finish
+        #expect(r.duration < .seconds(150))  // generous (a loaded 2-core CI): only proves it did not wait for sleep to finish
     }
 
     @Test func timeoutKillsTheWholeProcessGroupIncludingGrandchildren() async throws {
