@@ -216,12 +216,3 @@ struct RunbookLaunch: Sendable {
         return status
     }
 }
-
-enum RunbookRunSetup {
-    static func kubectlGlobals(_ t: RunTarget) -> [String] {
-        var g: [String] = []
-        if let c = t.context, !c.isEmpty { g += ["--context", c] }
-        if let k = t.kubeconfig, !k.isEmpty { g += ["--kubeconfig", k] }
-        return g + ["-n", t.namespace]
-    }
-}

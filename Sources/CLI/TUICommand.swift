@@ -62,25 +62,8 @@ public struct TUICommand: AsyncParsableCommand {
                  podName: global.podName, containers: [global.container, global.exporterContainer], now: Date())
     }
 
-    /// Runs the dashboard on any data source (the real kubectl-backed one plugs in here).
-    public static func runDashboard(source: some DashboardDataSource, global: GlobalOptions) async throws {
-        let outcome = await TUIRuntime.run(source: source, model: model(source: source, global: global))
-        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
-    }
 }
 
-enum TUIKubectl {
-    /// `--kubectl` as given, else the first executable `kubectl` in an absolute PATH entry
-    /// (never the current directory), else plain "kubectl (not found on PATH)".
-    static func resolve(_ explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let e = explicit { return e }
-        for dir in (environment["PATH"] ?? "").split(separator: ":").map(String.init) where dir.hasPrefix("/") {
-            let p = (dir as NSString).appendingPathComponent("kubectl")
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return "kubectl (not found on PATH)"
-    }
-}
 
 /// The runbook library of the dashboard, loaded once on first use.
 final class LazyRunbookLibrary: Sendable {
