@@ -35,6 +35,7 @@ public actor Prober {
     /// The pod and redis container (uid, restarts) the session was started against.
     private var sessionIdentity: String?
     private var snapshotsTaken = 0
+    private var logScanInFlight = false
 
     private var session: LineSession?
     private var sessionArgv: [String] = []
@@ -101,13 +102,22 @@ public actor Prober {
     public func snapshot() async -> Snapshot {
         let t = now()
         async let k8s: Void = refreshKubernetes(t)
+        async let ev: Void = refreshEvents(t)
         async let redis = redisResult(t)
         async let metrics: Void = metricsForRefresh(t)
         _ = await k8s
+        _ = await ev
         let r = await redis
         _ = await metrics
         await refreshPreviousLogs()
-        await refreshCurrentLogScan(redisUp: r.info.map { !$0.contains("loading:1") } ?? false)
+        let redisUp = r.info.map { !$0.contains("loading:1") } ?? false
+        if useWatches {
+            // The dashboard does not hold a frame for this once-per-container log read; its
+            // evidence joins the next refresh.
+            Task { await self.refreshCurrentLogScan(redisUp: redisUp) }
+        } else {
+            await refreshCurrentLogScan(redisUp: redisUp)
+        }
 
         var input = SnapshotInputs(now: t)
         input.context = target.context
@@ -230,7 +240,10 @@ public actor Prober {
                 nodeError = failureMessage(r); nodePollNext = t.addingTimeInterval(15)
             }
         }
-        // Events of the pod.
+    }
+
+    /// Events of the pod (independent of the pod object: runs beside it).
+    private func refreshEvents(_ t: Date) async {
         var eventsFromWatch = false
         if let w = eventWatch {
             for doc in w.poll(now: t) {
@@ -325,7 +338,9 @@ public actor Prober {
     /// Once per container run, when Redis answers: a Redis that truncated a damaged AOF at load
     /// starts fine, so only its *current* log says so (`--previous` is the run before).
     private func refreshCurrentLogScan(redisUp: Bool) async {
-        guard redisUp, let id = redisIdentity, currentLogScan?.identity != id else { return }
+        guard redisUp, !logScanInFlight, let id = redisIdentity, currentLogScan?.identity != id else { return }
+        logScanInFlight = true
+        defer { logScanInFlight = false }
         let r = await kubectl(["logs", target.pod, "-c", target.container, "--tail", "500"], label: "probe:logs-current")
         guard r.succeeded else { return }  // tried again on the next refresh
         currentLogScan = (id, LogScan.scan(r.stdoutText).filter { $0.kind == .aofTruncated }.map(\.line))
