@@ -89,7 +89,13 @@ mk_med=$(median <"$WORK/memkeys.txt")
 our_med=$(median <"$WORK/ours.txt")
 rss_max=$(sort -n "$WORK/rss.txt" | tail -1)
 ratio=$(awk -v a="$our_med" -v b="$mk_med" 'BEGIN { printf "%.2f", a / b }')
-slow=$(rcli SLOWLOG GET 1024 | grep -ciE '^(evalsha_ro|evalsha|eval_ro|eval|script)$' || true)
+# The analysis's commands: EVALSHA_RO/EVALSHA/EVAL_RO, SCRIPT LOAD, and EVAL only with its own script
+# body (the sandbox's BullMQ trickle is a plain EVAL of another script and is not counted).
+rcli SLOWLOG GET 1024 >"$WORK/slowlog.txt"
+slow=$(awk '{ l = tolower($0) }
+    prev == "eval" && l ~ /redis-runbook memory batch/ { n++ }
+    l ~ /^(evalsha_ro|evalsha|eval_ro|script)$/ { n++ }
+    { prev = l } END { print n + 0 }' "$WORK/slowlog.txt")
 
 echo
 echo "keys:                          $have"

@@ -64,16 +64,20 @@ public enum Workload {
             let n = keys ?? 1_000_000
             cacheKeys = n * 7 / 10; sessions = n * 2 / 10; jobsPerQueue = max(100, n / 10 / queues.count); queueNames = queues
         }
+        // The large preset is what benchmarks size: its keys must still be there minutes later,
+        // so its TTLs are a day (plus the same jitter) instead of minutes.
+        let ttlBase = preset == .large ? 86_400 : 0
+        func ex(_ s: Int) -> String { String(ttlBase + s) }
         let pad = String(repeating: "x", count: 64)
         for i in 0..<cacheKeys {
             let kind = i % 10
             if kind < 6 {
                 let v = "{\"id\":\(i),\"name\":\"user-\(i)\",\"plan\":\"\(["free", "pro", "team"][i % 3])\",\"bio\":\"\(pad.prefix(20 + rng.int(120) % 60))\"}"
-                buf.add(["SET", "cache:user:\(i):profile", v, "EX", String(600 + rng.int(3000))])
+                buf.add(["SET", "cache:user:\(i):profile", v, "EX", ex(600 + rng.int(3000))])
             } else if kind < 8 {
-                buf.add(["SET", "cache:api:/v1/products?page=\(i)", String(pad.prefix(40)) + String(i), "EX", String(60 + rng.int(600))])
+                buf.add(["SET", "cache:api:/v1/products?page=\(i)", String(pad.prefix(40)) + String(i), "EX", ex(60 + rng.int(600))])
             } else if kind == 8 {
-                buf.add(["SET", "ratelimit:10.\(i % 250).\(i / 250 % 250).\(i % 7)", String(rng.int(100)), "EX", "60"])
+                buf.add(["SET", "ratelimit:10.\(i / 62_500 % 250).\(i / 250 % 250).\(i % 250)", String(rng.int(100)), "EX", ex(60)])
             } else {
                 buf.add(["SET", "feature-flags:\(i)", "{\"beta\":\(i % 2 == 0)}"])
             }
@@ -83,7 +87,7 @@ public enum Workload {
             let sid = String(format: "%016llx", rng.next())
             buf.add(["HSET", "sess:\(sid)", "user_id", String(i), "created", String(nowMs - Int64(rng.int(3_600_000))),
                      "ip", "10.0.\(i % 250).\(i % 200)", "ua", "Mozilla/5.0"])
-            buf.add(["EXPIRE", "sess:\(sid)", String(900 + rng.int(1800))])
+            buf.add(["EXPIRE", "sess:\(sid)", ex(900 + rng.int(1800))])
             try await flush()
         }
         for q in queueNames {
@@ -115,8 +119,16 @@ public enum Workload {
                 }
                 return String(id)
             }
-            let completed = jobsPerQueue * 85 / 100, failed = jobsPerQueue * 5 / 100
-            let delayed = max(3, jobsPerQueue / 60), prioritized = max(2, jobsPerQueue / 100), waiting = max(10, jobsPerQueue / 20)
+            var completed = jobsPerQueue * 85 / 100, failed = jobsPerQueue * 5 / 100
+            let delayed = max(3, jobsPerQueue / 60), prioritized = max(2, jobsPerQueue / 100)
+            var waiting = max(10, jobsPerQueue / 20)
+            if preset == .large {
+                // As the job options say (removeOnComplete 1000, removeOnFail 5000): BullMQ keeps no
+                // more than that, so a large queue is a backlog of waiting jobs. (The trickle worker
+                // trims `completed` to 1,000; more would vanish during a benchmark.)
+                completed = min(completed, 1000); failed = min(failed, 5000)
+                waiting = max(10, jobsPerQueue - completed - failed - delayed - prioritized - 1)
+            }
             for _ in 0..<completed { let j = job("completed"); buf.add(["ZADD", p + "completed", String(nowMs - Int64(jobsPerQueue - Int(j)!) * 1000 + 120), j]); try await flush() }
             for _ in 0..<failed { let j = job("failed"); buf.add(["ZADD", p + "failed", String(nowMs - Int64(jobsPerQueue - Int(j)!) * 1000 + 90), j]); try await flush() }
             for k in 0..<delayed {
