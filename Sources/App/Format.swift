@@ -1,4 +1,5 @@
 import Foundation
+import Diagnosis
 
 public enum Fmt {
     /// 1024-based sizes: "512B", "12.3K", "612M", "1.50G"; "—" when unknown.
@@ -9,9 +10,28 @@ public enum Fmt {
         var i = 0
         while abs(v) >= 1024, i < units.count - 1 { v /= 1024; i += 1 }
         if i == 0 { return "\(b)B" }
-        if abs(v) >= 100 { return String(format: "%.0f%@", v, units[i]) }
-        if abs(v) >= 10 { return String(format: "%.1f%@", v, units[i]) }
-        return String(format: "%.2f%@", v, units[i])
+        if abs(v) >= 100 { return fixed(v, 0) + units[i] }
+        if abs(v) >= 10 { return fixed(v, 1) + units[i] }
+        return fixed(v, 2) + units[i]
+    }
+
+    /// `v` with `decimals` digits after the point, as `%.Nf` prints it, without Foundation's
+    /// formatter (`String(format:)` goes through CoreFoundation and its locale machinery on every
+    /// call; the dashboard formats dozens of numbers per frame).
+    public static func fixed(_ v: Double, _ decimals: Int) -> String {
+        let d = max(0, min(decimals, 9))
+        guard v.isFinite else { return v.isNaN ? "nan" : (v > 0 ? "inf" : "-inf") }
+        var p: Int64 = 1
+        for _ in 0..<d { p *= 10 }
+        let scaledD = (abs(v) * Double(p)).rounded(.toNearestOrEven)
+        guard scaledD < 9e15 else { return String(format: "%.\(d)f", v) }
+        let scaled = Int64(scaledD)
+        let sign = v < 0 && scaled != 0 ? "-" : ""
+        let whole = String(scaled / p)
+        guard d > 0 else { return sign + whole }
+        var frac = String(scaled % p)
+        while frac.count < d { frac = "0" + frac }
+        return sign + whole + "." + frac
     }
     public static func bytes(_ d: Double) -> String { bytes(Int64(d)) }
 
@@ -24,7 +44,7 @@ public enum Fmt {
 
     public static func percent(_ r: Double?) -> String {
         guard let r, r.isFinite else { return "—" }
-        return String(format: "%.0f%%", r * 100)
+        return fixed(r * 100, 0) + "%"
     }
 
     /// "45s", "12m", "3h", "2d".
@@ -36,15 +56,11 @@ public enum Fmt {
         return "\(s / 86400)d"
     }
 
-    // Sendable value styles, made once: creating an ISO8601DateFormatter per call (an ICU
-    // formatter) cost ~0.4 ms each and was a third of a full dashboard render.
-    private static let isoPlain = Date.ISO8601FormatStyle()
-    private static let isoFractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
+    // By hand (RFC3339): creating an ISO8601DateFormatter per call (an ICU formatter) cost
+    // ~0.4 ms each and was a third of a full dashboard render.
     public static func parseTime(_ s: String?) -> Date? {
         guard let s else { return nil }
-        if let d = try? isoPlain.parse(s) { return d }
-        return try? isoFractional.parse(s)
+        return RFC3339.parse(s)
     }
 
     /// "5m ago" from an RFC 3339 time, relative to `now`; the raw text when it does not parse.

@@ -260,7 +260,7 @@ extension App {
                   detail: "\(Fmt.bytes(mem.usedBytes))/\(Fmt.bytes(limit)) \(Fmt.percent(lratio))", style: styleFor(lratio)).render(into: &g, rect: row())
             var rr = row()
             g.write(line: [Span("rss \(Fmt.bytes(mem.rssBytes))  peak \(Fmt.bytes(mem.peakBytes))  frag "),
-                           Span(mem.fragmentationRatio.map { String(format: "%.2f", $0) } ?? "—", (mem.fragmentationRatio ?? 1) > 1.5 ? warnStyle : .plain)],
+                           Span(mem.fragmentationRatio.map { Fmt.fixed($0, 2) } ?? "—", (mem.fragmentationRatio ?? 1) > 1.5 ? warnStyle : .plain)],
                     x: rr.x, y: rr.y, clip: rr)
             rr = row()
             let cow = max(mem.aofLastCowBytes ?? 0, mem.rdbLastCowBytes ?? 0)
@@ -275,7 +275,7 @@ extension App {
             }
             rr = row()
             let rate = mem.oomRejectionsPerSec
-            g.write(line: [Span("OOM rejects "), Span(rate.map { String(format: "%.1f/s", $0) } ?? "—", (rate ?? 0) > 0 ? badStyle : .plain),
+            g.write(line: [Span("OOM rejects "), Span(rate.map { Fmt.fixed($0, 1) + "/s" } ?? "—", (rate ?? 0) > 0 ? badStyle : .plain),
                            Span("  evicted "), Span(Fmt.int(mem.evictedKeys), (mem.evictedKeys ?? 0) > 0 ? warnStyle : .plain),
                            Span("  policy \(mem.policy ?? m.snapshot?.config.maxmemoryPolicy ?? "—")")], x: rr.x, y: rr.y, clip: rr)
             if r.maxY - y >= 6, m.memoryUsed.count >= 2 {
@@ -322,7 +322,7 @@ extension App {
         ls.append([Span("BGSAVE "), statusSpan(p.rdbLastBgsaveStatus),
                    Span("  last \(Fmt.ago(unix: p.rdbLastSaveTime, now: m.now))  running \(Fmt.bool(p.rdbBgsaveInProgress))")])
         if p.loading == true {
-            ls.append([Span("LOADING ", badStyle), Span(p.loadingPercent.map { String(format: "%.0f%%", $0) } ?? "?"),
+            ls.append([Span("LOADING ", badStyle), Span(p.loadingPercent.map { Fmt.fixed($0, 0) + "%" } ?? "?"),
                        Span("  ETA \(p.loadingEtaSeconds.map { Fmt.duration(Double($0)) } ?? "?")")])
         } else {
             ls.append([Span("loading \(Fmt.bool(p.loading))", .dim)])

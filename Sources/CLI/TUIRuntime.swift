@@ -5,12 +5,45 @@ import Render
 import Synchronization
 import Terminal
 
-/// Thread-safe inbox: I/O tasks push messages, the UI loop drains them.
+/// Thread-safe inbox: I/O tasks push messages, the UI loop drains them. A push also writes a
+/// byte to a pipe the UI loop sleeps on, so the loop wakes for a message at once and otherwise
+/// sleeps until input or its next deadline (no polling every few milliseconds).
 final class TUIInbox: Sendable {
     private let queue = Mutex<[AppMsg]>([])
-    func push(_ m: AppMsg) { queue.withLock { $0.append(m) } }
+    /// Read end (the UI loop polls it) and write end (pushes), both non-blocking; -1 if no pipe.
+    let wakeRead: Int32
+    private let wakeWrite: Int32
+
+    init() {
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) == 0 {
+            for fd in fds {
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            }
+            wakeRead = fds[0]; wakeWrite = fds[1]
+        } else {
+            wakeRead = -1; wakeWrite = -1
+        }
+    }
+    deinit {
+        if wakeRead >= 0 { close(wakeRead) }
+        if wakeWrite >= 0 { close(wakeWrite) }
+    }
+    func push(_ m: AppMsg) {
+        queue.withLock { $0.append(m) }
+        if wakeWrite >= 0 {
+            var b: UInt8 = 1
+            _ = write(wakeWrite, &b, 1)   // a full pipe already means "wake up"
+        }
+    }
     func drain() -> [AppMsg] { queue.withLock { q in defer { q.removeAll() }; return q } }
 }
+
+#if canImport(Glibc)
+/// glibc's `malloc_trim` (declared in malloc.h, which the Glibc module does not bring in).
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
 
 /// Which fetches are running, so a new one that would overlap is dropped.
 final class TUIInFlight: Sendable {
@@ -133,36 +166,62 @@ public enum TUIRuntime {
 
         var running = perform(App.update(&model, .start))
         var dirty = true
+        // Frame coalescing: a tick that starts a refresh holds its frame until the snapshot
+        // arrives (or `holdLimit` passes), so a refresh paints once, not once for the clock and
+        // again for the data. Keys and resizes paint at once.
+        var holdUntil: Date?
+        let holdLimit: TimeInterval = 0.3
+        var nextTrim = Date().addingTimeInterval(30)
         while running {
             if let sig = Terminal.terminationSignal {
                 exitCode = 128 + sig
                 _ = App.update(&model, .terminate)
                 break
             }
-            if dirty {
+            if let h = holdUntil, !model.refreshInFlight || Date() >= h { holdUntil = nil }
+            if dirty && holdUntil == nil {
                 term.present(App.render(model, width: model.width, height: model.height))
                 dirty = false
             }
-            // Waits up to the input timeout; never blocked by a probe.
-            if let ev = term.readEvent() {
+            // Keys already typed (or buffered by curses) first, without waiting.
+            if let ev = term.readEvent(waitMilliseconds: 0) {
                 dirty = true
+                holdUntil = nil
                 switch ev {
                 case .resize(let w, let h):
                     running = perform(App.update(&model, .resize(width: w, height: h)))
                 case .key(let k):
                     running = perform(App.update(&model, .key(k)))
                 }
-                // Drain any keys already typed before painting again.
                 continue
             }
+            // Idle: sleep until input, a message, the next tick or the end of a held frame;
+            // never blocked by a probe. At most 250 ms, so a resize seen only by polling the
+            // window size (SIGWINCH may land on another thread) is picked up quickly.
+            var deadline = Date().addingTimeInterval(0.25)
+            if let t = nextTick, t < deadline { deadline = t }
+            if let h = holdUntil, h < deadline { deadline = h }
+            term.waitForInput(milliseconds: Int32(max(0, min(250, deadline.timeIntervalSinceNow * 1000)).rounded(.up)),
+                              alsoReadable: inbox.wakeRead)
             for msg in inbox.drain() where running {
                 running = perform(App.update(&model, msg))
                 dirty = true
             }
             if running, let t = nextTick, Date() >= t {
                 nextTick = nil
+                if Date() >= nextTrim {
+                    // Hand freed heap pages back to the system once a minute: the dashboard stays
+                    // open for hours and its peaks (a memory analysis, a log view) are transient.
+                    nextTrim = Date().addingTimeInterval(60)
+                    #if canImport(Glibc)
+                    _ = glibcMallocTrim(0)
+                    #endif
+                }
                 running = perform(App.update(&model, .tick(Date())))
                 dirty = true
+                if model.refreshInFlight, model.lastRefreshRequest.map({ Date().timeIntervalSince($0) < 0.05 }) == true {
+                    holdUntil = Date().addingTimeInterval(holdLimit)
+                }
             }
         }
         return Outcome(exitCode: exitCode)

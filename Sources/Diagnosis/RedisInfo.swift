@@ -29,10 +29,10 @@ public struct RedisInfo: Sendable, Equatable {
         var info = RedisInfo()
         var current = ""
         for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = trimmed(raw)
             if line.isEmpty { continue }
-            if line.hasPrefix("#") {
-                let name = line.dropFirst().trimmingCharacters(in: .whitespaces)
+            if line.first == "#" {
+                let name = String(trimmed(line.dropFirst()))
                 if isSectionName(name) {
                     current = name
                     if !info.sections.contains(name) { info.sections.append(name) }
@@ -47,6 +47,15 @@ public struct RedisInfo: Sendable, Equatable {
             if info.index[key] == nil { info.index[key] = value }
         }
         return info
+    }
+
+    /// Leading and trailing spaces and tabs (and other non-newline white space) removed, natively:
+    /// Foundation's `trimmingCharacters` bridges to NSString and was a tenth of a refresh.
+    static func trimmed(_ s: Substring) -> Substring {
+        var t = s
+        while let f = t.first, f.isWhitespace, !f.isNewline { t = t.dropFirst() }
+        while let l = t.last, l.isWhitespace, !l.isNewline { t = t.dropLast() }
+        return t
     }
 
     private static func isSectionName(_ s: String) -> Bool {
@@ -138,21 +147,21 @@ public struct RedisInfo: Sendable, Equatable {
         var out: [String: String] = [:]
         for part in v.split(separator: ",") {
             guard let eq = part.firstIndex(of: "=") else { continue }
-            let k = part[..<eq].trimmingCharacters(in: .whitespaces)
+            let k = String(trimmed(part[..<eq]))
             if out[k] == nil { out[k] = String(part[part.index(after: eq)...]) }
         }
         return out
     }
 
     static func toInt(_ raw: String) -> Int64? {
-        var v = raw.trimmingCharacters(in: .whitespaces)
-        if v.hasSuffix("%") { v.removeLast() }
+        var v = trimmed(raw[...])
+        if v.last == "%" { v.removeLast() }
         return Int64(v)
     }
 
     static func toDouble(_ raw: String) -> Double? {
-        var v = raw.trimmingCharacters(in: .whitespaces)
-        if v.hasSuffix("%") { v.removeLast() }
+        var v = trimmed(raw[...])
+        if v.last == "%" { v.removeLast() }
         guard !v.isEmpty, let d = Double(v), d.isFinite else { return nil }
         return d
     }

@@ -181,6 +181,24 @@ public final class Terminal {
 
     /// Waits up to the input timeout (80 ms) for one event; nil on timeout.
     public func readEvent() -> Event? {
+        readEvent(waitMilliseconds: 80)
+    }
+
+    /// Sleeps until the terminal has input, `fd` (e.g. a wake-up pipe, drained here) is readable,
+    /// a signal arrives, or `milliseconds` pass. Use with `readEvent(waitMilliseconds: 0)`.
+    public func waitForInput(milliseconds: Int32, alsoReadable fd: Int32) {
+        var fds = [pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        let n = poll(&fds, fd >= 0 ? 2 : 1, max(0, milliseconds))
+        if n > 0, fd >= 0, fds[1].revents != 0 {
+            var buf = [UInt8](repeating: 0, count: 256)
+            while read(fd, &buf, buf.count) > 0 {}
+        }
+    }
+
+    /// One event, waiting at most `waitMilliseconds` (0: only what is already there); nil if none.
+    public func readEvent(waitMilliseconds: Int32) -> Event? {
+        wtimeout(rr_stdscr(), waitMilliseconds)
         var ch: wint_t = 0
         let rc = rr_get_wch(&ch)
         if rc == ERR { return pollResize() }

@@ -23,17 +23,47 @@ extension Kubectl {
         return (out, watch, watchOnly)
     }
 
-    func watchGet(_ argv: [String], watchOnly: Bool, pollInterval: Duration = .milliseconds(500)) async throws {
+    func watchGet(_ argv: [String], watchOnly: Bool, pollInterval: Duration = .seconds(2)) async throws {
         var printed: [String: String] = [:]
         var lastGeneration = -1
         var first = true
-        var lastStamp: (Date, Int)?
+        var lastStamp: [Int]?
+        let path = layout.stateFile.path
+        // Woken by inotify when the state file is replaced (the daemon renames a new one in),
+        // as an API server pushes watch events; the stat below stays the judge, and the wait is
+        // bounded so a missed event costs at most `pollInterval`.
+        let notify = inotify_init1(Int32(IN_CLOEXEC))
+        if notify >= 0 {
+            _ = inotify_add_watch(notify, layout.root.path, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_CREATE))
+        }
+        defer { if notify >= 0 { close(notify) } }
+        let stateName = Array(layout.stateFile.lastPathComponent.utf8)
+        func pause() async throws {
+            guard notify >= 0 else { try await Task.sleep(for: pollInterval); return }
+            let clock = ContinuousClock()
+            let end = clock.now + pollInterval
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while clock.now < end {
+                var p = pollfd(fd: notify, events: Int16(POLLIN), revents: 0)
+                let left = end - clock.now
+                let ms = Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1
+                guard poll(&p, 1, ms) > 0 else { break }
+                let n = read(notify, &buf, buf.count)
+                // Only the state file itself counts (the lock file beside it is touched by every reader).
+                if n > 0, Self.inotifyNames(buf, count: n).contains(stateName) {
+                    try await Task.sleep(for: .milliseconds(20))   // let a burst of writes settle
+                    break
+                }
+            }
+            try Task.checkCancellation()
+        }
         while !Task.isCancelled {
-            // Cheap check first: the state file is rewritten (renamed) on every change.
-            let attrs = try? FileManager.default.attributesOfItem(atPath: layout.stateFile.path)
-            let stamp = attrs.map { (($0[.modificationDate] as? Date) ?? .distantPast, ($0[.size] as? Int) ?? 0) }
-            if let s = stamp, let l = lastStamp, s.0 == l.0, s.1 == l.1 {
-                try await Task.sleep(for: pollInterval)
+            // Cheap check first (one stat(2)): the state file is replaced (renamed) on every change.
+            var st = stat()
+            let stamp: [Int]? = stat(path, &st) == 0
+                ? [Int(st.st_ino), Int(st.st_size), Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec)] : nil
+            if let s = stamp, s == lastStamp {
+                try await pause()
                 continue
             }
             lastStamp = stamp
@@ -65,8 +95,23 @@ extension Kubectl {
                 }
                 first = false
             }
-            try await Task.sleep(for: pollInterval)
+            try await pause()
         }
+    }
+
+    /// File names in a buffer of `struct inotify_event` records (wd, mask, cookie, len, name[len]).
+    static func inotifyNames(_ buf: [UInt8], count: Int) -> [[UInt8]] {
+        var names: [[UInt8]] = []
+        var i = 0
+        while i + 16 <= count {
+            let len = Int(buf[i + 12]) | Int(buf[i + 13]) << 8 | Int(buf[i + 14]) << 16 | Int(buf[i + 15]) << 24
+            let start = i + 16, stop = min(count, start + len)
+            var name = Array(buf[start..<stop])
+            while name.last == 0 { name.removeLast() }
+            names.append(name)
+            i = start + len
+        }
+        return names
     }
 
     /// Splits `get -o json` output into (identity, kubectl-formatted JSON) per object.

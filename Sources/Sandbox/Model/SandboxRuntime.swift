@@ -37,8 +37,12 @@ public struct SandboxTimings: Codable, Sendable, Equatable {
     public var backoffResetSeconds: Int = 600
     /// Readiness probe period (manifest's periodSeconds when smaller; kubelet default 10 s).
     public var probePeriodSeconds: Int = 2
-    /// Node status heartbeat (kubelet: 10 s).
+    /// Node lease renewal, the kubelet's heartbeat the node controller watches (kubelet: 10 s).
+    /// Kept in the daemon's memory, as the Lease object is not part of what the sandbox serves.
     public var heartbeatSeconds: Int = 2
+    /// Node status (its conditions' `lastHeartbeatTime`) re-posted when nothing changed
+    /// (kubelet's nodeStatusReportFrequency: 5 min). Watchers of the node see no change between.
+    public var nodeStatusReportSeconds: Int = 60
     /// Node controller: no heartbeat for this long → Ready Unknown (kube-controller-manager: 40 s).
     public var nodeMonitorGracePeriodSeconds: Int = 10
     /// After the unreachable taint, pods are marked for deletion (tolerationSeconds: 300 s).
@@ -57,6 +61,7 @@ public struct SandboxTimings: Codable, Sendable, Equatable {
         t.backoffResetSeconds = 16
         t.probePeriodSeconds = 1
         t.heartbeatSeconds = 1
+        t.nodeStatusReportSeconds = 10
         t.nodeMonitorGracePeriodSeconds = 3
         t.podEvictionTimeoutSeconds = 5
         t.nodeOutageSeconds = 15

@@ -102,9 +102,16 @@ public final class SandboxDaemon {
     func tick(_ s: inout ClusterState, now: Date) {
         let nowS = KubeTime.string(now)
         nodeOutage(&s, now: now, nowS: nowS)
+        if lastHeartbeat == .distantPast {
+            // Daemon (re)start: the last lease renewal known is the last status the node posted.
+            lastHeartbeat = KubeTime.date(s.node.lastHeartbeatTime) ?? now
+        }
         if !s.node.kubeletStopped, now.timeIntervalSince(lastHeartbeat) >= Double(s.runtime.timings.heartbeatSeconds) {
-            s.node.lastHeartbeatTime = nowS
-            lastHeartbeat = now
+            lastHeartbeat = now   // the lease renewal
+            let posted = KubeTime.date(s.node.lastHeartbeatTime) ?? .distantPast
+            if now.timeIntervalSince(posted) >= Double(s.runtime.timings.nodeStatusReportSeconds) {
+                s.node.lastHeartbeatTime = nowS
+            }
         }
         nodeController(&s, now: now, nowS: nowS)
         statefulSetController(&s, nowS: nowS)
@@ -157,8 +164,8 @@ public final class SandboxDaemon {
 
     func nodeController(_ s: inout ClusterState, now: Date, nowS: String) {
         let t = s.runtime.timings
-        let beat = KubeTime.date(s.node.lastHeartbeatTime) ?? now
-        let stale = now.timeIntervalSince(beat) > Double(t.nodeMonitorGracePeriodSeconds)
+        // Liveness is the lease (renewed every heartbeatSeconds), as for the real node controller.
+        let stale = now.timeIntervalSince(lastHeartbeat) > Double(t.nodeMonitorGracePeriodSeconds)
         if s.node.readyStatus == "True", stale {
             s.node.readyStatus = "Unknown"
             s.node.readyReason = "NodeStatusUnknown"
@@ -173,7 +180,7 @@ public final class SandboxDaemon {
                 s.recordEvent(type: "Warning", reason: "NodeNotReady", message: "Node is not ready", kind: "Pod",
                               name: s.pods[i].name, uid: s.pods[i].uid, source: "node-controller", now: nowS)
             }
-            log("node controller: \(s.node.name) Ready=Unknown (no heartbeat since \(s.node.lastHeartbeatTime))")
+            log("node controller: \(s.node.name) Ready=Unknown (lease not renewed since \(KubeTime.string(lastHeartbeat)))")
         } else if s.node.readyStatus != "True", !stale, !s.node.kubeletStopped {
             s.node.readyStatus = "True"
             s.node.readyReason = "KubeletReady"
