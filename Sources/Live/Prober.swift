@@ -429,9 +429,10 @@ public actor Prober {
             lines.append(BullMQ.discoveryCommand(prefix: target.bullmqPrefix, cursor: discoveryCursor, count: 1000))
         }
         var queues = queueNames
-        for q in queues { lines += queueLines(q) }
         do {
             let replies = try await s.send(lines)
+            // The queues' counts reply one line each: one marker for the whole group.
+            let queueReplyLines = try await oneLineEach(s, queues.flatMap(queueLines))
             redisBackoff = 0
             var result = RedisResult()
             let ping = replies[0].trimmingCharacters(in: .whitespacesAndNewlines)
@@ -462,13 +463,14 @@ public actor Prober {
                 }
             }
             var queueReplies: [String: ArraySlice<String>] = [:]
-            for q in queues {
-                queueReplies[q] = replies[idx..<(idx + Self.queueLineCount)]
-                idx += Self.queueLineCount
+            var qi = 0
+            for q in queues where qi + Self.queueLineCount <= queueReplyLines.count {
+                queueReplies[q] = queueReplyLines[qi..<(qi + Self.queueLineCount)]
+                qi += Self.queueLineCount
             }
             // Queues found just now (first snapshot): count them in a second small batch.
             let fresh = queueNames.filter { queueReplies[$0] == nil }
-            if !fresh.isEmpty, let r = try? await s.send(fresh.flatMap(queueLines)) {
+            if !fresh.isEmpty, let r = try? await oneLineEach(s, fresh.flatMap(queueLines)) {
                 var i = 0
                 for q in fresh { queueReplies[q] = r[i..<(i + Self.queueLineCount)]; i += Self.queueLineCount }
                 queues += fresh
@@ -480,6 +482,14 @@ public actor Prober {
             redisBackoffUntil = t.addingTimeInterval(redisBackoff)
             return RedisResult(error: Self.sessionErrorText(error))
         }
+    }
+
+    /// One-line replies through one marker; the group again with a marker per line when a reply
+    /// spans lines (an error, a value with a newline in it).
+    private func oneLineEach(_ s: LineSession, _ lines: [String]) async throws -> [String] {
+        if lines.isEmpty { return [] }
+        if let r = try await s.sendOneLineEach(lines, opener: ("ECHO __rrb_group__", "__rrb_group__")) { return r }
+        return try await s.send(lines)
     }
 
     /// A one-shot snapshot walks at most this many SCAN COUNT 1000 rounds to find queues.
@@ -534,7 +544,7 @@ public actor Prober {
         }
         let asks = oldest.map { RedisCLI.line(["HGET", "\(p):\(queues[$0.index]):\($0.id)", "timestamp"]) }
             + newestActive.map { RedisCLI.line(["HGET", "\(p):\(queues[$0.index]):\($0.id)", "processedOn"]) }
-        if !asks.isEmpty, let r = try? await s.send(asks) {
+        if !asks.isEmpty, let r = try? await oneLineEach(s, asks) {
             func seconds(_ reply: String) -> Int64? {
                 Double(reply.trimmingCharacters(in: .whitespacesAndNewlines)).map { max(0, Int64(t.timeIntervalSince1970 - $0 / 1000)) }
             }

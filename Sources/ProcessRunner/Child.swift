@@ -216,9 +216,15 @@ public func execReplacingCurrentProcess(_ argv: [String], environment: [String: 
     }
     fflush(nil)
     let envStrings = env.map { "\($0.key)=\($0.value)" }
-    // Restore default dispositions that exec would otherwise keep (ignored SIGPIPE).
+    // Restore default dispositions that exec would otherwise keep (ignored SIGPIPE), and an
+    // empty signal mask: this may run on a dispatch worker thread, which blocks every signal,
+    // and a blocked mask survives exec (`timeout 3 kubectl exec ... redis-cli MONITOR` would
+    // then never stop the redis-cli it became).
     #if canImport(Glibc)
     _ = Glibc.signal(SIGPIPE, SIG_DFL)
+    var none = sigset_t()
+    sigemptyset(&none)
+    _ = pthread_sigmask(SIG_SETMASK, &none, nil)
     #endif
     let code = withCStringArray(argv) { cArgv in
         withCStringArray(envStrings) { cEnv in

@@ -83,6 +83,28 @@ public actor LineSession {
 
     /// One reply per line, in order; each reply is the child's stdout text for that line with the trailing newline removed.
     public func send(_ lines: [String]) async throws -> [String] {
+        try await send(lines, markerAfterEach: true)
+    }
+
+    /// For commands whose replies are one line each (counts, single values): the group is sent
+    /// with ONE marker after it instead of one after every line, about half the round trips of
+    /// `send`. `opener` is a command that answers exactly `echo` on one line (for redis-cli:
+    /// `ECHO <unique>`); it anchors the group's output, which may start with a blank line the
+    /// child printed after the previous marker. Returns the replies when the output is exactly
+    /// one line per command, else nil (a reply of several lines: a value holding a newline, or
+    /// an error, which redis-cli follows with an empty line); the caller then uses `send`.
+    public func sendOneLineEach(_ lines: [String], opener: (line: String, echo: String)) async throws -> [String]? {
+        if lines.isEmpty { return [] }
+        guard let out = try await send([opener.line] + lines, markerAfterEach: false).first else { return nil }
+        var parts = out.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+        if parts.count > 1, parts[0].isEmpty, parts[1] == opener.echo { parts.removeFirst() }
+        guard parts.first == opener.echo else { return nil }
+        parts.removeFirst()
+        return parts.count == lines.count ? parts : nil
+    }
+
+    private func send(_ lines: [String], markerAfterEach: Bool) async throws -> [String] {
         await acquire()
         defer { release() }
         guard !closed else { throw LineSessionError.failedToStart("session is closed") }
@@ -90,11 +112,13 @@ public actor LineSession {
 
         var markers: [(line: String, echo: String)] = []
         var payload = ""
-        for line in lines {
+        for (i, line) in lines.enumerated() {
+            payload += Self.oneLine(line) + "\n"
+            guard markerAfterEach || i == lines.count - 1 else { continue }
             markerCounter += 1
             let m = marker("__rrb_\(sessionTag)_\(markerCounter)__")
             markers.append(m)
-            payload += Self.oneLine(line) + "\n" + Self.oneLine(m.line) + "\n"
+            payload += Self.oneLine(m.line) + "\n"
         }
         let echoes = markers.map(\.echo)
         let bytes = Array(payload.utf8)

@@ -52,6 +52,44 @@ import Glibc
         #expect(!processIsAlive(redis.child.pid))
     }
 
+    /// One-line replies grouped behind one marker: right replies with and without the blank line
+    /// redis-cli prints after an error marker, nil (and a session still in step) when a reply
+    /// spans lines, and one marker error per group instead of one per command.
+    @Test func oneLineGroupsShareOneMarker() async throws {
+        let redis = try await RedisServer.start(runner: Runner())
+        let unknown: @Sendable (String) -> (line: String, echo: String) = { u in (u, "ERR unknown command '\(u)', with args beginning with: ") }
+        let session = LineSession(argv: ["redis-cli", "-p", "\(redis.port)"], runner: Runner(), timeout: .seconds(10), marker: unknown)
+        let opener = (line: "ECHO __grp__", echo: "__grp__")
+        func errCount() async throws -> Int {
+            let info = try await session.send(["INFO errorstats"]).first ?? ""
+            let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("errorstat_ERR:") } ?? ""
+            return Int(line.split(separator: "=").dropFirst().first?.split(separator: ",").first ?? "0") ?? 0
+        }
+        do {
+            // First exchange of the session: no blank line before the group's output.
+            let first = try await session.sendOneLineEach(["LLEN q", "HGET h f", "INCR n", "INCR n"], opener: opener)
+            #expect(first == ["0", "", "1", "2"])
+            // After a marker error (a blank line follows it) the group still lines up.
+            _ = try await session.send(["SET s \"two\\nlines\""])
+            let before = try await errCount()
+            let second = try await session.sendOneLineEach(["INCR n", "GET missing", "LLEN q", "INCR n", "DBSIZE"], opener: opener)
+            #expect(second == ["3", "", "0", "4", "2"])
+            let after = try await errCount()
+            #expect(after - before == 2, "one marker for the group (plus the INFO's own), not five: \(before) -> \(after)")
+            // A reply of two lines (a value holding a newline; an error) gives nil, and the
+            // session stays in step for the next exchange.
+            #expect(try await session.sendOneLineEach(["INCR n", "GET s"], opener: opener) == nil)
+            #expect(try await session.sendOneLineEach(["LLEN s", "INCR n"], opener: opener) == nil)
+            let plain = try await session.send(["GET n", "PING"]).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            #expect(plain == ["6", "PONG"])
+            #expect(try await session.sendOneLineEach(["GET n"], opener: opener) == ["6"])
+        } catch {
+            Issue.record("session failed: \(error)")
+        }
+        await session.close()
+        await redis.stop()
+    }
+
     @Test func sessionWithIdentityMarkerOverCat() async throws {
         let session = LineSession(argv: ["cat"], runner: Runner(), timeout: .seconds(10), marker: { m in (m, m) })
         let replies = try await session.send(["alpha", "beta gamma", "", "multi\nline"])

@@ -26,6 +26,11 @@ import Testing
             #expect(lines.prefix(3) == ["PONG", "OK", "v"])
             #expect(cli.stdoutText.contains("redis_version:"))
 
+            // A signal stops what exec became, as with a real kubectl: `timeout` ends a MONITOR.
+            let monitor = await sb.runner.run(CommandSpec(["timeout", "-s", "TERM", "2", sb.kubectl, "exec", "-i", "redis-0", "-c", "redis",
+                                                           "--", "redis-cli", "MONITOR"], timeout: .seconds(30)))
+            #expect(monitor.exitCode == 124, "timeout did not stop kubectl exec redis-cli MONITOR: \(monitor.termination)")
+
             // exit code passes through
             let bogus = await sb.kubectl(["exec", "redis-0", "--", "redis-cli", "-e", "bogus"])
             #expect(bogus.exitCode == 1)
