@@ -63,8 +63,9 @@ let package = Package(
         .testTarget(name: "AppTests", dependencies: ["App", "Render", "Diagnosis", "MemoryAnalysis"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "ProcessRunner"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI"], swiftSettings: strict),
-        .testTarget(name: "EndToEndTests", dependencies: ["ProcessRunner"], swiftSettings: strict),
+        .target(name: "TmuxTestSupport", path: "Tests/TmuxTestSupport", swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["ProcessRunner", "TmuxTestSupport"], swiftSettings: strict),
         .testTarget(name: "HostileInputTests", dependencies: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"], resources: [.copy("Corpus")], swiftSettings: strict),
-        .testTarget(name: "ReliabilityTests", dependencies: ["ProcessRunner", "Sandbox", "Runbooks", "Diagnosis", "Live"], swiftSettings: strict),
+        .testTarget(name: "ReliabilityTests", dependencies: ["ProcessRunner", "Sandbox", "Runbooks", "Diagnosis", "Live", "TmuxTestSupport"], swiftSettings: strict),
     ]
 )

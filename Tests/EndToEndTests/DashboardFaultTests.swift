@@ -1,4 +1,5 @@
 import Foundation
+import TmuxTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import TmuxTestSupport
 import ProcessRunner
 import Testing
 #if canImport(Glibc)

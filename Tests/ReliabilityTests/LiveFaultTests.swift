@@ -1,5 +1,6 @@
 import Diagnosis
 import Foundation
+import TmuxTestSupport
 import Live
 import ProcessRunner
 import Testing

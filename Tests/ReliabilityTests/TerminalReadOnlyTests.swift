@@ -1,4 +1,5 @@
 import Foundation
+import TmuxTestSupport
 import Runbooks
 import Testing
 #if canImport(Glibc)

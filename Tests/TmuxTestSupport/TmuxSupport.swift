@@ -1,3 +1,4 @@
+/// Shared by the end-to-end and reliability tests: a private tmux server driving the real binary.
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -6,9 +7,9 @@ import Glibc
 /// Runs a short command (argv, no shell) with a timeout; stdout and stderr go to files.
 /// posix_spawn rather than Foundation.Process: the tmux server is a grandchild and must not
 /// inherit Foundation's exit-detection descriptors (they make Process hang).
-enum Spawn {
+public enum Spawn {
     /// The tmux server outlives the test; it must not keep the test runner's pipes open.
-    static func markInheritedDescriptorsCloseOnExec() {
+    public static func markInheritedDescriptorsCloseOnExec() {
         guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
         for name in fds {
             guard let fd = Int32(name), fd > 2 else { continue }
@@ -17,9 +18,12 @@ enum Spawn {
         }
     }
 
-    struct Failure: Error, CustomStringConvertible { var description: String }
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
 
-    static func run(_ argv: [String], timeout: Double = 10, in dir: URL) throws -> (status: Int32, out: String, err: String) {
+    public static func run(_ argv: [String], timeout: Double = 10, in dir: URL) throws -> (status: Int32, out: String, err: String) {
         let outPath = dir.appendingPathComponent("spawn-\(UUID().uuidString).out").path
         let errPath = outPath + ".err"
         defer { unlink(outPath); unlink(errPath) }
@@ -67,12 +71,12 @@ enum Spawn {
 
 /// A private tmux server (own socket, own config) with one window running an interactive bash,
 /// torn down by `close()`.
-final class TmuxSession {
-    let dir: URL
-    let socket: String
-    let binary: String
+public final class TmuxSession {
+    public let dir: URL
+    public let socket: String
+    public let binary: String
 
-    static func binaryPath() -> String {
+    public static func binaryPath() -> String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var d = URL(fileURLWithPath: exe).deletingLastPathComponent()
         // The runner may sit inside an .xctest bundle directory.
@@ -82,7 +86,7 @@ final class TmuxSession {
         return d.appendingPathComponent("redis-runbook").path
     }
 
-    init(width: Int, height: Int) throws {
+    public init(width: Int, height: Int) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("rr-tui-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         socket = dir.appendingPathComponent("sock").path
@@ -95,28 +99,28 @@ final class TmuxSession {
     }
 
     @discardableResult
-    func tmux(_ args: [String], timeout: Double = 10) throws -> (status: Int32, out: String, err: String) {
+    public func tmux(_ args: [String], timeout: Double = 10) throws -> (status: Int32, out: String, err: String) {
         try Spawn.run(["tmux", "-S", socket] + args, timeout: timeout, in: dir)
     }
 
-    func capture() throws -> [String] {
+    public func capture() throws -> [String] {
         var l = try tmux(["capture-pane", "-p", "-t", "e2e"]).out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if l.last == "" { l.removeLast() }
         return l
     }
 
-    func display(_ format: String) throws -> String {
+    public func display(_ format: String) throws -> String {
         try tmux(["display", "-p", "-t", "e2e", format]).out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    func sendKeys(_ keys: String...) throws { try tmux(["send-keys", "-t", "e2e"] + keys) }
-    func type(_ text: String) throws { try tmux(["send-keys", "-t", "e2e", "-l", text]) }
+    public func sendKeys(_ keys: String...) throws { try tmux(["send-keys", "-t", "e2e"] + keys) }
+    public func type(_ text: String) throws { try tmux(["send-keys", "-t", "e2e", "-l", text]) }
 
-    func resize(_ w: Int, _ h: Int) throws { try tmux(["resize-window", "-t", "e2e", "-x", "\(w)", "-y", "\(h)"]) }
+    public func resize(_ w: Int, _ h: Int) throws { try tmux(["resize-window", "-t", "e2e", "-x", "\(w)", "-y", "\(h)"]) }
 
     /// Polls the screen until `condition` holds; returns the last capture (bounded wait).
     @discardableResult
-    func waitFor(timeout: Double = 10, _ what: String, _ condition: ([String]) -> Bool) throws -> [String] {
+    public func waitFor(timeout: Double = 10, _ what: String, _ condition: ([String]) -> Bool) throws -> [String] {
         let deadline = Date().addingTimeInterval(timeout)
         var last: [String] = []
         while Date() < deadline {
@@ -127,18 +131,18 @@ final class TmuxSession {
         throw Spawn.Failure(description: "timed out waiting for \(what); screen:\n" + last.joined(separator: "\n"))
     }
 
-    var pidFile: String { dir.appendingPathComponent("app.pid").path }
-    var sttyFile: String { dir.appendingPathComponent("stty.txt").path }
-    var exitFile: String { dir.appendingPathComponent("exit.txt").path }
+    public var pidFile: String { dir.appendingPathComponent("app.pid").path }
+    public var sttyFile: String { dir.appendingPathComponent("stty.txt").path }
+    public var exitFile: String { dir.appendingPathComponent("exit.txt").path }
 
     /// Runs the app from the shell (its pid written first); afterwards the shell records the exit
     /// status and the terminal modes and prints a marker.
-    func launchApp(_ args: [String] = []) throws {
+    public func launchApp(_ args: [String] = []) throws {
         let quoted = ([binary] + args).map { "'\($0)'" }.joined(separator: " ")
         try type("bash -c 'echo $$ > \(pidFile); exec \"$0\" \"$@\"' \(quoted); echo $? > \(exitFile); stty -a > \(sttyFile); echo APP-EXITED\n")
     }
 
-    func appPid() throws -> pid_t {
+    public func appPid() throws -> pid_t {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if let s = try? String(contentsOfFile: pidFile, encoding: .utf8), let p = pid_t(s.trimmingCharacters(in: .whitespacesAndNewlines)) { return p }
@@ -148,13 +152,13 @@ final class TmuxSession {
     }
 
     /// Waits for the shell marker; returns (exit status, stty -a).
-    func waitForExit() throws -> (status: Int, stty: String) {
+    public func waitForExit() throws -> (status: Int, stty: String) {
         try waitFor("the app to exit and the shell to run again") { $0.contains { $0 == "APP-EXITED" } }
         let status = Int((try? String(contentsOfFile: exitFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
         return (status, (try? String(contentsOfFile: sttyFile, encoding: .utf8)) ?? "")
     }
 
-    func close() {
+    public func close() {
         _ = try? tmux(["kill-server"], timeout: 5)
         try? FileManager.default.removeItem(at: dir)
     }
