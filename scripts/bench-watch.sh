@@ -12,12 +12,12 @@
 # steady state only.
 #
 # Goals (exit 1 when missed): steady-state kubectl spawns <= 6 per minute; CPU <= 1/10 of the loop's.
-# Environment: RUNS (default 3), WATCH_SECONDS, STARTUP_SECONDS, plus bench-lib.sh's.
+# Environment: RUNS (default 5), WATCH_SECONDS, STARTUP_SECONDS, plus bench-lib.sh's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
 
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 WATCH_SECONDS=${WATCH_SECONDS:-60}
 STARTUP_SECONDS=${STARTUP_SECONDS:-10}
 

@@ -2,7 +2,7 @@
 # `make bench`: every benchmark of issue 7 (and issue 6's memory analysis), release build,
 # each against its baseline in the same run. Not part of `make test`. Figures: BENCHMARKS.md.
 #
-#   1  cost of watching            scripts/bench-watch.sh      (RUNS_WATCH, default 3 x 60 s per side)
+#   1  cost of watching            scripts/bench-watch.sh      (RUNS_WATCH, default 5 x 60 s per side)
 #   2  time to first full screen   scripts/bench-startup.sh    (RUNS, default 5)
 #   3  drawing                     scripts/bench-render.sh     (RUNS, default 5)
 #   4  footprint                   scripts/bench-footprint.sh  (BENCH_FOOTPRINT_SECONDS, default 600)
@@ -58,7 +58,7 @@ run() {
         [ $rc -gt $status ] && status=$rc
     fi
 }
-run 1 env RUNS="${RUNS_WATCH:-3}" scripts/bench-watch.sh
+run 1 env RUNS="${RUNS_WATCH:-5}" scripts/bench-watch.sh
 run 2 env RUNS="${RUNS:-5}" scripts/bench-startup.sh
 run 3 env RUNS="${RUNS:-5}" scripts/bench-render.sh
 run 4 scripts/bench-footprint.sh
