@@ -107,40 +107,37 @@ extension SandboxControl {
 
     /// Writes 4 KiB values until Redis rejects writes with OOM (maxmemory reached, noeviction).
     ///
-    /// A pipeline's own query buffer counts toward used_memory: a big one is refused while the
-    /// data is still well under maxmemory, and once its client is gone the memory is back under
-    /// the limit and writes go through again. So pipelines only fill the bulk (8 MiB each, until
-    /// 4 MiB are left); the last stretch is written one command at a time by redis-cli (a
-    /// buffer of one command), until two lone writes in a row are refused.
+    /// Pipelines fill the bulk. A pipeline's own query buffer counts toward used_memory, so its
+    /// writes can be refused while the data is under maxmemory, and at the end the memory sits at
+    /// the limit, where client buffers coming and going can let a small write through. When a
+    /// lone write still goes through after the pipelines, the last stretch is written one command
+    /// at a time (a buffer of one command) until two lone writes in a row are refused.
     func memoryPressure() async throws {
         let mem = try await info("memory")
         guard let max = mem["maxmemory"].flatMap(Int64.init), max > 0 else { throw SandboxError("maxmemory is 0: there is nothing to press against") }
         var used = mem["used_memory"].flatMap(Int64.init) ?? 0
         let value = String(repeating: "p", count: 4096)
         var n = 0
-        for _ in 0..<500 where max - used > 4 << 20 {
-            let count = Swift.min(Int((max - used) / 4600) + 50, 2_000)
+        for _ in 0..<200 {
+            let remaining = Swift.max(max - used, 0)
+            let count = Swift.max(Int(remaining / 4600) + 50, 50)
             var buf = RESPBuffer()
-            for _ in 0..<count { buf.add(["SET", "cache:blob:\(n)", value]); n += 1 }
+            for _ in 0..<Swift.min(count, 40_000) { buf.add(["SET", "cache:blob:\(n)", value]); n += 1 }
             let r = try await pipe(buf.data)
             if r.errors < 0 { throw SandboxError("redis-cli --pipe failed while filling memory: \(r.output.prefix(300))") }
-            if r.errors > 0 { break }
+            // OOM errors during a big pipeline can come from its own query buffers: full only
+            // when a lone write is refused too.
+            if r.errors > 0, try await redisCLI(["SET", "sandbox:probe", "x"]).contains("OOM") { break }
             used = (try await info("memory"))["used_memory"].flatMap(Int64.init) ?? used
         }
-        // The last stretch, written one command at a time. Redis never holds much more than
-        // maxmemory (a write is refused once used_memory is over it), so at the end the memory
-        // sits at the limit, where client buffers coming and going can let a small write through:
-        // full means two lone writes in a row refused.
-        var probe = ""
-        for _ in 0..<2_000 {
-            probe = try await redisCLI(["SET", "sandbox:probe", "x"])
-            if probe.contains("OOM") {
-                probe = try await redisCLI(["SET", "sandbox:probe", "x"])
-                if probe.contains("OOM") { break }
-            }
+        var probe = try await redisCLI(["SET", "sandbox:probe", "x"])
+        let deadline = Date().addingTimeInterval(60)
+        while !probe.contains("OOM"), Date() < deadline {
             var lines = ""
             for _ in 0..<64 { lines += "SET cache:blob:\(n) \(value)\n"; n += 1 }
             _ = try await execInPod(["redis-cli"], stdin: Data(lines.utf8), timeout: .seconds(60))
+            probe = try await redisCLI(["SET", "sandbox:probe", "x"])
+            if probe.contains("OOM") { probe = try await redisCLI(["SET", "sandbox:probe", "x"]) }
         }
         guard probe.contains("OOM") else { throw SandboxError("writes still accepted: \(probe)") }
         print("used_memory reached maxmemory (\(max) bytes) after \(n) writes; writes now fail: \(probe.trimmingCharacters(in: .whitespacesAndNewlines))")
