@@ -618,6 +618,11 @@ public final class SandboxDaemon {
     func enforceMemory(_ crt: ContainerRuntime, pod: PodState, spec: ContainerSpec) {
         if let cg = crt.cgroup, let limit = crt.limitBytes {
             MemoryCgroup.adjustForShmem(cg, limit: limit)
+            if !crt.killedForMemory, let child = crt.child, let used = MemoryCgroup.overLimit(cg, limit: limit) {
+                crt.killedForMemory = true
+                child.signal(SIGKILL)
+                log("pod \(pod.name): container \(spec.name) memory \(used) (anonymous + mapped, cgroup \(cg)) > limit \(limit): killed")
+            }
             return
         }
         guard crt.cgroup == nil, let limit = crt.limitBytes, let child = crt.child, !crt.killedForMemory else { return }

@@ -107,7 +107,7 @@ extension SandboxControl {
 
     /// Writes 4 KiB values until Redis rejects writes with OOM (maxmemory reached, noeviction).
     ///
-    /// Pipelines fill the bulk. A pipeline's own query buffer counts toward used_memory, so its
+    /// Pipelines of 2,000 (8 MiB) fill the bulk. A pipeline's own query buffer counts toward used_memory, so its
     /// writes can be refused while the data is under maxmemory, and at the end the memory sits at
     /// the limit, where client buffers coming and going can let a small write through. When a
     /// lone write still goes through after the pipelines, the last stretch is written one command
@@ -118,11 +118,11 @@ extension SandboxControl {
         var used = mem["used_memory"].flatMap(Int64.init) ?? 0
         let value = String(repeating: "p", count: 4096)
         var n = 0
-        for _ in 0..<200 {
+        for _ in 0..<400 {
             let remaining = Swift.max(max - used, 0)
             let count = Swift.max(Int(remaining / 4600) + 50, 50)
             var buf = RESPBuffer()
-            for _ in 0..<Swift.min(count, 40_000) { buf.add(["SET", "cache:blob:\(n)", value]); n += 1 }
+            for _ in 0..<Swift.min(count, 2_000) { buf.add(["SET", "cache:blob:\(n)", value]); n += 1 }
             let r = try await pipe(buf.data)
             if r.errors < 0 { throw SandboxError("redis-cli --pipe failed while filling memory: \(r.output.prefix(300))") }
             // OOM errors during a big pipeline can come from its own query buffers: full only

@@ -71,11 +71,24 @@ public enum MemoryCgroup {
 
     /// The kernel limit for a container whose volume is a tmpfs: tmpfs pages the container
     /// wrote (its AOF) are charged to its cgroup and cannot be reclaimed, unlike the page cache
-    /// of a real disk. So the limit is the container's limit plus what the volume holds for it,
-    /// plus a little slack for what is written between two checks: Redis' own memory still
-    /// meets the limit, as it would on a node with a real disk.
+    /// of a real disk. So the kernel's limit is the container's limit plus what the volume holds
+    /// for it, plus room for what a burst of writes puts on the volume between two daemon ticks
+    /// (a pipeline can append tens of MiB to the AOF in 200 ms). Redis' own memory is held to
+    /// the container's limit by `overLimit`, checked every tick; the kernel is the backstop.
     public static func effectiveLimit(_ limit: Int64, shmem: Int64) -> Int64 {
-        limit + shmem + (8 << 20)
+        limit + shmem + burstSlack
+    }
+
+    public static let burstSlack: Int64 = 96 << 20
+
+    /// The cgroup's memory that is not on the tmpfs volume (anonymous memory, mapped files),
+    /// when it is above `limit`: what the kernel would count against the limit on a node whose
+    /// volume is a real disk (page cache reclaimable, anonymous memory not).
+    public static func overLimit(_ dir: String, limit: Int64) -> Int64? {
+        guard let rss = stat(dir, "rss") else { return nil }
+        let mapped = stat(dir, "mapped_file") ?? 0
+        let used = rss + mapped
+        return used > limit ? used : nil
     }
 
     /// Keeps memory.limit_in_bytes at `effectiveLimit` (called every daemon tick).
