@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Live
 
 /// Options every subcommand shares. Names follow kubectl where kubectl has them.
 public struct GlobalOptions: ParsableArguments, Sendable {
@@ -42,7 +43,7 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("bullmq-prefix"), help: "BullMQ key prefix.")
     public var bullmqPrefix: String = "bull"
 
-    @Option(name: .customLong("redis-password-env"), help: "Env var of the redis container that holds the Redis password (used inside the pod only).")
+    @Option(name: .customLong("redis-password-env"), help: "Env var of the redis container that holds the Redis password (read in the pod with printenv when Redis answers NOAUTH; never on a command line).")
     public var redisPasswordEnv: String = "REDIS_PASSWORD"
 
     @Option(name: .customLong("runbooks"), help: "A folder of your own runbooks, added to the bundled ones (same id overrides).")
@@ -66,6 +67,9 @@ public struct GlobalOptions: ParsableArguments, Sendable {
             throw ValidationError("--refresh must be between 0.2 and 3600 seconds, got \(refresh)")
         }
         if let k = kubectl, k.isEmpty { throw ValidationError("--kubectl must not be empty") }
+        guard LiveTarget.isEnvName(redisPasswordEnv) else {
+            throw ValidationError("--redis-password-env must be an environment variable name (letters, digits, _), got \(String(reflecting: redisPasswordEnv))")
+        }
     }
 
     /// Colours are off with --no-color or a non-empty NO_COLOR (https://no-color.org).

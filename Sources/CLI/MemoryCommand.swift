@@ -95,20 +95,22 @@ public struct MemoryCommand: AsyncParsableCommand {
         }
     }
 
-    /// A session for the analysis; for a password-protected Redis it is reopened so that redis-cli
-    /// reads the password from the pod's own env (never from a local command line).
+    /// A session for the analysis; when Redis answers NOAUTH, the pod's password variable is read
+    /// in the pod and the session is reopened with it as its first line (`RedisAuth`): never on
+    /// a command line.
     static func openSession(_ target: LiveTarget, runner: Runner) async -> LineSession {
-        let session = Self.session(target, runner: runner, passwordInPod: false)
-        if let ping = try? await session.send(["PING"]).first, ping.contains("NOAUTH") || ping.contains("WRONGPASS") {
+        let session = Self.session(target, runner: runner, prelude: [])
+        if let ping = try? await session.send(["PING"]).first, RedisAuth.wantsPassword(ping),
+           let password = await RedisAuth.podPassword(target, runner: runner, timeout: .seconds(30)) {
             await session.close()
-            return Self.session(target, runner: runner, passwordInPod: true)
+            return Self.session(target, runner: runner, prelude: RedisAuth.prelude(password: password))
         }
         return session
     }
 
-    static func session(_ target: LiveTarget, runner: Runner, passwordInPod: Bool) -> LineSession {
-        LineSession(argv: target.redisCLIArgv(passwordInPod: passwordInPod), runner: runner, timeout: .seconds(30),
-                    label: "session:memory", marker: SessionMarker.unknownCommand)
+    static func session(_ target: LiveTarget, runner: Runner, prelude: [String]) -> LineSession {
+        LineSession(argv: target.redisCLIArgv, runner: runner, timeout: .seconds(30),
+                    label: "session:memory", prelude: prelude, marker: SessionMarker.unknownCommand)
     }
 }
 

@@ -11,7 +11,8 @@ public struct LiveTarget: Sendable, Equatable {
     public var container: String
     public var exporterContainer: String
     public var bullmqPrefix: String
-    /// Env var of the redis container that holds the password (read inside the pod only).
+    /// Env var of the redis container that holds the password (read with `printenv` in the pod
+    /// when Redis answers NOAUTH; see `RedisAuth`).
     public var passwordEnv: String
 
     public init(kubectl: String, context: String? = nil, kubeconfig: String? = nil, namespace: String = "default",
@@ -43,28 +44,18 @@ public struct LiveTarget: Sendable, Equatable {
         [kubectl] + globalFlags + args
     }
 
-    /// The persistent redis-cli session inside the pod. The password never leaves the pod:
-    /// - the container already has `REDISCLI_AUTH` (redis-cli reads it): plain `redis-cli`;
-    /// - it has only the password variable (`--redis-password-env`, default REDIS_PASSWORD):
-    ///   `env` cannot copy one variable into another, so a constant script runs inside the
-    ///   pod, and the variable's name is passed to it as a positional argument (data, never
-    ///   spliced into the script);
-    /// - no password: plain `redis-cli`.
-    public func redisCLIArgv(passwordEnvInPod: Bool, cliAuthInPod: Bool = false) -> [String] {
-        var argv = kubectlArgv(["exec", "-i", pod, "-c", container, "--"])
-        if passwordEnvInPod, !cliAuthInPod, LiveTarget.isEnvName(passwordEnv) {
-            argv += ["/bin/sh", "-c", LiveTarget.inPodAuthScript, "redis-cli-auth", passwordEnv]
-        } else {
-            argv += ["redis-cli"]
-        }
-        return argv
+    /// The persistent redis-cli session inside the pod: plain `redis-cli`, an argv with no
+    /// password in it (see `RedisAuth` for a Redis that wants one).
+    public var redisCLIArgv: [String] {
+        kubectlArgv(["exec", "-i", pod, "-c", container, "--", "redis-cli"])
     }
 
-    /// Same, when only "does the pod carry the password variable" is known.
-    public func redisCLIArgv(passwordInPod: Bool) -> [String] { redisCLIArgv(passwordEnvInPod: passwordInPod) }
-
-    /// Runs in the pod: REDISCLI_AUTH from the variable named by $1, then redis-cli.
-    public static let inPodAuthScript = "REDISCLI_AUTH=\"$(printenv \"$1\")\" exec redis-cli"
+    /// Reads the password variable inside the redis container: `printenv NAME`, no shell; nil
+    /// when the name is not a variable name.
+    public var passwordArgv: [String]? {
+        guard LiveTarget.isEnvName(passwordEnv) else { return nil }
+        return kubectlArgv(["exec", pod, "-c", container, "--", "printenv", passwordEnv])
+    }
 
     /// A POSIX environment variable name: [A-Za-z_][A-Za-z0-9_]*.
     public static func isEnvName(_ s: String) -> Bool {

@@ -38,7 +38,10 @@ public actor Prober {
     private var logScanInFlight = false
 
     private var session: LineSession?
-    private var sessionArgv: [String] = []
+    /// AUTH for the session, when Redis wanted the pod's password (`RedisAuth`).
+    private var sessionPrelude: [String] = []
+    /// The pod and container run for which the password was last read.
+    private var passwordReadFor: String?
     private var podWatch: KubeWatch?
     private var nodeWatch: KubeWatch?
     private var eventWatch: KubeWatch?
@@ -381,16 +384,30 @@ public actor Prober {
     private static let configNames = ["appendonly", "appendfsync", "maxmemory", "maxmemory-policy", "appenddirname", "appendfilename", "dir"]
 
     private func redisSession() -> LineSession {
-        let argv = target.redisCLIArgv(passwordEnvInPod: podHasEnv(target.passwordEnv), cliAuthInPod: podHasEnv("REDISCLI_AUTH"))
-        if let s = session, argv == sessionArgv { return s }
-        if let old = session { Task { await old.close() } }
+        if let s = session { return s }
         // The marker is an unknown command: its error comes back even while Redis answers
         // LOADING, BUSY or NOAUTH to everything else (ECHO would not), so a batch never hangs.
-        let s = LineSession(argv: argv, runner: runner, timeout: .seconds(5), label: "session:redis-cli", marker: SessionMarker.unknownCommand)
+        let s = LineSession(argv: target.redisCLIArgv, runner: runner, timeout: .seconds(5), label: "session:redis-cli",
+                            prelude: sessionPrelude, marker: SessionMarker.unknownCommand)
         session = s
-        sessionArgv = argv
         sessionIdentity = redisIdentity
         return s
+    }
+
+    /// Redis answered NOAUTH: reads the password variable in the pod (once per pod and container
+    /// run, and only when the container has it, as far as the pod says) and starts a session that
+    /// sends it first. True when there is a new session to try.
+    private func authenticateSession() async -> Bool {
+        let id = redisIdentity ?? "?"
+        guard passwordReadFor != id, pod == nil || podHasEnv(target.passwordEnv) else { return false }
+        passwordReadFor = id
+        guard let password = await RedisAuth.podPassword(target, runner: runner, timeout: probeTimeout) else { return false }
+        let prelude = RedisAuth.prelude(password: password)
+        if prelude == sessionPrelude { return false }
+        sessionPrelude = prelude
+        if let old = session { Task { await old.close() } }
+        session = nil
+        return true
     }
 
     private func podHasEnv(_ name: String) -> Bool {
@@ -431,6 +448,12 @@ public actor Prober {
         var queues = queueNames
         do {
             let replies = try await s.send(lines)
+            if RedisAuth.wantsPassword(replies[0]) {
+                if await authenticateSession() { return await probeRedis(t) }
+                if let refused = RedisAuth.preludeError(await s.preludeReplies) {
+                    return RedisResult(error: refused)
+                }
+            }
             // The queues' counts reply one line each: one marker for the whole group.
             let queueReplyLines = try await oneLineEach(s, queues.flatMap(queueLines))
             redisBackoff = 0

@@ -35,8 +35,14 @@ public actor LineSession {
     private let runner: Runner
     private let marker: @Sendable (String) -> (line: String, echo: String)
     private let label: String?
+    /// Lines sent to every new child before anything else, their replies dropped (redis-cli's
+    /// `AUTH`): never in argv, never in a reply, never handed to the recorder.
+    private let prelude: [String]
 
     private var process: SessionProcess?
+    private var preludePending = false
+    /// What the current child answered to the prelude (e.g. `OK`, or a WRONGPASS error).
+    public private(set) var preludeReplies: [String] = []
     private var starts = 0
     private var closed = false
     private var busy = false
@@ -51,8 +57,10 @@ public actor LineSession {
 
     /// Same, with a label for the recorder (e.g. "session:redis-cli").
     public init(argv: [String], environment: [String: String] = [:], runner: Runner, timeout: Duration = .seconds(5),
-                label: String?, marker: @escaping @Sendable (String) -> (line: String, echo: String) = { m in ("ECHO \(m)", m) }) {
+                label: String?, prelude: [String] = [],
+                marker: @escaping @Sendable (String) -> (line: String, echo: String) = { m in ("ECHO \(m)", m) }) {
         self.argv = argv
+        self.prelude = prelude
         self.environment = environment
         self.runner = runner
         self.timeout = timeout
@@ -110,27 +118,24 @@ public actor LineSession {
         guard !closed else { throw LineSessionError.failedToStart("session is closed") }
         if lines.isEmpty { return [] }
 
-        var markers: [(line: String, echo: String)] = []
-        var payload = ""
-        for (i, line) in lines.enumerated() {
-            payload += Self.oneLine(line) + "\n"
-            guard markerAfterEach || i == lines.count - 1 else { continue }
-            markerCounter += 1
-            let m = marker("__rrb_\(sessionTag)_\(markerCounter)__")
-            markers.append(m)
-            payload += Self.oneLine(m.line) + "\n"
-        }
-        let echoes = markers.map(\.echo)
-        let bytes = Array(payload.utf8)
-
+        let batch = payload(lines, markerAfterEach: markerAfterEach)
         var attempt = 0
         while true {
             attempt += 1
             let proc = try await ensureRunning()
+            var bytes = batch.bytes, echoes = batch.echoes, skip = 0
+            if preludePending {
+                preludePending = false
+                let first = payload(prelude, markerAfterEach: true)
+                bytes = first.bytes + bytes
+                echoes = first.echoes + echoes
+                skip = first.echoes.count
+            }
             let outcome = await Self.exchangeWithTimeout(proc, bytes: bytes, echoes: echoes, timeout: timeout)
             switch outcome {
             case .replies(let replies):
-                return replies
+                if skip > 0 { preludeReplies = Array(replies.prefix(skip)) }
+                return Array(replies.dropFirst(skip))
             case .timedOut:
                 process = nil
                 throw LineSessionError.timedOut(after: timeout)
@@ -227,6 +232,21 @@ public actor LineSession {
         return .replies(replies)
     }
 
+    /// The lines, each made one line, with a marker after each (or only after the last).
+    private func payload(_ lines: [String], markerAfterEach: Bool) -> (bytes: [UInt8], echoes: [String]) {
+        var echoes: [String] = []
+        var text = ""
+        for (i, line) in lines.enumerated() {
+            text += Self.oneLine(line) + "\n"
+            guard markerAfterEach || i == lines.count - 1 else { continue }
+            markerCounter += 1
+            let m = marker("__rrb_\(sessionTag)_\(markerCounter)__")
+            echoes.append(m.echo)
+            text += Self.oneLine(m.line) + "\n"
+        }
+        return (Array(text.utf8), echoes)
+    }
+
     private static func oneLine(_ s: String) -> String {
         guard s.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return s }
         return String(s.map { ($0 == "\n" || $0 == "\r" || $0 == "\r\n") ? " " : $0 })
@@ -243,6 +263,7 @@ public actor LineSession {
         let proc = try await SessionProcess.start(spec: spec, runner: runner)
         starts += 1
         process = proc
+        preludePending = !prelude.isEmpty
         return proc
     }
 

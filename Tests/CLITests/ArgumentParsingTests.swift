@@ -31,6 +31,19 @@ import Testing
         #expect(long.namespace == "x" && long.podName == "redis-2")
     }
 
+    @Test func passwordEnvMustBeAVariableName() throws {
+        #expect(try GlobalOptions.parse(["--redis-password-env", "REDIS_AUTH_2"]).redisPasswordEnv == "REDIS_AUTH_2")
+        for bad in ["", "1PASS", "PASS; rm -rf /", "$(id)", "A-B"] {
+            do {
+                _ = try GlobalOptions.parse(["--redis-password-env", bad])
+                Issue.record("--redis-password-env \(bad) was accepted")
+            } catch {
+                let m = GlobalOptions.message(for: error)
+                #expect(m.contains("--redis-password-env") && m.contains("\"\(bad)\""), "\(m)")
+            }
+        }
+    }
+
     @Test func refreshOutOfRangeIsRejectedWithItsValue() {
         #expect(throws: (any Error).self) { try GlobalOptions.parse(["--refresh", "0"]) }
         do {

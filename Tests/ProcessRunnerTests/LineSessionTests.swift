@@ -52,6 +52,46 @@ import Glibc
         #expect(!processIsAlive(redis.child.pid))
     }
 
+    /// A password-protected redis-server: the prelude (AUTH) goes first to every new child, its
+    /// reply is never mixed into a batch's replies, and it is on no command line.
+    @Test func preludeAuthenticatesEveryNewChild() async throws {
+        let recorder = TestRecorder()
+        let runner = Runner(recorder: recorder)
+        let redis = try await RedisServer.start(runner: runner)
+        defer { Task { await redis.stop() } }
+        let password = "p a\"ss\\w0rd"
+        let set = await runner.run(["redis-cli", "-p", "\(redis.port)"], timeout: .seconds(5), stdin: Data("CONFIG SET requirepass \"p a\\\"ss\\\\w0rd\"\n".utf8))
+        #expect(set.stdoutText.contains("OK"), "\(set.stdoutText) \(set.stderrText)")
+        // The marker is an unknown command: its error comes back under NOAUTH too.
+        // (redis-cli prints a blank line after an error: each next reply starts with it.)
+        func trimmed(_ r: [String]) -> [String] { r.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } }
+        let unknown: @Sendable (String) -> (line: String, echo: String) = { u in (u, "ERR unknown command '\(u)', with args beginning with: ") }
+        let plain = LineSession(argv: ["redis-cli", "-p", "\(redis.port)"], runner: runner, timeout: .seconds(10), marker: unknown)
+        #expect(try await plain.send(["PING"]).first?.contains("NOAUTH") == true)
+        await plain.close()
+
+        let session = LineSession(argv: ["redis-cli", "-p", "\(redis.port)"], runner: runner, timeout: .seconds(10), label: nil,
+                                  prelude: ["AUTH \"p a\\\"ss\\\\w0rd\""], marker: unknown)
+        let r = trimmed(try await session.send(["PING", "SET rrb:k v"]))
+        #expect(r == ["PONG", "OK"], "\(r)")
+        #expect(trimmed(await session.preludeReplies) == ["OK"])
+        #expect(trimmed(try await session.send(["GET rrb:k"])) == ["v"])
+        // The child dies: the new one authenticates again before the batch.
+        let pid = try #require(await session.pid)
+        kill(pid, SIGKILL)
+        #expect(await eventually(timeout: .seconds(5)) { await !session.isRunning })
+        #expect(trimmed(try await session.send(["GET rrb:k"])) == ["v"])
+        #expect(await session.restarts == 1)
+        await session.close()
+        // A wrong password: the prelude's error is kept, the commands answer NOAUTH.
+        let wrong = LineSession(argv: ["redis-cli", "-p", "\(redis.port)"], runner: runner, timeout: .seconds(10), label: nil,
+                                prelude: ["AUTH not-it"], marker: unknown)
+        #expect(try await wrong.send(["PING"]).first?.contains("NOAUTH") == true)
+        #expect(await wrong.preludeReplies.first?.contains("WRONGPASS") == true)
+        await wrong.close()
+        #expect(!recorder.started.contains { $0.1.argv.joined(separator: " ").contains(password) || $0.1.argv.joined().contains("w0rd") })
+    }
+
     /// One-line replies grouped behind one marker: right replies with and without the blank line
     /// redis-cli prints after an error marker, nil (and a session still in step) when a reply
     /// spans lines, and one marker error per group instead of one per command.

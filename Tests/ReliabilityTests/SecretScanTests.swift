@@ -96,6 +96,24 @@ struct SecretScanTests {
             if RelEnv.json(status2)?["redisState"] as? String == "ok" { back = true; break }
         }
         #expect(back, "after the restart: \(status2.stdoutText.suffix(800))")
+        // A container with REDIS_PASSWORD but no REDISCLI_AUTH (a kubectl that unsets it in the
+        // pod, in front of whatever runs there): Redis answers NOAUTH, the tool reads
+        // REDIS_PASSWORD in the pod with `printenv` and sends AUTH on the session's stdin.
+        let passwordOnly = try env.script("kubectl-password-only", """
+        n=$#; sawdash=0
+        for a in "$@"; do
+          set -- "$@" "$a"
+          if [ "$sawdash" = 0 ] && [ "$a" = "--" ]; then sawdash=1; set -- "$@" env -u REDISCLI_AUTH; fi
+        done
+        shift $n
+        exec '\(kubectl)' "$@"
+        """)
+        let po = await env.run(["status", "--json", "--kubectl", passwordOnly], timeout: .seconds(60))
+        #expect(RelEnv.json(po)?["redisState"] as? String == "ok", "REDIS_PASSWORD only: \(po.stdoutText.prefix(600)) \(po.stderrText)")
+        let key = await Runner().run(CommandSpec([kubectl, "exec", "redis-0", "-c", "redis", "--", "redis-cli", "SET", "rrb:only:1", "v"], timeout: .seconds(20)))
+        #expect(key.stdoutText.contains("OK"), "\(key.stdoutText) \(key.stderrText)")
+        let poMemory = await env.run(["memory", "--top", "3", "--kubectl", passwordOnly], timeout: .seconds(120))
+        #expect(poMemory.succeeded && poMemory.stdoutText.contains("rrb:only:"), "memory, REDIS_PASSWORD only: \(poMemory.stdoutText.prefix(600)) \(poMemory.stderrText)")
         let (hits, scans) = scanner.stop()
 
         // The tool authenticated: Redis answered with data, not NOAUTH.
@@ -115,7 +133,7 @@ struct SecretScanTests {
         #expect(scans > 20, "the scanner hardly ran: \(scans)")
         #expect(leaks.isEmpty, "the password is on a command line:\n\(leaks.joined(separator: "\n"))")
         // Never printed, never logged.
-        for (what, r) in [("status --json", status), ("status", statusText), ("check", check), ("runbook run", rb), ("status after restart", status2)] {
+        for (what, r) in [("status --json", status), ("status", statusText), ("check", check), ("runbook run", rb), ("status after restart", status2), ("status, REDIS_PASSWORD only", po), ("memory, REDIS_PASSWORD only", poMemory)] {
             #expect(!r.stdoutText.contains(password) && !r.stderrText.contains(password), "\(what) printed the password")
         }
         let logText = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -169,6 +187,7 @@ struct SecretScanTests {
         // redis-cli only warns when the AUTH of REDISCLI_AUTH fails (on stderr), then every
         // command answers NOAUTH: the tool sees NOAUTH (see RELIABILITY.md, not covered).
         let wpState = wpJSON?["redisState"] as? String
+        print("the server's password changed under the pod's env: shown as \(wpState ?? "nil")")
         #expect(wpState == "wrongpass" || wpState == "noauth", "changed password: \(wp.stdoutText.prefix(600)) \(wp.stderrText)")
         let wpText = await env.run(["status", "--kubectl", kubectl], timeout: .seconds(60))
         #expect(wpText.stdoutText.contains("Redis   \(wpState ?? "?")"), "\(wpText.stdoutText)")
