@@ -9,6 +9,39 @@ struct RuntimeUnitTests {
             .appendingPathComponent("deploy/redis-statefulset.yaml")
     }
 
+    /// A state file written before a timing existed (an older redis-runbook) still loads: the
+    /// missing timing takes its default, the others keep their values. A state that cannot be
+    /// read at all says what to do.
+    @Test func stateFromAnOlderVersionLoads() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rrb-state-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = StateStore(layout: SandboxLayout(root: dir))
+        var state = KctlFixture.state()
+        state.runtime.timings = .fast
+        try store.create(state)
+        let file = SandboxLayout(root: dir).stateFile
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        var runtime = try #require(json["runtime"] as? [String: Any])
+        var timings = try #require(runtime["timings"] as? [String: Any])
+        timings["nodeStatusReportSeconds"] = nil
+        runtime["timings"] = timings
+        json["runtime"] = runtime
+        try JSONSerialization.data(withJSONObject: json).write(to: file)
+        let read = try store.read()
+        #expect(read.runtime.timings.nodeStatusReportSeconds == SandboxTimings().nodeStatusReportSeconds)
+        #expect(read.runtime.timings.backoffMaxSeconds == SandboxTimings.fast.backoffMaxSeconds)
+        #expect(read.pods.map(\.name) == ["redis-0"])
+
+        try Data("{\"generation\": \"x\"}".utf8).write(to: file)
+        do {
+            _ = try store.read()
+            Issue.record("a broken state was read")
+        } catch {
+            let m = "\(error)"
+            #expect(m.contains(file.path) && m.contains("sandbox down --dir \(dir.path)"), "\(m)")
+        }
+    }
+
     @Test func embeddedManifestIsTheRepoFile() throws {
         let file = try String(contentsOf: Self.repoManifest(), encoding: .utf8)
         #expect(file == EmbeddedManifest.redisStatefulSet, "regenerate Sources/Sandbox/Manifest/EmbeddedManifest.swift from deploy/redis-statefulset.yaml")

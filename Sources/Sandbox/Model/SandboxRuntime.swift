@@ -53,6 +53,24 @@ public struct SandboxTimings: Codable, Sendable, Equatable {
     public var trickleSeconds: Int = 1
     public init() {}
 
+    /// A timing missing from the state file (one written by an older redis-runbook) takes its
+    /// default, so an existing sandbox still comes up after an upgrade.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = SandboxTimings()
+        func int(_ key: CodingKeys, _ fallback: Int) throws -> Int { try c.decodeIfPresent(Int.self, forKey: key) ?? fallback }
+        backoffInitialSeconds = try int(.backoffInitialSeconds, d.backoffInitialSeconds)
+        backoffMaxSeconds = try int(.backoffMaxSeconds, d.backoffMaxSeconds)
+        backoffResetSeconds = try int(.backoffResetSeconds, d.backoffResetSeconds)
+        probePeriodSeconds = try int(.probePeriodSeconds, d.probePeriodSeconds)
+        heartbeatSeconds = try int(.heartbeatSeconds, d.heartbeatSeconds)
+        nodeStatusReportSeconds = try int(.nodeStatusReportSeconds, d.nodeStatusReportSeconds)
+        nodeMonitorGracePeriodSeconds = try int(.nodeMonitorGracePeriodSeconds, d.nodeMonitorGracePeriodSeconds)
+        podEvictionTimeoutSeconds = try int(.podEvictionTimeoutSeconds, d.podEvictionTimeoutSeconds)
+        nodeOutageSeconds = try int(.nodeOutageSeconds, d.nodeOutageSeconds)
+        trickleSeconds = try int(.trickleSeconds, d.trickleSeconds)
+    }
+
     /// Short timings for tests (same behaviour, faster clocks).
     public static var fast: SandboxTimings {
         var t = SandboxTimings()

@@ -10,7 +10,9 @@ public enum StateStoreError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noSandbox(let dir): return "no sandbox in \(dir) (run: redis-runbook sandbox up --dir \(dir))"
-        case .unreadable(let path, let why): return "sandbox state \(path) is unreadable: \(why)"
+        case .unreadable(let path, let why):
+            let dir = (path as NSString).deletingLastPathComponent
+            return "sandbox state \(path) is unreadable: \(why)\n(made by another version of redis-runbook? `redis-runbook sandbox down --dir \(dir)`, move \(dir) away, then `sandbox up` makes a fresh sandbox)"
         case .lockFailed(let path, let errno): return "cannot lock \(path): \(String(cString: strerror(errno)))"
         }
     }
