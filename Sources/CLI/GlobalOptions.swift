@@ -67,6 +67,16 @@ public struct GlobalOptions: ParsableArguments, Sendable {
             throw ValidationError("--refresh must be between 0.2 and 3600 seconds, got \(refresh)")
         }
         if let k = kubectl, k.isEmpty { throw ValidationError("--kubectl must not be empty") }
+        // Names end up inside values such as `--field-selector involvedObject.name=POD`: only
+        // what Kubernetes itself accepts goes through.
+        for (flag, value, label) in [("--namespace", namespace, true), ("--statefulset", statefulset, false), ("--pod", podName, false),
+                                     ("--container", container, true), ("--exporter-container", exporterContainer, true)] {
+            guard label ? LiveTarget.isDNSLabel(value) : LiveTarget.isDNSSubdomain(value) else {
+                let rule = label ? "a DNS-1123 label: lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit"
+                                 : "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+                throw ValidationError("\(flag) must be \(rule), as Kubernetes requires; got \(String(reflecting: value))")
+            }
+        }
         guard LiveTarget.isEnvName(redisPasswordEnv) else {
             throw ValidationError("--redis-password-env must be an environment variable name (letters, digits, _), got \(String(reflecting: redisPasswordEnv))")
         }

@@ -57,6 +57,21 @@ public struct LiveTarget: Sendable, Equatable {
         return kubectlArgv(["exec", pod, "-c", container, "--", "printenv", passwordEnv])
     }
 
+    /// A Kubernetes DNS-1123 label (namespaces, container names): at most 63 of a-z, 0-9 and
+    /// `-`, starting and ending with a letter or digit.
+    public static func isDNSLabel(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard !b.isEmpty, b.count <= 63 else { return false }
+        func alnum(_ c: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) }
+        return alnum(b[0]) && alnum(b[b.count - 1]) && b.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") }
+    }
+
+    /// A Kubernetes DNS-1123 subdomain (pod and StatefulSet names): at most 253 characters,
+    /// labels joined by dots.
+    public static func isDNSSubdomain(_ s: String) -> Bool {
+        s.utf8.count <= 253 && s.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNSLabel(String($0)) }
+    }
+
     /// A POSIX environment variable name: [A-Za-z_][A-Za-z0-9_]*.
     public static func isEnvName(_ s: String) -> Bool {
         guard let first = s.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }

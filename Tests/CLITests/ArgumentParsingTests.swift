@@ -31,6 +31,30 @@ import Testing
         #expect(long.namespace == "x" && long.podName == "redis-2")
     }
 
+    @Test func kubernetesNamesAreCheckedBeforeAnythingRuns() throws {
+        let ok = try GlobalOptions.parse(["-n", "queues-2", "--statefulset", "cache.v2", "--container", "redis7", "--exporter-container", "metrics"])
+        #expect(ok.podName == "cache.v2-0")
+        let bad: [([String], String)] = [
+            (["--pod", "redis-0,involvedObject.kind=Node"], "--pod"),
+            (["--pod", "Redis-0"], "--pod"),
+            (["-n", "prod ns"], "--namespace"),
+            (["-n", "a.b"], "--namespace"),
+            (["--statefulset", "redis-"], "--statefulset"),
+            (["--container", ""], "--container"),
+            (["--exporter-container", "exp=1"], "--exporter-container"),
+            (["-n", String(repeating: "a", count: 64)], "--namespace"),
+        ]
+        for (args, flag) in bad {
+            do {
+                _ = try GlobalOptions.parse(args)
+                Issue.record("\(args) was accepted")
+            } catch {
+                let m = GlobalOptions.message(for: error)
+                #expect(m.contains(flag) && m.contains("DNS-1123") && m.contains("\"\(args[1])\""), "\(args): \(m)")
+            }
+        }
+    }
+
     @Test func passwordEnvMustBeAVariableName() throws {
         #expect(try GlobalOptions.parse(["--redis-password-env", "REDIS_AUTH_2"]).redisPasswordEnv == "REDIS_AUTH_2")
         for bad in ["", "1PASS", "PASS; rm -rf /", "$(id)", "A-B"] {
