@@ -48,6 +48,24 @@ struct SecretScanTests {
         }
     }
 
+    /// In password mode the sandbox's own in-pod redis-cli calls (seed, faults; the BullMQ trickle
+    /// too) get the redis container's environment, as `kubectl exec` does: they authenticate.
+    @Test(.timeLimit(.minutes(5))) func sandboxSeedAndFaultsAuthenticateInPasswordMode() async throws {
+        let env = try RelEnv()
+        let sbDir = env.path("sandbox")
+        let up = await env.run(["sandbox", "up", "--dir", sbDir, "--fast", "--redis-password-secret", "--memory-limit", "64Mi"], timeout: .seconds(150))
+        defer { _ = Runner.blockingStop(env.binary, sbDir) }
+        #expect(up.succeeded, "sandbox up: \(up.stdoutText) \(up.stderrText)")
+        let kubectl = sbDir + "/bin/kubectl"
+        let seed = await env.run(["sandbox", "seed", "--dir", sbDir, "--preset", "demo"], timeout: .seconds(120))
+        #expect(seed.succeeded && seed.stdoutText.contains(", 0 errors"), "seed: \(seed.stdoutText) \(seed.stderrText)")
+        let fault = await env.run(["sandbox", "fault", "--dir", sbDir, "memory-pressure"], timeout: .seconds(180))
+        #expect(fault.succeeded, "memory-pressure: \(fault.stdoutText) \(fault.stderrText)")
+        let status = await env.run(["status", "--json", "--kubectl", kubectl], timeout: .seconds(60))
+        let ids = ((RelEnv.json(status)?["findings"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+        #expect(ids.contains("memory-pressure") || ids.contains("oom-rejections"), "findings \(ids): \(status.stdoutText.prefix(600))")
+    }
+
     @Test(.timeLimit(.minutes(5))) func passwordNeverOnACommandLineLogOrScreen() async throws {
         let env = try RelEnv()
         let sbDir = env.path("sandbox")

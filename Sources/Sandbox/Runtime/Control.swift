@@ -323,7 +323,8 @@ public struct SandboxControl: Sendable {
     public func execInPod(_ command: [String], stdin: Data? = nil, timeout: Duration = .seconds(30)) async throws -> CommandResult {
         let (s, pod) = try redisPod()
         guard let argv = PodExec.argv(state: s, pod: pod, command: command) else { throw SandboxError("pod \(pod.name) is not running") }
-        return await Runner().run(CommandSpec(argv, stdin: stdin, timeout: timeout))
+        let env = PodExec.redisEnvironment(pod, root: layout.root)
+        return await Runner().run(CommandSpec(argv, environment: env, stdin: stdin, timeout: timeout))
     }
 
     /// `redis-cli ARGS...` in the pod; stdout text.

@@ -837,7 +837,8 @@ public final class SandboxDaemon {
               let argv = PodExec.argv(state: state, pod: pod, command: Workload.trickleCommand(now: now, workerStopped: state.runtime.faults.workerStopped, queues: state.runtime.queues))
         else { return }
         lastTrickle = now
-        if let child = try? Child.spawn(argv, newProcessGroup: true) { trickle = (child, now) }
+        let env = ProcessInfo.processInfo.environment.merging(PodExec.redisEnvironment(pod, root: layout.root)) { $1 }
+        if let child = try? Child.spawn(argv, environment: env, newProcessGroup: true) { trickle = (child, now) }
     }
 
     // MARK: - Shutdown

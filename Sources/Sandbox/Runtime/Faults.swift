@@ -86,10 +86,10 @@ extension SandboxControl {
     }
 
     /// MULTI, then queued SETs of 1 MiB values that are never executed: the memory is held by
-    /// the client's transaction (so nothing reaches the AOF) until the kernel kills Redis.
+    /// the client's transaction (so nothing reaches the AOF) until the memory limit kills Redis.
     func oomKill() async throws {
         let pid = try containerPid("redis")
-        let (s, pod) = try redisPod()
+        let (_, pod) = try redisPod()
         let limit = pod.containers.first { $0.name == "redis" }?.limitsMemory.flatMap(Quantity.bytes) ?? (512 << 20)
         _ = try await redisCLI(["CONFIG", "SET", "maxmemory", "0"])
         var buf = RESPBuffer()
@@ -97,8 +97,7 @@ extension SandboxControl {
         let value = String(repeating: "m", count: 1 << 20)
         for i in 0..<Int(limit / (1 << 20)) * 2 + 64 { buf.add(["SET", "oom:\(i)", value]) }
         buf.add(["EXEC"])
-        guard let argv = PodExec.argv(state: s, pod: pod, command: ["redis-cli", "--pipe"]) else { throw SandboxError("pod not running") }
-        _ = await Runner().run(CommandSpec(argv, stdin: buf.data, timeout: .seconds(120), outputLimit: 1 << 16))
+        _ = try await execInPod(["redis-cli", "--pipe"], stdin: buf.data, timeout: .seconds(120))
         let deadline = Date().addingTimeInterval(20)
         while ProcFS.isAlive(pid) && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
         if ProcFS.isAlive(pid) { throw SandboxError("redis-server (pid \(pid)) survived \(limit) bytes of queued writes") }

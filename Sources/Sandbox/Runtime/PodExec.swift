@@ -18,6 +18,14 @@ public enum PodExec {
         return out
     }
 
+    /// The redis container's own environment (literal values and Secret references), as
+    /// `kubectl exec` gives it: REDISCLI_AUTH in password mode, so the sandbox's own redis-cli
+    /// calls (faults, seed, the BullMQ trickle) authenticate like any in-pod redis-cli.
+    public static func redisEnvironment(_ pod: PodState, root: URL) -> [String: String] {
+        guard let spec = pod.containers.first(where: { $0.name == "redis" }) else { return [:] }
+        return SandboxSecrets.environment(spec.env, root: root)
+    }
+
     /// `nsenter -t PID [-U --preserve-credentials] -n -m --wd --`. `--wd` without a value takes
     /// the working directory of the pause process, which is the pod's /data (the PVC). Never
     /// `--wd=/data`: nsenter resolves that path *before* entering the mount namespace, i.e. the
