@@ -450,7 +450,7 @@ public actor Prober {
             let replies = try await s.send(lines)
             if RedisAuth.wantsPassword(replies[0]) {
                 if await authenticateSession() { return await probeRedis(t) }
-                if let refused = RedisAuth.preludeError(await s.preludeReplies) {
+                if let refused = RedisAuth.refusal(preludeReplies: await s.preludeReplies, stderrTail: await s.stderrTail) {
                     return RedisResult(error: refused)
                 }
             }

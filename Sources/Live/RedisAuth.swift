@@ -32,10 +32,15 @@ public enum RedisAuth {
         reply.contains("NOAUTH")
     }
 
-    /// The AUTH of the prelude was refused: the error to show (e.g. "AUTH failed: WRONGPASS ..."),
-    /// nil when it went through or there was no prelude.
-    public static func preludeError(_ replies: [String]) -> String? {
-        guard let r = replies.first?.trimmingCharacters(in: .whitespacesAndNewlines), !r.isEmpty, r != "OK" else { return nil }
-        return "AUTH failed: " + r.replacingOccurrences(of: "(error) ", with: "")
+    /// Why the session is not authenticated, when it says so: its own AUTH (the prelude) was
+    /// refused, or redis-cli's AUTH from REDISCLI_AUTH was (redis-cli only warns on stderr,
+    /// "AUTH failed: WRONGPASS ...", and every command then answers NOAUTH). nil otherwise.
+    public static func refusal(preludeReplies: [String], stderrTail: String) -> String? {
+        if let r = preludeReplies.first?.trimmingCharacters(in: .whitespacesAndNewlines), !r.isEmpty, r != "OK" {
+            return "AUTH failed: " + r.replacingOccurrences(of: "(error) ", with: "")
+        }
+        guard let line = stderrTail.split(whereSeparator: \.isNewline).last(where: { $0.contains("AUTH failed:") }),
+              let at = line.range(of: "AUTH failed:") else { return nil }
+        return String(line[at.lowerBound...].prefix(300))
     }
 }

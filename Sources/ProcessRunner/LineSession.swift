@@ -86,6 +86,9 @@ public actor LineSession {
         return process.isAlive
     }
 
+    /// The last 4 KiB the current child wrote on stderr (e.g. redis-cli's "AUTH failed: ..." warning).
+    public var stderrTail: String { process?.stderrTail ?? "" }
+
     /// The current child's pid (the group leader), if one was started and has not been torn down.
     public var pid: Int32? { process?.handle.pid }
 

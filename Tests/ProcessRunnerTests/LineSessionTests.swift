@@ -89,6 +89,14 @@ import Glibc
         #expect(try await wrong.send(["PING"]).first?.contains("NOAUTH") == true)
         #expect(await wrong.preludeReplies.first?.contains("WRONGPASS") == true)
         await wrong.close()
+        // A wrong REDISCLI_AUTH: redis-cli only warns on stderr; the session keeps that warning.
+        let wrongEnv = LineSession(argv: ["redis-cli", "-p", "\(redis.port)"], environment: ["REDISCLI_AUTH": "not-it"], runner: runner,
+                                   timeout: .seconds(10), label: nil, marker: unknown)
+        #expect(try await wrongEnv.send(["PING"]).first?.contains("NOAUTH") == true)
+        let warned = await eventually(timeout: .seconds(5)) { await wrongEnv.stderrTail.contains("AUTH failed: WRONGPASS") }
+        let tail = await wrongEnv.stderrTail
+        #expect(warned, "\(tail)")
+        await wrongEnv.close()
         #expect(!recorder.started.contains { $0.1.argv.joined(separator: " ").contains(password) || $0.1.argv.joined().contains("w0rd") })
     }
 

@@ -1,4 +1,6 @@
+import Diagnosis
 import Foundation
+import Live
 import TmuxTestSupport
 import ProcessRunner
 import Sandbox
@@ -46,6 +48,22 @@ struct SecretScanTests {
             usleep(60_000)
             return lock.withLock { (hits, scans) }
         }
+    }
+
+    /// What the session says when it is not authenticated, as shown to the operator.
+    @Test func authRefusalIsNamed() {
+        let stderr = "Warning: AUTH failed: WRONGPASS invalid username-password pair or user is disabled.\n"
+        // redis-cli's own warning (REDISCLI_AUTH wrong) and the tool's refused AUTH both read as wrongpass.
+        let fromEnv = RedisAuth.refusal(preludeReplies: [], stderrTail: "AUTH failed: WRONGPASS invalid username-password pair or user is disabled.\n")
+        #expect(fromEnv.map(RedisReplyState.classify) == "wrongpass", "\(fromEnv ?? "nil")")
+        let fromPrelude = RedisAuth.refusal(preludeReplies: ["\n(error) WRONGPASS invalid username-password pair or user is disabled."], stderrTail: "")
+        #expect(fromPrelude == "AUTH failed: WRONGPASS invalid username-password pair or user is disabled.")
+        #expect(fromPrelude.map(RedisReplyState.classify) == "wrongpass")
+        // Nothing said: plain NOAUTH stays NOAUTH.
+        #expect(RedisAuth.refusal(preludeReplies: [], stderrTail: "") == nil)
+        #expect(RedisAuth.refusal(preludeReplies: ["OK"], stderrTail: "") == nil)
+        #expect(RedisAuth.refusal(preludeReplies: [], stderrTail: "Warning: something else\n") == nil)
+        #expect(RedisAuth.refusal(preludeReplies: [], stderrTail: "noise\n" + stderr) == "AUTH failed: WRONGPASS invalid username-password pair or user is disabled.")
     }
 
     /// In password mode the sandbox's own in-pod redis-cli calls (seed, faults; the BullMQ trickle
