@@ -614,25 +614,28 @@ public final class SandboxDaemon {
         }
     }
 
-    /// Without a memory cgroup: the RSS of the container's processes, SIGKILL above the limit.
+    /// Holds the container's own memory to its limit, SIGKILL above it (reason OOMKilled). With a
+    /// memory cgroup: anonymous + mapped memory from memory.stat (the tmpfs volume's pages left
+    /// out; the kernel's limit is the backstop, see `MemoryCgroup.effectiveLimit`). Without one:
+    /// the RSS of the container's processes.
     func enforceMemory(_ crt: ContainerRuntime, pod: PodState, spec: ContainerSpec) {
-        if let cg = crt.cgroup, let limit = crt.limitBytes {
-            MemoryCgroup.adjustForShmem(cg, limit: limit)
-            if !crt.killedForMemory, let child = crt.child, let used = MemoryCgroup.overLimit(cg, limit: limit) {
-                crt.killedForMemory = true
-                child.signal(SIGKILL)
-                log("pod \(pod.name): container \(spec.name) memory \(used) (anonymous + mapped, cgroup \(cg)) > limit \(limit): killed")
-            }
-            return
+        guard let limit = crt.limitBytes else { return }
+        if let cg = crt.cgroup { MemoryCgroup.adjustForShmem(cg, limit: limit) }
+        guard let child = crt.child, !crt.killedForMemory else { return }
+        let used: Int64
+        let what: String
+        if let cg = crt.cgroup {
+            guard let over = MemoryCgroup.overLimit(cg, limit: limit) else { return }
+            (used, what) = (over, "memory (anonymous + mapped, cgroup \(cg))")
+        } else {
+            var rss = ProcFS.rssBytes(child.pid) ?? 0
+            for d in ProcFS.descendants(of: child.pid) { rss += ProcFS.rssBytes(d) ?? 0 }
+            guard rss > limit else { return }
+            (used, what) = (rss, "rss")
         }
-        guard crt.cgroup == nil, let limit = crt.limitBytes, let child = crt.child, !crt.killedForMemory else { return }
-        var rss = ProcFS.rssBytes(child.pid) ?? 0
-        for d in ProcFS.descendants(of: child.pid) { rss += ProcFS.rssBytes(d) ?? 0 }
-        if rss > limit {
-            crt.killedForMemory = true
-            child.signal(SIGKILL)
-            log("pod \(pod.name): container \(spec.name) rss \(rss) > limit \(limit): killed")
-        }
+        crt.killedForMemory = true
+        child.signal(SIGKILL)
+        log("pod \(pod.name): container \(spec.name) \(what) \(used) > limit \(limit): killed")
     }
 
     // MARK: - Readiness probes
