@@ -106,11 +106,10 @@ public struct AppModel: Sendable {
 
     public var keyBindings: [KeyBinding] { Keymap.bindings(readOnly: readOnly) }
 
-    /// Findings, most severe first, filtered by the current filter of `screen`.
+    /// Findings in the snapshot's order (root causes first, each followed by what it explains;
+    /// `Findings.causalOrder`), filtered by the current filter of `screen`.
     public func findings(filter screen: Screen) -> [Finding] {
-        let all = (snapshot?.findings ?? []).enumerated().sorted { a, b in
-            a.element.severity.rank != b.element.severity.rank ? a.element.severity.rank < b.element.severity.rank : a.offset < b.offset
-        }.map(\.element)
+        let all = Findings.causalOrder(snapshot?.findings ?? [])
         guard let f = filters[screen], !f.isEmpty else { return all }
         return all.filter { "\($0.id) \($0.severity.rawValue) \($0.summary) \($0.evidence) \($0.runbook ?? "")".localizedCaseInsensitiveContains(f) }
     }

@@ -425,11 +425,14 @@ extension App {
 
     static func findingsTable(_ list: [Finding], selected: Int?, wide: Bool) -> Table {
         // The id is the operator's handle (runbook, `check`, `status --json`): never cut it.
-        let idWidth = min(32, max(10, list.map { TextWidth.of($0.id) }.max() ?? 10))
+        let idWidth = min(32, max(10, list.map { TextWidth.of($0.id) + ($0.because == nil ? 0 : 2) }.max() ?? 10))
         var cols = [Column("sev", .fixed(4)), Column("finding", .fixed(idWidth)), Column("summary", .flex(min: 8, weight: 4))]
         if wide { cols.append(Column("runbook", .flex(min: 10, weight: 2))) }
         return Table(columns: cols, rows: list.map { f in
-            [Span(severityLabel(f.severity), severityStyle(f.severity)), Span(f.id, .bold), Span(f.summary)]
+            // A symptom folds under its cause: "↳ pod-not-ready  … because aof-corruption".
+            let id = f.because == nil ? Span(f.id, .bold) : Span("↳ " + f.id, .dim)
+            let summary = f.because.map { Span("\(f.summary), because \($0)") } ?? Span(f.summary)
+            return [Span(severityLabel(f.severity), severityStyle(f.severity)), id, summary]
                 + (wide ? [Span(f.runbook.map { "→ \($0)" } ?? "—", .dim)] : [])
         }, selected: list.isEmpty ? nil : selected, showHeader: false)
     }

@@ -231,13 +231,58 @@ public enum Findings {
             }
         }
 
-        return stableSorted(out)
+        return causalOrder(out)
     }
 
-    static func stableSorted(_ f: [Finding]) -> [Finding] {
-        f.enumerated().sorted { a, b in
-            a.element.severity.rank != b.element.severity.rank ? a.element.severity.rank < b.element.severity.rank : a.offset < b.offset
-        }.map(\.element)
+    /// Root causes and what they explain. A cause (left) present at critical severity (or any
+    /// severity for `loading`, which is never an accident) explains the symptoms on the right: the
+    /// pod is not ready, crash-loops or does not answer *because* its AOF is corrupt, its node is
+    /// down, it was OOM-killed, its disk is full or it is still loading. Listed in priority order:
+    /// when two causes are present, a symptom goes to the first.
+    public static let causes: [(cause: String, explains: Set<String>)] = [
+        ("node-not-ready", ["pod-not-ready", "crash-loop", "redis-unreachable", "exporter-down"]),
+        ("aof-corruption", ["pod-not-ready", "crash-loop", "redis-unreachable", "exporter-down"]),
+        ("aof-write-error", ["pod-not-ready", "crash-loop", "redis-unreachable", "bgsave-error", "aof-rewrite-error"]),
+        ("oom-killed", ["pod-not-ready", "crash-loop", "redis-unreachable", "exporter-down"]),
+        ("loading", ["pod-not-ready", "redis-unreachable", "exporter-down"]),
+        ("oom-rejections", ["queue-backlog"]),
+    ]
+
+    /// Findings ordered by the causal graph, then severity: each root (a finding no present cause
+    /// explains) by severity, a cause before a plain symptom of the same severity, and right after
+    /// each root the findings it explains, marked `because` and pointing to the cause's runbook.
+    /// Idempotent: the dashboard applies it again to whatever snapshot it is given.
+    public static func causalOrder(_ f: [Finding]) -> [Finding] {
+        var found = f
+        var effects: [String: [Int]] = [:]                    // cause id -> indexes it explains
+        for (i, finding) in found.enumerated() {
+            for (cause, explains) in causes where explains.contains(finding.id) && cause != finding.id {
+                guard let c = found.first(where: { $0.id == cause && ($0.severity == .critical || cause == "loading") }) else { continue }
+                found[i].because = cause
+                if let rb = c.runbook { found[i].runbook = rb }
+                effects[cause, default: []].append(i)
+                break
+            }
+        }
+        let causePriority = Dictionary(uniqueKeysWithValues: causes.enumerated().map { ($0.element.cause, $0.offset) })
+        let roots = found.indices.filter { found[$0].because == nil }.sorted { a, b in
+            let fa = found[a], fb = found[b]
+            if fa.severity.rank != fb.severity.rank { return fa.severity.rank < fb.severity.rank }
+            let pa = effects[fa.id] != nil ? causePriority[fa.id] ?? Int.max : Int.max
+            let pb = effects[fb.id] != nil ? causePriority[fb.id] ?? Int.max : Int.max
+            return pa != pb ? pa < pb : a < b
+        }
+        var out: [Finding] = []
+        var placed = Set<String>()
+        for r in roots {
+            out.append(found[r])
+            // A cause id can appear twice (e.g. two memory-pressure rows); its symptoms follow the first.
+            guard !placed.contains(found[r].id) else { continue }
+            placed.insert(found[r].id)
+            let fx = (effects[found[r].id] ?? []).sorted { found[$0].severity.rank != found[$1].severity.rank ? found[$0].severity.rank < found[$1].severity.rank : $0 < $1 }
+            out += fx.map { found[$0] }
+        }
+        return out
     }
 
     /// ADR 0005 compliance: appendonly yes, appendfsync everysec, maxmemory-policy noeviction,

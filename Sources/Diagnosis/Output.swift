@@ -46,7 +46,7 @@ public struct CheckReport: Sendable, Equatable {
         summary = summary.replacingOccurrences(of: "\n", with: " ")
         var lines = ["REDIS \(status.rawValue) - \(summary)"]
         for f in findings {
-            lines.append("\(f.severity.rawValue.uppercased()) \(f.id): \(f.summary) [\(f.evidence.replacingOccurrences(of: "\n", with: " "))]\(f.runbook.map { " runbook=\($0)" } ?? "")")
+            lines.append("\(f.severity.rawValue.uppercased()) \(f.id): \(f.summary) [\(f.evidence.replacingOccurrences(of: "\n", with: " "))]\(f.runbook.map { " runbook=\($0)" } ?? "")\(f.because.map { " because=\($0)" } ?? "")")
         }
         let adr = s.adr.isEmpty ? Findings.adrChecks(s) : s.adr
         for a in adr where a.status != .pass {

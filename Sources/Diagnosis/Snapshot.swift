@@ -378,12 +378,25 @@ public struct Finding: Codable, Sendable, Equatable {
     public var severity: Severity
     public var summary: String
     public var evidence: String
-    /// Id of the runbook that deals with it.
+    /// Id of the runbook that deals with it (for a finding explained by another, the cause's runbook).
     public var runbook: String?
-    public init(id: String, severity: Severity, summary: String, evidence: String, runbook: String?) {
+    /// Id of the finding that explains this one (its root cause), nil for a root. `Findings.causes`
+    /// says which finding explains which; a finding with a cause is listed right after it.
+    public var because: String?
+    public init(id: String, severity: Severity, summary: String, evidence: String, runbook: String?, because: String? = nil) {
         self.id = id; self.severity = severity; self.summary = summary; self.evidence = evidence; self.runbook = runbook
+        self.because = because
     }
-    public enum CodingKeys: String, CodingKey { case id, severity, summary, evidence, runbook }
+    public enum CodingKeys: String, CodingKey { case id, severity, summary, evidence, runbook, because }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        severity = try c.decode(Severity.self, forKey: .severity)
+        summary = try c.decode(String.self, forKey: .summary)
+        evidence = try c.decode(String.self, forKey: .evidence)
+        runbook = try c.decodeIfPresent(String.self, forKey: .runbook)
+        because = try c.decodeIfPresent(String.self, forKey: .because)
+    }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
@@ -391,6 +404,7 @@ public struct Finding: Codable, Sendable, Equatable {
         try c.encode(summary, forKey: .summary)
         try c.encode(evidence, forKey: .evidence)
         try c.encode(runbook, forKey: .runbook)
+        try c.encode(because, forKey: .because)
     }
 }
 

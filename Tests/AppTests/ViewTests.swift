@@ -28,6 +28,23 @@ import Testing
         #expect(l[1].hasPrefix("┌ Pod health") && Array(l[1])[40] == "┌")
     }
 
+    @Test func symptomsFoldUnderTheirCauseAndEnterOpensTheCausesRunbook() {
+        var s = sampleSnapshot()
+        s.findings = [
+            Finding(id: "pod-not-ready", severity: .critical, summary: "Pod redis-0 is not ready", evidence: "Ready=False", runbook: "pod-restart"),
+            Finding(id: "aof-corruption", severity: .critical, summary: "Redis refused to load its AOF", evidence: "Bad file format", runbook: "aof-corruption"),
+        ]
+        var m = model(width: 200, height: 60)
+        _ = App.update(&m, .snapshotArrived(s))
+        let text = App.render(m, width: 200, height: 60).text
+        #expect(text.contains("aof-corruption"))
+        #expect(text.contains("↳ pod-not-ready"))
+        #expect(text.contains("because aof-corruption"))
+        // The default selection is the cause, and the symptom also leads to the cause's runbook.
+        #expect(press(&m, .enter) == [.openRunbook(id: "aof-corruption")])
+        #expect(press(&m, .char("j"), .enter) == [.openRunbook(id: "aof-corruption")])
+    }
+
     @Test func dashboardAt200x60UsesThreeColumns() {
         let g = dashboard(sampleSnapshot(maxmemory: 800 << 20), width: 200, height: 60)
         let l = g.lines()

@@ -46,7 +46,7 @@ import Testing
         #expect(keys(o["exporter"]) == ["up", "present"])
         #expect(keys(first(o["queues"])).isSuperset(of: ["prefix", "name", "waiting", "active", "delayed", "prioritized", "completed", "failed", "paused", "waitingChildren", "waitingDelta"]))
         #expect((first(o["queues"]) as? [String: Any])?["waitingDelta"] is NSNull)
-        #expect(keys(first(o["findings"])) == ["id", "severity", "summary", "evidence", "runbook"])
+        #expect(keys(first(o["findings"])) == ["id", "severity", "summary", "evidence", "runbook", "because"])
         #expect((first(o["findings"]) as? [String: Any])?["runbook"] is NSNull)
         #expect(keys(first(o["errors"])) == ["source", "message", "staleSeconds"])
         #expect(keys(first(o["adr"])) == ["id", "title", "status", "detail"])

@@ -154,6 +154,14 @@ import Testing
         #expect(cl.evidence.contains("Bad file format reading the append only file appendonly.aof.44.incr.aof"))
         let ac = try #require(finding(s, "aof-corruption"))
         #expect(ac.severity == .critical && ac.runbook == "aof-corruption")
+        // Root cause first: the corrupt AOF explains the pod that is not ready and the crash loop,
+        // which fold under it and point to its runbook (Enter / X on the default selection).
+        #expect(s.findings.first?.id == "aof-corruption")
+        #expect(s.findings.first?.because == nil)
+        let nr = try #require(finding(s, "pod-not-ready"))
+        #expect(nr.because == "aof-corruption" && nr.runbook == "aof-corruption")
+        #expect(cl.because == "aof-corruption")
+        #expect(CheckReport.make(s).text.hasPrefix("REDIS CRITICAL - Redis refused to load its AOF"))
         #expect(ac.evidence.hasPrefix("redis  | 9:M 02 Jun 2025 06:13:23.204 # Bad file format"))
         #expect(s.logEvidence.first?.kind == "aof-corruption")
     }
@@ -304,6 +312,41 @@ import Testing
         #expect(s.adr.filter { $0.status == .fail }.map(\.id) == ["appendonly", "appendfsync", "maxmemory-policy"])
         let volatile = try build { $0.config?["maxmemory-policy"] = "volatile-lru" }
         #expect(finding(volatile, "eviction-policy")?.severity == .warning)
+    }
+
+    @Test func nodeDownExplainsThePodAndRedis() throws {
+        let s = try build {
+            $0.node = try KubeJSON.node(from: PodJSON.node(ready: "Unknown"))
+            $0.pod = try KubeJSON.pod(from: PodJSON.pod(ready: false, redisStatus: PodJSON.container("redis", ready: false)))
+            $0.infoText = nil
+            $0.redisSessionError = "Could not connect to Redis at 127.0.0.1:6379: Connection refused"
+        }
+        #expect(s.findings.map(\.id).first == "node-not-ready", "\(s.findings.map(\.id))")
+        for id in ["pod-not-ready", "redis-unreachable"] {
+            let f = try #require(finding(s, id))
+            #expect(f.because == "node-not-ready" && f.runbook == "node-failure", "\(id)")
+        }
+        // The symptoms come right after their cause.
+        #expect(Array(s.findings.map(\.id).prefix(3)).sorted() == ["node-not-ready", "pod-not-ready", "redis-unreachable"])
+    }
+
+    @Test func aSymptomWithoutItsCauseKeepsItsOwnRunbook() throws {
+        // An old (warning) OOM kill explains nothing: the crash loop stays a root with pod-restart.
+        let list = Findings.causalOrder([
+            Finding(id: "crash-loop", severity: .critical, summary: "c", evidence: "e", runbook: "pod-restart"),
+            Finding(id: "oom-killed", severity: .warning, summary: "o", evidence: "e", runbook: "memory-pressure"),
+        ])
+        #expect(list.map(\.id) == ["crash-loop", "oom-killed"])
+        #expect(list.allSatisfy { $0.because == nil })
+        #expect(list[0].runbook == "pod-restart")
+        // A critical one does, and comes first although listed later.
+        let crit = Findings.causalOrder([
+            Finding(id: "pod-not-ready", severity: .critical, summary: "p", evidence: "e", runbook: "pod-restart"),
+            Finding(id: "eviction-policy", severity: .warning, summary: "x", evidence: "e", runbook: "config-drift"),
+            Finding(id: "oom-killed", severity: .critical, summary: "o", evidence: "e", runbook: "memory-pressure"),
+        ])
+        #expect(crit.map(\.id) == ["oom-killed", "pod-not-ready", "eviction-policy"])
+        #expect(crit[1].because == "oom-killed" && crit[1].runbook == "memory-pressure")
     }
 
     @Test func nodeNotReady() throws {
