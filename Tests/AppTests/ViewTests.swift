@@ -37,9 +37,12 @@ import Testing
         var m = model(width: 200, height: 60)
         _ = App.update(&m, .snapshotArrived(s))
         let text = App.render(m, width: 200, height: 60).text
-        #expect(text.contains("aof-corruption"))
-        #expect(text.contains("↳ pod-not-ready"))
-        #expect(text.contains("because aof-corruption"))
+        #expect(text.contains("CRIT aof-corruption"))
+        #expect(text.contains("CRIT ↳ pod-not-ready"))
+        #expect(text.components(separatedBy: "→ aof-corruption").count == 3)
+        _ = press(&m, .char("f"))
+        #expect(App.render(m, width: 200, height: 60).text.contains("Pod redis-0 is not ready, because aof-corruption"))
+        _ = press(&m, .char("d"))
         // The default selection is the cause, and the symptom also leads to the cause's runbook.
         #expect(press(&m, .enter) == [.openRunbook(id: "aof-corruption")])
         #expect(press(&m, .char("j"), .enter) == [.openRunbook(id: "aof-corruption")])
