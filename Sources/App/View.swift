@@ -13,8 +13,13 @@ extension App {
         if width < minimumWidth || height < minimumHeight {
             drawTooSmall(&g)
         } else {
-            let body = Rect(x: 0, y: 1, width: width, height: height - 2)
+            var body = Rect(x: 0, y: 1, width: width, height: height - 2)
             drawHeader(&g, m, Rect(x: 0, y: 0, width: width, height: 1))
+            if let c = m.snapshot?.cluster, !c.isReachable {
+                // One banner for a cluster that cannot be read; the panels below keep their last data.
+                drawClusterBanner(&g, m, c, Rect(x: 0, y: 1, width: width, height: 1))
+                body = Rect(x: 0, y: 2, width: width, height: height - 3)
+            }
             switch m.screen {
             case .dashboard: drawDashboard(&g, m, body)
             case .memory: drawMemoryScreen(&g, m, body)
@@ -47,7 +52,36 @@ extension App {
 
     // MARK: header and bottom line
 
+    /// "⚠ cluster unreachable (connection refused) for 35s · findings are the last known, 40s old · <kubectl's message>".
+    static func clusterBannerText(_ m: AppModel, _ c: ClusterAccess) -> String {
+        let what: String = switch c.state {
+        case .reachable: "cluster reachable"
+        case .refused: "cluster unreachable (connection refused)"
+        case .timedOut: "cluster not answering (timed out)"
+        case .unauthorized: "cluster refuses the credentials (401 Unauthorized)"
+        case .forbidden: "cluster forbids reading the pod (403 Forbidden)"
+        case .tls: "cluster certificate not trusted (TLS)"
+        }
+        var text = "⚠ " + what
+        if let since = c.since.flatMap(RFC3339.parse) { text += " for \(max(0, Int(m.now.timeIntervalSince(since))))s" }
+        if let from = c.findingsFrom.flatMap(RFC3339.parse) {
+            text += " · findings are the last known, \(max(0, Int(m.now.timeIntervalSince(from))))s old"
+        }
+        if let msg = c.message { text += " · " + msg }
+        return text
+    }
+
+    static func drawClusterBanner(_ g: inout Grid, _ m: AppModel, _ c: ClusterAccess, _ r: Rect) {
+        let style = Style(fg: .yellow, bold: true, reverse: true)
+        g.fill(r, style: style)
+        g.write(TextLayout.truncate(" " + clusterBannerText(m, c), to: r.width), x: r.x, y: r.y, style: style, clip: r)
+    }
+
     static func redisStateText(_ m: AppModel) -> (String, Style) {
+        if let c = m.snapshot?.cluster, !c.isReachable {
+            // Redis is only read through the cluster: its state is unknown, not "down".
+            return ("redis: unknown (no cluster)", Style(fg: .yellow, bold: true, reverse: true))
+        }
         if let e = m.error(for: "redis") { return ("redis: \(e.message)", Style(fg: .red, bold: true, reverse: true)) }
         guard let s = m.snapshot else { return ("redis: waiting for data", Style(reverse: true)) }
         let st = s.redisState ?? "unknown"

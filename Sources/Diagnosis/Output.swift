@@ -19,7 +19,10 @@ public struct CheckReport: Sendable, Equatable {
         let redisRead = s.redisVersion != nil || s.redisState != nil
         let podRead = s.pod != nil
         let status: Status
-        if !crit.isEmpty { status = .critical }
+        // A cluster that cannot be read is no evidence about Redis: UNKNOWN, never CRITICAL.
+        let clusterDown = s.cluster.map { !$0.isReachable && $0.state != .forbidden } ?? false
+        if clusterDown { status = .unknown }
+        else if !crit.isEmpty { status = .critical }
         else if !redisRead && (!podRead || warn.isEmpty) { status = .unknown }
         else if !warn.isEmpty { status = .warning }
         else { status = .ok }
@@ -32,6 +35,9 @@ public struct CheckReport: Sendable, Equatable {
             if !crit.isEmpty { counts.append("\(crit.count) critical") }
             if !warn.isEmpty { counts.append("\(warn.count) warning") }
             summary = "\(top.summary) (\(counts.joined(separator: ", ")))"
+        case .unknown where clusterDown:
+            summary = "cannot read the cluster (\(s.cluster!.state.rawValue)): \(s.cluster!.message ?? "no answer")"
+            if let since = s.cluster?.since { summary += " since \(since)" }
         case .unknown:
             let errs = s.errors.map { "\($0.source): \($0.message)" }
             summary = "could not read Redis" + (errs.isEmpty ? "" : ": " + errs.joined(separator: "; "))
@@ -45,6 +51,9 @@ public struct CheckReport: Sendable, Equatable {
         }
         summary = summary.replacingOccurrences(of: "\n", with: " ")
         var lines = ["REDIS \(status.rawValue) - \(summary)"]
+        if clusterDown, !findings.isEmpty {
+            lines.append("STALE findings last computed from live data at \(s.cluster?.findingsFrom ?? "?")")
+        }
         for f in findings {
             lines.append("\(f.severity.rawValue.uppercased()) \(f.id): \(f.summary) [\(f.evidence.replacingOccurrences(of: "\n", with: " "))]\(f.runbook.map { " runbook=\($0)" } ?? "")\(f.because.map { " because=\($0)" } ?? "")")
         }

@@ -37,12 +37,15 @@ public struct Snapshot: Codable, Sendable, Equatable {
     /// what a runbook compares against after a repair, while Redis itself is down.
     public var keyspaceLastKnown: [String: Int] = [:]
     public var keyspaceLastKnownAt: String?
+    /// Whether the cluster could be read this refresh (nil: not known, e.g. a snapshot built
+    /// without any kubectl call). See `ClusterAccess`.
+    public var cluster: ClusterAccess?
 
     public init() {}
 
     public enum CodingKeys: String, CodingKey {
         case schemaVersion, takenAt, context, namespace, pod, memory, persistence, clients, exporter, queues, findings, errors, redisState, redisVersion, keyspace, config
-        case redisError, redisServer, logEvidence, adr, keyspaceLastKnown, keyspaceLastKnownAt
+        case redisError, redisServer, logEvidence, adr, keyspaceLastKnown, keyspaceLastKnownAt, cluster
     }
     // Encode nil optionals as null (the schema promises the keys).
     public func encode(to encoder: any Encoder) throws {
@@ -69,6 +72,7 @@ public struct Snapshot: Codable, Sendable, Equatable {
         try c.encode(adr, forKey: .adr)
         try c.encode(keyspaceLastKnown, forKey: .keyspaceLastKnown)
         try c.encode(keyspaceLastKnownAt, forKey: .keyspaceLastKnownAt)
+        try c.encode(cluster, forKey: .cluster)
     }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -94,6 +98,7 @@ public struct Snapshot: Codable, Sendable, Equatable {
         adr = try c.decodeIfPresent([AdrCheck].self, forKey: .adr) ?? []
         keyspaceLastKnown = try c.decodeIfPresent([String: Int].self, forKey: .keyspaceLastKnown) ?? [:]
         keyspaceLastKnownAt = try c.decodeIfPresent(String.self, forKey: .keyspaceLastKnownAt)
+        cluster = try c.decodeIfPresent(ClusterAccess.self, forKey: .cluster)
     }
 }
 
@@ -414,15 +419,19 @@ public struct SourceError: Codable, Sendable, Equatable {
     public var message: String
     /// Seconds since this source last succeeded (nil if never).
     public var staleSeconds: Int?
-    public init(source: String, message: String, staleSeconds: Int? = nil) {
-        self.source = source; self.message = message; self.staleSeconds = staleSeconds
+    /// The classified kubectl failure (`KubectlError.Kind` raw value) when the error came from
+    /// kubectl; nil for other errors (a Redis reply, unreadable output).
+    public var kind: String?
+    public init(source: String, message: String, staleSeconds: Int? = nil, kind: String? = nil) {
+        self.source = source; self.message = message; self.staleSeconds = staleSeconds; self.kind = kind
     }
-    public enum CodingKeys: String, CodingKey { case source, message, staleSeconds }
+    public enum CodingKeys: String, CodingKey { case source, message, staleSeconds, kind }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(source, forKey: .source)
         try c.encode(message, forKey: .message)
         try c.encode(staleSeconds, forKey: .staleSeconds)
+        try c.encode(kind, forKey: .kind)
     }
 }
 

@@ -91,9 +91,14 @@ public enum SnapshotBuilder {
             s.queues = queues.map { BullMQ.withTrend($0, previous: input.previous?.queues ?? []) }
         }
 
-        // Redis state
-        let redisErrors = input.errors.filter { $0.source == "redis" }.map(\.message)
-        let stateText = ([input.redisSessionError].compactMap { $0 } + redisErrors).first { RedisReplyState.classify($0) != nil }
+        // Can the cluster be read at all? Failures to reach it say nothing about Redis.
+        s.cluster = ClusterAccess.derive(errors: input.errors, previous: input.previous?.cluster, now: s.takenAt)
+        let clusterFailed = s.cluster?.isReachable == false
+
+        // Redis state (never from a kubectl exec that could not reach the API server)
+        let redisErrors = input.errors.filter { $0.source == "redis" && !ClusterAccess.isClusterFailure($0) }.map(\.message)
+        let sessionText = clusterFailed ? nil : input.redisSessionError
+        let stateText = ([sessionText].compactMap { $0 } + redisErrors).first { RedisReplyState.classify($0) != nil }
         if let t = stateText, let st = RedisReplyState.classify(t) {
             s.redisState = st
             s.redisError = t.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -104,6 +109,15 @@ public enum SnapshotBuilder {
 
         s.adr = Findings.adrChecks(s)
         s.findings = Findings.evaluate(s)
+        // While the cluster cannot be read, the findings of the last refresh that could read it
+        // stay (the dashboard marks them stale); nothing new is concluded from missing data.
+        if clusterFailed, let prev = input.previous {
+            let from = prev.cluster?.isReachable == false ? prev.cluster?.findingsFrom : prev.takenAt
+            if from != nil {
+                s.findings = prev.findings
+                s.cluster?.findingsFrom = from
+            }
+        }
         return s
     }
 

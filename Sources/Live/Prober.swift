@@ -49,27 +49,27 @@ public actor Prober {
 
     private var pod: KubePod?
     private var podStamp: Date?
-    private var podError: String?
+    private var podError: Failure?
     private var podPollNext = Date.distantPast
     private var podBackoff: TimeInterval = 0
 
     private var node: KubeNode?
-    private var nodeError: String?
+    private var nodeError: Failure?
     private var nodePollNext = Date.distantPast
 
     private var events: [String: KubeEvent] = [:]
-    private var eventsError: String?
+    private var eventsError: Failure?
     private var eventsPollNext = Date.distantPast
 
     private var metricsText: String?
-    private var metricsError: String?
+    private var metricsError: Failure?
     private var metricsNext = Date.distantPast
     private var metricsBackoff: TimeInterval = 0
 
     private var previousLogs: (restarts: Int, text: String)?
     /// Lines of the current container's log saying Redis truncated a damaged AOF at load.
     private var currentLogScan: (identity: String, lines: [String])?
-    private var logsError: String?
+    private var logsError: Failure?
 
     private var queueNames: [String] = []
     private var discoveryCursor = "0"
@@ -152,12 +152,12 @@ public actor Prober {
         input.redisSessionError = r.error
         var errors: [SourceError] = []
         func stale(_ source: String) -> Int? { lastGood[source].map { Int(t.timeIntervalSince($0)) } }
-        if let e = podError { errors.append(SourceError(source: "pod", message: e, staleSeconds: stale("pod"))) }
-        if let e = nodeError { errors.append(SourceError(source: "node", message: e, staleSeconds: stale("node"))) }
-        if let e = eventsError { errors.append(SourceError(source: "events", message: e, staleSeconds: stale("events"))) }
-        if let e = r.error, r.info == nil { errors.append(SourceError(source: "redis", message: e, staleSeconds: stale("redis"))) }
-        if let e = metricsError { errors.append(SourceError(source: "exporter", message: e, staleSeconds: stale("exporter"))) }
-        if let e = logsError { errors.append(SourceError(source: "logs", message: e, staleSeconds: nil)) }
+        if let e = podError { errors.append(SourceError(source: "pod", message: e.message, staleSeconds: stale("pod"), kind: e.kind)) }
+        if let e = nodeError { errors.append(SourceError(source: "node", message: e.message, staleSeconds: stale("node"), kind: e.kind)) }
+        if let e = eventsError { errors.append(SourceError(source: "events", message: e.message, staleSeconds: stale("events"), kind: e.kind)) }
+        if let e = r.error, r.info == nil { errors.append(SourceError(source: "redis", message: e, staleSeconds: stale("redis"), kind: r.errorKind)) }
+        if let e = metricsError { errors.append(SourceError(source: "exporter", message: e.message, staleSeconds: stale("exporter"), kind: e.kind)) }
+        if let e = logsError { errors.append(SourceError(source: "logs", message: e.message, staleSeconds: nil, kind: e.kind)) }
         input.errors = errors
         var snap = SnapshotBuilder.build(input)
         if r.info != nil {
@@ -230,9 +230,9 @@ public actor Prober {
                 pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podBackoff = 0
                 podPollNext = t
             } else {
-                let msg = failureMessage(r)
-                podError = msg
-                if msg.contains("NotFound") || msg.contains("not found") { pod = nil }
+                let failure = failureMessage(r)
+                podError = failure
+                if failure.kind == KubectlError.Kind.notFound.rawValue || failure.message.contains("not found") { pod = nil }
                 podBackoff = min(max(podBackoff * 2, 1), 30)
                 podPollNext = t.addingTimeInterval(podBackoff)
             }
@@ -377,6 +377,8 @@ public actor Prober {
         var config: [String: String]?
         var queues: [QueueCounts]?
         var error: String?
+        /// `KubectlError.Kind` raw value when the error came from kubectl (exec could not run).
+        var errorKind: String?
         /// The probe is still running (the refresh did not wait for it).
         var pending = false
     }
@@ -503,7 +505,8 @@ public actor Prober {
         } catch {
             redisBackoff = min(max(redisBackoff * 2, 1), 30)
             redisBackoffUntil = t.addingTimeInterval(redisBackoff)
-            return RedisResult(error: Self.sessionErrorText(error))
+            let failure = Self.sessionFailure(error)
+            return RedisResult(error: failure.message, errorKind: failure.kind)
         }
     }
 
@@ -579,17 +582,20 @@ public actor Prober {
         return counts
     }
 
-    static func sessionErrorText(_ error: any Error) -> String {
+    static func sessionFailure(_ error: any Error) -> Failure {
         if let e = error as? LineSessionError {
             switch e {
             case .childExited(_, let tail):
                 let t = tail.trimmingCharacters(in: .whitespacesAndNewlines)
-                if !t.isEmpty { return KubectlError.classify(stderr: t, exitCode: 1).description }
-                return e.description
-            default: return e.description
+                if !t.isEmpty {
+                    let k = KubectlError.classify(stderr: t, exitCode: 1)
+                    return Failure(message: k.description, kind: k.kind.rawValue)
+                }
+                return Failure(message: e.description, kind: nil)
+            default: return Failure(message: e.description, kind: nil)
             }
         }
-        return "\(error)"
+        return Failure(message: "\(error)", kind: nil)
     }
 
     // MARK: - On demand
@@ -598,7 +604,7 @@ public actor Prober {
         var args = ["logs", target.pod, "-c", container, "--tail", String(tail)]
         if previous { args.append("--previous") }
         let r = await kubectl(args, label: "logs")
-        return r.succeeded ? .success(r.stdoutText) : .failure(ProbeFailure(failureMessage(r)))
+        return r.succeeded ? .success(r.stdoutText) : .failure(ProbeFailure(failureMessage(r).message))
     }
 
     /// Warning and normal events of the pod, newest first.
@@ -617,20 +623,22 @@ public actor Prober {
         await runner.run(CommandSpec(target.kubectlArgv(args), timeout: probeTimeout, outputLimit: 16 << 20, label: label))
     }
 
-    private func failureMessage(_ r: CommandResult) -> String {
+    private func failureMessage(_ r: CommandResult) -> Failure {
         switch r.termination {
-        case .timedOut: return "kubectl timed out after \(probeTimeout)"
-        case .failedToStart(let why): return why
+        case .timedOut: return Failure(message: "kubectl timed out after \(probeTimeout): the API server does not answer",
+                                       kind: KubectlError.Kind.timeout.rawValue)
+        case .failedToStart(let why): return Failure(message: why, kind: nil)
         case .exited(0):
             // Success, but the output did not decode (cut short, an HTML error page, wrong types).
             do { _ = try KubeJSON.pods(from: r.stdout) } catch {
-                return "kubectl output unreadable (\(r.stdout.count) bytes): \(error.description)"
+                return Failure(message: "kubectl output unreadable (\(r.stdout.count) bytes): \(error.description)", kind: nil)
             }
-            return "kubectl output is not the expected object (\(r.stdout.count) bytes)"
+            return Failure(message: "kubectl output is not the expected object (\(r.stdout.count) bytes)", kind: nil)
         default:
             let err = r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
-            if err.isEmpty { return "kubectl \(r.termination)" }
-            return KubectlError.classify(stderr: err, exitCode: r.exitCode ?? 1).description
+            if err.isEmpty { return Failure(message: "kubectl \(r.termination)", kind: nil) }
+            let k = KubectlError.classify(stderr: err, exitCode: r.exitCode ?? 1)
+            return Failure(message: k.description, kind: k.kind.rawValue)
         }
     }
 }
@@ -658,6 +666,12 @@ enum WaitBounded {
             }
         }
     }
+}
+
+/// A failed read: the operator's message and, when kubectl failed, its classified kind.
+struct Failure: Sendable, Equatable {
+    var message: String
+    var kind: String?
 }
 
 public struct ProbeFailure: Error, Sendable, CustomStringConvertible {

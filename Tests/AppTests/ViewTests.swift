@@ -48,6 +48,19 @@ import Testing
         #expect(press(&m, .char("j"), .enter) == [.openRunbook(id: "aof-corruption")])
     }
 
+    @Test func anUnreachableClusterIsOneBannerAndRedisIsUnknownNotDown() {
+        var s = sampleSnapshot()
+        s.cluster = ClusterAccess(state: .refused, message: "Cannot reach the API server: connection refused (127.0.0.1:6443)",
+                                  since: RFC3339.format(t0.addingTimeInterval(-35)), findingsFrom: RFC3339.format(t0.addingTimeInterval(-40)))
+        let l = dashboard(s, width: 120, height: 30).lines()
+        #expect(l[0].contains("redis: unknown (no cluster)"))
+        #expect(l[1].contains("⚠ cluster unreachable (connection refused) for 35s · findings are the last known, 40s old · Cannot reach the API"), "\(l[1])")
+        #expect(l[1].contains("findings are the last known, 40s old"))
+        #expect(l[2].hasPrefix("┌"))
+        // Reachable: no banner, the panels start on line 1.
+        #expect(dashboard(sampleSnapshot(), width: 120, height: 30).lines()[1].hasPrefix("┌"))
+    }
+
     @Test func dashboardAt200x60UsesThreeColumns() {
         let g = dashboard(sampleSnapshot(maxmemory: 800 << 20), width: 200, height: 60)
         let l = g.lines()

@@ -23,7 +23,7 @@ import Testing
         #expect(o["schemaVersion"] as? Int == 1)
         let top = ["schemaVersion", "takenAt", "context", "namespace", "pod", "memory", "persistence", "clients", "exporter", "queues",
                    "findings", "errors", "redisState", "redisVersion", "keyspace", "config", "redisError", "redisServer", "logEvidence", "adr",
-                   "keyspaceLastKnown", "keyspaceLastKnownAt"]
+                   "keyspaceLastKnown", "keyspaceLastKnownAt", "cluster"]
         #expect(Set(o.keys) == Set(top))
         #expect(o["takenAt"] is NSNull && o["redisState"] is NSNull && o["context"] is NSNull)
         func keys(_ v: Any?) -> Set<String> { Set((v as? [String: Any])?.keys.map { $0 } ?? []) }
@@ -48,7 +48,7 @@ import Testing
         #expect((first(o["queues"]) as? [String: Any])?["waitingDelta"] is NSNull)
         #expect(keys(first(o["findings"])) == ["id", "severity", "summary", "evidence", "runbook", "because"])
         #expect((first(o["findings"]) as? [String: Any])?["runbook"] is NSNull)
-        #expect(keys(first(o["errors"])) == ["source", "message", "staleSeconds"])
+        #expect(keys(first(o["errors"])) == ["source", "message", "staleSeconds", "kind"])
         #expect(keys(first(o["adr"])) == ["id", "title", "status", "detail"])
         // Sorted keys, pretty.
         #expect(json.contains("\n  \"adr\""))

@@ -349,6 +349,84 @@ import Testing
         #expect(crit[1].because == "oom-killed" && crit[1].runbook == "memory-pressure")
     }
 
+    /// The API server refuses connections: every kubectl read fails the same way.
+    static func refusedErrors() -> [SourceError] {
+        let msg = KubectlError.classify(stderr: "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?", exitCode: 1)
+        #expect(msg.kind == .connectionRefused)
+        return ["pod", "node", "events", "exporter", "redis"].map {
+            SourceError(source: $0, message: msg.description, staleSeconds: 6, kind: msg.kind.rawValue)
+        }
+    }
+
+    @Test func unreachableClusterIsUnknownNotARedisOutage() throws {
+        let s = try build {
+            $0.pod = nil; $0.node = nil; $0.infoText = nil; $0.config = nil; $0.metricsText = nil; $0.queues = nil
+            $0.redisSessionError = "Cannot reach the API server: connection refused (127.0.0.1:6443)"
+            $0.errors = Self.refusedErrors()
+        }
+        #expect(s.cluster?.state == .refused)
+        #expect(s.cluster?.since == s.takenAt)
+        #expect(s.cluster?.message?.contains("connection refused") == true)
+        // No Redis or exporter finding from data that is missing only because the API is down.
+        #expect(s.redisState == nil)
+        #expect(finding(s, "redis-unreachable") == nil)
+        #expect(finding(s, "exporter-down") == nil)
+        let c = CheckReport.make(s)
+        #expect(c.exitCode == 3 && c.status == .unknown)
+        #expect(c.text.hasPrefix("REDIS UNKNOWN - cannot read the cluster (refused): Cannot reach the API server"), "\(c.text)")
+    }
+
+    @Test func lastKnownFindingsStayWhileTheClusterIsUnreachable() throws {
+        let before = try build {
+            var q = QueueCounts(prefix: "bull", name: "emails"); q.waiting = 5000; q.active = 0
+            $0.queues = [q]
+        }
+        #expect(before.cluster?.state == .reachable)
+        #expect(finding(before, "queue-backlog") != nil)
+        let during = try build {
+            $0.now = Healthy.now.addingTimeInterval(10)
+            $0.previous = before
+            $0.pod = nil; $0.node = nil; $0.infoText = nil; $0.config = nil; $0.metricsText = nil; $0.queues = nil
+            $0.errors = Self.refusedErrors()
+        }
+        #expect(finding(during, "queue-backlog") != nil, "the backlog must not silently disappear")
+        #expect(during.cluster?.findingsFrom == before.takenAt)
+        let later = try build {
+            $0.now = Healthy.now.addingTimeInterval(20)
+            $0.previous = during
+            $0.pod = nil; $0.node = nil; $0.infoText = nil; $0.config = nil; $0.metricsText = nil; $0.queues = nil
+            $0.errors = Self.refusedErrors()
+        }
+        // The state and its start carry over; the findings are still those computed from live data.
+        #expect(later.cluster?.since == during.cluster?.since)
+        #expect(later.cluster?.findingsFrom == before.takenAt)
+        #expect(finding(later, "queue-backlog") != nil)
+        #expect(CheckReport.make(later).text.contains("STALE findings last computed from live data at \(before.takenAt!)"))
+        // Back: fresh findings again, the state is reachable.
+        let back = try build { $0.now = Healthy.now.addingTimeInterval(30); $0.previous = later }
+        #expect(back.cluster?.state == .reachable && back.cluster?.since == nil && back.cluster?.findingsFrom == nil)
+        #expect(finding(back, "queue-backlog") == nil)
+    }
+
+    @Test func clusterStateFromEachKindOfFailure() {
+        let cases: [(String, ClusterAccess.State)] = [
+            ("error: You must be logged in to the server (Unauthorized)", .unauthorized),
+            ("Unable to connect to the server: tls: failed to verify certificate: x509: certificate signed by unknown authority", .tls),
+            ("Unable to connect to the server: dial tcp 127.0.0.1:6443: i/o timeout", .timedOut),
+            ("Unable to connect to the server: net/http: TLS handshake timeout", .timedOut),
+            (#"Error from server (Forbidden): pods "redis-0" is forbidden: User "oncall-viewer" cannot get resource "pods" in API group "" in the namespace "default""#, .forbidden),
+            (#"Error from server (NotFound): pods "redis-9" not found"#, .reachable),
+        ]
+        for (stderr, want) in cases {
+            let k = KubectlError.classify(stderr: stderr, exitCode: 1)
+            let got = ClusterAccess.derive(errors: [SourceError(source: "pod", message: k.description, kind: k.kind.rawValue)], previous: nil, now: "t")
+            #expect(got.state == want, "\(stderr)")
+        }
+        // A forbidden exec (a viewer) with a readable pod: the cluster is reachable.
+        let k = KubectlError.classify(stderr: #"Error from server (Forbidden): pods "redis-0" is forbidden: User "oncall-viewer" cannot create resource "pods/exec""#, exitCode: 1)
+        #expect(ClusterAccess.derive(errors: [SourceError(source: "redis", message: k.description, kind: k.kind.rawValue)], previous: nil, now: "t").state == .reachable)
+    }
+
     @Test func nodeNotReady() throws {
         let s = try build { $0.node = try KubeJSON.node(from: PodJSON.node(ready: "Unknown")) }
         let f = try #require(finding(s, "node-not-ready"))
