@@ -21,6 +21,9 @@ public struct LogsState: Sendable, Equatable {
     public var fetchedAt: Date?
     /// Top line shown; nil follows the tail.
     public var scroll: Int?
+    /// The container's restart count when the server said it has no previous (terminated)
+    /// container: `--previous` is not asked again until that count changes.
+    public var noPreviousAtRestarts: Int?
     public init(container: String) { self.container = container }
 }
 
@@ -117,6 +120,21 @@ public struct AppModel: Sendable {
     public func filteredEvents() -> [EventSummary] {
         guard let f = filters[.events], !f.isEmpty else { return events.items }
         return events.items.filter { "\($0.type) \($0.reason) \($0.message)".localizedCaseInsensitiveContains(f) }
+    }
+
+    /// The restart count of a container as the last snapshot shows it.
+    public func restarts(of container: String) -> Int? {
+        snapshot?.pod?.containers.first { $0.name == container }?.restarts
+    }
+
+    /// `--previous` logs of the selected container are known not to exist (no restart since).
+    public var noPreviousContainer: Bool {
+        logs.previous && logs.noPreviousAtRestarts != nil && logs.noPreviousAtRestarts == (restarts(of: logs.container) ?? 0)
+    }
+
+    /// The logs to ask for on a refresh, if any.
+    public var logsFetch: AppEffect? {
+        noPreviousContainer ? nil : .fetchLogs(container: logs.container, previous: logs.previous)
     }
 
     public func logLines() -> [String] {

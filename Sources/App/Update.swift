@@ -58,7 +58,7 @@ public enum App {
                 m.lastRefreshRequest = now
                 m.refreshInFlight = true
                 fx.insert(.refresh, at: 0)
-                if m.screen == .logs { fx.append(.fetchLogs(container: m.logs.container, previous: m.logs.previous)) }
+                if m.screen == .logs, let f = m.logsFetch { fx.append(f) }
                 if m.screen == .events { fx.append(.fetchEvents) }
             }
             return fx
@@ -71,7 +71,11 @@ public enum App {
         case .logsArrived(let container, let previous, let result):
             guard container == m.logs.container, previous == m.logs.previous else { return [] }
             switch result {
-            case .success(let t): m.logs.text = t; m.logs.error = nil; m.logs.fetchedAt = m.now
+            case .success(let t): m.logs.text = t; m.logs.error = nil; m.logs.fetchedAt = m.now; m.logs.noPreviousAtRestarts = nil
+            case .failure(let e) where previous && e.message.contains("previous terminated container"):
+                // Not an error: the container never restarted. Shown once, asked again after a restart.
+                m.logs.noPreviousAtRestarts = m.restarts(of: container) ?? 0
+                m.logs.text = nil; m.logs.error = nil; m.logs.fetchedAt = m.now
             case .failure(let e): m.logs.error = e.message
             }
             return []
@@ -217,7 +221,7 @@ public enum App {
     static func enter(_ m: inout AppModel, _ s: Screen) -> [AppEffect] {
         go(&m, s)
         switch s {
-        case .logs: return [.fetchLogs(container: m.logs.container, previous: m.logs.previous)]
+        case .logs: return [m.logsFetch].compactMap { $0 }
         case .events: return [.fetchEvents]
         default: return []
         }
@@ -297,17 +301,17 @@ public enum App {
         case .refresh:
             var fx: [AppEffect] = []
             if !m.refreshInFlight { m.refreshInFlight = true; m.lastRefreshRequest = m.now; fx.append(.refresh) }
-            if m.screen == .logs { fx.append(.fetchLogs(container: m.logs.container, previous: m.logs.previous)) }
+            if m.screen == .logs, let f = m.logsFetch { fx.append(f) }
             if m.screen == .events { fx.append(.fetchEvents) }
             return fx
         case .togglePrevious:
             m.logs.previous.toggle(); m.logs.text = nil; m.logs.error = nil; m.logs.scroll = nil
-            return [.fetchLogs(container: m.logs.container, previous: m.logs.previous)]
+            return [m.logsFetch].compactMap { $0 }
         case .switchContainer:
             let i = m.containers.firstIndex(of: m.logs.container) ?? -1
             m.logs.container = m.containers.isEmpty ? m.logs.container : m.containers[(i + 1) % m.containers.count]
-            m.logs.text = nil; m.logs.error = nil; m.logs.scroll = nil
-            return [.fetchLogs(container: m.logs.container, previous: m.logs.previous)]
+            m.logs.text = nil; m.logs.error = nil; m.logs.scroll = nil; m.logs.noPreviousAtRestarts = nil
+            return [m.logsFetch].compactMap { $0 }
         case .analyze:
             go(&m, .analysis)
             guard !m.analysis.running else { return [] }
@@ -340,7 +344,7 @@ public enum App {
         case "m", "mem", "memory": return enter(&m, .memory)
         case "l", "log", "logs":
             if !arg.isEmpty {
-                m.logs.container = arg; m.logs.text = nil; m.logs.error = nil; m.logs.scroll = nil
+                m.logs.container = arg; m.logs.text = nil; m.logs.error = nil; m.logs.scroll = nil; m.logs.noPreviousAtRestarts = nil
                 if m.screen == .logs { return [.fetchLogs(container: arg, previous: m.logs.previous)] }
             }
             return enter(&m, .logs)

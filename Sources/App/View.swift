@@ -526,6 +526,10 @@ extension App {
         } else if let t = m.logs.fetchedAt { status = "\(Int(m.now.timeIntervalSince(t)))s" }
         let inner = Panel(title: title, status: status, statusStyle: err ? badStyle : .dim).render(into: &g, rect: body).inset(dx: 1, dy: 0)
         let all = m.logLines()
+        if m.noPreviousContainer {
+            g.write("no previous container (no restart yet): p shows the current logs", x: inner.x, y: inner.y, style: .dim, clip: inner)
+            return
+        }
         if m.logs.text == nil {
             g.write(m.logs.error == nil ? "loading…" : "no logs", x: inner.x, y: inner.y, style: .dim, clip: inner)
             return

@@ -199,4 +199,27 @@ func press(_ m: inout AppModel, _ keys: Key...) -> [AppEffect] {
         _ = App.update(&m, .logsArrived(container: "redis-exporter", previous: false, .success("other")))
         #expect(m.logs.text == text)
     }
+
+    @Test func noPreviousContainerIsShownOnceAndAskedAgainOnlyAfterARestart() {
+        var m = model(width: 100, height: 30)
+        var s = sampleSnapshot()
+        let redis = s.pod!.containers.firstIndex { $0.name == "redis" }!
+        s.pod!.containers[redis].restarts = 0
+        _ = App.update(&m, .snapshotArrived(s))
+        _ = press(&m, .char("l"))
+        #expect(press(&m, .char("p")) == [.fetchLogs(container: "redis", previous: true)])
+        let notFound = SourceFailure(#"Not found: previous terminated container "redis" in pod "redis-0" not found"#)
+        _ = App.update(&m, .logsArrived(container: "redis", previous: true, .failure(notFound)))
+        let text = App.render(m, width: 100, height: 30).text
+        #expect(text.contains("no previous container (no restart yet)"))
+        #expect(!text.contains("stale") && !text.contains("Not found"))
+        // Refreshes do not ask again while the restart count is the same.
+        let fx = App.update(&m, .tick(t0.addingTimeInterval(10)))
+        #expect(!fx.contains(.fetchLogs(container: "redis", previous: true)), "\(fx)")
+        #expect(press(&m, .char("r")).contains(.fetchLogs(container: "redis", previous: true)) == false)
+        // After a restart it is asked again.
+        s.pod!.containers[redis].restarts = 1
+        _ = App.update(&m, .snapshotArrived(s))
+        #expect(press(&m, .char("r")).contains(.fetchLogs(container: "redis", previous: true)))
+    }
 }
