@@ -9,7 +9,9 @@ public struct ReportCommand: AsyncParsableCommand {
     public init() {}
     public func run() async throws {
         let entries: [IncidentEntry]
-        do { entries = try IncidentLog.read(path: log) } catch {
+        do { entries = try IncidentLog.read(path: log) } catch let e as IncidentLog.ReadError {
+            throw ValidationError(e.description)
+        } catch {
             throw ValidationError("cannot read incident log \(log): \(error.localizedDescription)")
         }
         if entries.isEmpty { throw ValidationError("\(log) has no entries") }

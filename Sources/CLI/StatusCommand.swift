@@ -4,7 +4,8 @@ import Foundation
 import Live
 import ProcessRunner
 
-/// `redis-runbook status [--json]`: one snapshot of the pod and Redis.
+/// `redis-runbook status [--json]`: one snapshot of the pod and Redis. Exit 0 when it could be
+/// taken (whatever it shows: `check` grades it), 3 when the target could not be read.
 public struct StatusCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(commandName: "status", abstract: "One snapshot, human summary or --json (schemaVersion 1).")
     @OptionGroup public var global: GlobalOptions
@@ -15,6 +16,9 @@ public struct StatusCommand: AsyncParsableCommand {
         try await global.ensureSandboxIfRequested()
         let snap = try await takeSnapshot(global)
         print(json ? SnapshotJSON.encode(snap) : StatusText.render(snap))
+        // The snapshot is printed either way; the exit code says whether it could be taken:
+        // 3 (check's UNKNOWN) when the target does not exist or the cluster cannot be read.
+        if CheckReport.make(snap).status == .unknown { throw ExitCode(3) }
     }
 }
 

@@ -200,18 +200,44 @@ public final class IncidentLog: @unchecked Sendable {
     }
 
     /// Reads a log; malformed lines are returned as notes so a damaged log still reports.
+    /// A line of an incident log that is not an entry.
+    public struct ReadError: Error, CustomStringConvertible, Sendable {
+        public var path: String
+        public var line: Int
+        public var reason: String
+        public var description: String { "\(path):\(line): not an incident log entry: \(reason)" }
+    }
+
+    /// The entries of a log. A line that is not an entry is an error naming it (the file is not an
+    /// incident log, or was damaged), except a last line cut short without its newline (the run
+    /// was killed mid-write), which becomes a note so the rest of the timeline is not lost.
     public static func read(path: String) throws -> [IncidentEntry] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let dec = JSONDecoder()
         var out: [IncidentEntry] = []
-        for (i, line) in data.split(separator: 0x0A).enumerated() {
-            if let e = try? dec.decode(IncidentEntry.self, from: Data(line)) { out.append(e) }
-            else {
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        for (i, line) in lines.enumerated() where !line.isEmpty {
+            do { out.append(try dec.decode(IncidentEntry.self, from: Data(line))) } catch {
+                let tornLast = i == lines.count - 1 && data.last != 0x0A && !out.isEmpty
+                guard tornLast else {
+                    let why = (error as? DecodingError).map(describe) ?? "\(error)"
+                    throw ReadError(path: path, line: i + 1, reason: why)
+                }
                 var n = IncidentEntry(type: .note)
-                n.message = "line \(i + 1) of the log could not be read"
+                n.message = "line \(i + 1) of the log was cut short (the run was interrupted while writing it)"
                 out.append(n)
             }
         }
         return out
+    }
+
+    private static func describe(_ e: DecodingError) -> String {
+        switch e {
+        case .dataCorrupted(let c): return "not JSON (\(c.debugDescription))"
+        case .keyNotFound(let k, _): return "no \"\(k.stringValue)\" field"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c):
+            return "field \"\(c.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type"
+        @unknown default: return "\(e)"
+        }
     }
 }

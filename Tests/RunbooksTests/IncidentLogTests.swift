@@ -44,6 +44,37 @@ import Testing
         #expect(try IncidentLog.read(path: path).count == 2)
     }
 
+    @Test func aFileThatIsNotALogIsRefusedWithItsLine() throws {
+        let dir = makeTempDir()
+        let garbage = dir.appendingPathComponent("garbage.jsonl").path
+        try "hello world\nsecond line\n".write(toFile: garbage, atomically: true, encoding: .utf8)
+        #expect(throws: IncidentLog.ReadError.self) { try IncidentLog.read(path: garbage) }
+        do { _ = try IncidentLog.read(path: garbage) } catch let e as IncidentLog.ReadError {
+            #expect(e.line == 1)
+            #expect(e.description.hasPrefix("\(garbage):1: not an incident log entry: not JSON"))
+        }
+        // A log whose middle line is damaged names that line.
+        let path = dir.appendingPathComponent("damaged.jsonl").path
+        let log = try IncidentLog(path: path)
+        try log.append(IncidentEntry(type: .note))
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path)); try h.seekToEnd(); try h.write(contentsOf: Data("{\"no\":1}\n".utf8)); try h.close()
+        try log.append(IncidentEntry(type: .note))
+        do { _ = try IncidentLog.read(path: path); Issue.record("a damaged line was accepted") } catch let e as IncidentLog.ReadError {
+            #expect(e.line == 2)
+        }
+    }
+
+    @Test func aLastLineCutShortIsKeptAsANote() throws {
+        let dir = makeTempDir()
+        let path = dir.appendingPathComponent("torn.jsonl").path
+        let log = try IncidentLog(path: path)
+        try log.append(IncidentEntry(type: .note))
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path)); try h.seekToEnd(); try h.write(contentsOf: Data("{\"type\":\"no".utf8)); try h.close()
+        let entries = try IncidentLog.read(path: path)
+        #expect(entries.count == 2)
+        #expect(entries.last?.message?.contains("line 2 of the log was cut short") == true)
+    }
+
     @Test func reportIsAMarkdownTimeline() throws {
         let dir = makeTempDir()
         let path = dir.appendingPathComponent("r.jsonl").path
