@@ -406,41 +406,17 @@ extension App {
         return DashPanel(title: "BullMQ queues (\(qs.count))", sources: ["queues"], preferred: max(1, qs.count + (qs.isEmpty ? 0 : 1)) + 2, minimum: 3, draw: draw)
     }
 
-    /// ADR compliance as displayed: (ok?, text). nil ok means unknown.
-    public static func adrChecks(_ s: Snapshot?) -> [(ok: Bool?, text: String)] {
-        guard let s else { return [] }
-        let aof = s.config.appendonly ?? s.persistence.aofEnabled.map { $0 ? "yes" : "no" }
-        let fsync = s.config.appendfsync ?? s.persistence.appendfsync
-        let policy = s.config.maxmemoryPolicy ?? s.memory.policy
-        let maxm = s.config.maxmemory ?? s.memory.maxmemoryBytes
-        let limit = s.memory.limitBytes
-        var out: [(Bool?, String)] = [
-            (aof.map { $0 == "yes" }, "appendonly yes (is \(aof ?? "?"))"),
-            (fsync.map { $0 == "everysec" }, "appendfsync everysec (is \(fsync ?? "?"))"),
-            (policy.map { $0 == "noeviction" }, "maxmemory-policy noeviction (is \(policy ?? "?"))"),
-        ]
-        if let mx = maxm, mx == 0 {
-            out.append((false, "maxmemory unset: Redis is OOMKilled before noeviction applies"))
-        } else if let mx = maxm, let l = limit {
-            let cow = max(s.memory.aofLastCowBytes ?? 0, s.memory.rdbLastCowBytes ?? 0)
-            let room = l - mx
-            let ok = mx <= l * 3 / 4 && room >= cow
-            out.append((ok, "maxmemory \(Fmt.bytes(mx)) leaves \(Fmt.bytes(room)) of \(Fmt.bytes(l)) for a fork"))
-        } else {
-            out.append((nil, "maxmemory \(Fmt.bytes(maxm)) under limit \(Fmt.bytes(limit))"))
-        }
-        // A crash-looping exporter container is not up, whatever its last metrics said.
-        let expNotReady = s.pod?.containers.contains { $0.name.contains("exporter") && $0.ready == false } ?? false
-        let exp: Bool? = s.exporter.present == false || expNotReady ? false : s.exporter.up
-        let expState = s.exporter.present == false ? "absent" : (expNotReady ? "container not ready" : (s.exporter.up.map { $0 ? "up" : "down" } ?? "?"))
-        out.append((exp, "exporter sidecar present and up (\(expState))"))
-        return out
-    }
-
+    /// The snapshot's ADR checks (`Findings.adrChecks`, the same rows `check` and `status --json`
+    /// give), drawn: ✓ pass, ✗ fail, ? unknown, then the measured detail.
     static func adrPanel(_ m: AppModel) -> DashPanel {
-        let checks = adrChecks(m.snapshot)
-        let ls: [Line] = checks.isEmpty ? [[Span("waiting for data", .dim)]] : checks.map { c in
-            [Span(c.ok == true ? "✓ " : (c.ok == false ? "✗ " : "? "), c.ok == true ? okStyle : (c.ok == false ? badStyle : .dim)), Span(c.text)]
+        let checks = m.snapshot?.adr ?? []
+        // A passing check is its title; a failing or unknown one also says what was measured.
+        let ls: [Line] = checks.isEmpty ? [[Span("waiting for data", .dim)]] : checks.flatMap { c -> [Line] in
+            switch c.status {
+            case .pass: return [[Span("✓ ", okStyle), Span(c.title)]]
+            case .fail: return [[Span("✗ ", badStyle), Span(c.title)], [Span("  " + c.detail, .dim)]]
+            case .unknown: return [[Span("? ", .dim), Span(c.title)], [Span("  " + c.detail, .dim)]]
+            }
         }
         return DashPanel(title: "ADR compliance", sources: ["redis", "exporter"], preferred: ls.count + 2, minimum: 3, draw: lines(ls))
     }

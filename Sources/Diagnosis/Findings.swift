@@ -302,9 +302,14 @@ public enum Findings {
         let headroom: AdrCheck
         if let mx, mx > 0, let lim, lim > 0 {
             let r = Double(mx) / Double(lim)
+            // The fork of an AOF rewrite or BGSAVE copies pages into the same cgroup: the room under
+            // the limit must hold the last fork's copy-on-write too.
+            let cow = max(s.memory.aofLastCowBytes ?? 0, s.memory.rdbLastCowBytes ?? 0)
+            let room = lim - mx
+            var detail = "maxmemory \(Fmt.bytes(mx)) = \(Fmt.pct(r)) of limit \(Fmt.bytes(lim)), \(Fmt.bytes(max(room, 0))) left for a fork"
+            if cow > 0 { detail += " (last fork CoW \(Fmt.bytes(cow)))" }
             headroom = AdrCheck(id: "maxmemory-headroom", title: "maxmemory <= \(Fmt.pct(FindingRules.maxmemoryOfLimit)) of the container limit",
-                                status: r <= FindingRules.maxmemoryOfLimit ? .pass : .fail,
-                                detail: "maxmemory \(Fmt.bytes(mx)) = \(Fmt.pct(r)) of limit \(Fmt.bytes(lim))")
+                                status: r <= FindingRules.maxmemoryOfLimit && room >= cow ? .pass : .fail, detail: detail)
         } else if mx == 0 {
             headroom = AdrCheck(id: "maxmemory-headroom", title: "maxmemory <= \(Fmt.pct(FindingRules.maxmemoryOfLimit)) of the container limit",
                                 status: .fail, detail: lim != nil ? "maxmemory unset: Redis is OOMKilled before noeviction applies"
@@ -318,8 +323,13 @@ public enum Findings {
         }
         out.append(headroom)
         let exp: AdrCheck
+        // A crash-looping or not-ready exporter container is not up, whatever its last metrics said.
+        let exporterNotReady = s.pod?.containers.first { $0.name.contains("exporter") && $0.ready == false }
         switch (s.exporter.present, s.exporter.up) {
         case (false, _): exp = AdrCheck(id: "exporter", title: "exporter sidecar present and up", status: .fail, detail: "no exporter container in the pod")
+        case (_, _) where exporterNotReady != nil:
+            exp = AdrCheck(id: "exporter", title: "exporter sidecar present and up", status: .fail,
+                           detail: "container \(exporterNotReady!.name) not ready (\(exporterNotReady!.reason ?? exporterNotReady!.state ?? "unknown"))")
         case (_, false): exp = AdrCheck(id: "exporter", title: "exporter sidecar present and up", status: .fail, detail: "redis_up 0")
         case (true, true): exp = AdrCheck(id: "exporter", title: "exporter sidecar present and up", status: .pass, detail: "present, redis_up 1")
         default: exp = AdrCheck(id: "exporter", title: "exporter sidecar present and up", status: .unknown,

@@ -40,6 +40,7 @@ func sampleSnapshot(maxmemory: Int64 = 0, used: Int64 = 700 << 20) -> Snapshot {
         Finding(id: "oom-killed", severity: .critical, summary: "redis was OOMKilled", evidence: "exit 137 at 07:55", runbook: "oom-killed"),
         Finding(id: "queue-backlog", severity: .info, summary: "emails waiting grows", evidence: "waiting 120 (+20)", runbook: nil),
     ]
+    s.adr = Findings.adrChecks(s)   // as SnapshotBuilder does
     return s
 }
 

@@ -73,7 +73,10 @@ import Testing
         #expect(g.text.contains("used/max"))
         #expect(dashboard(sampleSnapshot(), width: 200, height: 60).text.contains("maxmemory unset: the container limit is the only limit"))
         #expect(g.text.contains("700M/800M 88%"))
-        #expect(g.text.contains("✗ maxmemory 800M leaves 224M of 1.00G for a fork"))
+        // The ADR panel draws the snapshot's own checks (the rows check and status --json give).
+        #expect(g.text.contains("✗ maxmemory <= 75% of the container limit"))
+        #expect(g.text.contains("  maxmemory 800.0 MiB = 78.1% of limit 1.0 GiB"))
+        #expect(g.text.contains("✓ appendfsync everysec"))
     }
 
     @Test func disconnectedDashboardSaysSo() async {

@@ -39,7 +39,8 @@ import Glibc
             // The memory panel wraps at 160 columns: the sentence ends on the next row.
             let row = try #require(screen.firstIndex { $0.contains("maxmemory unset: the container limit is the only") }, "\(text)")
             #expect(screen[row].contains("is the only limit") || screen[row + 1].contains("│ limit "), "\(text)")
-            #expect(text.contains("✗ maxmemory unset: Redis is OOMKill"), "\(text)")
+            #expect(text.contains("✗ maxmemory <= 75% of the container limit"), "\(text)")
+            #expect(text.contains("maxmemory unset: Redis is OOMKilled before"), "\(text)")
             #expect(!screen.contains { $0.contains("used/max") }, "no gauge against maxmemory 0\n\(text)")
             for ram in Self.hostRAMTexts() { #expect(!text.contains("/\(ram)"), "host RAM \(ram) on screen\n\(text)") }
             // The only percentage of memory is against the 512M container limit.
