@@ -117,6 +117,17 @@ public struct AppModel: Sendable {
         return all.filter { "\($0.id) \($0.severity.rawValue) \($0.summary) \($0.evidence) \($0.runbook ?? "")".localizedCaseInsensitiveContains(f) }
     }
 
+    /// How many findings the filter of `screen` hides (0 without a filter).
+    public func findingsHidden(filter screen: Screen) -> Int {
+        (snapshot?.findings.count ?? 0) - findings(filter: screen).count
+    }
+
+    /// The dashboard's filter, applied to every panel that lists things (findings, queues, pod warnings).
+    public func dashboardMatches(_ text: String) -> Bool {
+        guard let f = filters[.dashboard], !f.isEmpty else { return true }
+        return text.localizedCaseInsensitiveContains(f)
+    }
+
     public func filteredEvents() -> [EventSummary] {
         guard let f = filters[.events], !f.isEmpty else { return events.items }
         return events.items.filter { "\($0.type) \($0.reason) \($0.message)".localizedCaseInsensitiveContains(f) }

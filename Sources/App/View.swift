@@ -246,10 +246,12 @@ extension App {
                                Span(" exit \(Fmt.int(t.exitCode)) \(Fmt.ago(t.finishedAt, now: m.now))")])
                 }
             }
-            if p.warnings.isEmpty {
-                ls.append([Span("no recent warnings", .dim)])
+            let warnings = p.warnings.filter { m.dashboardMatches("\($0.reason) \($0.message)") }
+            if warnings.isEmpty {
+                let hidden = p.warnings.count
+                ls.append([Span(hidden > 0 ? "\(hidden) warnings hidden by filter" : "no recent warnings", .dim)])
             } else {
-                for w in p.warnings.prefix(12) {
+                for w in warnings.prefix(12) {
                     ls.append([Span(Fmt.ago(w.lastTimestamp, now: m.now).replacingOccurrences(of: " ago", with: "") + " ", .dim),
                                Span(w.reason, warnStyle), Span(" " + w.message)])
                 }
@@ -383,7 +385,9 @@ extension App {
     }
 
     static func queuesPanel(_ m: AppModel) -> DashPanel {
-        let qs = m.snapshot?.queues ?? []
+        let all = m.snapshot?.queues ?? []
+        let qs = all.filter { m.dashboardMatches("\($0.prefix):\($0.name)") }
+        let hidden = all.count - qs.count
         let rows: [[Span]] = qs.map { q in
             let id = "\(q.prefix):\(q.name)"
             return [Span(q.name), Span(Fmt.int(q.waiting)), trendArrow(m.queueTrend[id]), Span(Fmt.int(q.active)),
@@ -398,12 +402,17 @@ extension App {
         ], rows: rows)
         let draw: (inout Grid, Rect) -> Void = { g, r in
             if qs.isEmpty {
-                g.write(m.snapshot == nil ? "waiting for data" : "no BullMQ queues found", x: r.x, y: r.y, style: .dim, clip: r)
+                let text = m.snapshot == nil ? "waiting for data" : (hidden > 0 ? "\(hidden) hidden by filter" : "no BullMQ queues found")
+                g.write(text, x: r.x, y: r.y, style: .dim, clip: r)
             } else {
                 table.render(into: &g, rect: r)
+                if hidden > 0, r.height > qs.count + 1 {
+                    g.write("\(hidden) hidden by filter", x: r.x, y: r.y + qs.count + 1, style: .dim, clip: r)
+                }
             }
         }
-        return DashPanel(title: "BullMQ queues (\(qs.count))", sources: ["queues"], preferred: max(1, qs.count + (qs.isEmpty ? 0 : 1)) + 2, minimum: 3, draw: draw)
+        let title = "BullMQ queues (\(qs.count)\(hidden > 0 ? " of \(all.count)" : ""))"
+        return DashPanel(title: title, sources: ["queues"], preferred: max(1, qs.count + (qs.isEmpty ? 0 : 1)) + 2 + (hidden > 0 ? 1 : 0), minimum: 3, draw: draw)
     }
 
     /// The snapshot's ADR checks (`Findings.adrChecks`, the same rows `check` and `status --json`
@@ -449,12 +458,16 @@ extension App {
 
     static func findingsPanel(_ m: AppModel) -> DashPanel {
         let list = m.findings(filter: .dashboard)
+        let hidden = m.findingsHidden(filter: .dashboard)
         let sel = min(m.selection[.dashboard] ?? 0, max(0, list.count - 1))
-        let counts = Severity.allCases.map { s in list.filter { $0.severity == s }.count }
-        let title = "Findings \(counts[0])C \(counts[1])W \(counts[2])I"
+        // The counts are of every finding: a filter never makes a problem disappear from the title.
+        let counts = Severity.allCases.map { s in (m.snapshot?.findings ?? []).filter { $0.severity == s }.count }
+        let title = "Findings \(counts[0])C \(counts[1])W \(counts[2])I" + (hidden > 0 ? " · \(hidden) hidden by filter" : "")
         let draw: (inout Grid, Rect) -> Void = { g, r in
             if list.isEmpty {
-                if m.snapshot == nil {
+                if hidden > 0 {
+                    g.write(line: [Span("\(hidden) hidden by filter \"\(m.filters[.dashboard] ?? "")\" (Esc clears it)", warnStyle)], x: r.x, y: r.y, clip: r)
+                } else if m.snapshot == nil {
                     g.write("waiting for data", x: r.x, y: r.y, style: .dim, clip: r)
                 } else if let e = m.snapshot?.errors.first {
                     g.write(line: [Span("no findings: data incomplete (\(e.source): \(e.message))", warnStyle)], x: r.x, y: r.y, clip: r)

@@ -61,6 +61,26 @@ import Testing
         #expect(dashboard(sampleSnapshot(), width: 120, height: 30).lines()[1].hasPrefix("┌"))
     }
 
+    @Test func theDashboardFilterAppliesToEveryListAndSaysWhatItHides() {
+        var m = model(width: 200, height: 60)
+        _ = App.update(&m, .snapshotArrived(sampleSnapshot()))
+        _ = press(&m, .char("/"))
+        for c in "zzz" { _ = press(&m, .char(c)) }
+        var text = App.render(m, width: 200, height: 60).text
+        // Nothing matches: the findings are hidden, not gone ("no findings" would be a lie).
+        #expect(!text.contains("no findings"))
+        #expect(text.contains("Findings 1C 1W 1I · 3 hidden by filter"))
+        #expect(text.contains("3 hidden by filter \"zzz\""))
+        #expect(text.contains("BullMQ queues (0 of 1)"))
+        // A queue name filters the queues panel too.
+        _ = press(&m, .escape)
+        _ = press(&m, .char("/"))
+        for c in "emails" { _ = press(&m, .char(c)) }
+        text = App.render(m, width: 200, height: 60).text
+        #expect(text.contains("BullMQ queues (1)"))
+        #expect(text.contains("queue-backlog"))   // its summary names the queue
+    }
+
     @Test func dashboardAt200x60UsesThreeColumns() {
         let g = dashboard(sampleSnapshot(maxmemory: 800 << 20), width: 200, height: 60)
         let l = g.lines()
