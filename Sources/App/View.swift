@@ -402,7 +402,9 @@ extension App {
         ], rows: rows)
         let draw: (inout Grid, Rect) -> Void = { g, r in
             if qs.isEmpty {
-                let text = m.snapshot == nil ? "waiting for data" : (hidden > 0 ? "\(hidden) hidden by filter" : "no BullMQ queues found")
+                let text = m.snapshot == nil || m.snapshot?.redisVersion == nil ? "loading…"
+                    : m.snapshot?.queuesSearching == true ? "looking for BullMQ queues…"
+                    : (hidden > 0 ? "\(hidden) hidden by filter" : "no BullMQ queues found")
                 g.write(text, x: r.x, y: r.y, style: .dim, clip: r)
             } else {
                 table.render(into: &g, rect: r)
@@ -412,7 +414,7 @@ extension App {
             }
         }
         let title = "BullMQ queues (\(qs.count)\(hidden > 0 ? " of \(all.count)" : ""))"
-        return DashPanel(title: title, sources: ["queues"], preferred: max(1, qs.count + (qs.isEmpty ? 0 : 1)) + 2 + (hidden > 0 ? 1 : 0), minimum: 3, draw: draw)
+        return DashPanel(title: title, sources: ["redis", "queues"], preferred: max(1, qs.count + (qs.isEmpty ? 0 : 1)) + 2 + (hidden > 0 ? 1 : 0), minimum: 3, draw: draw)
     }
 
     /// The snapshot's ADR checks (`Findings.adrChecks`, the same rows `check` and `status --json`

@@ -40,12 +40,15 @@ public struct Snapshot: Codable, Sendable, Equatable {
     /// Whether the cluster could be read this refresh (nil: not known, e.g. a snapshot built
     /// without any kubectl call). See `ClusterAccess`.
     public var cluster: ClusterAccess?
+    /// True while the walk that finds BullMQ queues has not finished once (a large keyspace):
+    /// `queues` may be incomplete. Nil when the list is complete or Redis was not read.
+    public var queuesSearching: Bool?
 
     public init() {}
 
     public enum CodingKeys: String, CodingKey {
         case schemaVersion, takenAt, context, namespace, pod, memory, persistence, clients, exporter, queues, findings, errors, redisState, redisVersion, keyspace, config
-        case redisError, redisServer, logEvidence, adr, keyspaceLastKnown, keyspaceLastKnownAt, cluster
+        case redisError, redisServer, logEvidence, adr, keyspaceLastKnown, keyspaceLastKnownAt, cluster, queuesSearching
     }
     // Encode nil optionals as null (the schema promises the keys).
     public func encode(to encoder: any Encoder) throws {
@@ -73,6 +76,7 @@ public struct Snapshot: Codable, Sendable, Equatable {
         try c.encode(keyspaceLastKnown, forKey: .keyspaceLastKnown)
         try c.encode(keyspaceLastKnownAt, forKey: .keyspaceLastKnownAt)
         try c.encode(cluster, forKey: .cluster)
+        try c.encode(queuesSearching, forKey: .queuesSearching)
     }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -99,6 +103,7 @@ public struct Snapshot: Codable, Sendable, Equatable {
         keyspaceLastKnown = try c.decodeIfPresent([String: Int].self, forKey: .keyspaceLastKnown) ?? [:]
         keyspaceLastKnownAt = try c.decodeIfPresent(String.self, forKey: .keyspaceLastKnownAt)
         cluster = try c.decodeIfPresent(ClusterAccess.self, forKey: .cluster)
+        queuesSearching = try c.decodeIfPresent(Bool.self, forKey: .queuesSearching)
     }
 }
 

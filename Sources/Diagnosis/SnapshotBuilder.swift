@@ -24,6 +24,8 @@ public struct SnapshotInputs: Sendable {
     public var previousLogText: String?
     /// Queue counts of this refresh (see `BullMQ.parseCounts`); trends are filled from `previous`.
     public var queues: [QueueCounts]?
+    /// The walk that finds the queues has not finished once yet (a large keyspace).
+    public var queuesSearching = false
     /// The last snapshot, for rates and deltas.
     public var previous: Snapshot?
     /// An error text the Redis session saw this refresh (e.g. a PING reply "LOADING ...",
@@ -89,6 +91,7 @@ public enum SnapshotBuilder {
         // Queues
         if let queues = input.queues {
             s.queues = queues.map { BullMQ.withTrend($0, previous: input.previous?.queues ?? []) }
+            s.queuesSearching = input.queuesSearching ? true : nil
         }
 
         // Can the cluster be read at all? Failures to reach it say nothing about Redis.

@@ -75,6 +75,8 @@ public actor Prober {
     private var discoveryCursor = "0"
     private var discoveryFound: Set<String> = []
     private var discoveryNext = Date.distantPast
+    /// A whole discovery walk has finished at least once: an empty list then means no queues.
+    private var queueListKnown = false
 
     private var lastGood: [String: Date] = [:]
     private var lastKnownKeyspace: (keys: [String: Int], at: String?) = ([:], nil)
@@ -145,6 +147,7 @@ public actor Prober {
         input.infoText = r.info
         input.config = r.config
         input.queues = r.queues
+        input.queuesSearching = r.queuesSearching
         input.metricsText = metricsText
         let logText = [previousLogs?.text, currentLogScan?.lines.joined(separator: "\n")].compactMap { $0 }.filter { !$0.isEmpty }
         input.previousLogText = logText.isEmpty ? previousLogs?.text : logText.joined(separator: "\n")
@@ -379,6 +382,8 @@ public actor Prober {
         var error: String?
         /// `KubectlError.Kind` raw value when the error came from kubectl (exec could not run).
         var errorKind: String?
+        /// The first queue discovery walk has not finished (a large keyspace): no list yet.
+        var queuesSearching = false
         /// The probe is still running (the refresh did not wait for it).
         var pending = false
     }
@@ -478,10 +483,11 @@ public actor Prober {
             if t >= discoveryNext {
                 absorbDiscovery(replies[idx], at: t)
                 idx += 1
-                // One-shot (status, check, runbooks): finish the walk now, in bounded SCANs, so the
-                // single snapshot has the queues. The dashboard spreads it over its refreshes.
+                // One-shot (status, check, runbooks) and the dashboard's first refresh: finish the walk
+                // now, in bounded SCANs, so the snapshot lists the real queues. Later dashboard
+                // refreshes spread it, one SCAN each.
                 var rounds = 0
-                while !useWatches, discoveryNext <= t, discoveryCursor != "0", rounds < Self.oneShotDiscoveryRounds {
+                while !useWatches || queueNames.isEmpty && !queueListKnown, discoveryNext <= t, discoveryCursor != "0", rounds < Self.oneShotDiscoveryRounds {
                     rounds += 1
                     guard let r = try? await s.send([BullMQ.discoveryCommand(prefix: target.bullmqPrefix, cursor: discoveryCursor, count: 1000)]).first else { break }
                     absorbDiscovery(r, at: t)
@@ -501,6 +507,7 @@ public actor Prober {
                 queues += fresh
             }
             result.queues = await queueCounts(queues.filter { queueNames.contains($0) }, queueReplies, session: s, now: t)
+            result.queuesSearching = !queueListKnown
             return result
         } catch {
             redisBackoff = min(max(redisBackoff * 2, 1), 30)
@@ -536,6 +543,7 @@ public actor Prober {
             discoveryFound.formUnion(BullMQ.queueNames(fromMetaKeys: scan.keys, prefix: target.bullmqPrefix))
             discoveryCursor = scan.cursor
             if scan.cursor == "0" {
+                queueListKnown = true
                 queueNames = discoveryFound.sorted()
                 discoveryFound = []
                 discoveryNext = t.addingTimeInterval(queueDiscoveryInterval)
