@@ -158,6 +158,8 @@ struct ObjectHandlers: Sendable {
             return APIResponse(status: .ok, headers: headers, body: .stream { w in
                 try await w.write((["type": "ERROR", "object": status.json] as KctlJSON).compact() + "\n")
             })
+        } catch {
+            throw APIStatus(code: 503, reason: "ServiceUnavailable", message: "the watch cache is not ready yet", retryAfterSeconds: 1)
         }
         let handler = self
         return APIResponse(status: .ok, headers: headers, body: .stream { w in
@@ -165,11 +167,10 @@ struct ObjectHandlers: Sendable {
             var first = true
             var lastRV = max(from ?? 0, subscription.generation)
             func send(_ e: WatchEvent) async throws {
-                guard nsOK, handler.matches(e.object, sel) else { return }
+                guard e.kind == kind, nsOK, handler.matches(e.object, sel) else { return }
                 var object = e.object
                 if table {
-                    let st = hub.latestState() ?? state
-                    object = Tables.table(kind, objects: [e.object], state: st, resourceVersion: String(e.rv), includeObject: includeObject,
+                    object = Tables.table(kind, objects: [e.object], state: e.state, resourceVersion: String(e.rv), includeObject: includeObject,
                                           withColumns: first)
                     first = false
                 }
