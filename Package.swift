@@ -104,6 +104,7 @@ let package = Package(
         .target(name: "TmuxTestSupport", path: "Tests/TmuxTestSupport", swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["ProcessRunner", "TmuxTestSupport"], swiftSettings: strict),
         .testTarget(name: "HostileInputTests", dependencies: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"], resources: [.copy("Corpus")], swiftSettings: strict),
+        .testTarget(name: "LiveTests", dependencies: ["Live", "Diagnosis"], swiftSettings: strict),
         .testTarget(name: "ReliabilityTests", dependencies: ["ProcessRunner", "Sandbox", "Runbooks", "Diagnosis", "Live", "TmuxTestSupport"], swiftSettings: strict),
     ]
 )
