@@ -184,7 +184,8 @@ struct RunbookLaunch: Sendable {
         let options = RunOptions(yes: yes, yesDestructive: yesDestructive, dryRun: global.dryRun, readOnly: global.readOnly, presetAnswers: preset)
         let target = RunTarget(context: global.context, kubeconfig: global.kubeconfig, namespace: global.namespace,
                                statefulset: global.statefulset, pod: global.podName, container: global.container,
-                               exporterContainer: global.exporterContainer, options: values)
+                               exporterContainer: global.exporterContainer, options: values,
+                               requestTimeout: global.requestTimeout, asUser: global.asUser)
         let kubectl = try global.resolveKubectl()
         let store = RunStateStore(directory: Paths.stateHome().appendingPathComponent("runs"))
 

@@ -26,7 +26,8 @@ public struct TUICommand: AsyncParsableCommand {
             target = LiveTarget(kubectl: global.kubectl ?? "kubectl", context: global.context, kubeconfig: global.kubeconfig,
                                 namespace: global.namespace, statefulset: global.statefulset, pod: global.pod,
                                 container: global.container, exporterContainer: global.exporterContainer,
-                                bullmqPrefix: global.bullmqPrefix, passwordEnv: global.redisPasswordEnv)
+                                bullmqPrefix: global.bullmqPrefix, passwordEnv: global.redisPasswordEnv,
+                                requestTimeout: global.requestTimeout, asUser: global.asUser)
         }
         let prober = Prober(target: target, runner: Runner(), useWatches: true)
         // A slow Redis probe must not hold back the pod and node panels (see Prober.redisWait).

@@ -5,6 +5,10 @@ public struct LiveTarget: Sendable, Equatable {
     public var kubectl: String
     public var context: String?
     public var kubeconfig: String?
+    /// kubectl's --request-timeout (nil: kubectl's default).
+    public var requestTimeout: String?
+    /// kubectl's --as (nil: no impersonation).
+    public var asUser: String?
     public var namespace: String
     public var statefulset: String
     public var pod: String
@@ -17,7 +21,10 @@ public struct LiveTarget: Sendable, Equatable {
 
     public init(kubectl: String, context: String? = nil, kubeconfig: String? = nil, namespace: String = "default",
                 statefulset: String = "redis", pod: String? = nil, container: String = "redis",
-                exporterContainer: String = "redis-exporter", bullmqPrefix: String = "bull", passwordEnv: String = "REDIS_PASSWORD") {
+                exporterContainer: String = "redis-exporter", bullmqPrefix: String = "bull", passwordEnv: String = "REDIS_PASSWORD",
+                requestTimeout: String? = nil, asUser: String? = nil) {
+        self.requestTimeout = requestTimeout
+        self.asUser = asUser
         self.kubectl = kubectl
         self.context = context
         self.kubeconfig = kubeconfig
@@ -35,6 +42,8 @@ public struct LiveTarget: Sendable, Equatable {
         var a: [String] = []
         if let context { a += ["--context", context] }
         if let kubeconfig { a += ["--kubeconfig", kubeconfig] }
+        if let requestTimeout { a += ["--request-timeout", requestTimeout] }
+        if let asUser { a += ["--as", asUser] }
         a += ["-n", namespace]
         return a
     }
