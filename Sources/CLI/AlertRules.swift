@@ -30,6 +30,18 @@ public struct AlertRuleIndex: Sendable {
         return AlertRuleIndex(rules: out, file: file)
     }
 
+    /// alert → summary annotation.
+    public static func parseSummaries(_ text: String) throws -> [String: String] {
+        guard let top = try Yams.load(yaml: text) as? [String: Any], let groups = top["groups"] as? [[String: Any]] else { return [:] }
+        var out: [String: String] = [:]
+        for g in groups {
+            for r in g["rules"] as? [[String: Any]] ?? [] {
+                if let n = r["alert"] as? String, let s = (r["annotations"] as? [String: Any])?["summary"] as? String { out[n] = s }
+            }
+        }
+        return out
+    }
+
     /// Where the rules are: $REDIS_RUNBOOK_ALERT_RULES, else `deploy/alerts/redis.rules.yaml`
     /// found walking up from the executable (the repo checkout), else
     /// `<prefix>/share/redis-runbook/alerts/redis.rules.yaml` (make install).

@@ -8,7 +8,7 @@ public struct RunbookCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "runbook",
         abstract: "List, show, validate, export and run runbooks.",
-        subcommands: [RunbookList.self, RunbookShow.self, RunbookExport.self, RunbookValidate.self, RunbookRunCommand.self]
+        subcommands: [RunbookList.self, RunbookShow.self, RunbookExport.self, RunbookValidate.self, RunbookRunCommand.self, RunbookPages.self]
     )
     public init() {}
 }
