@@ -44,7 +44,7 @@ BUILT = .build/$(CONFIG)/redis-runbook
 RUNBOOK_FILES := $(notdir $(wildcard runbooks/*.yaml))
 INSTALLED_FILES = bin/redis-runbook bin/kubectl-redis_runbook \
 	$(addprefix share/redis-runbook/runbooks/,$(RUNBOOK_FILES)) \
-	share/redis-runbook/alerts/redis.rules.yaml share/redis-runbook/alerts/redis-prometheusrule.yaml \
+	share/redis-runbook/alerts/redis.rules.yaml share/redis-runbook/alerts/redis-prometheusrule.yaml share/redis-runbook/open-in-tmux.sh \
 	share/bash-completion/completions/redis-runbook share/zsh/site-functions/_redis-runbook \
 	share/fish/vendor_completions.d/redis-runbook.fish share/man/man1/redis-runbook.1
 # Deepest first: removed by uninstall only when empty.
@@ -61,6 +61,7 @@ install: deps
 	ln -sf redis-runbook "$(ROOT)/bin/kubectl-redis_runbook"
 	install -m 0644 runbooks/*.yaml "$(ROOT)/share/redis-runbook/runbooks/"
 	install -m 0644 deploy/alerts/redis.rules.yaml deploy/alerts/redis-prometheusrule.yaml "$(ROOT)/share/redis-runbook/alerts/"
+	install -m 0755 deploy/alertmanager/open-in-tmux.sh "$(ROOT)/share/redis-runbook/open-in-tmux.sh"
 	"$(BUILT)" --generate-completion-script bash > "$(ROOT)/share/bash-completion/completions/redis-runbook"
 	"$(BUILT)" --generate-completion-script zsh > "$(ROOT)/share/zsh/site-functions/_redis-runbook"
 	"$(BUILT)" --generate-completion-script fish > "$(ROOT)/share/fish/vendor_completions.d/redis-runbook.fish"

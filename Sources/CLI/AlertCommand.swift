@@ -76,6 +76,13 @@ public struct AlertCommand: AsyncParsableCommand {
             return
         }
         try await g.ensureSandboxIfRequested()
+        if name == "-" && isatty(STDIN_FILENO) != 1 {
+            // The payload came on stdin; the dashboard reads keys from the terminal.
+            let fd = open("/dev/tty", O_RDWR)
+            guard fd >= 0 else { throw ValidationError("the payload was read from stdin and there is no terminal (/dev/tty) for the dashboard; use --print") }
+            dup2(fd, STDIN_FILENO)
+            close(fd)
+        }
         try await TUICommand.open(global: g, runbook: (rb.id, RunbookMarkdown.export(rb)))
     }
 
