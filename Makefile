@@ -34,7 +34,7 @@ clean:
 	rm -rf .build
 
 # --- Installing like a CLI ------------------------------------------------------------------
-# make install PREFIX=/usr/local [DESTDIR=...] [CONFIG=release|debug]; make uninstall removes
+# make install PREFIX=/usr/local [DESTDIR=...] [CONFIG=release|debug] [BUILD=0]; make uninstall removes
 # exactly what install wrote (and the folders it created, when they are left empty).
 PREFIX ?= /usr/local
 CONFIG ?= release
@@ -52,8 +52,11 @@ INSTALLED_DIRS = share/redis-runbook/runbooks share/redis-runbook/alerts share/r
 	share/bash-completion/completions share/bash-completion share/zsh/site-functions share/zsh \
 	share/fish/vendor_completions.d share/fish share/man/man1 share/man share bin
 
-install: deps
-	$(SWIFT) build -c $(CONFIG) --product redis-runbook
+# BUILD=0: install the binary already built for CONFIG (the install test runs inside `swift test`).
+BUILD ?= 1
+install:
+	@if [ "$(BUILD)" != 0 ]; then scripts/install-deps.sh && $(SWIFT) build -c $(CONFIG) --product redis-runbook; fi
+	@[ -x "$(BUILT)" ] || { echo "$(BUILT) is not built (make install CONFIG=$(CONFIG) without BUILD=0 builds it)" >&2; exit 1; }
 	install -d "$(ROOT)/bin" "$(ROOT)/share/redis-runbook/runbooks" "$(ROOT)/share/redis-runbook/alerts" \
 		"$(ROOT)/share/bash-completion/completions" "$(ROOT)/share/zsh/site-functions" \
 		"$(ROOT)/share/fish/vendor_completions.d" "$(ROOT)/share/man/man1"
