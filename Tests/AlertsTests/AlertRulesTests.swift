@@ -143,13 +143,13 @@ import Yams
 
     static func checkExporterNames(cli: [String], redisPort: Int, exporterPort: Int) async throws {
         _ = try await waitUntil(10, "redis-server") { (await run(cli + ["PING"])).stdoutText.contains("PONG") ? true : nil }
-        _ = await run(cli + ["RPUSH", "bull:email:wait", "1", "2"])
         _ = await run(cli + ["CONFIG", "SET", "maxmemory", "1"])
         let oom = await run(cli + ["SET", "k", "v"])
         #expect(oom.stdoutText.contains("OOM"), "\(oom.stdoutText)")
         _ = await run(cli + ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"])
         _ = await run(cli + ["SET", "k2", "v"])   // evicts to make room
         _ = await run(cli + ["CONFIG", "SET", "maxmemory", "0"])
+        _ = await run(cli + ["RPUSH", "bull:email:wait", "1", "2"])   // after the evictions
         // `timeout` ends the exporter by itself even if this test is killed; the pid file lets
         // the test stop it at once (timeout forwards the SIGTERM to it).
         let pidFile = NSTemporaryDirectory() + "exporter-\(exporterPort).pid"

@@ -24,12 +24,20 @@ import TmuxTestSupport
     /// deploy/alertmanager/open-in-tmux.sh: a payload becomes a tmux window on the runbook of its worst alert.
     @Test func alertmanagerScriptOpensATmuxWindow() async throws {
         let dir = try tempDir("am-tmux")
-        defer { try? FileManager.default.removeItem(at: dir) }
         // A private tmux server (TMUX_TMPDIR) that the script's plain `tmux` calls reach.
         let env = ["TMUX_TMPDIR": dir.path, "XDG_STATE_HOME": dir.appendingPathComponent("state").path, "REDIS_RUNBOOK": builtBinary,
                    "TMUX_SESSION": "oncall", "HOME": dir.path]
-        let tmux: ([String]) async -> String = { args in (await run(["tmux"] + args, environment: env, removeEnvironment: ["TMUX"], timeout: .seconds(10))).stdoutText }
-        defer { Task { _ = await tmux(["kill-server"]) } }
+        @Sendable func tmux(_ args: [String]) async -> String {
+            (await run(["tmux"] + args, environment: env, removeEnvironment: ["TMUX"], timeout: .seconds(10))).stdoutText
+        }
+        var failure: Error?
+        do { try await Self.scriptScenario(dir: dir, env: env, tmux: tmux) } catch { failure = error }
+        _ = await tmux(["kill-server"])
+        try? FileManager.default.removeItem(at: dir)
+        if let failure { throw failure }
+    }
+
+    static func scriptScenario(dir: URL, env: [String: String], tmux: @Sendable ([String]) async -> String) async throws {
         _ = await tmux(["-f", "/dev/null", "new-session", "-d", "-s", "oncall", "-x", "110", "-y", "30"])
         let payload = #"{"version":"4","status":"firing","receiver":"redis-runbook","alerts":[{"status":"firing","labels":{"alertname":"RedisRestarted","severity":"warning","runbook_id":"pod-restart"}},{"status":"firing","labels":{"alertname":"RedisAOFWriteFailing","severity":"critical","runbook_id":"disk-full","namespace":"default","pod":"redis-0"}}]}"#
         let r = await run([repoPath("deploy/alertmanager/open-in-tmux.sh"), "--", "--kubectl", "/nonexistent/kubectl"], stdin: Data(payload.utf8),

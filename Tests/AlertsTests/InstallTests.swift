@@ -31,12 +31,12 @@ import Testing
 
         // Completions name the subcommands; bash and fish accept their scripts; the man page renders.
         let bash = try String(contentsOfFile: "\(prefix)/share/bash-completion/completions/redis-runbook", encoding: .utf8)
-        #expect(bash.contains("alert") && bash.contains("sandbox") && bash.contains("--request-timeout"))
+        #expect(bash.contains("alert") && bash.contains("sandbox") && bash.contains("--request-timeout"), "bash completions: \(bash.prefix(300))")
         #expect((await run(["bash", "-n", "\(prefix)/share/bash-completion/completions/redis-runbook"])).succeeded)
         let zsh = try String(contentsOfFile: "\(prefix)/share/zsh/site-functions/_redis-runbook", encoding: .utf8)
-        #expect(zsh.hasPrefix("#compdef redis-runbook"))
+        #expect(zsh.hasPrefix("#compdef redis-runbook"), "\(zsh.prefix(200))")
         let fish = try String(contentsOfFile: "\(prefix)/share/fish/vendor_completions.d/redis-runbook.fish", encoding: .utf8)
-        #expect(fish.contains("complete -c redis-runbook"))
+        #expect(fish.contains("complete -c 'redis-runbook'") && fish.contains("'alert'"), "fish completions: \(fish.prefix(300))")
         let man = await run(["man", "-l", "-P", "cat", "\(prefix)/share/man/man1/redis-runbook.1"], environment: ["MANWIDTH": "100"])
         if man.exitCode != 127 {
             #expect(man.succeeded && man.stdoutText.contains("redis-runbook - incident dashboard") && man.stdoutText.contains("ALERT"), "\(man.stdoutText.prefix(400))\(man.stderrText)")
