@@ -49,6 +49,9 @@ import Live
                       environment: toolEnvironment.merging(["XDG_STATE_HOME": dir.path]) { $1 }, timeout: .seconds(60))
         let withFlags = calls()
         #expect(withFlags.count >= 3, "\(withFlags)")
+        // Both paths were exercised: the prober (get pod) and the runbook runner (its first check, DBSIZE).
+        #expect(withFlags.contains { $0.contains("get") && $0.contains("pod") }, "no prober call: \(withFlags)")
+        #expect(withFlags.contains { $0.contains("DBSIZE") }, "no runbook step call: \(withFlags)")
         for c in withFlags {
             let want = ["--context", "prod", "--kubeconfig", "/k/config", "--request-timeout", "7s", "--as", "oncall"]
             #expect(Array(c.prefix(want.count)) == want, "kubectl call without the global flags: \(c)")

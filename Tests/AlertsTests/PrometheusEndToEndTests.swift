@@ -7,7 +7,9 @@ import Glibc
 
 /// A real Prometheus (Debian's package) scraping the sandbox's real redis_exporter with the
 /// shipped rules (only their `for:` shortened): faults a scrape can see make the alerts fire in
-/// /api/v1/alerts, and each alert's runbook_id opens that runbook in the tool.
+/// /api/v1/alerts, and each alert's runbook_id opens that runbook in the tool. One alert also
+/// travels the documented path: a real Alertmanager with deploy/alertmanager/alertmanager.yml,
+/// the real `webhook` listener with deploy/alertmanager/hooks.yaml, open-in-tmux.sh, a tmux window.
 ///
 /// The exporter listens on 127.0.0.1:9121 inside the pod's network namespace, so Prometheus runs
 /// in that namespace (nsenter -t <pod sandbox pid> -n), and its API is read from there too.
@@ -25,8 +27,29 @@ import Glibc
         let promPort = 19_090
         var kubectl: String { dir.appendingPathComponent("sandbox/bin/kubectl").path }
         var sandboxDir: String { dir.appendingPathComponent("sandbox").path }
-        var promPidFile: String { dir.appendingPathComponent("prometheus.pid").path }
-        var prometheus: Task<Void, Never>?
+        let alertmanagerPort = 19_093, webhookPort = 19_000
+        var daemons: [(name: String, pidFile: String, task: Task<Void, Never>)] = []
+        /// The private tmux server (TMUX_TMPDIR) the Alertmanager receiver opens windows in.
+        var tmuxEnv: [String: String] {
+            ["TMUX_TMPDIR": dir.path, "XDG_STATE_HOME": dir.appendingPathComponent("state").path, "REDIS_RUNBOOK": builtBinary,
+             "HOME": dir.path].merging(toolEnvironment) { $1 }
+        }
+        func tmux(_ args: [String]) async -> String {
+            (await run(["tmux"] + args, environment: tmuxEnv, removeEnvironment: ["TMUX"], timeout: .seconds(10))).stdoutText
+        }
+
+        /// A process in the pod's network namespace, ended by `timeout` even if the test is killed.
+        func startInPodNetwork(_ name: String, _ argv: [String], environment: [String: String] = [:]) {
+            let pidFile = dir.appendingPathComponent("\(name).pid").path
+            let logPath = dir.appendingPathComponent("\(name).log").path
+            let full = ["sh", "-c", "echo $$ > \"$0\"; exec \"$@\"", pidFile, "nsenter", "-t", "\(netnsPid)", "-n", "timeout", "300"] + argv
+            let env = environment
+            let task = Task.detached {
+                let r = await run(full, environment: env, removeEnvironment: ["TMUX"], timeout: .seconds(320))
+                try? (r.stdoutText + r.stderrText).write(toFile: logPath, atomically: true, encoding: .utf8)
+            }
+            daemons.append((name, pidFile, task))
+        }
         init(dir: URL) { self.dir = dir }
 
         /// The sandbox (small memory limit: memory-pressure fills 48 MiB, not 384) and Prometheus in its pod's netns.
@@ -49,6 +72,10 @@ import Glibc
               scrape_interval: 1s
               evaluation_interval: 1s
             rule_files: [rules.yaml]
+            alerting:
+              alertmanagers:
+              - static_configs:
+                - targets: ['127.0.0.1:\(alertmanagerPort)']
             scrape_configs:
             - job_name: redis
               scrape_timeout: 900ms
@@ -57,15 +84,21 @@ import Glibc
                 labels: {namespace: default, pod: redis-0}
 
             """.write(to: dir.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
-            // `timeout 300`: Prometheus ends by itself even if this test is killed.
-            let argv = ["sh", "-c", "echo $$ > \"$0\"; exec \"$@\"", promPidFile, "nsenter", "-t", "\(netnsPid)", "-n", "timeout", "300", "prometheus",
-                        "--config.file=\(dir.path)/prometheus.yml", "--storage.tsdb.path=\(dir.path)/tsdb",
-                        "--web.listen-address=127.0.0.1:\(promPort)", "--log.level=warn"]
-            let logPath = dir.appendingPathComponent("prometheus.log").path
-            prometheus = Task.detached {
-                let r = await run(argv, timeout: .seconds(320))
-                try? (r.stdoutText + r.stderrText).write(toFile: logPath, atomically: true, encoding: .utf8)
-            }
+            startInPodNetwork("prometheus", ["prometheus", "--config.file=\(dir.path)/prometheus.yml", "--storage.tsdb.path=\(dir.path)/tsdb",
+                                             "--web.listen-address=127.0.0.1:\(promPort)", "--log.level=warn"])
+            // The shipped Alertmanager receiver and webhook hook, pointed at this test's ports and
+            // this checkout's open-in-tmux.sh; group_wait shortened.
+            let am = try String(contentsOfFile: repoPath("deploy/alertmanager/alertmanager.yml"), encoding: .utf8)
+                .replacingOccurrences(of: "http://127.0.0.1:9000/", with: "http://127.0.0.1:\(webhookPort)/")
+                .replacingOccurrences(of: "group_wait: 10s", with: "group_wait: 1s")
+            try am.write(to: dir.appendingPathComponent("alertmanager.yml"), atomically: true, encoding: .utf8)
+            let hooks = try String(contentsOfFile: repoPath("deploy/alertmanager/hooks.yaml"), encoding: .utf8)
+                .replacingOccurrences(of: "/usr/local/share/redis-runbook/open-in-tmux.sh", with: repoPath("deploy/alertmanager/open-in-tmux.sh"))
+            try hooks.write(to: dir.appendingPathComponent("hooks.yaml"), atomically: true, encoding: .utf8)
+            startInPodNetwork("alertmanager", ["prometheus-alertmanager", "--config.file=\(dir.path)/alertmanager.yml", "--storage.path=\(dir.path)/am",
+                                               "--web.listen-address=127.0.0.1:\(alertmanagerPort)", "--cluster.listen-address=", "--log.level=warn"])
+            _ = await tmux(["-f", "/dev/null", "new-session", "-d", "-s", "oncall", "-x", "110", "-y", "30"])
+            startInPodNetwork("webhook", ["webhook", "-hooks", "\(dir.path)/hooks.yaml", "-ip", "127.0.0.1", "-port", "\(webhookPort)"], environment: tmuxEnv)
             _ = try await waitUntil(30, "Prometheus to scrape the exporter") { () -> Bool? in
                 let r = await self.api("/api/v1/query?query=redis_up")
                 return r.contains("\"redis_up\"") && r.contains("\"1\"]") ? true : nil
@@ -73,12 +106,26 @@ import Glibc
         }
 
         func stop() async {
-            if let s = try? String(contentsOfFile: promPidFile, encoding: .utf8), let pid = Int32(s.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                kill(pid, SIGTERM)   // nsenter execs into timeout, which forwards it to Prometheus
+            for d in daemons {
+                if let s = try? String(contentsOfFile: d.pidFile, encoding: .utf8), let pid = Int32(s.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                    kill(pid, SIGTERM)   // nsenter execs into timeout, which forwards it
+                }
             }
-            _ = await prometheus?.value
+            for d in daemons { _ = await d.task.value }
+            _ = await tmux(["kill-server"])
             _ = await run([builtBinary, "sandbox", "down", "--dir", sandboxDir], timeout: .seconds(60))
             try? FileManager.default.removeItem(at: dir)
+        }
+
+        /// The text of every tmux window named redis-alert (opened by the Alertmanager receiver).
+        func alertWindows() async -> [String] {
+            var out: [String] = []
+            for line in (await tmux(["list-windows", "-t", "oncall", "-F", "#{window_index} #{window_name}"])).split(separator: "\n") {
+                let parts = line.split(separator: " ", maxSplits: 1)
+                guard parts.count == 2, parts[1] == "redis-alert" else { continue }
+                out.append(await tmux(["capture-pane", "-p", "-t", "oncall:\(parts[0])"]))
+            }
+            return out
         }
 
         func api(_ path: String) async -> String {
@@ -129,15 +176,18 @@ import Glibc
     }
 
     @Test(.timeLimit(.minutes(8))) func faultsFireAlertsThatOpenTheirRunbooks() async throws {
-        for tool in ["prometheus", "promtool", "nsenter", "curl"] {
+        for tool in ["prometheus", "promtool", "prometheus-alertmanager", "webhook", "nsenter", "curl", "tmux"] {
             try #require((await run(["sh", "-c", "command -v \"$0\"", tool])).succeeded, "\(tool) is not installed (scripts/install-deps.sh)")
         }
         let stack = Stack(dir: try tempDir("prom-e2e"))
         var failure: Error?
         do { try await Self.scenario(stack) } catch { failure = error }
-        let log = (try? String(contentsOfFile: stack.dir.appendingPathComponent("prometheus.log").path, encoding: .utf8)) ?? ""
+        var log = ""
+        for name in ["prometheus", "alertmanager", "webhook"] {
+            log += "--- \(name):\n" + String(((try? String(contentsOfFile: stack.dir.appendingPathComponent("\(name).log").path, encoding: .utf8)) ?? "").suffix(1500))
+        }
         await stack.stop()
-        if let failure { throw AlertsTestFailure("\(failure)\nprometheus log:\n\(log.suffix(2000))") }
+        if let failure { throw AlertsTestFailure("\(failure)\n\(log)") }
     }
 
     static func scenario(_ stack: Stack) async throws {
@@ -154,6 +204,13 @@ import Glibc
         try await assertOpensItsRunbook(oom, stack: stack)
         let near = try await stack.waitFiring("RedisMemoryNearMaxmemory")
         #expect(near.annotations["description"]?.contains("% of maxmemory") == true, "\(near.annotations)")
+
+        // Prometheus → Alertmanager (the shipped route and receiver) → webhook (the shipped hook)
+        // → open-in-tmux.sh → a tmux window with the dashboard on the memory-pressure runbook.
+        let window = try await waitUntil(60, "the Alertmanager receiver to open a redis-alert window on memory-pressure") { () -> String? in
+            await stack.alertWindows().first { $0.contains("Runbook memory-pressure") && $0.contains("# Redis is running out of memory") }
+        }
+        #expect(!window.isEmpty)
 
         // ... and the same runbook in the dashboard, in a terminal.
         let tmux = try TmuxSession(width: 110, height: 30)
