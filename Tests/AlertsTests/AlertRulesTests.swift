@@ -7,27 +7,33 @@ import Yams
 /// names against a real redis_exporter.
 @Suite struct AlertRulesTests {
     static let rulesFile = repoPath("deploy/alerts/redis.rules.yaml")
-    static let testFile = repoPath("deploy/alerts/tests/redis.rules.test.yaml")
+    /// The promtool test files (redis.rules.test.yaml, and the backup rule's on an hourly clock).
+    static var testFiles: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: repoPath("deploy/alerts/tests"))) ?? [])
+            .filter { $0.hasSuffix(".test.yaml") }.sorted().map { repoPath("deploy/alerts/tests/\($0)") }
+    }
 
     @Test func promtoolChecksAndUnitTestsPass() async throws {
         let check = await run(["promtool", "check", "rules", Self.rulesFile])
         #expect(check.succeeded, "promtool check rules: \(check.stdoutText)\(check.stderrText)")
         let rules = try loadRules()
         #expect(check.stdoutText.contains("SUCCESS: \(rules.count) rules found"), "\(check.stdoutText)")
-        let t = await run(["promtool", "test", "rules", Self.testFile])
-        #expect(t.succeeded && t.stdoutText.contains("SUCCESS"), "promtool test rules failed:\n\(t.stdoutText)\(t.stderrText)")
+        #expect(Self.testFiles.count == 2)
+        let t = await run(["promtool", "test", "rules"] + Self.testFiles)
+        #expect(t.succeeded && t.stdoutText.components(separatedBy: "SUCCESS").count - 1 == Self.testFiles.count, "promtool test rules failed:\n\(t.stdoutText)\(t.stderrText)")
     }
 
     /// Every alert is tested firing (non-empty exp_alerts) and silent (an empty exp_alerts).
     @Test func everyAlertIsTestedFiringAndSilent() throws {
-        let text = try String(contentsOfFile: Self.testFile, encoding: .utf8)
-        let doc = try #require(try Yams.load(yaml: text) as? [String: Any])
         var firing: Set<String> = [], silent: Set<String> = []
-        for t in doc["tests"] as? [[String: Any]] ?? [] {
+        for file in Self.testFiles {
+          let doc = try #require(try Yams.load(yaml: String(contentsOfFile: file, encoding: .utf8)) as? [String: Any])
+          for t in doc["tests"] as? [[String: Any]] ?? [] {
             for a in t["alert_rule_test"] as? [[String: Any]] ?? [] {
                 guard let name = a["alertname"] as? String else { continue }
                 if let exp = a["exp_alerts"] as? [Any], !exp.isEmpty { firing.insert(name) } else { silent.insert(name) }
             }
+          }
         }
         let all = Set(try loadRules().map(\.alert))
         #expect(all.count >= 19)
@@ -40,8 +46,12 @@ import Yams
         let dir = try tempDir("rules-mutant")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("tests"), withIntermediateDirectories: true)
-        let testCopy = dir.appendingPathComponent("tests/redis.rules.test.yaml").path
-        try FileManager.default.copyItem(atPath: Self.testFile, toPath: testCopy)
+        var testCopies: [String] = []
+        for f in Self.testFiles {
+            let copy = dir.appendingPathComponent("tests/" + URL(fileURLWithPath: f).lastPathComponent).path
+            try FileManager.default.copyItem(atPath: f, toPath: copy)
+            testCopies.append(copy)
+        }
         let original = try String(contentsOfFile: Self.rulesFile, encoding: .utf8)
         for rule in try loadRules() {
             // Replace this rule's expr (a one-line `expr: ...` or a `expr: |` block) by one that never matches.
@@ -52,7 +62,7 @@ import Yams
             if lines[e].hasSuffix("|") { while end < lines.count, lines[end].hasPrefix("      ") { end += 1 } }
             lines.replaceSubrange(e..<end, with: ["    expr: vector(1) == 2"])
             try lines.joined(separator: "\n").write(toFile: dir.appendingPathComponent("redis.rules.yaml").path, atomically: true, encoding: .utf8)
-            let r = await run(["promtool", "test", "rules", testCopy])
+            let r = await run(["promtool", "test", "rules"] + testCopies)
             #expect(!r.succeeded, "\(rule.alert): promtool still passes with a rule that never fires")
             #expect(r.stdoutText.contains("alertname: \(rule.alert),") || r.stderrText.contains("alertname: \(rule.alert),"), "\(rule.alert): \(r.stdoutText.prefix(400))")
         }
@@ -118,7 +128,8 @@ import Yams
         }
         let pr = try String(contentsOf: copy.appendingPathComponent("redis-prometheusrule.yaml"), encoding: .utf8)
         #expect(pr.components(separatedBy: "runbook_url: \(base)/docs/runbooks/").count - 1 == (try loadRules().count))
-        let t = await run(["promtool", "test", "rules", copy.appendingPathComponent("tests/redis.rules.test.yaml").path])
+        let t = await run(["promtool", "test", "rules", copy.appendingPathComponent("tests/redis.rules.test.yaml").path,
+                           copy.appendingPathComponent("tests/redis.rules.backup.test.yaml").path])
         #expect(t.succeeded, "promtool after a base change: \(t.stdoutText)")
         let bad = await run([copy.appendingPathComponent("generate.sh").path, "--runbook-url-base", "https://x/a b"])
         #expect(!bad.succeeded && bad.stderrText.contains("must not contain spaces"))

@@ -27,7 +27,7 @@ if [ -n "$base" ]; then
   esac
   base="${base%/}"
   # The rules and their promtool tests (which expect the same URLs).
-  for f in "$rules" "$here/tests/redis.rules.test.yaml"; do
+  for f in "$rules" "$here"/tests/*.test.yaml; do
     tmp="$(mktemp)"
     sed -E "s|^( *runbook_url: ).*(/docs/runbooks/[a-z0-9-]+\.md)$|\1${base}\2|" "$f" > "$tmp"
     cat "$tmp" > "$f"
