@@ -38,11 +38,16 @@ public struct LiveTarget: Sendable, Equatable {
     }
 
     /// kubectl's global flags, in kubectl's names, before the verb.
-    public var globalFlags: [String] {
+    public var globalFlags: [String] { globalFlags(watch: false) }
+
+    /// `--request-timeout` bounds a whole request, and a `--watch` is one long request: kubectl
+    /// would end every watch after that time. Watches get the other flags; KubeWatch restarts a
+    /// watch that dies, so a dead API server does not hang them either.
+    public func globalFlags(watch: Bool) -> [String] {
         var a: [String] = []
         if let context { a += ["--context", context] }
         if let kubeconfig { a += ["--kubeconfig", kubeconfig] }
-        if let requestTimeout { a += ["--request-timeout", requestTimeout] }
+        if let requestTimeout, !watch { a += ["--request-timeout", requestTimeout] }
         if let asUser { a += ["--as", asUser] }
         a += ["-n", namespace]
         return a
@@ -50,7 +55,7 @@ public struct LiveTarget: Sendable, Equatable {
 
     /// A full kubectl argv: binary, global flags, then `args`.
     public func kubectlArgv(_ args: [String]) -> [String] {
-        [kubectl] + globalFlags + args
+        [kubectl] + globalFlags(watch: args.contains("--watch") || args.contains("-w")) + args
     }
 
     /// The persistent redis-cli session inside the pod: plain `redis-cli`, an argv with no

@@ -28,6 +28,9 @@ import Live
         #expect(none.kubectlArgv(["get", "pod"]) == ["kubectl", "-n", "default", "get", "pod"])
         let all = LiveTarget(kubectl: "/bin/kubectl", context: "prod", kubeconfig: "/k/c", namespace: "q", requestTimeout: "5s", asUser: "ops")
         #expect(all.kubectlArgv(["get", "pod"]) == ["/bin/kubectl", "--context", "prod", "--kubeconfig", "/k/c", "--request-timeout", "5s", "--as", "ops", "-n", "q", "get", "pod"])
+        // A watch is one long request: --request-timeout would end it; the other flags stay.
+        #expect(all.kubectlArgv(["get", "pod", "redis-0", "-o", "json", "--watch"])
+                == ["/bin/kubectl", "--context", "prod", "--kubeconfig", "/k/c", "--as", "ops", "-n", "q", "get", "pod", "redis-0", "-o", "json", "--watch"])
         #expect(all.redisCLIArgv.starts(with: ["/bin/kubectl", "--context", "prod", "--kubeconfig", "/k/c", "--request-timeout", "5s", "--as", "ops", "-n", "q", "exec"]))
     }
 
@@ -53,7 +56,8 @@ import Live
         #expect(withFlags.contains { $0.contains("get") && $0.contains("pod") }, "no prober call: \(withFlags)")
         #expect(withFlags.contains { $0.contains("DBSIZE") }, "no runbook step call: \(withFlags)")
         for c in withFlags {
-            let want = ["--context", "prod", "--kubeconfig", "/k/config", "--request-timeout", "7s", "--as", "oncall"]
+            let want = c.contains("--watch") ? ["--context", "prod", "--kubeconfig", "/k/config", "--as", "oncall"]
+                                             : ["--context", "prod", "--kubeconfig", "/k/config", "--request-timeout", "7s", "--as", "oncall"]
             #expect(Array(c.prefix(want.count)) == want, "kubectl call without the global flags: \(c)")
         }
         try FileManager.default.removeItem(atPath: log)
