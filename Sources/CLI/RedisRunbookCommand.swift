@@ -6,8 +6,9 @@ public let redisRunbookVersion = "0.1.0"
 /// `redis-runbook`: the root command. With no subcommand it opens the TUI.
 @available(macOS 10.15, *)
 public struct RedisRunbookCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "redis-runbook",
+    // Computed: the name is `kubectl redis-runbook` when started as the kubectl plugin.
+    public static var configuration: CommandConfiguration { CommandConfiguration(
+        commandName: Invocation.commandName,
         abstract: "Incident dashboard and guided runbooks for Redis on Kubernetes (StatefulSet, AOF, BullMQ).",
         version: redisRunbookVersion,
         subcommands: [
@@ -18,17 +19,20 @@ public struct RedisRunbookCommand: AsyncParsableCommand {
             RunbookCommand.self,
             MemoryCommand.self,
             ReportCommand.self,
+            AlertCommand.self,
         ],
         defaultSubcommand: TUICommand.self
-    )
+    ) }
     public init() {}
 }
 
 extension RedisRunbookCommand {
     /// Runs the command line (async root command; called from the executable's main.swift).
     public static func runMain(_ arguments: [String]? = nil) async {
+        Invocation.configure(argv0: CommandLine.arguments.first)
+        let args = KubectlGlobalFlags.normalize(arguments ?? Array(CommandLine.arguments.dropFirst()), subcommandNames: subcommandWords)
         do {
-            var command = try await asyncParseAsRoot(arguments)
+            var command = try await asyncParseAsRoot(args)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -37,5 +41,18 @@ extension RedisRunbookCommand {
         } catch {
             exit(withError: error)
         }
+    }
+
+    /// Every subcommand name at any depth (`runbook`, `show`, `sandbox`, `up` ...).
+    static var subcommandWords: Set<String> {
+        var out: Set<String> = []
+        func walk(_ c: any ParsableCommand.Type) {
+            for s in c.configuration.subcommands {
+                if let n = s.configuration.commandName { out.insert(n) }
+                walk(s)
+            }
+        }
+        walk(RedisRunbookCommand.self)
+        return out
     }
 }
