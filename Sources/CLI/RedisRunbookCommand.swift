@@ -31,15 +31,34 @@ extension RedisRunbookCommand {
     public static func runMain(_ arguments: [String]? = nil) async {
         Invocation.configure(argv0: CommandLine.arguments.first)
         let args = KubectlGlobalFlags.normalize(arguments ?? Array(CommandLine.arguments.dropFirst()), subcommandNames: subcommandWords)
+        var command: any ParsableCommand
         do {
-            var command = try await asyncParseAsRoot(args)
+            command = try await asyncParseAsRoot(args)
+        } catch {
+            exit(withError: error)
+        }
+        do {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            // An error while running (a runbook that does not exist, a log that is not one) is the
+            // subcommand's: its usage line, not the whole tool's.
+            let sub = type(of: command)
+            let code = sub.exitCode(for: error)
+            if code == .success || error is ExitCode || error is CleanExit { sub.exit(withError: error) }
+            var text = "Error: \(sub.message(for: error))\n"
+            let help = RedisRunbookCommand.helpMessage(for: sub)
+            if let usage = help.components(separatedBy: "\n\n").first(where: { $0.hasPrefix("USAGE:") }) {
+                text += "Usage:" + usage.dropFirst("USAGE:".count) + "\n"
+                if let path = usage.dropFirst("USAGE:".count).split(separator: "<").first?.split(separator: "[").first {
+                    text += "  See '\(path.trimmingCharacters(in: .whitespaces)) --help' for more information.\n"
+                }
+            }
+            FileHandle.standardError.write(Data(text.utf8))
+            Foundation.exit(code.rawValue)
         }
     }
 
