@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "CLI",
             dependencies: [
-                "App", "Terminal", "Live", "Sandbox", "SandboxCommands", "Runbooks", "Diagnosis", "MemoryAnalysis", "ProcessRunner", "Render",
+                "App", "Terminal", "Live", "Sandbox", "SandboxCommands", "Runbooks", "Diagnosis", "MemoryAnalysis", "ProcessRunner", "Render", "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -105,6 +105,8 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["ProcessRunner", "TmuxTestSupport"], swiftSettings: strict),
         .testTarget(name: "HostileInputTests", dependencies: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"], resources: [.copy("Corpus")], swiftSettings: strict),
         .testTarget(name: "LiveTests", dependencies: ["Live", "Diagnosis"], swiftSettings: strict),
+        // Alerts, runbook pages, the alert command, kubectl and k9s plugins, make install (issue 17).
+        .testTarget(name: "AlertsTests", dependencies: ["CLI", "Runbooks", "ProcessRunner", "TmuxTestSupport", "Yams"], swiftSettings: strict),
         .testTarget(name: "ReliabilityTests", dependencies: ["ProcessRunner", "Sandbox", "Runbooks", "Diagnosis", "Live", "TmuxTestSupport"], swiftSettings: strict),
     ]
 )

@@ -3,7 +3,7 @@
 # As root it uses apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
 
-packages=(libncurses-dev redis-server redis-tools prometheus-redis-exporter tmux iproute2 util-linux procps kubectl unzip)
+packages=(libncurses-dev redis-server redis-tools prometheus-redis-exporter tmux iproute2 util-linux procps kubectl unzip prometheus curl prometheus-alertmanager webhook)
 # The command each package provides, to notice what is missing without asking dpkg twice.
 declare -A provides=(
   [libncurses-dev]=/usr/include/ncursesw/curses.h
@@ -16,6 +16,14 @@ declare -A provides=(
   [procps]=/usr/bin/pgrep
   [kubectl]=/usr/bin/kubectl
   [unzip]=/usr/bin/unzip
+  # promtool (alert rule unit tests) and prometheus (the alerts end-to-end test)
+  [prometheus]=/usr/bin/promtool
+  # the alerts end-to-end test reads Prometheus's API from inside the pod's network namespace
+  [curl]=/usr/bin/curl
+  # the alerts end-to-end test sends an alert through the documented Alertmanager receiver
+  # (deploy/alertmanager/): Alertmanager, then adnanh/webhook running open-in-tmux.sh
+  [prometheus-alertmanager]=/usr/bin/prometheus-alertmanager
+  [webhook]=/usr/bin/webhook
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -14,6 +14,9 @@ groups=(
   "RunbooksTests"
   "EndToEndTests"
   "ReliabilityTests"
+  # alert rules (promtool), runbook pages, alert command, kubectl/k9s plugins, make install,
+  # and the Prometheus end-to-end test (issue 17)
+  "AlertsTests"
 )
 log_dir="$(mktemp -d)"
 passed=0; failed=0; bad_groups=()

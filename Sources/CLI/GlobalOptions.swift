@@ -14,6 +14,12 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "Path to the kubeconfig file.")
     public var kubeconfig: String?
 
+    @Option(name: .customLong("request-timeout"), help: ArgumentHelp("kubectl's --request-timeout for every kubectl call (e.g. 10s, 1m, 0 = none).", valueName: "duration"))
+    public var requestTimeout: String?
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("kubectl's --as: impersonate this user for every kubectl call.", valueName: "user"))
+    public var asUser: String?
+
     @Option(name: .long, help: "kubectl binary (default: kubectl found on PATH, never the current directory).")
     public var kubectl: String?
 
@@ -68,6 +74,14 @@ public struct GlobalOptions: ParsableArguments, Sendable {
             throw ValidationError("--refresh must be between 0.2 and 3600 seconds, got \(refresh)")
         }
         if let k = kubectl, k.isEmpty { throw ValidationError("--kubectl must not be empty") }
+        if let k = kubeconfig, k.isEmpty { throw ValidationError("--kubeconfig must not be empty") }
+        if let c = context, c.isEmpty { throw ValidationError("--context must not be empty") }
+        if let t = requestTimeout, !GlobalOptions.isKubectlDuration(t) {
+            throw ValidationError("--request-timeout must be a duration as kubectl takes it: a number of seconds or a number with a unit (ns, us, ms, s, m, h), e.g. 10s or 1m30s; got \(String(reflecting: t))")
+        }
+        if let a = asUser, a.isEmpty || a.hasPrefix("-") {
+            throw ValidationError("--as must be a user name (not empty, not starting with '-'); got \(String(reflecting: a))")
+        }
         // Names end up inside values such as `--field-selector involvedObject.name=POD`: only
         // what Kubernetes itself accepts goes through.
         for (flag, value, label) in [("--namespace", namespace, true), ("--statefulset", statefulset, false), ("--pod", podName, false),
@@ -81,6 +95,21 @@ public struct GlobalOptions: ParsableArguments, Sendable {
         guard LiveTarget.isEnvName(redisPasswordEnv) else {
             throw ValidationError("--redis-password-env must be an environment variable name (letters, digits, _), got \(String(reflecting: redisPasswordEnv))")
         }
+    }
+
+    /// kubectl's --request-timeout values: "0", "30" (seconds) or Go durations such as "1m30s", "500ms".
+    public static func isKubectlDuration(_ s: String) -> Bool {
+        if !s.isEmpty, s.allSatisfy(\.isASCII), s.allSatisfy(\.isNumber) { return true }
+        var rest = Substring(s)
+        guard !rest.isEmpty else { return false }
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+            guard !number.isEmpty, number.filter({ $0 == "." }).count <= 1, number.first != ".", number.last != "." else { return false }
+            rest = rest.dropFirst(number.count)
+            guard let unit = ["ns", "us", "µs", "ms", "s", "m", "h"].first(where: { u in rest.hasPrefix(u) && !(u == "m" && rest.hasPrefix("ms")) }) else { return false }
+            rest = rest.dropFirst(unit.count)
+        }
+        return true
     }
 
     /// Colours are off with --no-color or a non-empty NO_COLOR (https://no-color.org).

@@ -35,7 +35,7 @@ extension GlobalOptions {
     public func liveTarget() throws -> LiveTarget {
         LiveTarget(kubectl: try resolveKubectl(), context: context, kubeconfig: kubeconfig, namespace: namespace,
                    statefulset: statefulset, pod: pod, container: container, exporterContainer: exporterContainer,
-                   bullmqPrefix: bullmqPrefix, passwordEnv: redisPasswordEnv)
+                   bullmqPrefix: bullmqPrefix, passwordEnv: redisPasswordEnv, requestTimeout: requestTimeout, asUser: asUser)
     }
 
     /// With --sandbox: make sure the sandbox runs (starting it if needed) before talking to it.

@@ -8,7 +8,7 @@ public struct RunbookCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "runbook",
         abstract: "List, show, validate, export and run runbooks.",
-        subcommands: [RunbookList.self, RunbookShow.self, RunbookExport.self, RunbookValidate.self, RunbookRunCommand.self]
+        subcommands: [RunbookList.self, RunbookShow.self, RunbookExport.self, RunbookValidate.self, RunbookRunCommand.self, RunbookPages.self]
     )
     public init() {}
 }
@@ -184,7 +184,8 @@ struct RunbookLaunch: Sendable {
         let options = RunOptions(yes: yes, yesDestructive: yesDestructive, dryRun: global.dryRun, readOnly: global.readOnly, presetAnswers: preset)
         let target = RunTarget(context: global.context, kubeconfig: global.kubeconfig, namespace: global.namespace,
                                statefulset: global.statefulset, pod: global.podName, container: global.container,
-                               exporterContainer: global.exporterContainer, options: values)
+                               exporterContainer: global.exporterContainer, options: values,
+                               requestTimeout: global.requestTimeout, asUser: global.asUser)
         let kubectl = try global.resolveKubectl()
         let store = RunStateStore(directory: Paths.stateHome().appendingPathComponent("runs"))
 

@@ -13,6 +13,11 @@ public struct TUICommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
+        try await TUICommand.open(global: global)
+    }
+
+    /// Opens the dashboard; with `runbook`, on that runbook's page (Esc goes to the dashboard).
+    static func open(global: GlobalOptions, runbook: (id: String, text: String)? = nil) async throws {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw ValidationError("the dashboard needs a terminal; use `redis-runbook status` or `check` in scripts")
         }
@@ -26,7 +31,8 @@ public struct TUICommand: AsyncParsableCommand {
             target = LiveTarget(kubectl: global.kubectl ?? "kubectl", context: global.context, kubeconfig: global.kubeconfig,
                                 namespace: global.namespace, statefulset: global.statefulset, pod: global.pod,
                                 container: global.container, exporterContainer: global.exporterContainer,
-                                bullmqPrefix: global.bullmqPrefix, passwordEnv: global.redisPasswordEnv)
+                                bullmqPrefix: global.bullmqPrefix, passwordEnv: global.redisPasswordEnv,
+                                requestTimeout: global.requestTimeout, asUser: global.asUser)
         }
         let prober = Prober(target: target, runner: Runner(), useWatches: true)
         // A slow Redis probe must not hold back the pod and node panels (see Prober.redisWait).
@@ -42,7 +48,6 @@ public struct TUICommand: AsyncParsableCommand {
         }, analysisOptions: analysisOptions, analysisSession: {
             await MemoryCommand.openSession(target, runner: analysisRunner)
         })
-        let global = self.global
         let runner: TUIRuntime.RunbookRunner = { id in
             do {
                 let status = try await RunbookLaunch(id: id).run(global: global, prober: prober)
@@ -51,7 +56,13 @@ public struct TUICommand: AsyncParsableCommand {
                 return "runbook \(id) did not start: \(error)"
             }
         }
-        let outcome = await TUIRuntime.run(source: source, model: TUICommand.model(source: source, global: global), runbookRunner: runner)
+        var model = TUICommand.model(source: source, global: global)
+        if let runbook {
+            model.runbook = runbook
+            model.history = [.dashboard]
+            model.screen = .runbook
+        }
+        let outcome = await TUIRuntime.run(source: source, model: model, runbookRunner: runner)
         await prober.shutdown()
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }

@@ -5,6 +5,10 @@ public struct LiveTarget: Sendable, Equatable {
     public var kubectl: String
     public var context: String?
     public var kubeconfig: String?
+    /// kubectl's --request-timeout (nil: kubectl's default).
+    public var requestTimeout: String?
+    /// kubectl's --as (nil: no impersonation).
+    public var asUser: String?
     public var namespace: String
     public var statefulset: String
     public var pod: String
@@ -17,7 +21,10 @@ public struct LiveTarget: Sendable, Equatable {
 
     public init(kubectl: String, context: String? = nil, kubeconfig: String? = nil, namespace: String = "default",
                 statefulset: String = "redis", pod: String? = nil, container: String = "redis",
-                exporterContainer: String = "redis-exporter", bullmqPrefix: String = "bull", passwordEnv: String = "REDIS_PASSWORD") {
+                exporterContainer: String = "redis-exporter", bullmqPrefix: String = "bull", passwordEnv: String = "REDIS_PASSWORD",
+                requestTimeout: String? = nil, asUser: String? = nil) {
+        self.requestTimeout = requestTimeout
+        self.asUser = asUser
         self.kubectl = kubectl
         self.context = context
         self.kubeconfig = kubeconfig
@@ -31,17 +38,24 @@ public struct LiveTarget: Sendable, Equatable {
     }
 
     /// kubectl's global flags, in kubectl's names, before the verb.
-    public var globalFlags: [String] {
+    public var globalFlags: [String] { globalFlags(watch: false) }
+
+    /// `--request-timeout` bounds a whole request, and a `--watch` is one long request: kubectl
+    /// would end every watch after that time. Watches get the other flags; KubeWatch restarts a
+    /// watch that dies, so a dead API server does not hang them either.
+    public func globalFlags(watch: Bool) -> [String] {
         var a: [String] = []
         if let context { a += ["--context", context] }
         if let kubeconfig { a += ["--kubeconfig", kubeconfig] }
+        if let requestTimeout, !watch { a += ["--request-timeout", requestTimeout] }
+        if let asUser { a += ["--as", asUser] }
         a += ["-n", namespace]
         return a
     }
 
     /// A full kubectl argv: binary, global flags, then `args`.
     public func kubectlArgv(_ args: [String]) -> [String] {
-        [kubectl] + globalFlags + args
+        [kubectl] + globalFlags(watch: args.contains("--watch") || args.contains("-w")) + args
     }
 
     /// The persistent redis-cli session inside the pod: plain `redis-cli`, an argv with no

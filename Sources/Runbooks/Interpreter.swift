@@ -881,7 +881,7 @@ public struct RunbookRun: Sendable {
         return out
     }
 
-    /// argv from the template; kubectl gets --context / --kubeconfig / -n right after argv[0].
+    /// argv from the template; kubectl gets --context / --kubeconfig / --request-timeout / --as / -n right after argv[0].
     public func renderCommand(_ c: CommandTemplate, mutates: Bool, destructive: Bool) -> RenderedCommand? {
         var argv: [String] = []
         for t in c.argv {
@@ -892,6 +892,8 @@ public struct RunbookRun: Sendable {
             var globals: [String] = []
             if let ctx = state.target.context, !ctx.isEmpty { globals += ["--context", ctx] }
             if let k = state.target.kubeconfig, !k.isEmpty { globals += ["--kubeconfig", k] }
+            if let t = state.target.requestTimeout, !t.isEmpty { globals += ["--request-timeout", t] }
+            if let u = state.target.asUser, !u.isEmpty { globals += ["--as", u] }
             globals += ["-n", state.target.namespace]
             argv.insert(contentsOf: globals, at: 1)
         }

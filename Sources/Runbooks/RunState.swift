@@ -22,6 +22,9 @@ public struct RunOptions: Codable, Sendable, Equatable {
 public struct RunTarget: Codable, Sendable, Equatable {
     public var context: String?
     public var kubeconfig: String?
+    /// kubectl's --request-timeout and --as (nil: not passed).
+    public var requestTimeout: String?
+    public var asUser: String?
     public var namespace: String
     public var statefulset: String
     public var pod: String
@@ -30,7 +33,9 @@ public struct RunTarget: Codable, Sendable, Equatable {
     /// Values for `option:` variables (`--set name=value` and global options such as node).
     public var options: [String: String]
     public init(context: String? = nil, kubeconfig: String? = nil, namespace: String = "default", statefulset: String = "redis",
-                pod: String? = nil, container: String = "redis", exporterContainer: String = "redis-exporter", options: [String: String] = [:]) {
+                pod: String? = nil, container: String = "redis", exporterContainer: String = "redis-exporter", options: [String: String] = [:],
+                requestTimeout: String? = nil, asUser: String? = nil) {
+        self.requestTimeout = requestTimeout; self.asUser = asUser
         self.context = context; self.kubeconfig = kubeconfig; self.namespace = namespace; self.statefulset = statefulset
         self.pod = pod ?? "\(statefulset)-0"; self.container = container; self.exporterContainer = exporterContainer; self.options = options
     }

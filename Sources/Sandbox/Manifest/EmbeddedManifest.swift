@@ -16,7 +16,8 @@ public enum EmbeddedManifest {
 #   - memory request = limit, so the node never evicts Redis under memory pressure first.
 #   - a readiness probe that requires PONG (LOADING and MISCONF replies make it fail,
 #     while `redis-cli ping` alone exits 0 on them).
-#   - the exporter points at localhost:6379 (same pod) and its image is pinned, not :latest.
+#   - the exporter points at localhost:6379 (same pod) and its image is pinned, not :latest;
+#     it exports the BullMQ wait lists' lengths (--check-single-keys) for the alert rules.
 #   - the Service the StatefulSet names (serviceName: redis) exists, headless.
 #   - the backup CronJob does not `sleep 10` after BGSAVE and hope: `redis-cli --rdb` asks the
 #     server for a fresh snapshot and returns only once it is complete, over the network, so
@@ -102,6 +103,10 @@ spec:
         args:
         - --redis.addr=redis://localhost:6379
         - --web.listen-address=:9121
+        # redis_key_size{key="bull:<queue>:wait"} for the BullMQ backlog alert
+        # (deploy/alerts/): list every queue's wait list here. (--check-keys=bull:*:wait finds
+        # them with a SCAN on every scrape instead, which costs more on a large keyspace.)
+        - --check-single-keys=bull:email:wait,bull:reports:wait,bull:webhooks:wait
         ports:
         - containerPort: 9121
           name: metrics
