@@ -59,7 +59,7 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("audit-log"), help: "Incident log path (default under $XDG_STATE_HOME/redis-runbook/incidents/).")
     public var auditLog: String?
 
-    @Flag(name: .long, help: "Use the local sandbox cluster (started if needed).")
+    @Flag(name: .long, help: "Use the local sandbox cluster: its kubeconfig (DIR/kubeconfig), started if needed.")
     public var sandbox: Bool = false
 
     @Option(name: .customLong("sandbox-dir"), help: "Sandbox directory (default $XDG_STATE_HOME/redis-runbook/sandbox).")

@@ -10,8 +10,8 @@ extension GlobalOptions {
         sandboxDir.map { URL(fileURLWithPath: $0) } ?? Paths.defaultSandboxDir()
     }
 
-    /// kubectl: --kubectl, else the sandbox's (with --sandbox), else `kubectl` on PATH
-    /// (never from the current directory).
+    /// kubectl: --kubectl, else `kubectl` on PATH (never from the current directory). The sandbox
+    /// is a cluster like any other: the real kubectl talks to its API server.
     public func resolveKubectl() throws -> String {
         if let k = kubectl {
             if k.contains("/") {
@@ -23,27 +23,43 @@ extension GlobalOptions {
             guard let found = resolveExecutable(k) else { throw ValidationError("--kubectl \(k): not found on PATH") }
             return found
         }
-        if sandbox {
-            return resolvedSandboxDir.appendingPathComponent("bin/kubectl").path
-        }
         guard let found = resolveExecutable("kubectl") else {
-            throw ValidationError("kubectl was not found on PATH (give --kubectl PATH, or --sandbox for the local sandbox)")
+            throw ValidationError("kubectl was not found on PATH (install Debian's kubectl package, or give --kubectl PATH)")
         }
         return found
     }
 
+    /// The kubeconfig in use: --kubeconfig, else with --sandbox the sandbox's own (DIR/kubeconfig),
+    /// else nil (kubectl's own default: $KUBECONFIG or ~/.kube/config).
+    public var resolvedKubeconfig: String? {
+        if let kubeconfig { return kubeconfig }
+        if sandbox { return resolvedSandboxDir.appendingPathComponent("kubeconfig").path }
+        return nil
+    }
+
     public func liveTarget() throws -> LiveTarget {
-        LiveTarget(kubectl: try resolveKubectl(), context: context, kubeconfig: kubeconfig, namespace: namespace,
+        LiveTarget(kubectl: try resolveKubectl(), context: context, kubeconfig: resolvedKubeconfig, namespace: namespace,
                    statefulset: statefulset, pod: pod, container: container, exporterContainer: exporterContainer,
                    bullmqPrefix: bullmqPrefix, passwordEnv: redisPasswordEnv, requestTimeout: requestTimeout, asUser: asUser)
     }
 
-    /// With --sandbox: make sure the sandbox runs (starting it if needed) before talking to it.
+    /// The sandbox's own executable: beside this one, else on PATH.
+    static func sandboxExecutable() -> String? {
+        let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let beside = here.appendingPathComponent("redis-runbook-sandbox").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return resolveExecutable("redis-runbook-sandbox")
+    }
+
+    /// With --sandbox: make sure the sandbox runs (`redis-runbook-sandbox up`, which does nothing
+    /// when it already runs) before talking to it. Nothing else about it is special.
     public func ensureSandboxIfRequested() async throws {
-        guard sandbox, kubectl == nil else { return }
+        guard sandbox, kubeconfig == nil else { return }
         let dir = resolvedSandboxDir
-        let self_ = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let r = await Runner().run(CommandSpec([self_, "sandbox", "up", "--dir", dir.path], timeout: .seconds(120), label: "sandbox up"))
+        guard let exe = Self.sandboxExecutable() else {
+            throw ValidationError("--sandbox needs redis-runbook-sandbox beside redis-runbook or on PATH (make build)")
+        }
+        let r = await Runner().run(CommandSpec([exe, "up", "--dir", dir.path], timeout: .seconds(120), label: "sandbox up"))
         guard r.succeeded else {
             throw ValidationError("could not start the sandbox in \(dir.path): \(r.stderrText.isEmpty ? r.stdoutText : r.stderrText)")
         }
