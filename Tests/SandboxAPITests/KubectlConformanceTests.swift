@@ -261,3 +261,25 @@ struct KubectlConformanceTests {
         #expect(back)
     }
 }
+
+extension KubectlConformanceTests {
+    /// The read-only commands of the runbooks (node-failure, disk-full, config-drift).
+    @Test(arguments: KubectlBinary.all)
+    func runbookReads(_ k: KubectlBinary) async throws {
+        let sb = try sandbox()
+        let state = try sb.state()
+        let pvc = try #require(state.pvcs.first)
+        let nodeYAML = await sb.kubectl(k, ["get", "node", state.node.name, "-o", "yaml"])
+        #expect(nodeYAML.stdoutText.contains("kind: Node"), "\(nodeYAML.stderrText)")
+        let nodesWide = await sb.kubectl(k, ["get", "nodes", "-o", "wide"])
+        #expect(tableHeader(nodesWide.stdoutText) == ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE",
+                                                      "KERNEL-VERSION", "CONTAINER-RUNTIME"])
+        let capacity = await sb.kubectl(k, ["get", "pvc", pvc.name, "-o", "jsonpath={.status.capacity.storage}"])
+        #expect(capacity.stdoutText == pvc.request, "\(capacity.stderrText)")
+        let pvcWide = await sb.kubectl(k, ["get", "pvc", pvc.name, "-o", "wide"])
+        #expect(tableHeader(pvcWide.stdoutText).last == "VOLUMEMODE", "\(pvcWide.stdoutText)")
+        let stsYAML = await sb.kubectl(k, ["get", "statefulset", state.statefulSet.name, "-o", "yaml"])
+        #expect(stsYAML.stdoutText.contains("kind: StatefulSet"))
+        #expect(stsYAML.stdoutText.contains("uid: \(state.statefulSet.uid)"))
+    }
+}
