@@ -197,7 +197,8 @@ struct KubectlConformanceTests {
         let got = await sb.kubectl(k, ["get", "pod", name, "-o", #"jsonpath={.status.conditions[?(@.type=="Ready")].status}"#])
         #expect(got.stdoutText == "True", "\(got.stderrText)")
         let del = await sb.kubectl(k, ["delete", "pod", name, "--wait=true"], timeout: .seconds(90))
-        #expect(del.stdoutText == "pod \"\(name)\" deleted\n", "\(del.stderrText)")
+        // kubectl 1.37 names the namespace: `pod "x" deleted from default namespace`.
+        #expect(del.stdoutText == "pod \"\(name)\" deleted\n" || del.stdoutText == "pod \"\(name)\" deleted from default namespace\n", "\(del.stderrText)")
         #expect(try sb.state().pods.contains { $0.name == name } == false)
     }
 
