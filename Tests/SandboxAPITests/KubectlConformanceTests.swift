@@ -2,6 +2,9 @@ import Foundation
 import ProcessRunner
 import Sandbox
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The real kubectl (1.30, 1.33, the Debian dispatcher, 1.37) against the sandbox's API server,
 /// command by command, as the product, its runbooks and the README run them (list:
@@ -282,5 +285,75 @@ extension KubectlConformanceTests {
         let stsYAML = await sb.kubectl(k, ["get", "statefulset", state.statefulSet.name, "-o", "yaml"])
         #expect(stsYAML.stdoutText.contains("kind: StatefulSet"))
         #expect(stsYAML.stdoutText.contains("uid: \(state.statefulSet.uid)"))
+    }
+}
+
+extension KubectlConformanceTests {
+    /// A watch from a resourceVersion older than the server's history: 200, then an ERROR event
+    /// with the 410 Expired Status; from the current version: no error, closed at timeoutSeconds.
+    @Test(arguments: KubectlBinary.all)
+    func watchFromTooOldVersionIsGone(_ k: KubectlBinary) async throws {
+        let sb = try sandbox()
+        let old = await sb.kubectl(k, ["get", "--raw", "/api/v1/namespaces/default/pods?watch=true&resourceVersion=1&timeoutSeconds=2"])
+        #expect(old.stdoutText.contains(#""type":"ERROR""#), "\(old.stdoutText.prefix(300)) \(old.stderrText)")
+        #expect(old.stdoutText.contains(#""code":410"#) && old.stdoutText.contains("too old resource version: 1"))
+        let g = try sb.state().generation
+        let current = await sb.kubectl(k, ["get", "--raw", "/api/v1/namespaces/default/pods?watch=true&resourceVersion=\(g)&timeoutSeconds=2"])
+        #expect(current.succeeded, "\(current.stderrText)")
+        #expect(!current.stdoutText.contains(#""type":"ERROR""#))
+    }
+
+    /// Unknown resources and methods get the real Status errors.
+    @Test(arguments: KubectlBinary.all)
+    func unknownResourceAndMethod(_ k: KubectlBinary) async throws {
+        let sb = try sandbox()
+        let unknown = await sb.kubectl(k, ["get", "--raw", "/api/v1/namespaces/default/widgets"])
+        #expect(unknown.termination == .exited(1))
+        #expect(unknown.stderrText.contains("Error from server (NotFound): the server could not find the requested resource"), "\(unknown.stderrText)")
+        let notAllowed = await sb.kubectl(k, ["delete", "--raw", "/api/v1/namespaces/default/events"])
+        #expect(notAllowed.termination == .exited(1))
+        #expect(notAllowed.stderrText.contains("MethodNotAllowed") || notAllowed.stderrText.contains("does not allow this method"), "\(notAllowed.stderrText)")
+    }
+
+    /// state.json is the API server's etcd: killed and started again by `up`, it serves the
+    /// same objects on the same port with the same credentials.
+    @Test func apiServerRestartKeepsStateAndKubeconfig() async throws {
+        let sb = try sandbox()
+        let k = try #require(KubectlBinary.all.first)
+        let before = try json(await sb.kubectl(k, ["get", "pod", "redis-0", "-o", "json"]))
+        let pidText = try String(contentsOf: sb.layout.apiServerPidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let pid = try #require(Int32(pidText))
+        kill(pid, SIGKILL)
+        try await Task.sleep(for: .milliseconds(300))
+        let up = await sb.sandbox(["up"])
+        #expect(up.succeeded, "\(up.stderrText)")
+        #expect(up.stdoutText.contains("restarting its API server"))
+        let after = try json(await sb.kubectl(k, ["get", "pod", "redis-0", "-o", "json"]))
+        #expect((before["metadata"] as? [String: Any])?["uid"] as? String == (after["metadata"] as? [String: Any])?["uid"] as? String)
+    }
+
+    /// watch-drop: a watch is closed by the server within seconds (kubectl then exits 0).
+    @Test func watchDropClosesWatches() async throws {
+        let sb = try sandbox()
+        let k = try #require(KubectlBinary.all.first)
+        _ = await sb.sandbox(["fault", "watch-drop"])
+        let start = ContinuousClock.now
+        let r = await sb.kubectl(k, ["get", "--raw", "/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=60"], timeout: .seconds(30))
+        _ = await sb.sandbox(["heal"])
+        #expect(ContinuousClock.now - start < .seconds(20), "\(r.termination)")
+        #expect(r.termination != .timedOut)
+    }
+
+    /// api-slow: every response is delayed by the set time.
+    @Test func apiSlowDelaysResponses() async throws {
+        let sb = try sandbox()
+        let k = try #require(KubectlBinary.all.first)
+        _ = await sb.sandbox(["fault", "api-slow", "--delay", "1"])
+        let start = ContinuousClock.now
+        let r = await sb.kubectl(k, ["get", "pod", "redis-0", "-o", "name"])
+        let took = ContinuousClock.now - start
+        _ = await sb.sandbox(["heal"])
+        #expect(r.stdoutText == "pod/redis-0\n", "\(r.stderrText)")
+        #expect(took >= .seconds(1))
     }
 }
