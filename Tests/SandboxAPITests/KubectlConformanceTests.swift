@@ -357,3 +357,24 @@ extension KubectlConformanceTests {
         #expect(took >= .seconds(1))
     }
 }
+
+extension KubectlConformanceTests {
+    /// disk-full's remedy: `kubectl patch pvc C -p '{"spec":{"resources":{"requests":{"storage":"11Gi"}}}}'`
+    /// grows the claim (and the tmpfs volume behind it); shrinking is refused with 422.
+    @Test func pvcExpansion() async throws {
+        let sb = try sandbox()
+        let k = try #require(KubectlBinary.all.first)
+        let pvc = try #require(try sb.state().pvcs.first)
+        let gi = try #require(Int(pvc.request.replacingOccurrences(of: "Gi", with: "")), "request \(pvc.request)")
+        let grow = await sb.kubectl(k, ["patch", "pvc", pvc.name, "-p", #"{"spec":{"resources":{"requests":{"storage":"\#(gi + 1)Gi"}}}}"#])
+        #expect(grow.stdoutText == "persistentvolumeclaim/\(pvc.name) patched\n", "\(grow.stderrText)")
+        let capacity = await sb.kubectl(k, ["get", "pvc", pvc.name, "-o", "jsonpath={.status.capacity.storage}"])
+        #expect(capacity.stdoutText == "\(gi + 1)Gi")
+        let shrink = await sb.kubectl(k, ["patch", "pvc", pvc.name, "-p", #"{"spec":{"resources":{"requests":{"storage":"1Gi"}}}}"#])
+        #expect(shrink.termination == .exited(1))
+        #expect(shrink.stderrText.contains("is invalid"), "\(shrink.stderrText)")
+        let badReplicas = await sb.kubectl(k, ["patch", "statefulset", "redis", "--type", "merge", "-p", #"{"spec":{"replicas":"many"}}"#])
+        #expect(badReplicas.termination == .exited(1))
+        #expect(try sb.state().statefulSet.replicas == 1)
+    }
+}
