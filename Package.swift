@@ -13,10 +13,13 @@
 //     Terminal        the only importer of ncurses: paints a Render.Grid diff, reads keys
 //     ProcessRunner   the only place that spawns: timeouts, process groups, line sessions, recorder
 //     Live            data access: kubectl and the persistent redis-cli session, probes
-//     Sandbox         the local kubectl-compatible cluster of real redis-server pods
+//     Sandbox         the local cluster of real redis-server pods (state, kubelet/controllers, faults)
+//     SandboxAPI      the sandbox's Kubernetes API server (SwiftNIO HTTPS + WebSocket), for the real kubectl
 //   Command line:
+//     SandboxCommands the sandbox's subcommands (up, down, fault, ...), shared by both executables
 //     CLI             the commands as types (swift-argument-parser), wiring everything together
 //     redis-runbook   the executable: dispatches on its name (kubectl personality) and runs CLI
+//     redis-runbook-sandbox  the sandbox's own executable: up/seed/fault/heal/status/env/down, daemon, apiserver
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
@@ -26,6 +29,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "redis-runbook", targets: ["redis-runbook"]),
+        .executable(name: "redis-runbook-sandbox", targets: ["redis-runbook-sandbox"]),
         // The pure core as a library, for the fuzz targets in Fuzz/ (built with -sanitize=fuzzer).
         .library(name: "RedisRunbookCore", targets: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"]),
     ],
@@ -33,6 +37,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        // The sandbox's Kubernetes API server (SandboxAPI): HTTP/1.1, TLS and WebSocket on SwiftNIO,
+        // its CA and certificates from swift-certificates / swift-crypto.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw"),
@@ -46,14 +57,40 @@ let package = Package(
         .target(name: "Live", dependencies: ["ProcessRunner", "Diagnosis", "MemoryAnalysis"], swiftSettings: strict),
         .target(name: "Sandbox", dependencies: ["ProcessRunner", "Yams"], swiftSettings: strict),
         .target(
+            name: "SandboxCommands",
+            dependencies: ["Sandbox", "ProcessRunner", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "CLI",
             dependencies: [
-                "App", "Terminal", "Live", "Sandbox", "Runbooks", "Diagnosis", "MemoryAnalysis", "ProcessRunner", "Render",
+                "App", "Terminal", "Live", "Sandbox", "SandboxCommands", "Runbooks", "Diagnosis", "MemoryAnalysis", "ProcessRunner", "Render",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(name: "redis-runbook", dependencies: ["CLI"], swiftSettings: strict),
+        .target(
+            name: "SandboxAPI",
+            dependencies: [
+                "Sandbox", "ProcessRunner",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "redis-runbook-sandbox",
+            dependencies: ["Sandbox", "SandboxAPI", "SandboxCommands", "ProcessRunner", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         .executableTarget(name: "RenderBench", dependencies: ["App", "Render", "Diagnosis"], swiftSettings: strict),
         .testTarget(name: "RenderTests", dependencies: ["Render"], swiftSettings: strict),
         .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner"], swiftSettings: strict),
@@ -63,6 +100,7 @@ let package = Package(
         .testTarget(name: "AppTests", dependencies: ["App", "Render", "Diagnosis", "MemoryAnalysis"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "ProcessRunner"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI"], swiftSettings: strict),
+        .testTarget(name: "SandboxAPITests", dependencies: ["SandboxAPI", "Sandbox", "ProcessRunner"], swiftSettings: strict),
         .target(name: "TmuxTestSupport", path: "Tests/TmuxTestSupport", swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["ProcessRunner", "TmuxTestSupport"], swiftSettings: strict),
         .testTarget(name: "HostileInputTests", dependencies: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"], resources: [.copy("Corpus")], swiftSettings: strict),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Sandbox
 import Live
 
 /// Options every subcommand shares. Names follow kubectl where kubectl has them.
@@ -100,7 +101,7 @@ public enum Paths {
         return URL(fileURLWithPath: home).appendingPathComponent(".local/state/redis-runbook")
     }
     public static func defaultSandboxDir(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
-        stateHome(environment: environment).appendingPathComponent("sandbox")
+        SandboxLayout.defaultRoot(environment: environment)
     }
     public static func incidentsDir(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
         stateHome(environment: environment).appendingPathComponent("incidents")

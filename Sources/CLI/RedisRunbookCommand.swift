@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SandboxCommands
 
 public let redisRunbookVersion = "0.1.0"
 

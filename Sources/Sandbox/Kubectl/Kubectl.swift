@@ -25,43 +25,6 @@ public final class KubectlIO: @unchecked Sendable {
     public var stderr: String { lock.lock(); defer { lock.unlock() }; return errText }
 }
 
-/// The resource kinds the sandbox serves.
-public enum KctlKind: String, Sendable, CaseIterable {
-    case pod, statefulset, pvc, event, node
-
-    public static func from(_ word: String) -> KctlKind? {
-        switch word.lowercased() {
-        case "pod", "pods", "po": return .pod
-        case "statefulset", "statefulsets", "sts", "statefulset.apps", "statefulsets.apps": return .statefulset
-        case "pvc", "pvcs", "persistentvolumeclaim", "persistentvolumeclaims": return .pvc
-        case "event", "events", "ev": return .event
-        case "node", "nodes", "no": return .node
-        default: return nil
-        }
-    }
-    /// The resource name in API errors: pods "x" not found.
-    public var resource: String {
-        switch self {
-        case .pod: return "pods"
-        case .statefulset: return "statefulsets.apps"
-        case .pvc: return "persistentvolumeclaims"
-        case .event: return "events"
-        case .node: return "nodes"
-        }
-    }
-    /// Prefix of `-o name`.
-    public var namePrefix: String {
-        switch self {
-        case .pod: return "pod"
-        case .statefulset: return "statefulset.apps"
-        case .pvc: return "persistentvolumeclaim"
-        case .event: return "event"
-        case .node: return "node"
-        }
-    }
-    public var namespaced: Bool { self != .node }
-}
-
 /// The sandbox's kubectl: parses a command line, reads and writes the sandbox state, prints
 /// what kubectl prints.
 public struct Kubectl: Sendable {
@@ -426,37 +389,7 @@ public struct Kubectl: Sendable {
             case "json": after = try KctlPatch.jsonPatch(before, patchJSON)
             default: after = try KctlPatch.strategicMerge(before, patchJSON)
             }
-            // Only replicas, template, updateStrategy and friends may change in a StatefulSet spec.
-            var specBefore = before["spec"]?.objectValue ?? [:]
-            var specAfter = after["spec"]?.objectValue ?? [:]
-            for k in ["replicas", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy", "minReadySeconds", "ordinals"] {
-                specBefore.removeValue(forKey: k); specAfter.removeValue(forKey: k)
-            }
-            if specBefore != specAfter {
-                throw KubectlError("The StatefulSet \"\(name)\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden")
-            }
-            var sts = state.statefulSet
-            if let r = after["spec"]?["replicas"]?.intValue { sts.replicas = Int(r) }
-            let tpl = after["spec"]?["template"]
-            let containersJSON = tpl?["spec"]?["containers"]?.arrayValue ?? []
-            if containersJSON.isEmpty {
-                throw KubectlError("The StatefulSet \"\(name)\" is invalid: spec.template.spec.containers: Required value")
-            }
-            var containers: [ContainerSpec] = []
-            for cj in containersJSON {
-                let base = sts.template.containers.first { $0.name == cj["name"]?.stringValue }
-                let c = try KctlPatch.container(from: cj, base: base)
-                if c.image.isEmpty {
-                    throw KubectlError("The StatefulSet \"\(name)\" is invalid: spec.template.spec.containers[\(containers.count)].image: Required value")
-                }
-                containers.append(c)
-            }
-            sts.template.containers = containers
-            if let labels = tpl?["metadata"]?["labels"]?.objectValue {
-                sts.template.labels = labels.compactMapValues { $0.stringValue }
-            }
-            if let g = tpl?["spec"]?["terminationGracePeriodSeconds"]?.intValue { sts.template.terminationGracePeriodSeconds = Int(g) }
-            if sts.template != state.statefulSet.template { sts.templateGeneration += 1 }
+            let sts = try ObjectWrites.statefulSet(from: after, before: before, current: state.statefulSet, name: name)
             let changed = sts != state.statefulSet
             if !dryRun { state.statefulSet = sts }
             return changed
@@ -468,31 +401,9 @@ public struct Kubectl: Sendable {
     /// the API server enforces). The volume's tmpfs (root sandboxes) grows at once, capped at
     /// 2 GiB like at `sandbox up`; status.capacity follows the request.
     func patchPVC(_ name: String, _ patch: KctlJSON, namespace: String?) throws {
-        guard let storage = patch["spec"]?["resources"]?["requests"]?["storage"]?.stringValue,
-              patch.objectValue?.keys.sorted() == ["spec"], patch["spec"]?.objectValue?.keys.sorted() == ["resources"] else {
-            throw KubectlError("The PersistentVolumeClaim \"\(name)\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests for bound claims")
-        }
-        guard let newBytes = Quantity.bytes(storage) else {
-            throw KubectlError("error: unable to parse quantity \"\(storage)\"")
-        }
         try update { state in
-            guard let i = state.pvcs.firstIndex(where: { $0.name == name }), namespace.map({ $0 == state.namespace }) ?? true else {
-                throw KubectlError.notFound("persistentvolumeclaims", name)
-            }
-            let old = Quantity.bytes(state.pvcs[i].request) ?? 0
-            if newBytes < old {
-                throw KubectlError("The PersistentVolumeClaim \"\(name)\" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than previous value")
-            }
-            let path = state.pvcs[i].hostPath
-            if newBytes > old, getuid() == 0, Mounts.isMountPoint(path) {
-                let size = min(newBytes, 2 << 30)
-                guard Mounts.resizeTmpfs(path, sizeBytes: size) else {
-                    throw KubectlError("Error from server: resizing volume \(state.pvcs[i].volumeName) failed: \(String(cString: strerror(errno)))")
-                }
-                state.runtime.volumeTmpfsBytes = size
-                state.runtime.faults.diskFull = false
-            }
-            state.pvcs[i].request = storage
+            guard namespace.map({ $0 == state.namespace }) ?? true else { throw KubectlError.notFound("persistentvolumeclaims", name) }
+            try ObjectWrites.patchPVCStorage(&state, name: name, patch: patch)
         }
         io.out("persistentvolumeclaim/\(name) patched\n")
     }
@@ -651,114 +562,3 @@ public struct Kubectl: Sendable {
     }
 }
 
-// MARK: selectors
-
-/// Label selectors: `k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`.
-public struct LabelSelector: Sendable {
-    enum Req { case eq(String, String), ne(String, String), exists(String), notExists(String), isIn(String, [String]), notIn(String, [String]) }
-    let reqs: [Req]
-
-    public init(_ text: String) throws {
-        var reqs: [Req] = []
-        var parts: [String] = []
-        var depth = 0
-        var cur = ""
-        for ch in text {
-            if ch == "(" { depth += 1 } else if ch == ")" { depth -= 1 }
-            if ch == "," && depth == 0 { parts.append(cur); cur = "" } else { cur.append(ch) }
-        }
-        parts.append(cur)
-        for raw in parts {
-            let p = raw.trimmingCharacters(in: .whitespaces)
-            if p.isEmpty { continue }
-            if let r = p.range(of: " notin ") {
-                reqs.append(.notIn(String(p[..<r.lowerBound]).trimmingCharacters(in: .whitespaces), LabelSelector.set(String(p[r.upperBound...]))))
-            } else if let r = p.range(of: " in ") {
-                reqs.append(.isIn(String(p[..<r.lowerBound]).trimmingCharacters(in: .whitespaces), LabelSelector.set(String(p[r.upperBound...]))))
-            } else if let r = p.range(of: "!=") {
-                reqs.append(.ne(String(p[..<r.lowerBound]), String(p[r.upperBound...])))
-            } else if let r = p.range(of: "==") {
-                reqs.append(.eq(String(p[..<r.lowerBound]), String(p[r.upperBound...])))
-            } else if let r = p.range(of: "=") {
-                reqs.append(.eq(String(p[..<r.lowerBound]), String(p[r.upperBound...])))
-            } else if p.hasPrefix("!") {
-                reqs.append(.notExists(String(p.dropFirst())))
-            } else {
-                guard p.allSatisfy({ $0.isLetter || $0.isNumber || "-_./".contains($0) }) else {
-                    throw KubectlError("error: unable to parse requirement: found '\(p)', expected: identifier")
-                }
-                reqs.append(.exists(p))
-            }
-        }
-        self.reqs = reqs
-    }
-
-    static func set(_ s: String) -> [String] {
-        s.trimmingCharacters(in: CharacterSet(charactersIn: "() ")).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-    }
-
-    public func matches(_ labels: [String: String]) -> Bool {
-        reqs.allSatisfy { r in
-            switch r {
-            case .eq(let k, let v): return labels[k] == v
-            case .ne(let k, let v): return labels[k] != v
-            case .exists(let k): return labels[k] != nil
-            case .notExists(let k): return labels[k] == nil
-            case .isIn(let k, let vs): return labels[k].map { vs.contains($0) } ?? false
-            case .notIn(let k, let vs): return labels[k].map { !vs.contains($0) } ?? true
-            }
-        }
-    }
-}
-
-/// Field selectors the API server supports for the kinds the sandbox serves.
-public struct FieldSelector: Sendable {
-    let text: String
-    let reqs: [(field: String, value: String, equal: Bool)]
-
-    public init(_ text: String) throws {
-        self.text = text
-        var reqs: [(String, String, Bool)] = []
-        for part in text.split(separator: ",") {
-            let p = String(part)
-            if let r = p.range(of: "!=") {
-                reqs.append((String(p[..<r.lowerBound]), String(p[r.upperBound...]), false))
-            } else if let r = p.range(of: "==") ?? p.range(of: "=") {
-                reqs.append((String(p[..<r.lowerBound]), String(p[r.upperBound...]), true))
-            } else {
-                throw KubectlError("error: invalid field selector: '\(p)'")
-            }
-        }
-        self.reqs = reqs
-    }
-
-    static let supported: [KctlKind: [String: String]] = [
-        .pod: ["metadata.name": ".metadata.name", "metadata.namespace": ".metadata.namespace", "status.phase": ".status.phase",
-               "spec.nodeName": ".spec.nodeName", "spec.restartPolicy": ".spec.restartPolicy", "status.podIP": ".status.podIP"],
-        .event: ["metadata.name": ".metadata.name", "metadata.namespace": ".metadata.namespace",
-                 "involvedObject.name": ".involvedObject.name", "involvedObject.kind": ".involvedObject.kind",
-                 "involvedObject.uid": ".involvedObject.uid", "involvedObject.namespace": ".involvedObject.namespace",
-                 "involvedObject.fieldPath": ".involvedObject.fieldPath", "involvedObject.apiVersion": ".involvedObject.apiVersion",
-                 "involvedObject.resourceVersion": ".involvedObject.resourceVersion",
-                 "reason": ".reason", "type": ".type", "source": ".source.component", "reportingComponent": ".reportingComponent"],
-        .statefulset: ["metadata.name": ".metadata.name", "metadata.namespace": ".metadata.namespace"],
-        .pvc: ["metadata.name": ".metadata.name", "metadata.namespace": ".metadata.namespace"],
-        .node: ["metadata.name": ".metadata.name", "spec.unschedulable": ".spec.unschedulable"],
-    ]
-
-    func validate(kind: KctlKind) throws {
-        for r in reqs where FieldSelector.supported[kind]?[r.field] == nil {
-            let group = kind == .statefulset ? "apps" : ""
-            throw KubectlError("Error from server (BadRequest): Unable to find {\"\(group)\" \"v1\" \"\(kind.resource.split(separator: ".").first ?? "")\"} that match label selector \"\", field selector \"\(text)\": field label not supported: \(r.field)")
-        }
-    }
-
-    func matches(_ object: KctlJSON, kind: KctlKind) throws -> Bool {
-        for r in reqs {
-            guard let path = FieldSelector.supported[kind]?[r.field] else { return false }
-            let v = try KctlJSONPath(template: "{\(path)}").values(object).first.map(KctlJSONPath.text) ?? ""
-            if (v == r.value) != r.equal { return false }
-        }
-        return true
-    }
-}

@@ -409,14 +409,7 @@ extension Kubectl {
             }
             pod = try KctlPatch.strategicMerge(pod, patch)
         }
-        let containersJSON = pod["spec"]?["containers"]?.arrayValue ?? []
-        let containers = try containersJSON.map { try KctlPatch.container(from: $0) }
-        var pvc: String?
-        for v in pod["spec"]?["volumes"]?.arrayValue ?? [] {
-            if let claim = v["persistentVolumeClaim"]?["claimName"]?.stringValue { pvc = claim; break }
-        }
-        let podLabels = pod["metadata"]?["labels"]?.objectValue?.compactMapValues { $0.stringValue } ?? labels
-        return (containers, pvc, pod["spec"]?["restartPolicy"]?.stringValue ?? restart, podLabels)
+        return try ObjectWrites.podPlan(pod, defaultLabels: labels, defaultRestart: restart)
     }
 
     func runPod(_ argv: [String]) async throws {
@@ -459,15 +452,9 @@ extension Kubectl {
                 // The pod is created; the scheduler reports the missing claim (as on a cluster).
                 _ = claim
             }
-            let uid = UUID().uuidString.lowercased()
-            var pod = PodState(name: name, uid: uid, createdAt: nowS, labels: plan.labels, templateGeneration: 0, containers: plan.containers)
-            pod.restartPolicy = plan.restartPolicy
-            pod.pvcName = plan.pvcName
-            pod.containerStatuses = plan.containers.map {
-                ContainerStatus(name: $0.name, image: $0.image, state: .waiting(reason: "ContainerCreating", message: nil))
-            }
+            let pod = ObjectWrites.newPod(name: name, createdAt: nowS, plan: plan)
             state.pods.append(pod)
-            return uid
+            return pod.uid
         }
         guard attach else {
             io.out("pod/\(name) created\n")

@@ -56,6 +56,9 @@ public struct NodeState: Codable, Sendable, Equatable {
     public var taints: [Taint] = []
     public var capacityMemoryBytes: Int64
     public var capacityCPU: String = "2"
+    /// metadata.resourceVersion: the state generation of this object's last change, stamped by
+    /// `StateStore.update` (nil in a state file from before it; then the state generation is shown).
+    public var resourceVersion: Int?
 
     public init(uid: String, createdAt: String, capacityMemoryBytes: Int64) {
         self.uid = uid
@@ -142,6 +145,9 @@ public struct StatefulSetState: Codable, Sendable, Equatable {
     public var claimTemplateName: String = "data"
     public var storageClassName: String = "longhorn"
     public var storageRequest: String = "10Gi"
+    /// metadata.resourceVersion: the state generation of this object's last change, stamped by
+    /// `StateStore.update` (nil in a state file from before it; then the state generation is shown).
+    public var resourceVersion: Int?
     public init(uid: String, createdAt: String, template: PodTemplate) {
         self.uid = uid
         self.createdAt = createdAt
@@ -181,6 +187,9 @@ public struct PodState: Codable, Sendable, Equatable {
     /// Pid of the process that holds the pod's network and mount namespaces (the "pause"
     /// container). `kubectl exec` enters these namespaces; 0 when none.
     public var sandboxPid: Int32 = 0
+    /// metadata.resourceVersion: the state generation of this object's last change, stamped by
+    /// `StateStore.update` (nil in a state file from before it; then the state generation is shown).
+    public var resourceVersion: Int?
 
     public init(name: String, uid: String, createdAt: String, labels: [String: String], templateGeneration: Int, containers: [ContainerSpec]) {
         self.name = name
@@ -245,6 +254,9 @@ public struct PVCState: Codable, Sendable, Equatable {
     /// Directory on disk that holds the volume's data (mounted at /data in the pod).
     public var hostPath: String
     public var labels: [String: String] = [:]
+    /// metadata.resourceVersion: the state generation of this object's last change, stamped by
+    /// `StateStore.update` (nil in a state file from before it; then the state generation is shown).
+    public var resourceVersion: Int?
     public init(name: String, uid: String, createdAt: String, storageClassName: String, request: String, volumeName: String, hostPath: String) {
         self.name = name; self.uid = uid; self.createdAt = createdAt
         self.storageClassName = storageClassName; self.request = request
@@ -269,6 +281,9 @@ public struct EventRecord: Codable, Sendable, Equatable {
     public var firstTimestamp: String
     public var lastTimestamp: String
     public var count: Int = 1
+    /// metadata.resourceVersion: the state generation of this object's last change, stamped by
+    /// `StateStore.update` (nil in a state file from before it; then the state generation is shown).
+    public var resourceVersion: Int?
     public init(name: String, uid: String, type: String, reason: String, message: String, involvedKind: String, involvedName: String, source: String, firstTimestamp: String) {
         self.name = name; self.uid = uid; self.type = type; self.reason = reason; self.message = message
         self.involvedKind = involvedKind; self.involvedName = involvedName; self.source = source
@@ -286,6 +301,21 @@ public struct SandboxLayout: Sendable {
     public var kubectl: URL { binDir.appendingPathComponent("kubectl") }
     public var daemonPidFile: URL { root.appendingPathComponent("daemon.pid") }
     public var daemonLog: URL { root.appendingPathComponent("daemon.log") }
+    /// The API server (redis-runbook-sandbox apiserver): pid, log, port, kubeconfig, PKI.
+    public var apiServerPidFile: URL { root.appendingPathComponent("apiserver.pid") }
+    public var apiServerLog: URL { root.appendingPathComponent("apiserver.log") }
+    public var apiServerPortFile: URL { root.appendingPathComponent("apiserver.port") }
+    public var kubeconfig: URL { root.appendingPathComponent("kubeconfig") }
+    public var pkiDir: URL { root.appendingPathComponent("pki") }
+
+    /// ${XDG_STATE_HOME:-~/.local/state}/redis-runbook/sandbox
+    public static func defaultRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        if let x = environment["XDG_STATE_HOME"], !x.isEmpty {
+            return URL(fileURLWithPath: x).appendingPathComponent("redis-runbook/sandbox")
+        }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return URL(fileURLWithPath: home).appendingPathComponent(".local/state/redis-runbook/sandbox")
+    }
     /// PVC data: volumes/<pvc-name>/ (mounted at /data in the pod).
     public func volumeDir(_ pvc: String) -> URL { root.appendingPathComponent("volumes").appendingPathComponent(pvc) }
     /// Container logs: pods/<pod>/<container>/<restartCount>.log; `logs --previous` reads restartCount-1.

@@ -102,7 +102,23 @@ public struct FaultSwitches: Codable, Sendable, Equatable {
     public var diskFull: Bool = false
     /// Names of every fault injected since the last heal, oldest first.
     public var injected: [String] = []
+    /// Faults of the API server itself (read by `redis-runbook-sandbox apiserver`; optional so a
+    /// state file written before them still loads). api-down: the listener and every connection closed.
+    public var apiDown: Bool?
+    /// api-slow: every response delayed by this many seconds.
+    public var apiSlowSeconds: Double?
+    /// api-errors: a share of requests answered 500 InternalError or 429 TooManyRequests.
+    public var apiErrors: Bool?
+    /// watch-drop: watches closed every few seconds, sometimes with a 410 Gone event.
+    public var watchDrop: Bool?
+    /// token-expired: every bearer token is refused with 401.
+    public var tokenExpired: Bool?
     public init() {}
+
+    /// True when any API fault is on.
+    public var anyAPIFault: Bool {
+        apiDown == true || apiSlowSeconds != nil || apiErrors == true || watchDrop == true || tokenExpired == true
+    }
 }
 
 /// An exec readiness probe as in the manifest.

@@ -42,6 +42,7 @@ public struct StateStore: Sendable {
             let result = try body(&state)
             if state != before {
                 state.generation = before.generation + 1
+                ResourceVersions.stamp(&state, before: before)
                 try save(state)
             }
             return result
@@ -51,6 +52,9 @@ public struct StateStore: Sendable {
     /// Creates the state file (used by `sandbox up` for a new sandbox).
     public func create(_ state: ClusterState) throws {
         try FileManager.default.createDirectory(at: layout.root, withIntermediateDirectories: true)
+        var state = state
+        state.generation = max(1, state.generation)
+        ResourceVersions.stamp(&state, before: nil)
         try withLock { try save(state) }
     }
 
@@ -86,5 +90,35 @@ public struct StateStore: Sendable {
         }
         defer { flock(fd, LOCK_UN) }
         return try body()
+    }
+}
+
+/// Per-object `metadata.resourceVersion`, stamped centrally on every write so the daemon, the
+/// faults and the API server all get it right: an object that changed (or is new) gets the new
+/// state generation; the list resourceVersion is the generation itself. Watches diff by uid + rv.
+public enum ResourceVersions {
+    public static func stamp(_ state: inout ClusterState, before: ClusterState?) {
+        let g = state.generation
+        func changed<T: Equatable>(_ new: T, _ old: T?, rv: WritableKeyPath<T, Int?>) -> Bool {
+            guard var o = old else { return true }
+            o[keyPath: rv] = new[keyPath: rv]
+            return o != new
+        }
+        if changed(state.node, before?.node, rv: \.resourceVersion) || state.node.resourceVersion == nil { state.node.resourceVersion = g }
+        if changed(state.statefulSet, before?.statefulSet, rv: \.resourceVersion) || state.statefulSet.resourceVersion == nil {
+            state.statefulSet.resourceVersion = g
+        }
+        let oldPods = Dictionary((before?.pods ?? []).map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
+        for i in state.pods.indices where changed(state.pods[i], oldPods[state.pods[i].uid], rv: \.resourceVersion) || state.pods[i].resourceVersion == nil {
+            state.pods[i].resourceVersion = g
+        }
+        let oldPVCs = Dictionary((before?.pvcs ?? []).map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
+        for i in state.pvcs.indices where changed(state.pvcs[i], oldPVCs[state.pvcs[i].uid], rv: \.resourceVersion) || state.pvcs[i].resourceVersion == nil {
+            state.pvcs[i].resourceVersion = g
+        }
+        let oldEvents = Dictionary((before?.events ?? []).map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
+        for i in state.events.indices where changed(state.events[i], oldEvents[state.events[i].uid], rv: \.resourceVersion) || state.events[i].resourceVersion == nil {
+            state.events[i].resourceVersion = g
+        }
     }
 }

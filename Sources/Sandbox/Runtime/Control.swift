@@ -24,6 +24,65 @@ public struct SandboxControl: Sendable {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
+    /// True when `exe` is the sandbox's own executable (`redis-runbook-sandbox`), whose
+    /// subcommands are top-level and which runs the API server; false for `redis-runbook`,
+    /// whose sandbox subcommands live under `sandbox`.
+    public static func isSandboxExecutable(_ exe: String) -> Bool {
+        (exe as NSString).lastPathComponent.hasPrefix("redis-runbook-sandbox")
+    }
+
+    /// argv prefix that runs a sandbox subcommand (daemon, pause, apiserver) of `exe`.
+    public static func subcommandArgv(_ exe: String, _ sub: String) -> [String] {
+        isSandboxExecutable(exe) ? [exe, sub] : [exe, "sandbox", sub]
+    }
+
+    // MARK: - API server liveness
+
+    /// The API server's pid when it is alive (started by `up` from redis-runbook-sandbox).
+    public func apiServerPid() -> Int32? {
+        guard let text = FS.read(layout.apiServerPidFile.path), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+              ProcFS.isAlive(pid) else { return nil }
+        let cmd = ProcFS.cmdline(pid)
+        guard cmd.contains("apiserver"), cmd.contains(layout.root.path) else { return nil }
+        return pid
+    }
+
+    /// Starts the API server beside the daemon (when not running) and waits until it answers
+    /// TCP connections on its port (or api-down holds it closed) and DIR/kubeconfig exists.
+    func startAPIServer(selfExe: String) async throws {
+        if apiServerPid() != nil { return }
+        let log = layout.apiServerLog.path
+        try? FileManager.default.removeItem(atPath: layout.apiServerPidFile.path)
+        let child = try Child.spawn(Self.subcommandArgv(selfExe, "apiserver") + ["--dir", layout.root.path],
+                                    stdoutPath: log, stderrPath: log, newProcessGroup: false)
+        let deadline = Date().addingTimeInterval(20)
+        while true {
+            if let t = child.poll() { throw SandboxError("sandbox API server exited at start (\(t)); see \(log)") }
+            if apiServerPid() != nil, FS.exists(layout.kubeconfig.path),
+               let portText = FS.read(layout.apiServerPortFile.path), let port = Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)),
+               Self.tcpConnects(port: port) || (try? store.read())?.runtime.faults.apiDown == true {
+                break
+            }
+            if Date() > deadline { throw SandboxError("sandbox API server did not start within 20 s; see \(log)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        print("API server up at https://127.0.0.1:\(FS.read(layout.apiServerPortFile.path)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?") (pid \(apiServerPid() ?? child.pid)); kubeconfig \(layout.kubeconfig.path)")
+    }
+
+    /// True when something accepts a TCP connection on 127.0.0.1:port.
+    public static func tcpConnects(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
     // MARK: - Daemon liveness
 
     /// The daemon's pid when it is alive.
@@ -52,6 +111,11 @@ public struct SandboxControl: Sendable {
 
     public func up(_ o: UpOptions) async throws {
         if let pid = daemonPid() {
+            if Self.isSandboxExecutable(Self.selfExecutable()) && apiServerPid() == nil {
+                print("sandbox running in \(layout.root.path) (daemon pid \(pid)); restarting its API server")
+                try await startAPIServer(selfExe: Self.selfExecutable())
+                return
+            }
             print("sandbox already running in \(layout.root.path) (daemon pid \(pid)); nothing to do")
             return
         }
@@ -79,7 +143,7 @@ public struct SandboxControl: Sendable {
 
         let log = layout.daemonLog.path
         try? FileManager.default.removeItem(atPath: layout.daemonPidFile.path)
-        let child = try Child.spawn([selfExe, "sandbox", "daemon", "--dir", layout.root.path],
+        let child = try Child.spawn(Self.subcommandArgv(selfExe, "daemon") + ["--dir", layout.root.path],
                                     stdoutPath: log, stderrPath: log, newProcessGroup: false)
         // The daemon detaches (setsid) and writes its pid file; wait for that before going on.
         let deadline = Date().addingTimeInterval(10)
@@ -89,10 +153,15 @@ public struct SandboxControl: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         print("sandbox up in \(layout.root.path) (daemon pid \(daemonPid() ?? child.pid))")
+        if Self.isSandboxExecutable(selfExe) { try await startAPIServer(selfExe: selfExe) }
         if o.wait {
             try await waitReady(timeout: o.waitTimeout)
         }
-        print("kubectl: \(layout.kubectl.path)")
+        if Self.isSandboxExecutable(selfExe) {
+            print("export KUBECONFIG=\(layout.kubeconfig.path)")
+        } else {
+            print("kubectl: \(layout.kubectl.path)")
+        }
     }
 
     /// Waits until pod <sts>-0 has every container ready.
@@ -203,6 +272,13 @@ public struct SandboxControl: Sendable {
     /// Stops the daemon and every process of the sandbox; verifies nothing is left.
     public func down() async throws {
         var stoppedSomething = false
+        if let pid = apiServerPid() {
+            stoppedSomething = true
+            kill(pid, SIGTERM)
+            let deadline = Date().addingTimeInterval(5)
+            while ProcFS.isAlive(pid) && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            if ProcFS.isAlive(pid) { kill(pid, SIGKILL) }
+        }
         if let pid = daemonPid() {
             stoppedSomething = true
             kill(pid, SIGCONT)
@@ -274,6 +350,10 @@ public struct SandboxControl: Sendable {
         let pid = daemonPid()
         guard let s = try? store.read() else { return "no sandbox in \(layout.root.path)" }
         out.append("sandbox \(layout.root.path): " + (pid.map { "running (daemon pid \($0))" } ?? "not running (run: sandbox up --dir \(layout.root.path))"))
+        if let port = FS.read(layout.apiServerPortFile.path)?.trimmingCharacters(in: .whitespacesAndNewlines) {
+            out.append("API server https://127.0.0.1:\(port): " + (apiServerPid().map { "running (pid \($0))" } ?? "not running")
+                       + "; KUBECONFIG=\(layout.kubeconfig.path)")
+        }
         out.append("node \(s.node.name): Ready=\(s.node.readyStatus) (\(s.node.readyReason))" + (s.node.kubeletStopped ? ", kubelet stopped" : "")
                    + (s.node.taints.isEmpty ? "" : ", taints: " + s.node.taints.map { "\($0.key):\($0.effect)" }.joined(separator: ",")))
         out.append("statefulset \(s.statefulSet.name): replicas \(s.statefulSet.replicas), template generation \(s.statefulSet.templateGeneration) (from \(s.runtime.manifestSource))")

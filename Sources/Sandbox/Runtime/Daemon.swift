@@ -441,7 +441,7 @@ public final class SandboxDaemon {
         try? FileManager.default.removeItem(atPath: rt.readyFile)
         var argv = ["unshare"]
         if s.runtime.rootless { argv += ["--user", "--map-root-user"] }
-        argv += ["--net", "--mount", "--propagation", "private", "--", selfExe, "sandbox", "pause",
+        argv += ["--net", "--mount", "--propagation", "private", "--"] + SandboxControl.subcommandArgv(selfExe, "pause") + [
                  "--volume", volume, "--ready-file", rt.readyFile, "--pod", "\(pod.name)_\(s.namespace)(\(pod.uid))"]
         let logPath = layout.root.appendingPathComponent("pods/\(pod.name)/pause.log").path
         FS.mkdirs((logPath as NSString).deletingLastPathComponent)

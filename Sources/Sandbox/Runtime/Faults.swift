@@ -10,6 +10,11 @@ public enum Fault: String, CaseIterable, Sendable {
     case crash, oomKill = "oom-kill", memoryPressure = "memory-pressure", aofCorruption = "aof-corruption"
     case aofTruncated = "aof-truncated", diskFull = "disk-full", nodeDown = "node-down", exporterDown = "exporter-down"
     case configDrift = "config-drift", slowLoading = "slow-loading", queueBacklog = "queue-backlog"
+    // Faults of the API server (redis-runbook-sandbox apiserver), not of the pods.
+    case apiDown = "api-down", apiSlow = "api-slow", apiErrors = "api-errors", watchDrop = "watch-drop", tokenExpired = "token-expired"
+
+    /// The faults that act on the API server.
+    public var isAPIFault: Bool { [.apiDown, .apiSlow, .apiErrors, .watchDrop, .tokenExpired].contains(self) }
 
     public var summary: String {
         switch self {
@@ -24,13 +29,34 @@ public enum Fault: String, CaseIterable, Sendable {
         case .configDrift: return "CONFIG SET maxmemory-policy allkeys-lru at runtime"
         case .slowLoading: return "a dataset large enough that a restart shows LOADING for several seconds, then restart"
         case .queueBacklog: return "the BullMQ worker stops; wait grows"
+        case .apiDown: return "the API server closes its listener and connections (connection refused); back after heal"
+        case .apiSlow: return "every API response is delayed by --delay seconds (default 5; 60 acts as a hung server)"
+        case .apiErrors: return "a share of API requests get 500 InternalError or 429 TooManyRequests with Retry-After"
+        case .watchDrop: return "watches are closed every few seconds, sometimes with a 410 Gone event"
+        case .tokenExpired: return "every bearer token is refused: 401 Unauthorized"
         }
     }
 }
 
 extension SandboxControl {
-    public func inject(_ fault: Fault, duration: Int? = nil) async throws {
+    public func inject(_ fault: Fault, duration: Int? = nil, delay: Double? = nil) async throws {
         switch fault {
+        case .apiDown:
+            try store.update { $0.runtime.faults.apiDown = true }
+            print("the API server stops listening (kubectl: connection refused) until `heal`")
+        case .apiSlow:
+            let d = max(0, delay ?? 5)
+            try store.update { $0.runtime.faults.apiSlowSeconds = d }
+            print("every API response is delayed by \(d) s until `heal`")
+        case .apiErrors:
+            try store.update { $0.runtime.faults.apiErrors = true }
+            print("a share of API requests now fail with 500 or 429 (Retry-After) until `heal`")
+        case .watchDrop:
+            try store.update { $0.runtime.faults.watchDrop = true }
+            print("watches are dropped every few seconds (sometimes 410 Gone) until `heal`")
+        case .tokenExpired:
+            try store.update { $0.runtime.faults.tokenExpired = true }
+            print("every bearer token is now refused with 401 Unauthorized until `heal`")
         case .crash:
             let pid = try containerPid("redis")
             kill(pid, SIGKILL)
@@ -258,6 +284,14 @@ extension SandboxControl {
         var done: [String] = []
         var left: [String] = []
         try store.update { s in
+            if s.runtime.faults.anyAPIFault {
+                s.runtime.faults.apiDown = nil
+                s.runtime.faults.apiSlowSeconds = nil
+                s.runtime.faults.apiErrors = nil
+                s.runtime.faults.watchDrop = nil
+                s.runtime.faults.tokenExpired = nil
+                done.append("API server faults cleared")
+            }
             if s.runtime.faults.workerStopped { s.runtime.faults.workerStopped = false; done.append("BullMQ worker restarted") }
             if s.runtime.faults.nodeDownUntil != nil || s.node.kubeletStopped {
                 s.runtime.faults.nodeDownUntil = KubeTime.string(Date().addingTimeInterval(-1))

@@ -14,6 +14,8 @@ public struct KctlObjects: Sendable {
     ]
 
     var resourceVersion: KctlJSON { .string(String(max(1, state.generation))) }
+    /// An object's own resourceVersion (the generation of its last change), else the state's.
+    func rv(_ v: Int?) -> KctlJSON { v.map { .string(String($0)) } ?? resourceVersion }
 
     // MARK: lists
 
@@ -22,6 +24,9 @@ public struct KctlObjects: Sendable {
     }
 
     // MARK: hashes and ids
+
+    /// Deterministic hex from a seed (public for the API server's stable uids).
+    public static func hexDigest(_ seed: String, length: Int) -> String { hex(seed, length: length) }
 
     /// Deterministic hex from a seed (FNV-1a, stretched).
     static func hex(_ seed: String, length: Int) -> String {
@@ -193,7 +198,7 @@ public struct KctlObjects: Sendable {
             "name": .string(pod.name),
             "namespace": .string(state.namespace),
             "uid": .string(pod.uid),
-            "resourceVersion": resourceVersion,
+            "resourceVersion": rv(pod.resourceVersion),
             "creationTimestamp": .string(pod.createdAt),
             "labels": KctlObjects.stringMap(podLabels(pod)),
         ]
@@ -338,7 +343,7 @@ public struct KctlObjects: Sendable {
                 "labels": KctlObjects.stringMap(sts.selector),
                 "name": .string(sts.name),
                 "namespace": .string(state.namespace),
-                "resourceVersion": resourceVersion,
+                "resourceVersion": rv(sts.resourceVersion),
                 "uid": .string(sts.uid),
             ],
             "spec": [
@@ -384,7 +389,7 @@ public struct KctlObjects: Sendable {
             "finalizers": ["kubernetes.io/pvc-protection"],
             "name": .string(p.name),
             "namespace": .string(state.namespace),
-            "resourceVersion": resourceVersion,
+            "resourceVersion": rv(p.resourceVersion),
             "uid": .string(p.uid),
         ]
         if !p.labels.isEmpty { metadata["labels"] = KctlObjects.stringMap(p.labels) }
@@ -419,7 +424,8 @@ public struct KctlObjects: Sendable {
         if e.involvedKind != "Node" { involved["namespace"] = .string(state.namespace) }
         if let uid = e.involvedUID {
             involved["uid"] = .string(uid)
-            if e.involvedKind != "Node" { involved["resourceVersion"] = resourceVersion }
+            // The involved object's version when the event was recorded: the event's own.
+            if e.involvedKind != "Node" { involved["resourceVersion"] = rv(e.resourceVersion) }
         }
         if let fp = e.involvedFieldPath { involved["fieldPath"] = .string(fp) }
         var source: [String: KctlJSON] = ["component": .string(e.source)]
@@ -437,7 +443,7 @@ public struct KctlObjects: Sendable {
                 "creationTimestamp": .string(e.firstTimestamp),
                 "name": .string(e.name),
                 "namespace": .string(state.namespace),
-                "resourceVersion": resourceVersion,
+                "resourceVersion": rv(e.resourceVersion),
                 "uid": .string(e.uid),
             ],
             "reason": .string(e.reason),
@@ -499,7 +505,7 @@ public struct KctlObjects: Sendable {
                     "kubernetes.io/os": "linux", "node-role.kubernetes.io/control-plane": "",
                 ],
                 "name": .string(n.name),
-                "resourceVersion": resourceVersion,
+                "resourceVersion": rv(n.resourceVersion),
                 "uid": .string(n.uid),
             ],
             "spec": .object(spec),

@@ -6,6 +6,11 @@ import Sandbox
 import Glibc
 #endif
 
+// The sandbox's subcommands, shared by `redis-runbook sandbox ...` (CLI, the old entry point)
+// and `redis-runbook-sandbox ...` (the sandbox's own executable, which adds `env` and the
+// hidden `apiserver`). `SandboxControl` spawns the daemon, the pause processes and the API
+// server from whichever of the two executables runs it (see SandboxControl.selfCommand).
+
 public struct SandboxCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sandbox",
@@ -16,30 +21,32 @@ public struct SandboxCommand: AsyncParsableCommand {
         DIR/bin/kubectl is a kubectl for it.
         """,
         subcommands: [SandboxUp.self, SandboxDown.self, SandboxStatus.self, SandboxFault.self, SandboxHeal.self, SandboxSeed.self,
-                      SandboxDaemonCommand.self, SandboxPauseCommand.self]
+                      SandboxEnv.self, SandboxDaemonCommand.self, SandboxPauseCommand.self]
     )
     public init() {}
 }
 
-struct SandboxDirOption: ParsableArguments {
+public struct SandboxDirOption: ParsableArguments {
+    public init() {}
     @Option(name: .long, help: "Sandbox directory (default ${XDG_STATE_HOME:-~/.local/state}/redis-runbook/sandbox).")
     var dir: String?
 
-    var url: URL {
+    public var url: URL {
         if let dir { return URL(fileURLWithPath: dir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL }
-        return Paths.defaultSandboxDir()
+        return SandboxLayout.defaultRoot()
     }
-    var control: SandboxControl { SandboxControl(dir: url) }
+    public var control: SandboxControl { SandboxControl(dir: url) }
 }
 
-func sandboxFail(_ error: Error) -> Never {
+public func sandboxFail(_ error: Error) -> Never {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     exit(1)
 }
 
-struct SandboxUp: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "up", abstract: "Create (or repair) and start a sandbox; a no-op when it runs.")
-    @OptionGroup var dir: SandboxDirOption
+public struct SandboxUp: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(commandName: "up", abstract: "Create (or repair) and start a sandbox; a no-op when it runs.")
+    @OptionGroup public var dir: SandboxDirOption
     @Option(name: .customLong("redis-server"), help: "redis-server binary (default: on PATH), e.g. a Redis 6.2 one.")
     var redisServer: String?
     @Option(name: .customLong("redis-cli"), help: "redis-cli binary (default: next to redis-server, else on PATH).")
@@ -56,7 +63,7 @@ struct SandboxUp: AsyncParsableCommand {
     @Flag(name: .customLong("no-wait"), help: "Return without waiting for redis-0 to be ready.")
     var noWait = false
 
-    func run() async throws {
+    public func run() async throws {
         var o = SandboxControl.UpOptions()
         o.redisServer = redisServer
         o.redisCli = redisCli
@@ -69,68 +76,95 @@ struct SandboxUp: AsyncParsableCommand {
     }
 }
 
-struct SandboxDown: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "down", abstract: "Stop every process of the sandbox (its data stays).")
-    @OptionGroup var dir: SandboxDirOption
-    func run() async throws {
+public struct SandboxDown: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(commandName: "down", abstract: "Stop every process of the sandbox (its data stays).")
+    @OptionGroup public var dir: SandboxDirOption
+    public func run() async throws {
         do { try await dir.control.down() } catch { sandboxFail(error) }
     }
 }
 
-struct SandboxStatus: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "What the sandbox runs.")
-    @OptionGroup var dir: SandboxDirOption
-    func run() async throws {
+public struct SandboxStatus: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(commandName: "status", abstract: "What the sandbox runs.")
+    @OptionGroup public var dir: SandboxDirOption
+    public func run() async throws {
         print(dir.control.status())
     }
 }
 
-struct SandboxFault: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct SandboxFault: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
         commandName: "fault", abstract: "Inject a fault (a real cause; the symptoms follow).",
         discussion: Fault.allCases.map { "  \($0.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
-    @OptionGroup var dir: SandboxDirOption
+    @OptionGroup public var dir: SandboxDirOption
     @Argument(help: "Fault name: \(Fault.allCases.map(\.rawValue).joined(separator: ", ")).")
     var name: String
     @Option(name: .long, help: "node-down: seconds until the node comes back (default from the sandbox timings, 60).")
     var duration: Int?
+    @Option(name: .long, help: "api-slow: seconds every API response is delayed (default 5; 60 acts as a hung server).")
+    var delay: Double?
 
-    func run() async throws {
+    public func run() async throws {
         guard let f = Fault(rawValue: name) else {
             sandboxFail(SandboxError("unknown fault \(name); one of: \(Fault.allCases.map(\.rawValue).joined(separator: ", "))"))
         }
         let c = dir.control
         guard c.daemonPid() != nil else { sandboxFail(SandboxError("no sandbox running in \(c.layout.root.path)")) }
-        do { try await c.inject(f, duration: duration) } catch { sandboxFail(error) }
+        do { try await c.inject(f, duration: duration, delay: delay) } catch { sandboxFail(error) }
     }
 }
 
-struct SandboxHeal: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "heal", abstract: "Undo the faults that need no runbook; list the others.")
-    @OptionGroup var dir: SandboxDirOption
-    func run() async throws {
+public struct SandboxHeal: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(commandName: "heal", abstract: "Undo the faults that need no runbook; list the others.")
+    @OptionGroup public var dir: SandboxDirOption
+    public func run() async throws {
         do { try await dir.control.heal() } catch { sandboxFail(error) }
     }
 }
 
-struct SandboxSeed: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "seed", abstract: "Write cache/session keys and BullMQ queues into redis-0.")
-    @OptionGroup var dir: SandboxDirOption
+public struct SandboxEnv: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
+        commandName: "env", abstract: "Print the shell line that points kubectl at the sandbox: export KUBECONFIG=DIR/kubeconfig.")
+    @OptionGroup public var dir: SandboxDirOption
+    public func run() async throws {
+        let kubeconfig = dir.control.layout.kubeconfig
+        guard FileManager.default.fileExists(atPath: kubeconfig.path) else {
+            sandboxFail(SandboxError("no kubeconfig in \(dir.control.layout.root.path) (run: redis-runbook-sandbox up --dir \(dir.control.layout.root.path))"))
+        }
+        print("export KUBECONFIG=\(SandboxEnv.shellQuoted(kubeconfig.path))")
+    }
+    /// The path as one shell word (single quotes only when needed).
+    static func shellQuoted(_ s: String) -> String {
+        if s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+:@%".contains($0) }) { return s }
+        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+public struct SandboxSeed: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(commandName: "seed", abstract: "Write cache/session keys and BullMQ queues into redis-0.")
+    @OptionGroup public var dir: SandboxDirOption
     @Option(name: .long, help: "demo (a few thousand keys, 3 queues), bullmq (bigger queues) or large (--keys N, default 1000000).")
     var preset: String = "demo"
     @Option(name: .long, help: "Number of keys (large: total; demo/bullmq: cache keys).")
     var keys: Int?
 
-    func run() async throws {
+    public func run() async throws {
         guard let p = Workload.Preset(rawValue: preset) else { sandboxFail(SandboxError("unknown preset \(preset): demo, bullmq or large")) }
         do { try await dir.control.seed(preset: p, keys: keys) } catch { sandboxFail(error) }
     }
 }
 
-struct SandboxDaemonCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "daemon", abstract: "The sandbox's kubelet and controllers (started by `up`).", shouldDisplay: false)
-    @OptionGroup var dir: SandboxDirOption
-    func run() async throws {
+public struct SandboxDaemonCommand: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(commandName: "daemon", abstract: "The sandbox's kubelet and controllers (started by `up`).", shouldDisplay: false)
+    @OptionGroup public var dir: SandboxDirOption
+    public func run() async throws {
         setsid()
         let layout = SandboxLayout(root: dir.url)
         let daemon = SandboxDaemon(layout: layout, selfExecutable: SandboxControl.selfExecutable())
@@ -138,12 +172,13 @@ struct SandboxDaemonCommand: AsyncParsableCommand {
     }
 }
 
-struct SandboxPauseCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "pause", abstract: "A pod's namespace holder (started by the daemon).", shouldDisplay: false)
+public struct SandboxPauseCommand: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(commandName: "pause", abstract: "A pod's namespace holder (started by the daemon).", shouldDisplay: false)
     @Option(name: .long) var volume: String
     @Option(name: .customLong("ready-file")) var readyFile: String
     @Option(name: .long) var pod: String?
-    func run() async throws {
+    public func run() async throws {
         let code = await PauseProcess.run(volume: volume, readyFile: readyFile) { argv in
             await Runner().run(argv, timeout: .seconds(5)).succeeded
         }

@@ -1,0 +1,219 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Sandbox
+
+/// get, list, watch, create, delete, patch and the scale subresource for one kind.
+struct ObjectHandlers: Sendable {
+    let router: Router
+    let kind: ResourceKind
+    let info: RequestInfo
+    let request: APIRequest
+    var store: StateStore { router.store }
+    var layout: SandboxLayout { router.layout }
+
+    var wantsTable: Bool { Tables.wantsTable(request.headers.first(name: "Accept")) }
+
+    func checkNamespace(_ state: ClusterState, name: String?) throws -> Bool {
+        guard kind.namespaced, let ns = info.namespace else { return true }
+        return ns == state.namespace
+    }
+
+    // MARK: selection
+
+    struct Selection {
+        var labels: LabelSelector?
+        var fields: [(path: [String], value: String, equal: Bool)] = []
+    }
+
+    func selection() throws -> Selection {
+        var s = Selection()
+        if let l = request.query("labelSelector"), !l.isEmpty {
+            do { s.labels = try LabelSelector(l) } catch {
+                throw APIStatus.badRequest("unable to parse requirement: \(Router.serverMessage("\(error)"))")
+            }
+        }
+        if let f = request.query("fieldSelector"), !f.isEmpty {
+            for part in f.split(separator: ",") {
+                let p = String(part)
+                let (field, value, equal): (String, String, Bool)
+                if let r = p.range(of: "!=") { (field, value, equal) = (String(p[..<r.lowerBound]), String(p[r.upperBound...]), false) }
+                else if let r = p.range(of: "==") ?? p.range(of: "=") { (field, value, equal) = (String(p[..<r.lowerBound]), String(p[r.upperBound...]), true) }
+                else { throw APIStatus.badRequest("invalid selector: '\(f)'; can't understand '\(p)'") }
+                guard let path = kind.fieldLabels[field] else {
+                    throw APIStatus.badRequest("field label not supported: \(field)")
+                }
+                s.fields.append((path, value, equal))
+            }
+        }
+        return s
+    }
+
+    func matches(_ o: KctlJSON, _ s: Selection) -> Bool {
+        if let l = s.labels, !l.matches(o.labels) { return false }
+        for f in s.fields {
+            let v: String
+            switch o.value(at: f.path) {
+            case .string(let x)?: v = x
+            case .bool(let b)?: v = b ? "true" : "false"
+            case .int(let i)?: v = String(i)
+            default: v = ""
+            }
+            if (v == f.value) != f.equal { return false }
+        }
+        return true
+    }
+
+    /// An item of a list: kind and apiVersion are the list's, not repeated (as on the wire).
+    static func listItem(_ o: KctlJSON) -> KctlJSON {
+        guard case .object(var m) = o else { return o }
+        m.removeValue(forKey: "kind"); m.removeValue(forKey: "apiVersion")
+        return .object(m)
+    }
+
+    // MARK: list
+
+    func list() throws -> APIResponse {
+        let state = try store.read()
+        let sel = try selection()
+        var objects = try checkNamespace(state, name: nil) ? ObjectCatalog(state: state, layout: layout).objects(kind) : []
+        objects = objects.filter { matches($0, sel) }.sorted { $0.metadataName < $1.metadataName }
+        let rv = String(state.generation)
+        // limit / continue: the continue token is the last name sent (base64 JSON, as opaque as the real one).
+        if let token = request.query("continue"), !token.isEmpty {
+            guard let data = Data(base64Encoded: token), let c = try? KctlJSON.parse(String(decoding: data, as: UTF8.self)),
+                  let start = c["start"]?.stringValue else {
+                throw APIStatus.badRequest("continue key is not valid: illegal base64 data at input byte 0")
+            }
+            objects = objects.filter { $0.metadataName > start }
+        }
+        var next: String?
+        var remaining: Int?
+        if let limitText = request.query("limit"), let limit = Int(limitText), limit > 0, objects.count > limit {
+            remaining = objects.count - limit
+            objects = Array(objects.prefix(limit))
+            let token: KctlJSON = ["v": "meta.k8s.io/v1", "rv": .int(Int64(state.generation)), "start": .string(objects.last?.metadataName ?? "")]
+            next = Data(token.compact().utf8).base64EncodedString()
+        }
+        if wantsTable {
+            var t = Tables.table(kind, objects: objects, state: state, resourceVersion: rv, includeObject: request.query("includeObject"),
+                                 continueToken: next)
+            if let remaining, case .object(var o) = t, case .object(var m)? = o["metadata"] {
+                m["remainingItemCount"] = .int(Int64(remaining)); o["metadata"] = .object(m); t = .object(o)
+            }
+            return .json(t)
+        }
+        var meta: [String: KctlJSON] = ["resourceVersion": .string(rv)]
+        if let next { meta["continue"] = .string(next) }
+        if let remaining { meta["remainingItemCount"] = .int(Int64(remaining)) }
+        return .json([
+            "kind": .string(kind.kind + "List"), "apiVersion": .string(kind.apiVersion),
+            "metadata": .object(meta), "items": .array(objects.map(Self.listItem)),
+        ])
+    }
+
+    // MARK: get
+
+    func find(_ name: String, in state: ClusterState) throws -> KctlJSON {
+        guard try checkNamespace(state, name: name),
+              let o = ObjectCatalog(state: state, layout: layout).objects(kind).first(where: { $0.metadataName == name }) else {
+            throw APIStatus.notFound(resource: kind.rawValue, name: name, group: kind.group)
+        }
+        return o
+    }
+
+    func get(_ name: String) throws -> APIResponse {
+        let state = try store.read()
+        let o = try find(name, in: state)
+        if wantsTable {
+            return .json(Tables.table(kind, objects: [o], state: state, resourceVersion: nil, includeObject: request.query("includeObject")))
+        }
+        return .json(o)
+    }
+
+    // MARK: watch
+
+    func watch() throws -> APIResponse {
+        let sel = try selection()
+        let rvText = request.query("resourceVersion") ?? ""
+        let from: Int?
+        if rvText.isEmpty || rvText == "0" { from = nil } else {
+            guard let n = Int(rvText) else { throw APIStatus.badRequest("resourceVersion: Invalid value: \"\(rvText)\": must be a number") }
+            from = n
+        }
+        let state = try store.read()
+        let nsOK = try checkNamespace(state, name: nil)
+        let table = wantsTable
+        let includeObject = request.query("includeObject")
+        let bookmarks = request.query("allowWatchBookmarks") == "true"
+        let timeout = request.query("timeoutSeconds").flatMap(Double.init).map { max(1, $0) } ?? 1800
+        let hub = router.core.hub
+        let kind = self.kind
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        let subscription: WatchHub.Subscription
+        do { subscription = try hub.subscribe(kind: kind, after: from) } catch WatchHub.SubscribeError.tooOld(let requested, let oldest) {
+            // As the real server: 200, then an ERROR event carrying the 410 Status.
+            let status = APIStatus.gone("too old resource version: \(requested) (\(oldest))")
+            return APIResponse(status: .ok, headers: headers, body: .stream { w in
+                try await w.write((["type": "ERROR", "object": status.json] as KctlJSON).compact() + "\n")
+            })
+        }
+        let handler = self
+        return APIResponse(status: .ok, headers: headers, body: .stream { w in
+            defer { hub.unsubscribe(subscription.id) }
+            var first = true
+            var lastRV = max(from ?? 0, subscription.generation)
+            func send(_ e: WatchEvent) async throws {
+                guard nsOK, handler.matches(e.object, sel) else { return }
+                var object = e.object
+                if table {
+                    let st = hub.latestState() ?? state
+                    object = Tables.table(kind, objects: [e.object], state: st, resourceVersion: String(e.rv), includeObject: includeObject,
+                                          withColumns: first)
+                    first = false
+                }
+                try await w.write((["type": .string(e.type), "object": object] as KctlJSON).compact() + "\n")
+            }
+            for e in subscription.initial { try await send(e); lastRV = max(lastRV, e.rv) }
+            // Events, and a tick each second for bookmarks, the timeout, watch-drop and a closed client.
+            let (ticks, tickCont) = AsyncStream<WatchEvent?>.makeStream()
+            let forward = Task {
+                for await e in subscription.stream { tickCont.yield(e) }
+                tickCont.finish()
+            }
+            let ticker = Task {
+                while !Task.isCancelled { try? await Task.sleep(for: .seconds(1)); tickCont.yield(nil) }
+            }
+            w.closeFuture.whenComplete { _ in tickCont.finish() }
+            defer { forward.cancel(); ticker.cancel(); tickCont.finish() }
+            let start = Date()
+            var lastBookmark = Date()
+            let dropAfter = Double.random(in: 3...8)
+            for await item in ticks {
+                if let e = item {
+                    if let from, e.rv <= from { continue }
+                    try await send(e)
+                    lastRV = max(lastRV, e.rv)
+                    continue
+                }
+                if !w.isOpen { return }
+                if Date().timeIntervalSince(start) >= timeout { return }
+                if hub.latestState()?.runtime.faults.watchDrop == true, Date().timeIntervalSince(start) >= dropAfter {
+                    if Int.random(in: 0..<10) < 3 {
+                        let status = APIStatus.gone("too old resource version: \(lastRV) (\(hub.generation))")
+                        try await w.write((["type": "ERROR", "object": status.json] as KctlJSON).compact() + "\n")
+                    }
+                    return
+                }
+                if bookmarks, Date().timeIntervalSince(lastBookmark) >= 5 {
+                    lastBookmark = Date()
+                    let g = max(lastRV, hub.generation)
+                    let b: KctlJSON = ["kind": .string(kind.kind), "apiVersion": .string(kind.apiVersion),
+                                       "metadata": ["resourceVersion": .string(String(g)), "creationTimestamp": nil]]
+                    try await w.write((["type": "BOOKMARK", "object": b] as KctlJSON).compact() + "\n")
+                }
+            }
+        })
+    }
+}

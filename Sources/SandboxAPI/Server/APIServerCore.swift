@@ -1,0 +1,162 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import Sandbox
+
+/// What every connection shares: the users, the watch hub (state.json follower), the request
+/// counters, the open connections (closed by api-down) and the API faults.
+public final class APIServerCore: Sendable {
+    public let layout: SandboxLayout
+    public let files: APIServerFiles
+    let users: [String: APIUser]
+    public let metrics = RequestMetrics()
+    public let hub: WatchHub
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+
+    public init(layout: SandboxLayout) throws {
+        self.layout = layout
+        self.files = APIServerFiles(layout: layout)
+        var users: [String: APIUser] = [:]
+        for (name, token) in try files.tokens() {
+            users[token] = APIUser(name: name, isAdmin: name == APIServerFiles.adminUser)
+        }
+        self.users = users
+        self.hub = WatchHub(store: StateStore(layout: layout))
+    }
+
+    var store: StateStore { StateStore(layout: layout) }
+
+    /// The API faults as last read from state.json (by the hub).
+    public func faults() -> FaultSwitches { hub.latestState()?.runtime.faults ?? FaultSwitches() }
+
+    // MARK: connections
+
+    func track(_ channel: Channel) {
+        let id = ObjectIdentifier(channel)
+        connections.withLockedValue { $0[id] = channel }
+        channel.closeFuture.whenComplete { [connections] _ in _ = connections.withLockedValue { $0.removeValue(forKey: id) } }
+    }
+
+    func closeAllConnections() {
+        let all = connections.withLockedValue { c in defer { c = [:] }; return Array(c.values) }
+        for ch in all { ch.close(promise: nil) }
+    }
+
+    // MARK: authentication
+
+    enum Auth { case user(APIUser), anonymous, refused }
+
+    func authenticate(_ headers: HTTPHeaders) -> Auth {
+        guard let value = headers.first(name: "Authorization") else { return .anonymous }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .refused }
+        if faults().tokenExpired == true { return .refused }
+        guard let user = users[String(parts[1]).trimmingCharacters(in: .whitespaces)] else { return .refused }
+        return .user(user)
+    }
+
+    // MARK: requests
+
+    /// Applies the per-request faults, authenticates, routes, counts.
+    func respond(to request: APIRequest, channel: Channel) async -> APIResponse {
+        var request = request
+        let info = RequestInfo(request)
+        let f = faults()
+        if let delay = f.apiSlowSeconds, delay > 0 {
+            try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+        }
+        if f.apiErrors == true, !info.isHealth {
+            let roll = Int.random(in: 0..<100)
+            if roll < 25 { return .status(.internalError("etcdserver: request timed out")) }
+            if roll < 40 { return .status(.tooManyRequests(retryAfter: 1)) }
+        }
+        switch authenticate(request.headers) {
+        case .refused: return .status(.unauthorized)
+        case .anonymous:
+            // As system:anonymous with the public-info-viewer role: health and version only.
+            guard info.isHealth || request.path == "/version" else {
+                if info.isResource {
+                    return .status(.forbidden(user: "system:anonymous", verb: info.rbacVerb, resource: info.resource ?? "",
+                                              subresource: info.subresource, group: info.group, name: info.name, namespace: info.namespace))
+                }
+                return .status(.forbiddenPath(user: "system:anonymous", verb: "get", path: request.path))
+            }
+        case .user(let u): request.user = u
+        }
+        return await Router(core: self).handle(request, info: info)
+    }
+
+    /// Writes a response (whole or streamed) and counts it.
+    func write(_ response: APIResponse, for request: APIRequest, version: HTTPVersion, keepAlive: Bool, to channel: Channel,
+               started: ContinuousClock.Instant) async {
+        let info = RequestInfo(request)
+        var headers = response.headers
+        headers.replaceOrAdd(name: "Cache-Control", value: "no-cache, private")
+        headers.replaceOrAdd(name: "Date", value: Self.httpDate())
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        var sent = 0
+        switch response.body {
+        case .bytes(let bytes):
+            headers.replaceOrAdd(name: "Content-Length", value: String(bytes.count))
+            let head = HTTPResponseHead(version: version, status: response.status, headers: headers)
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            if !bytes.isEmpty, request.method != .HEAD {
+                channel.write(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))), promise: nil)
+                sent = bytes.count
+            }
+            let done = channel.eventLoop.makePromise(of: Void.self)
+            channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: done)
+            if !keepAlive { done.futureResult.whenComplete { _ in channel.close(promise: nil) } }
+            _ = try? await done.futureResult.get()
+        case .stream(let producer):
+            headers.remove(name: "Content-Length")
+            headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+            let head = HTTPResponseHead(version: version, status: response.status, headers: headers)
+            try? await channel.writeAndFlush(HTTPServerResponsePart.head(head))
+            let counter = NIOLockedValueBox(0)
+            let writer = ResponseWriter(channel: channel) { n in counter.withLockedValue { $0 += n } }
+            do { try await producer(writer) } catch {}
+            sent = counter.withLockedValue { $0 }
+            if channel.isActive {
+                let done = channel.eventLoop.makePromise(of: Void.self)
+                channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: done)
+                if !keepAlive { done.futureResult.whenComplete { _ in channel.close(promise: nil) } }
+                _ = try? await done.futureResult.get()
+            }
+        }
+        metrics.count(verb: info.metricVerb, resource: info.resource ?? "", subresource: info.subresource ?? "",
+                      code: Int(response.status.code), bytes: sent)
+    }
+
+    static func httpDate() -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return f.string(from: Date())
+    }
+
+    // MARK: WebSocket upgrade (exec)
+
+    /// For `NIOWebSocketServerUpgrader.shouldUpgrade`: the 101's extra headers, or nil to let
+    /// the request go on as plain HTTP (where the router answers it with a Status error).
+    func shouldUpgrade(_ head: HTTPRequestHead, channel: Channel, box: UpgradeBox) async -> HTTPHeaders? {
+        var request = APIRequest(method: head.method, uri: head.uri, headers: head.headers)
+        let info = RequestInfo(request)
+        guard info.isResource, info.resource == "pods", let sub = info.subresource, StreamRoutes.subresources.contains(sub),
+              let ns = info.namespace, let name = info.name else { return nil }
+        let f = faults()
+        if let delay = f.apiSlowSeconds, delay > 0 { try? await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
+        if f.apiErrors == true { return nil }
+        guard case .user(let user) = authenticate(head.headers) else { return nil }
+        request.user = user
+        guard RBAC.allows(user, verb: info.rbacVerb, resource: "pods", subresource: sub) else { return nil }
+        guard let state = try? store.read(), ns == state.namespace, let pod = state.pods.first(where: { $0.name == name }) else { return nil }
+        let context = StreamContext(layout: layout, user: user, namespace: ns, podName: name, subresource: sub, subpath: info.subpath)
+        guard let headers = StreamRoutes.acceptUpgrade(request, pod: pod, state: state, context: context) else { return nil }
+        box.put(UpgradeBox.Accepted(request: request, pod: pod, state: state, context: context))
+        metrics.count(verb: "CONNECT", resource: "pods", subresource: sub, code: 101, bytes: 0)
+        return headers
+    }
+}
