@@ -12,6 +12,19 @@ import Glibc
 // Kubernetes API server (the apiserver: HTTPS on loopback, for the real kubectl).
 
 struct RedisRunbookSandbox: AsyncParsableCommand {
+    static func runMain() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "redis-runbook-sandbox",
         abstract: "A local Kubernetes cluster of real redis-server pods, served through a Kubernetes API server, with fault injection.",
@@ -63,4 +76,4 @@ final class StopFlag: @unchecked Sendable {
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
 
-await RedisRunbookSandbox.main()
+await RedisRunbookSandbox.runMain()

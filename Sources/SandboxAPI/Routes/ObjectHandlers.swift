@@ -136,8 +136,12 @@ struct ObjectHandlers: Sendable {
     func watch() throws -> APIResponse {
         let sel = try selection()
         let rvText = request.query("resourceVersion") ?? ""
+        // Streaming lists (client-go's WatchListClient, on by default in kubectl 1.35+):
+        // `sendInitialEvents=true`: the current objects as ADDED, then a BOOKMARK annotated
+        // `k8s.io/initial-events-end`, then changes.
+        let initialEventsEnd = request.query("sendInitialEvents") == "true"
         let from: Int?
-        if rvText.isEmpty || rvText == "0" { from = nil } else {
+        if initialEventsEnd || rvText.isEmpty || rvText == "0" { from = nil } else {
             guard let n = Int(rvText) else { throw APIStatus.badRequest("resourceVersion: Invalid value: \"\(rvText)\": must be a number") }
             from = n
         }
@@ -158,6 +162,8 @@ struct ObjectHandlers: Sendable {
             return APIResponse(status: .ok, headers: headers, body: .stream { w in
                 try await w.write((["type": "ERROR", "object": status.json] as KctlJSON).compact() + "\n")
             })
+        } catch {
+            throw APIStatus(code: 503, reason: "ServiceUnavailable", message: "the watch cache is not ready yet", retryAfterSeconds: 1)
         }
         let handler = self
         return APIResponse(status: .ok, headers: headers, body: .stream { w in
@@ -165,17 +171,22 @@ struct ObjectHandlers: Sendable {
             var first = true
             var lastRV = max(from ?? 0, subscription.generation)
             func send(_ e: WatchEvent) async throws {
-                guard nsOK, handler.matches(e.object, sel) else { return }
+                guard e.kind == kind, nsOK, handler.matches(e.object, sel) else { return }
                 var object = e.object
                 if table {
-                    let st = hub.latestState() ?? state
-                    object = Tables.table(kind, objects: [e.object], state: st, resourceVersion: String(e.rv), includeObject: includeObject,
+                    object = Tables.table(kind, objects: [e.object], state: e.state, resourceVersion: String(e.rv), includeObject: includeObject,
                                           withColumns: first)
                     first = false
                 }
                 try await w.write((["type": .string(e.type), "object": object] as KctlJSON).compact() + "\n")
             }
             for e in subscription.initial { try await send(e); lastRV = max(lastRV, e.rv) }
+            if initialEventsEnd {
+                let b: KctlJSON = ["kind": .string(kind.kind), "apiVersion": .string(kind.apiVersion),
+                                   "metadata": ["resourceVersion": .string(String(subscription.generation)), "creationTimestamp": nil,
+                                                "annotations": ["k8s.io/initial-events-end": "true"]]]
+                try await w.write((["type": "BOOKMARK", "object": b] as KctlJSON).compact() + "\n")
+            }
             // Events, and a tick each second for bookmarks, the timeout, watch-drop and a closed client.
             let (ticks, tickCont) = AsyncStream<WatchEvent?>.makeStream()
             let forward = Task {

@@ -127,7 +127,15 @@ struct Router: Sendable {
     // MARK: SelfSubjectAccessReview (kubectl auth can-i)
 
     func selfSubjectAccessReview(_ r: APIRequest, user: APIUser) throws -> APIResponse {
-        let body = try Self.parseBody(r)
+        let body: KctlJSON
+        if (r.headers.first(name: "Content-Type") ?? "").hasPrefix("application/vnd.kubernetes.protobuf") {
+            guard let b = KubeProtobuf.selfSubjectAccessReview(r.body) else {
+                throw APIStatus.badRequest("error decoding the request body: not a SelfSubjectAccessReview in protobuf")
+            }
+            body = b
+        } else {
+            body = try Self.parseBody(r)
+        }
         guard body["kind"]?.stringValue == "SelfSubjectAccessReview" || body["kind"] == nil else {
             throw APIStatus.badRequest("SelfSubjectAccessReview in version \"v1\" cannot be handled as a \(body["kind"]?.stringValue ?? "")")
         }
@@ -158,6 +166,9 @@ struct Router: Sendable {
     /// Parses a JSON body; 400 BadRequest with the decoder's complaint otherwise (also for
     /// nesting deeper than a real object has, so the recursive parser cannot be exhausted).
     static func parseBody(_ r: APIRequest) throws -> KctlJSON {
+        if (r.headers.first(name: "Content-Type") ?? "").hasPrefix("application/vnd.kubernetes.protobuf") {
+            throw APIStatus(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml")
+        }
         guard !r.body.isEmpty else { throw APIStatus.badRequest("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf") }
         var depth = 0, inString = false, escaped = false
         for b in r.body {

@@ -72,7 +72,7 @@ public struct APIServerFiles: Sendable {
         FileManager.default.createFile(atPath: tmp.path, contents: nil, attributes: [.posixPermissions: 0o600])
         try data.write(to: tmp)
         chmod(tmp.path, 0o600)
-        _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
+        guard rename(tmp.path, url.path) == 0 else { throw SandboxError("cannot write \(url.path): \(String(cString: strerror(errno)))") }
     }
 
     /// A P-256 CA and a server certificate for 127.0.0.1 / localhost signed by it.

@@ -12,6 +12,8 @@ public struct WatchEvent: Sendable {
     /// ADDED, MODIFIED or DELETED.
     public var type: String
     public var object: KctlJSON
+    /// The state the object was rendered from (before the deletion for DELETED), for Table rows.
+    public var state: ClusterState
 }
 
 /// Follows state.json (the sandbox's etcd): every 100 ms a stat, on change a read, a diff of
@@ -89,13 +91,13 @@ public final class WatchHub: Sendable {
                 let before = i.objects[kind] ?? [:], after = fresh[kind] ?? [:]
                 for (uid, o) in after.sorted(by: { $0.value.metadataName < $1.value.metadataName }) {
                     if let b = before[uid] {
-                        if b != o { events.append(WatchEvent(rv: max(o.metadataRV, g), kind: kind, type: "MODIFIED", object: o)) }
+                        if b != o { events.append(WatchEvent(rv: max(o.metadataRV, g), kind: kind, type: "MODIFIED", object: o, state: state)) }
                     } else {
-                        events.append(WatchEvent(rv: max(o.metadataRV, g), kind: kind, type: "ADDED", object: o))
+                        events.append(WatchEvent(rv: max(o.metadataRV, g), kind: kind, type: "ADDED", object: o, state: state))
                     }
                 }
                 for (uid, b) in before where after[uid] == nil {
-                    events.append(WatchEvent(rv: g, kind: kind, type: "DELETED", object: WatchHub.withRV(b, g)))
+                    events.append(WatchEvent(rv: g, kind: kind, type: "DELETED", object: WatchHub.withRV(b, g), state: old))
                 }
             }
             i.state = state
@@ -126,7 +128,7 @@ public final class WatchHub: Sendable {
         public var generation: Int
     }
 
-    public enum SubscribeError: Error { case tooOld(requested: Int, oldest: Int) }
+    public enum SubscribeError: Error { case tooOld(requested: Int, oldest: Int), notReady }
 
     /// Starts a subscription: from nil (synthetic ADDED for every current object of `kind`),
     /// or after resourceVersion `rv` (replayed history; 410 when older than the history).
@@ -137,12 +139,13 @@ public final class WatchHub: Sendable {
         return try inner.withLockedValue { i in
             let g = i.state?.generation ?? 0
             var initial: [WatchEvent] = []
+            guard let current = i.state else { throw SubscribeError.notReady }
             if let rv {
                 if rv < i.oldestRV { throw SubscribeError.tooOld(requested: rv, oldest: i.oldestRV) }
                 initial = i.history.filter { $0.kind == kind && $0.rv > rv }
             } else {
                 initial = (i.objects[kind] ?? [:]).values.sorted { $0.metadataName < $1.metadataName }
-                    .map { WatchEvent(rv: $0.metadataRV, kind: kind, type: "ADDED", object: $0) }
+                    .map { WatchEvent(rv: $0.metadataRV, kind: kind, type: "ADDED", object: $0, state: current) }
             }
             i.subscribers[id] = cont
             return Subscription(id: id, initial: initial, stream: stream, generation: g)
