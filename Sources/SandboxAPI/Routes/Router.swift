@@ -90,7 +90,8 @@ struct Router: Sendable {
                                       group: info.group, name: info.name, namespace: kind.namespaced ? info.namespace : nil)
         }
         // Streams (exec, log, proxy, attach, portforward): the seam.
-        if kind == .pods, let sub = info.subresource, StreamRoutes.subresources.contains(sub), let name = info.name, let ns = info.namespace {
+        if kind == .pods, let sub = info.subresource, StreamRoutes.subresources.contains(sub), let ref = info.name, let ns = info.namespace {
+            let name = sub == "proxy" ? ProxyTarget.podName(ref) : ref  // [scheme:]name[:port]
             let state = try store.read()
             guard ns == state.namespace, let pod = state.pods.first(where: { $0.name == name }) else {
                 throw APIStatus.notFound(resource: "pods", name: name)
