@@ -378,3 +378,34 @@ extension KubectlConformanceTests {
         #expect(try sb.state().statefulSet.replicas == 1)
     }
 }
+
+extension KubectlConformanceTests {
+    /// The product's Redis session and the runbooks' exec steps: WebSocket exec (v5), stdin,
+    /// the exit code through channel 3.
+    @Test(arguments: KubectlBinary.all)
+    func execRedisCli(_ k: KubectlBinary) async throws {
+        let sb = try sandbox()
+        #expect(await sb.waitUntil(60) { APISandbox.ready($0) })
+        let ping = await sb.kubectl(k, ["exec", "redis-0", "-c", "redis", "--", "redis-cli", "PING"])
+        #expect(ping.stdoutText == "PONG\n", "\(ping.stderrText)")
+        let failing = await sb.kubectl(k, ["exec", "redis-0", "-c", "redis", "--", "sh", "-c", "exit 3"])
+        #expect(failing.termination == .exited(3))
+        #expect(failing.stderrText.contains("command terminated with exit code 3"), "\(failing.stderrText)")
+    }
+
+    /// The Prober's and runbooks' `logs POD -c C --tail N` and the exporter through pods/proxy.
+    @Test(arguments: KubectlBinary.all)
+    func logsAndProxy(_ k: KubectlBinary) async throws {
+        let sb = try sandbox()
+        let logs = await sb.kubectl(k, ["logs", "redis-0", "-c", "redis", "--tail", "5"])
+        #expect(logs.succeeded, "\(logs.stderrText)")
+        #expect(logs.stdoutText.split(separator: "\n").count <= 5)
+        let missing = await sb.kubectl(k, ["logs", "redis-9", "-c", "redis"])
+        #expect(missing.termination == .exited(1))
+        #expect(missing.stderrText.contains(#"pods "redis-9" not found"#), "\(missing.stderrText)")
+        let metrics = await sb.kubectl(k, ["get", "--raw", "/api/v1/namespaces/default/pods/redis-0:9121/proxy/metrics"])
+        #expect(metrics.stdoutText.contains("redis_up"), "\(metrics.stderrText)")
+        let viewerLogs = await sb.kubectl(k, ["--context", "sandbox-viewer", "logs", "redis-0", "-c", "redis", "--tail", "1"])
+        #expect(viewerLogs.succeeded, "\(viewerLogs.stderrText)")
+    }
+}
