@@ -83,7 +83,10 @@ public final class WatchHub: Sendable {
             }
             // Polls may race (the ticker, and requests after their own writes): only a newer
             // state moves the hub on, so it never goes back nor publishes a change twice.
-            guard state.generation > old.generation else { return }
+            guard state.generation > old.generation else {
+                if state.generation == old.generation { i.fileStamp = s }
+                return
+            }
             i.fileStamp = s
             var events: [WatchEvent] = []
             let g = state.generation
