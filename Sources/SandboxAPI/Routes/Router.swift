@@ -51,8 +51,13 @@ struct Router: Sendable {
         }
         switch path {
         case "/version": return .json(Discovery.version())
-        case "/api": return .json(Discovery.apiVersions())
-        case "/apis": return .json(Discovery.apiGroupList())
+        case "/api", "/apis":
+            if Discovery.wantsAggregated(r.headers.first(name: "Accept")) {
+                var resp = APIResponse.json(Discovery.aggregated(core: path == "/api"))
+                resp.headers.replaceOrAdd(name: "Content-Type", value: Discovery.aggregatedContentType)
+                return resp
+            }
+            return .json(path == "/api" ? Discovery.apiVersions() : Discovery.apiGroupList())
         case "/metrics": return .text(core.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         default:
             let s = path.split(separator: "/").map(String.init)
