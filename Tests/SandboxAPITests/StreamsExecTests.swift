@@ -20,6 +20,7 @@ import Glibc
             }
             try await clientLeavingKillsTheProcess(sb, kubectls[0])
             try await spdyOnlyClientGetsAClearRefusal(sb)
+            try await copyWithTheRepairPod(sb, kubectls[1])
         }
     }
 
@@ -127,5 +128,45 @@ import Glibc
         #expect(r.exitCode == 1)
         #expect(r.stderrText.contains("Error from server (BadRequest): this sandbox API server speaks only the WebSocket exec protocol of kubectl 1.30 and newer"),
                 "\(r.stderrText)")
+    }
+
+    /// The runbooks' repair-pod pattern (runbooks/aof-corruption.yaml, backup.yaml): Redis scaled
+    /// to 0, a pod that only sleeps mounts the volume, `kubectl cp` out of it and into it.
+    func copyWithTheRepairPod(_ sb: StreamsSandbox, _ k: StreamsSandbox.Kubectl) async throws {
+        let state = try #require(sb.state)
+        let pvc = try #require(state.pvcs.first { $0.name.hasSuffix("redis-0") })
+        _ = await sb.kubectl(k, ["exec", "redis-0", "-c", "redis", "--", "redis-cli", "SET", "repair:key", "value"])
+        let scaled = await sb.kubectl(k, ["scale", "statefulset", "redis", "--replicas=0"])
+        #expect(scaled.exitCode == 0, "\(scaled.stderrText)")
+        #expect(await sb.eventually(60) { sb.state?.pods.contains { $0.name == "redis-0" } == false })
+        let overrides = #"{"apiVersion":"v1","spec":{"containers":[{"name":"redis-repair","image":"redis:7","command":["sleep","3600"],"volumeMounts":[{"name":"data","mountPath":"/data"}]}],"volumes":[{"name":"data","persistentVolumeClaim":{"claimName":"\#(pvc.name)"}}]}}"#
+        let run = await sb.kubectl(k, ["run", "redis-repair", "--image=redis:7", "--restart=Never", "--overrides=\(overrides)", "--", "sleep", "3600"])
+        #expect(run.exitCode == 0, "\(run.stderrText)")
+        let ready = await sb.eventually(60) {
+            let r = await sb.kubectl(k, ["get", "pod", "redis-repair", "-o", #"jsonpath={.status.conditions[?(@.type=="Ready")].status}"#])
+            return r.stdoutText == "True"
+        }
+        #expect(ready)
+        // Out of the pod: the AOF directory, byte-identical with the volume on disk.
+        let local = sb.dir.appendingPathComponent("repair-backup")
+        let out = await sb.kubectl(k, ["cp", "redis-repair:/data/appendonlydir", local.path], timeout: .seconds(120))
+        #expect(out.exitCode == 0, "\(out.stderrText)")
+        let volume = URL(fileURLWithPath: pvc.hostPath).appendingPathComponent("appendonlydir")
+        let names = try FileManager.default.contentsOfDirectory(atPath: volume.path).sorted()
+        #expect(!names.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: local.path).sorted() == names)
+        for name in names {
+            #expect(FileManager.default.contents(atPath: local.appendingPathComponent(name).path)
+                    == FileManager.default.contents(atPath: volume.appendingPathComponent(name).path), "\(name)")
+        }
+        // Into the pod: a file lands in the volume unchanged.
+        let file = sb.dir.appendingPathComponent("fixed.aof")
+        let bytes = Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        try bytes.write(to: file)
+        let into = await sb.kubectl(k, ["cp", file.path, "redis-repair:/data/fixed.aof"], timeout: .seconds(120))
+        #expect(into.exitCode == 0, "\(into.stderrText)")
+        #expect(FileManager.default.contents(atPath: URL(fileURLWithPath: pvc.hostPath).appendingPathComponent("fixed.aof").path) == bytes)
+        _ = await sb.kubectl(k, ["delete", "pod", "redis-repair", "--wait=true"], timeout: .seconds(90))
+        _ = await sb.kubectl(k, ["scale", "statefulset", "redis", "--replicas=1"])
     }
 }
