@@ -107,11 +107,14 @@ public enum StreamRoutes {
     /// the request before upgrading), else why it cannot be served.
     static func execWithoutWebSocket(_ request: APIRequest, pod: PodState) -> APIResponse {
         do throws(APIStatus) { try ExecPlan.validate(request: request, pod: pod) } catch { return .status(error) }
-        let upgrade = request.headers[canonicalForm: "Upgrade"].map { $0.lowercased() }
-        if upgrade.contains(where: { $0.hasPrefix("spdy/") }) {
+        // The server's UpgradeGate drops the Upgrade header of a refused upgrade: tell SPDY
+        // (kubectl's POST retry, or a kubectl that speaks only SPDY) from WebSocket otherwise.
+        let spdy = request.method == .POST || request.headers.contains(name: "X-Stream-Protocol-Version")
+            || request.headers[canonicalForm: "Upgrade"].contains { $0.lowercased().hasPrefix("spdy/") }
+        if spdy {
             return .status(.badRequest(ExecProtocol.spdyRefusal))
         }
-        if upgrade.contains("websocket") {
+        if request.headers.contains(name: "Sec-WebSocket-Key") {
             let offered = request.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
             return .status(.badRequest("unable to upgrade: unable to negotiate protocol: client supports \(ExecProtocol.goList(offered)), server supports \(ExecProtocol.goList(ExecProtocol.supported))"))
         }

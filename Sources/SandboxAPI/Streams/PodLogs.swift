@@ -205,10 +205,12 @@ struct LogFormatter {
 
     /// "2026-12-04T12:38:28.123Z" (Go's RFC3339Nano: trailing zeros of the fraction dropped).
     static func rfc3339Nano(_ d: Date) -> String {
-        let whole = d.timeIntervalSince1970.rounded(.down)
+        // Microseconds (a Double holds no more here), so 12:00:01.250 stays .25, not .249999.
+        let micros = Int64((d.timeIntervalSince1970 * 1e6).rounded())
+        let whole = Double(micros / 1_000_000)
         var base = KubeTime.string(Date(timeIntervalSince1970: whole))
-        let nanos = Int(((d.timeIntervalSince1970 - whole) * 1e9).rounded())
-        if nanos > 0 && nanos < 1_000_000_000 {
+        let nanos = Int(micros % 1_000_000) * 1000
+        if nanos > 0 {
             var frac = String(format: "%09d", nanos)
             while frac.hasSuffix("0") { frac.removeLast() }
             base.removeLast()  // Z
