@@ -100,7 +100,9 @@ let package = Package(
         .testTarget(name: "AppTests", dependencies: ["App", "Render", "Diagnosis", "MemoryAnalysis"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "ProcessRunner"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI"], swiftSettings: strict),
-        .testTarget(name: "SandboxAPITests", dependencies: ["SandboxAPI", "Sandbox", "ProcessRunner"], swiftSettings: strict),
+        // A started sandbox with its API server and the real kubectl binaries, for any test target.
+        .target(name: "APISandboxTestSupport", dependencies: ["Sandbox", "ProcessRunner"], path: "Tests/APISandboxTestSupport", swiftSettings: strict),
+        .testTarget(name: "SandboxAPITests", dependencies: ["SandboxAPI", "Sandbox", "ProcessRunner", "APISandboxTestSupport"], swiftSettings: strict),
         .target(name: "TmuxTestSupport", path: "Tests/TmuxTestSupport", swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["ProcessRunner", "TmuxTestSupport"], swiftSettings: strict),
         .testTarget(name: "HostileInputTests", dependencies: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"], resources: [.copy("Corpus")], swiftSettings: strict),

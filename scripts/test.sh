@@ -11,6 +11,7 @@ groups=(
   "ProcessRunnerTests"
   "MemoryAnalysisTests"
   "SandboxTests"
+  "SandboxAPITests"
   "RunbooksTests"
   "EndToEndTests"
   "ReliabilityTests"

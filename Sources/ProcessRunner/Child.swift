@@ -47,6 +47,75 @@ public final class Child: @unchecked Sendable {
     public static func spawn(_ argv: [String], environment: [String: String]? = nil,
                              workingDirectory: String? = nil, stdoutPath: String? = nil, stderrPath: String? = nil,
                              newProcessGroup: Bool = true, recorder: (any CommandRecorder)?, label: String? = nil) throws -> Child {
+        try spawn(argv, environment: environment, workingDirectory: workingDirectory,
+                  stdio: .files(stdoutPath: stdoutPath, stderrPath: stderrPath, stdinPipe: nil, stdoutPipe: nil, stderrPipe: nil),
+                  newProcessGroup: newProcessGroup, recorder: recorder, label: label)
+    }
+
+    /// The parent's ends of the pipes of a child started with `spawnPiped`. Each descriptor is
+    /// close-on-exec and owned by the caller (hand it to an event loop, e.g. NIO's
+    /// `NIOPipeBootstrap.takingOwnershipOfDescriptor`, or close it).
+    public struct Pipes: Sendable {
+        /// Write end of the child's stdin; nil when the child's stdin is /dev/null.
+        public var stdin: Int32?
+        /// Read end of the child's stdout.
+        public var stdout: Int32
+        /// Read end of the child's stderr.
+        public var stderr: Int32
+    }
+
+    /// Starts `argv` with its stdout and stderr (and, with `stdin: true`, its stdin) connected to
+    /// pipes whose other ends are returned, for a caller that streams them (the sandbox API's exec).
+    /// Otherwise as `spawn`: posix_spawn, own process group, only 0/1/2 inherited.
+    public static func spawnPiped(_ argv: [String], environment: [String: String]? = nil, workingDirectory: String? = nil,
+                                  stdin: Bool, newProcessGroup: Bool = true, recorder: (any CommandRecorder)? = nil,
+                                  label: String? = nil) throws -> (child: Child, pipes: Pipes) {
+        var made: [Int32] = []
+        func pipePair() throws -> (read: Int32, write: Int32) {
+            var fds: [Int32] = [-1, -1]
+            // pipe + FD_CLOEXEC (glibc's pipe2 is not imported): a posix_spawn elsewhere in this
+            // process in between would still not pass them on (closefrom(3) in its file actions).
+            guard pipe(&fds) == 0 else {
+                let e = errno
+                for fd in made { close(fd) }
+                throw ChildSpawnError(argv: argv, reason: "pipe: \(errnoText(e))")
+            }
+            made += fds
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            return (fds[0], fds[1])
+        }
+        let inPipe = stdin ? try pipePair() : nil
+        let outPipe = try pipePair()
+        let errPipe = try pipePair()
+        let child: Child
+        do {
+            child = try spawn(argv, environment: environment, workingDirectory: workingDirectory,
+                              stdio: .files(stdoutPath: nil, stderrPath: nil, stdinPipe: inPipe?.read,
+                                            stdoutPipe: outPipe.write, stderrPipe: errPipe.write),
+                              newProcessGroup: newProcessGroup, recorder: recorder, label: label)
+        } catch {
+            for fd in made { close(fd) }
+            throw error
+        }
+        // The child has its ends; ours are the others.
+        if let inPipe { close(inPipe.read) }
+        close(outPipe.write)
+        close(errPipe.write)
+        return (child, Pipes(stdin: inPipe?.write, stdout: outPipe.read, stderr: errPipe.read))
+    }
+
+    /// Where 0, 1 and 2 of a child go: stdout/stderr appended to files (or /dev/null), stdin
+    /// from /dev/null; a pipe end given replaces the file.
+    struct Stdio {
+        var stdoutPath: String?, stderrPath: String?
+        var stdinPipe: Int32?, stdoutPipe: Int32?, stderrPipe: Int32?
+        static func files(stdoutPath: String?, stderrPath: String?, stdinPipe: Int32?, stdoutPipe: Int32?, stderrPipe: Int32?) -> Stdio {
+            Stdio(stdoutPath: stdoutPath, stderrPath: stderrPath, stdinPipe: stdinPipe, stdoutPipe: stdoutPipe, stderrPipe: stderrPipe)
+        }
+    }
+
+    static func spawn(_ argv: [String], environment: [String: String]?, workingDirectory: String?, stdio: Stdio,
+                      newProcessGroup: Bool, recorder: (any CommandRecorder)?, label: String?) throws -> Child {
         _ = ignoreSIGPIPEOnce
         let env = environment ?? ProcessInfo.processInfo.environment
         var spec = CommandSpec(argv, workingDirectory: workingDirectory, timeout: .seconds(Int64.max / 2), label: label)
@@ -81,9 +150,23 @@ public final class Child: @unchecked Sendable {
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
 
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        let (stdoutPath, stderrPath) = (stdio.stdoutPath, stdio.stderrPath)
+        let (stdinPipe, stdoutPipe, stderrPipe) = (stdio.stdinPipe, stdio.stdoutPipe, stdio.stderrPipe)
+        if let stdinPipe {
+            posix_spawn_file_actions_adddup2(&actions, stdinPipe, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        if let stdoutPipe {
+            posix_spawn_file_actions_adddup2(&actions, stdoutPipe, 1)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, stdoutPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        }
+        if let stderrPipe {
+            posix_spawn_file_actions_adddup2(&actions, stderrPipe, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        }
         // Only 0, 1 and 2 reach the child, whatever the rest of this process has open.
         if let closefrom = spawnExtensions.addClosefrom {
             _ = closefrom(&actions, 3)
@@ -177,6 +260,16 @@ public final class Child: @unchecked Sendable {
         }
         signal(SIGKILL)
         return wait()
+    }
+
+    /// Sends `signal` to the child's whole process group, also once the leader has been reaped
+    /// while other members of its group live on (an exec'd shell's background children): the
+    /// group id cannot be reused while any member lives.
+    public func signalGroup(_ signal: Int32) {
+        guard ownsProcessGroup else { self.signal(signal, wholeGroup: false); return }
+        state.withLock { cached in
+            if cached == nil || processGroupExists(pid) { _ = kill(-pid, signal) }
+        }
     }
 
     private func killLeftovers() {

@@ -19,7 +19,10 @@ enum Discovery {
         ["kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [["clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"]]]
     }
 
-    static let groups: [(name: String, version: String)] = [("apps", "v1"), ("authorization.k8s.io", "v1"), ("autoscaling", "v1")]
+    /// autoscaling/v1 is not listed: this server has no resource of its own there (the Scale of
+    /// statefulsets/scale is served under apps/v1), and kubectl refuses to cache a discovery
+    /// whose group has an empty resource list.
+    static let groups: [(name: String, version: String)] = [("apps", "v1"), ("authorization.k8s.io", "v1")]
 
     static func groupJSON(_ name: String, _ version: String) -> KctlJSON {
         let gv: KctlJSON = ["groupVersion": .string("\(name)/\(version)"), "version": .string(version)]
@@ -65,5 +68,65 @@ enum Discovery {
             return nil
         }
         return ["kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string(gv), "resources": .array(list)]
+    }
+}
+
+/// Aggregated discovery (apidiscovery.k8s.io/v2, GA in 1.30): `/api` and `/apis` answer with
+/// every resource of every group in one APIGroupDiscoveryList when kubectl asks for it, so a
+/// cold discovery cache costs 2 requests instead of one per group version.
+extension Discovery {
+    static let aggregatedContentType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+    static func wantsAggregated(_ accept: String?) -> Bool {
+        guard let accept else { return false }
+        return accept.split(separator: ",").contains { part in
+            let p = part.replacingOccurrences(of: " ", with: "")
+            return p.contains("g=apidiscovery.k8s.io") && p.contains("v=v2;") && p.contains("as=APIGroupDiscoveryList")
+                && !p.contains("v=v2beta1")
+        }
+    }
+
+    static func responseKind(group: String, version: String, kind: String) -> KctlJSON {
+        ["group": .string(group), "version": .string(version), "kind": .string(kind)]
+    }
+
+    static func aggregatedGroup(_ name: String, version: String) -> KctlJSON {
+        var resources: [KctlJSON] = []
+        switch name {
+        case "", "apps":
+            for k in ResourceKind.allCases where k.group == name {
+                var r: [String: KctlJSON] = [
+                    "resource": .string(k.rawValue), "responseKind": responseKind(group: k.group, version: k.version, kind: k.kind),
+                    "scope": k.namespaced ? "Namespaced" : "Cluster", "singularResource": .string(k.singular),
+                    "verbs": .array(k.verbs.map { .string($0) }),
+                ]
+                if !k.shortNames.isEmpty { r["shortNames"] = .array(k.shortNames.map { .string($0) }) }
+                if !k.categories.isEmpty { r["categories"] = .array(k.categories.map { .string($0) }) }
+                if !k.subresources.isEmpty {
+                    r["subresources"] = .array(k.subresources.map { s in
+                        ["subresource": .string(s.name), "responseKind": responseKind(group: s.group, version: s.version, kind: s.kind),
+                         "verbs": .array(s.verbs.map { .string($0) })]
+                    })
+                }
+                resources.append(.object(r))
+            }
+        case "authorization.k8s.io":
+            resources.append([
+                "resource": "selfsubjectaccessreviews",
+                "responseKind": responseKind(group: "authorization.k8s.io", version: "v1", kind: "SelfSubjectAccessReview"),
+                "scope": "Cluster", "singularResource": "selfsubjectaccessreview", "verbs": ["create"],
+            ])
+        default: break
+        }
+        return [
+            "metadata": ["name": .string(name), "creationTimestamp": nil],
+            "versions": [["version": .string(version), "resources": .array(resources), "freshness": "Current"]],
+        ]
+    }
+
+    /// `/api` (core group only) or `/apis` (the named groups).
+    static func aggregated(core: Bool) -> KctlJSON {
+        let items: [KctlJSON] = core ? [aggregatedGroup("", version: "v1")] : groups.map { aggregatedGroup($0.name, version: $0.version) }
+        return ["kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": [:], "items": .array(items)]
     }
 }

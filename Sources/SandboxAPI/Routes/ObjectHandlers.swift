@@ -136,8 +136,12 @@ struct ObjectHandlers: Sendable {
     func watch() throws -> APIResponse {
         let sel = try selection()
         let rvText = request.query("resourceVersion") ?? ""
+        // Streaming lists (client-go's WatchListClient, on by default in kubectl 1.35+):
+        // `sendInitialEvents=true`: the current objects as ADDED, then a BOOKMARK annotated
+        // `k8s.io/initial-events-end`, then changes.
+        let initialEventsEnd = request.query("sendInitialEvents") == "true"
         let from: Int?
-        if rvText.isEmpty || rvText == "0" { from = nil } else {
+        if initialEventsEnd || rvText.isEmpty || rvText == "0" { from = nil } else {
             guard let n = Int(rvText) else { throw APIStatus.badRequest("resourceVersion: Invalid value: \"\(rvText)\": must be a number") }
             from = n
         }
@@ -177,6 +181,12 @@ struct ObjectHandlers: Sendable {
                 try await w.write((["type": .string(e.type), "object": object] as KctlJSON).compact() + "\n")
             }
             for e in subscription.initial { try await send(e); lastRV = max(lastRV, e.rv) }
+            if initialEventsEnd {
+                let b: KctlJSON = ["kind": .string(kind.kind), "apiVersion": .string(kind.apiVersion),
+                                   "metadata": ["resourceVersion": .string(String(subscription.generation)), "creationTimestamp": nil,
+                                                "annotations": ["k8s.io/initial-events-end": "true"]]]
+                try await w.write((["type": "BOOKMARK", "object": b] as KctlJSON).compact() + "\n")
+            }
             // Events, and a tick each second for bookmarks, the timeout, watch-drop and a closed client.
             let (ticks, tickCont) = AsyncStream<WatchEvent?>.makeStream()
             let forward = Task {

@@ -177,6 +177,9 @@ extension ObjectHandlers {
                 guard state.statefulSet.name == name else { throw APIStatus.notFound(resource: "statefulsets", name: name, group: "apps") }
                 let before = KctlObjects(state: state).statefulSet()
                 let after = try applyPatch(before, type, body)
+                if let r = after["spec"]?["replicas"], (r.intValue ?? -1) < 0 {
+                    throw APIStatus(code: 422, reason: "Invalid", message: "StatefulSet.apps \"\(name)\" is invalid: spec.replicas: Invalid value: \(r.compact()): must be greater than or equal to 0")
+                }
                 state.statefulSet = try ObjectWrites.statefulSet(from: after, before: before, current: state.statefulSet, name: name)
             } else {
                 guard let p = state.pvcs.first(where: { $0.name == name }) else { throw APIStatus.notFound(resource: "persistentvolumeclaims", name: name) }
@@ -190,7 +193,7 @@ extension ObjectHandlers {
                     throw APIStatus(code: 422, reason: "Invalid", message: "PersistentVolumeClaim \"\(name)\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims")
                 }
                 if let newStorage, newStorage != p.request {
-                    try ObjectWrites.patchPVCStorage(&state, name: name, patch: ["spec": ["resources": ["requests": .string(newStorage)]]])
+                    try ObjectWrites.patchPVCStorage(&state, name: name, patch: ["spec": ["resources": ["requests": ["storage": .string(newStorage)]]]])
                 }
             }
         }

@@ -51,8 +51,13 @@ struct Router: Sendable {
         }
         switch path {
         case "/version": return .json(Discovery.version())
-        case "/api": return .json(Discovery.apiVersions())
-        case "/apis": return .json(Discovery.apiGroupList())
+        case "/api", "/apis":
+            if Discovery.wantsAggregated(r.headers.first(name: "Accept")) {
+                var resp = APIResponse.json(Discovery.aggregated(core: path == "/api"))
+                resp.headers.replaceOrAdd(name: "Content-Type", value: Discovery.aggregatedContentType)
+                return resp
+            }
+            return .json(path == "/api" ? Discovery.apiVersions() : Discovery.apiGroupList())
         case "/metrics": return .text(core.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         default:
             let s = path.split(separator: "/").map(String.init)
@@ -90,7 +95,8 @@ struct Router: Sendable {
                                       group: info.group, name: info.name, namespace: kind.namespaced ? info.namespace : nil)
         }
         // Streams (exec, log, proxy, attach, portforward): the seam.
-        if kind == .pods, let sub = info.subresource, StreamRoutes.subresources.contains(sub), let name = info.name, let ns = info.namespace {
+        if kind == .pods, let sub = info.subresource, StreamRoutes.subresources.contains(sub), let ref = info.name, let ns = info.namespace {
+            let name = sub == "proxy" ? ProxyTarget.podName(ref) : ref  // [scheme:]name[:port]
             let state = try store.read()
             guard ns == state.namespace, let pod = state.pods.first(where: { $0.name == name }) else {
                 throw APIStatus.notFound(resource: "pods", name: name)

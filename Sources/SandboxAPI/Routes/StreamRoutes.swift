@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOWebSocket
 import Sandbox
 
 // THE SEAM FOR POD STREAMS: exec, log, proxy (and attach / portforward, refused).
@@ -57,20 +58,66 @@ public enum StreamRoutes {
     public static let subresources: Set<String> = ["exec", "attach", "portforward", "log", "proxy"]
 
     /// WebSocket: accept (extra 101 headers, e.g. Sec-WebSocket-Protocol) or refuse (nil).
-    /// Called on the channel's event loop; must not block.
+    /// Called on the channel's event loop; must not block. Only exec is served over WebSocket;
+    /// a request that fails the checks made before an upgrade is refused here and answered
+    /// with its Status error by `handle`.
     public static func acceptUpgrade(_ request: APIRequest, pod: PodState, state: ClusterState, context: StreamContext) -> HTTPHeaders? {
-        nil
+        guard context.subresource == "exec", request.method == .GET, let proto = ExecProtocol.negotiate(request.headers) else { return nil }
+        do throws(APIStatus) { try ExecPlan.validate(request: request, pod: pod) } catch { return nil }
+        var headers = HTTPHeaders()
+        headers.add(name: "Sec-WebSocket-Protocol", value: proto)
+        return headers
     }
 
     /// WebSocket: after the 101, add the handlers that serve the stream.
     public static func upgradeHandlers(channel: Channel, request: APIRequest, pod: PodState, state: ClusterState,
                                        context: StreamContext) -> EventLoopFuture<Void> {
-        channel.eventLoop.makeSucceededFuture(())
+        let proto = ExecProtocol.negotiate(request.headers) ?? ExecProtocol.v5
+        let plan: ExecPlan
+        do throws(APIStatus) {
+            plan = try ExecPlan.make(request: request, pod: pod, state: state, layout: context.layout)
+        } catch {
+            plan = .refuse(error)
+        }
+        let label = "exec \(context.namespace)/\(context.podName): \(request.queryAll("command").joined(separator: " "))"
+        return channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(
+                NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 12,
+                                            maxAccumulatedFrameSize: 1 << 24))
+            try channel.pipeline.syncOperations.addHandler(ExecWebSocketHandler(plan: plan, subprotocol: proto, label: label))
+        }
     }
 
     /// Plain HTTP for every stream subresource.
     public static func handle(_ request: APIRequest, pod: PodState, state: ClusterState, context: StreamContext) async -> APIResponse {
-        .status(APIStatus(code: 501, reason: "NotImplemented",
-                          message: "pods/\(context.subresource) is not implemented by this sandbox API server yet"))
+        switch context.subresource {
+        case "log":
+            guard request.method == .GET || request.method == .HEAD else { return .status(.methodNotAllowed(request.method.rawValue)) }
+            return PodLogs.response(request, pod: pod, context: context)
+        case "proxy":
+            return await PodProxy.response(request, pod: pod, context: context)
+        case "exec":
+            return execWithoutWebSocket(request, pod: pod)
+        default:
+            return .status(.badRequest("pods/\(context.subresource) is not served by the sandbox API server: it serves pods/exec (WebSocket), pods/log and pods/proxy"))
+        }
+    }
+
+    /// An exec that did not become a WebSocket: its own error first (as the real server checks
+    /// the request before upgrading), else why it cannot be served.
+    static func execWithoutWebSocket(_ request: APIRequest, pod: PodState) -> APIResponse {
+        do throws(APIStatus) { try ExecPlan.validate(request: request, pod: pod) } catch { return .status(error) }
+        // The server's UpgradeGate drops the Upgrade header of a refused upgrade: tell SPDY
+        // (kubectl's POST retry, or a kubectl that speaks only SPDY) from WebSocket otherwise.
+        let spdy = request.method == .POST || request.headers.contains(name: "X-Stream-Protocol-Version")
+            || request.headers[canonicalForm: "Upgrade"].contains { $0.lowercased().hasPrefix("spdy/") }
+        if spdy {
+            return .status(.badRequest(ExecProtocol.spdyRefusal))
+        }
+        if request.headers.contains(name: "Sec-WebSocket-Key") {
+            let offered = request.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
+            return .status(.badRequest("unable to upgrade: unable to negotiate protocol: client supports \(ExecProtocol.goList(offered)), server supports \(ExecProtocol.goList(ExecProtocol.supported))"))
+        }
+        return .status(.badRequest("Upgrade request required"))
     }
 }

@@ -89,9 +89,7 @@ public final class APIServer: Sendable {
                 let box = UpgradeBox()
                 let upgrader = NIOWebSocketServerUpgrader(
                     maxFrameSize: 1 << 24, automaticErrorHandling: true,
-                    shouldUpgrade: { channel, head in
-                        channel.eventLoop.makeFutureWithTask { await core.shouldUpgrade(head, channel: channel, box: box) }
-                    },
+                    shouldUpgrade: { channel, _ in core.shouldUpgrade(channel: channel, box: box) },
                     upgradePipelineHandler: { channel, _ in
                         guard let u = box.take() else { return channel.close() }
                         return StreamRoutes.upgradeHandlers(channel: channel, request: u.request, pod: u.pod, state: u.state, context: u.context)
@@ -103,6 +101,8 @@ public final class APIServer: Sendable {
                             ctx.pipeline.removeHandler(name: "api-http", promise: nil)
                         }))
                     try channel.pipeline.syncOperations.addHandler(HTTPHandler(core: core), name: "api-http")
+                    let upgradeHandler = try channel.pipeline.syncOperations.context(handlerType: HTTPServerUpgradeHandler.self)
+                    try channel.pipeline.syncOperations.addHandler(UpgradeGate(core: core, box: box), position: .before(upgradeHandler.handler))
                 }
             }
             .bind(host: "127.0.0.1", port: port).get()
@@ -117,8 +117,41 @@ final class UpgradeBox: Sendable {
         var pod: PodState
         var state: ClusterState
         var context: StreamContext
+        var headers: HTTPHeaders
     }
     private let value = NIOLockedValueBox<Accepted?>(nil)
     func put(_ a: Accepted) { value.withLockedValue { $0 = a } }
+    func peek() -> Accepted? { value.withLockedValue { $0 } }
     func take() -> Accepted? { value.withLockedValue { v in defer { v = nil }; return v } }
+}
+
+/// Sits just before NIO's upgrade handler and decides on a WebSocket upgrade request first
+/// (`APIServerCore.upgradeDecision`): an accepted one goes on to the upgrader (and the gate
+/// leaves the pipeline, as the connection stops speaking HTTP); a refused one loses its
+/// `Upgrade` header and goes on as plain HTTP, so the router answers it with a Status (403,
+/// 404, 401) — NIO's WebSocket upgrader would otherwise just fail the connection.
+final class UpgradeGate: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    let core: APIServerCore
+    let box: UpgradeBox
+    init(core: APIServerCore, box: UpgradeBox) { self.core = core; self.box = box }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data), head.headers.contains(name: "Upgrade") else {
+            context.fireChannelRead(data)
+            return
+        }
+        if let accepted = core.upgradeDecision(head) {
+            box.put(accepted)
+            context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        head.headers.remove(name: "Upgrade")
+        let connection = head.headers[canonicalForm: "connection"].filter { $0.lowercased() != "upgrade" }.joined(separator: ", ")
+        head.headers.remove(name: "Connection")
+        if !connection.isEmpty { head.headers.add(name: "Connection", value: connection) }
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
 }

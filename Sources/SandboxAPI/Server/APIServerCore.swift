@@ -139,24 +139,34 @@ public final class APIServerCore: Sendable {
 
     // MARK: WebSocket upgrade (exec)
 
-    /// For `NIOWebSocketServerUpgrader.shouldUpgrade`: the 101's extra headers, or nil to let
-    /// the request go on as plain HTTP (where the router answers it with a Status error).
-    func shouldUpgrade(_ head: HTTPRequestHead, channel: Channel, box: UpgradeBox) async -> HTTPHeaders? {
+    /// Decides, synchronously on the event loop, whether a WebSocket upgrade request is
+    /// accepted: authenticated, allowed by RBAC, the pod exists and the stream code accepts it
+    /// (`StreamRoutes.acceptUpgrade`). Refused requests go on as plain HTTP, where the router
+    /// answers them with the Status error (403, 404, 401...) kubectl prints.
+    func upgradeDecision(_ head: HTTPRequestHead) -> UpgradeBox.Accepted? {
         var request = APIRequest(method: head.method, uri: head.uri, headers: head.headers)
         let info = RequestInfo(request)
         guard info.isResource, info.resource == "pods", let sub = info.subresource, StreamRoutes.subresources.contains(sub),
               let ns = info.namespace, let name = info.name else { return nil }
         let f = faults()
-        if let delay = f.apiSlowSeconds, delay > 0 { try? await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
-        if f.apiErrors == true { return nil }
+        if f.apiErrors == true, Int.random(in: 0..<100) < 40 { return nil }
         guard case .user(let user) = authenticate(head.headers) else { return nil }
         request.user = user
         guard RBAC.allows(user, verb: info.rbacVerb, resource: "pods", subresource: sub) else { return nil }
         guard let state = try? store.read(), ns == state.namespace, let pod = state.pods.first(where: { $0.name == name }) else { return nil }
         let context = StreamContext(layout: layout, user: user, namespace: ns, podName: name, subresource: sub, subpath: info.subpath)
         guard let headers = StreamRoutes.acceptUpgrade(request, pod: pod, state: state, context: context) else { return nil }
-        box.put(UpgradeBox.Accepted(request: request, pod: pod, state: state, context: context))
-        metrics.count(verb: "CONNECT", resource: "pods", subresource: sub, code: 101, bytes: 0)
-        return headers
+        return UpgradeBox.Accepted(request: request, pod: pod, state: state, context: context, headers: headers)
+    }
+
+    /// For `NIOWebSocketServerUpgrader.shouldUpgrade`: the headers of the upgrade the gate accepted.
+    func shouldUpgrade(channel: Channel, box: UpgradeBox) -> EventLoopFuture<HTTPHeaders?> {
+        guard let accepted = box.peek() else { return channel.eventLoop.makeSucceededFuture(nil) }
+        metrics.count(verb: "CONNECT", resource: "pods", subresource: accepted.context.subresource, code: 101, bytes: 0)
+        let delay = faults().apiSlowSeconds ?? 0
+        if delay > 0 {
+            return channel.eventLoop.scheduleTask(in: .milliseconds(Int64(delay * 1000))) { accepted.headers }.futureResult.map { Optional($0) }
+        }
+        return channel.eventLoop.makeSucceededFuture(accepted.headers)
     }
 }

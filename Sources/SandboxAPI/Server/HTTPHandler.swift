@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Sandbox
 
 /// The last handler of a connection's HTTP pipeline: gathers a request (head, body, end) and
 /// hands it to the `APIServerCore` on a task; the response is written back through the channel.
@@ -52,6 +53,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // TLS errors, resets, a malformed request (NIO's HTTPServerProtocolErrorHandler answers
         // 400 first): close this connection only; the server goes on.
+        FileHandle.standardError.write(Data("\(KubeTime.string()) apiserver: connection closed after error: \(error)\n".utf8))
         context.close(promise: nil)
     }
 }

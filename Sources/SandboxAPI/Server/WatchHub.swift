@@ -76,15 +76,18 @@ public final class WatchHub: Sendable {
             fresh[kind] = m
         }
         inner.withLockedValue { i in
-            i.fileStamp = s
             guard let old = i.state else {
+                i.fileStamp = s
                 i.state = state; i.objects = fresh; i.oldestRV = state.generation
                 return
             }
+            // Polls may race (the ticker, and requests after their own writes): only a newer
+            // state moves the hub on, so it never goes back nor publishes a change twice.
             guard state.generation > old.generation else {
-                i.state = state; i.objects = fresh
+                if state.generation == old.generation { i.fileStamp = s }
                 return
             }
+            i.fileStamp = s
             var events: [WatchEvent] = []
             let g = state.generation
             for kind in ResourceKind.allCases {
