@@ -106,7 +106,6 @@ let package = Package(
         .target(name: "TmuxTestSupport", path: "Tests/TmuxTestSupport", swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["ProcessRunner", "TmuxTestSupport"], swiftSettings: strict),
         .testTarget(name: "HostileInputTests", dependencies: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"], resources: [.copy("Corpus")], swiftSettings: strict),
-        .testTarget(name: "LiveTests", dependencies: ["Live", "Diagnosis"], swiftSettings: strict),
         // Alerts, runbook pages, the alert command, kubectl and k9s plugins, make install (issue 17).
         .testTarget(name: "AlertsTests", dependencies: ["CLI", "Runbooks", "ProcessRunner", "TmuxTestSupport", "Yams"], swiftSettings: strict),
         .testTarget(name: "ReliabilityTests", dependencies: ["ProcessRunner", "Sandbox", "Runbooks", "Diagnosis", "Live", "TmuxTestSupport"], swiftSettings: strict),
