@@ -25,8 +25,6 @@ public actor ClusterReader {
         public var eventsFailure: Failure?
         /// When each source ("pod", "node", "events") last had current data.
         public var lastGood: [String: Date] = [:]
-        /// The API server answers again after it could not be reached (this refresh).
-        public var recovered = false
     }
 
     public let target: LiveTarget
@@ -83,7 +81,6 @@ public actor ClusterReader {
     /// The pod, node and events as of now. `withEvents`/`withNode` false: not asked this time
     /// (the dashboard's first frame waits only for the pod).
     public func refresh(now t: Date, withNode: Bool = true, withEvents: Bool = true) async -> Read {
-        read.recovered = false
         if useWatches { await refreshWatched(t, withNode: withNode, withEvents: withEvents) }
         else { await refreshOnce(t, withNode: withNode, withEvents: withEvents) }
         var out = read
@@ -170,21 +167,21 @@ public actor ClusterReader {
         }
         await checkLiveness(t)
         let alive = livenessFailure == nil && (apiHeard.map { t.timeIntervalSince($0) <= livenessInterval + requestTimeout } ?? false)
-        /// Fresh while its watch is open and the API server answers; else the reason it is not.
-        func freshness(_ source: String, _ w: APIWatch?, _ current: Failure?) -> Failure? {
-            guard let w else { return current }
+        func freshness(_ source: String, _ w: APIWatch?, _ failure: inout Failure?) {
+            guard let w else { return }
             if alive, w.connected {
                 read.lastGood[source] = t
-                return nil
+                failure = nil
+            } else {
+                failure = livenessFailure ?? w.lastFailure ?? failure
             }
-            return livenessFailure ?? w.lastFailure ?? current
         }
-        read.podFailure = freshness("pod", podWatch, read.podFailure)
+        freshness("pod", podWatch, &read.podFailure)
         if read.pod == nil, read.podFailure == nil, alive, podWatch?.lastHeard != nil {
             read.podFailure = Failure(message: "Not found: pods \"\(target.pod)\" not found", kind: KubectlError.Kind.notFound.rawValue)
         }
-        read.nodeFailure = freshness("node", nodeWatch, read.nodeFailure)
-        read.eventsFailure = freshness("events", eventWatch, read.eventsFailure)
+        freshness("node", nodeWatch, &read.nodeFailure)
+        freshness("events", eventWatch, &read.eventsFailure)
     }
 
     private func apply(_ w: APIWatch, _ t: Date, pod: Bool) {
@@ -234,31 +231,18 @@ public actor ClusterReader {
         }
     }
 
-    static func isClusterFailure(_ f: Failure?) -> Bool {
-        f?.kind.flatMap(KubectlError.Kind.init(rawValue:)).flatMap(ClusterAccess.state(for:)) != nil
-    }
-
-    /// Asks the API server one cheap question (`GET /version`) when it has been silent for
-    /// `livenessInterval`, and on every refresh while it is known not to answer, so a recovery
-    /// is seen at once: then every watch reconnects without waiting out its back-off.
+    /// When the API server has been silent for `livenessInterval`, asks it one cheap question.
     private func checkLiveness(_ t: Date) async {
-        let watches = [podWatch, nodeWatch, eventWatch].compactMap { $0 }
-        let knownDown = livenessFailure != nil || watches.contains { Self.isClusterFailure($0.lastFailure) }
-        if !knownDown, let h = apiHeard, t.timeIntervalSince(h) < livenessInterval { return }
+        if let h = apiHeard, t.timeIntervalSince(h) < livenessInterval, livenessFailure == nil { return }
         guard !probeInFlight else { return }
         probeInFlight = true
         defer { probeInFlight = false }
         let r = await api.get("/version")
         switch r {
-        case .failure(let f) where Self.isClusterFailure(f):
-            livenessFailure = f
-        default:
-            apiHeard = t
-            livenessFailure = nil
-            if knownDown {
-                read.recovered = true
-                watches.forEach { $0.wake() }
-            }
+        case .success: apiHeard = t; livenessFailure = nil
+        case .failure(let f):
+            let clusterDown = f.kind.flatMap(KubectlError.Kind.init(rawValue:)).flatMap(ClusterAccess.state(for:)) != nil
+            if clusterDown { livenessFailure = f } else { apiHeard = t; livenessFailure = nil }
         }
     }
 

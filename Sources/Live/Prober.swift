@@ -110,12 +110,6 @@ public actor Prober {
             r = await redis
             _ = await metrics
         }
-        if k8s.recovered {
-            // The API server answers again: the Redis session (an exec through it) and the
-            // exporter read try again now, not after the back-off they built up meanwhile.
-            redisBackoff = 0; redisBackoffUntil = .distantPast
-            metricsNext = .distantPast
-        }
         await refreshPreviousLogs()
         let redisUp = r.info.map { !$0.contains("loading:1") } ?? false
         if useWatches {
@@ -390,12 +384,9 @@ public actor Prober {
             result.queuesSearching = !queueListKnown
             return result
         } catch {
-            let failure = Self.sessionFailure(error)
-            // While the API server itself does not answer, retry every few seconds (the session
-            // is an exec through it); Redis's own trouble backs off further.
-            let cap: TimeInterval = ClusterReader.isClusterFailure(failure) ? 4 : 30
-            redisBackoff = min(max(redisBackoff * 2, 1), cap)
+            redisBackoff = min(max(redisBackoff * 2, 1), 30)
             redisBackoffUntil = t.addingTimeInterval(redisBackoff)
+            let failure = Self.sessionFailure(error)
             return RedisResult(error: failure.message, errorKind: failure.kind)
         }
     }

@@ -32,7 +32,6 @@ public final class APIWatch: @unchecked Sendable {
     private var _connected = false
     private var _lastFailure: Failure?
     private var _requests: [String: Int] = [:]
-    private var woken = false
 
     /// `path`: the collection (e.g. `/api/v1/namespaces/ns/pods`); `selector`: a field selector
     /// (e.g. `metadata.name=redis-0`). `socket` gives the proxy's socket when it serves.
@@ -66,10 +65,6 @@ public final class APIWatch: @unchecked Sendable {
         queue = []
         return out
     }
-
-    /// Ends a back-off wait now (the API server answered again elsewhere): the next connection
-    /// attempt starts at once.
-    public func wake() { lock.withLock { woken = true } }
 
     public func stop() {
         lock.lock()
@@ -182,11 +177,10 @@ public final class APIWatch: @unchecked Sendable {
         }
     }
 
-    /// Sleeps in small steps so `stop` and `wake` are not held up.
+    /// Sleeps in small steps so `stop` is not held up.
     private func sleep(_ seconds: Double) {
         let end = Date().addingTimeInterval(seconds)
-        lock.withLock { woken = false }
-        while !isStopped, Date() < end, !lock.withLock({ woken }) { usleep(50_000) }
+        while !isStopped, Date() < end { usleep(50_000) }
     }
 }
 
