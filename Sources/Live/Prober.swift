@@ -8,10 +8,10 @@ import ProcessRunner
 /// Spawn budget (what keeps the app cheap to leave open during an incident):
 /// - Redis data (PING, INFO, CONFIG GET, BullMQ counts) goes through ONE persistent
 ///   `kubectl exec -i POD -c redis -- redis-cli` session: no process per refresh.
-/// - Everything from the Kubernetes API (the pod, its node and its events, the exporter's
-///   metrics through the pod proxy, logs) goes through ONE `kubectl proxy` (`ClusterReader`):
-///   list-then-watch in the dashboard, single GETs for one-shot commands. The exporter is read
-///   at most every `metricsInterval`; `logs --previous` once per container restart.
+/// - The pod, its node and its events come from long-lived `kubectl get ... -o json --watch`
+///   processes; a one-shot `get` is used only until a watch is healthy, or while it is down.
+/// - The exporter's metrics (`get --raw .../proxy/metrics`) are read at most every
+///   `metricsInterval`; `logs --previous` once per container restart.
 /// Probes of one refresh run in parallel; a failing source backs off and keeps its last good value.
 public actor Prober {
     public let target: LiveTarget
@@ -42,10 +42,24 @@ public actor Prober {
     private var sessionPrelude: [String] = []
     /// The pod and container run for which the password was last read.
     private var passwordReadFor: String?
-    /// The Kubernetes side: one kubectl proxy, watches or single GETs.
-    public let cluster: ClusterReader
-    private var k8s = ClusterReader.Read()
-    private var pod: KubePod? { k8s.pod }
+    private var podWatch: KubeWatch?
+    private var nodeWatch: KubeWatch?
+    private var eventWatch: KubeWatch?
+    private var watchedNode: String?
+
+    private var pod: KubePod?
+    private var podStamp: Date?
+    private var podError: Failure?
+    private var podPollNext = Date.distantPast
+    private var podBackoff: TimeInterval = 0
+
+    private var node: KubeNode?
+    private var nodeError: Failure?
+    private var nodePollNext = Date.distantPast
+
+    private var events: [String: KubeEvent] = [:]
+    private var eventsError: Failure?
+    private var eventsPollNext = Date.distantPast
 
     private var metricsText: String?
     private var metricsError: Failure?
@@ -74,16 +88,16 @@ public actor Prober {
         self.target = target
         self.runner = runner
         self.useWatches = useWatches
-        self.cluster = ClusterReader(target: target, useWatches: useWatches, requestTimeout: 5, recorder: runner.recorder)
     }
 
-    /// Processes spawned so far by this prober (one-shot commands, the proxy, session starts).
+    /// Processes spawned so far by this prober (one-shot commands, watch starts, session starts).
     public var spawnCount: Int {
-        get async { runner.spawnCount + (await cluster.spawns) }
+        runner.spawnCount + [podWatch, nodeWatch, eventWatch].compactMap { $0?.spawns }.reduce(0, +)
     }
 
     public func shutdown() async {
-        await cluster.shutdown()
+        podWatch?.stop(); nodeWatch?.stop(); eventWatch?.stop()
+        podWatch = nil; nodeWatch = nil; eventWatch = nil
         await session?.close()
         session = nil
     }
@@ -98,15 +112,17 @@ public actor Prober {
         let first = useWatches && snapshotsTaken == 0
         let r: RedisResult
         if first {
-            async let kube = cluster.refresh(now: t, withNode: false, withEvents: false)
+            async let k8s: Void = refreshKubernetes(t)
             async let redis = redisResult(t)
-            k8s = await kube
+            _ = await k8s
             r = await redis
         } else {
-            async let kube = cluster.refresh(now: t)
+            async let k8s: Void = refreshKubernetes(t)
+            async let ev: Void = refreshEvents(t)
             async let redis = redisResult(t)
             async let metrics: Void = metricsForRefresh(t)
-            k8s = await kube
+            _ = await k8s
+            _ = await ev
             r = await redis
             _ = await metrics
         }
@@ -125,9 +141,9 @@ public actor Prober {
         input.namespace = target.namespace
         input.podName = target.pod
         input.redisContainer = target.container
-        input.pod = k8s.pod
-        input.node = k8s.node
-        input.events = k8s.events
+        input.pod = pod
+        input.node = node
+        input.events = Array(events.values)
         input.infoText = r.info
         input.config = r.config
         input.queues = r.queues
@@ -138,11 +154,10 @@ public actor Prober {
         input.previous = previousSnapshot
         input.redisSessionError = r.error
         var errors: [SourceError] = []
-        let good = lastGood.merging(k8s.lastGood) { a, b in max(a, b) }
-        func stale(_ source: String) -> Int? { good[source].map { Int(t.timeIntervalSince($0)) } }
-        if let e = k8s.podFailure { errors.append(SourceError(source: "pod", message: e.message, staleSeconds: stale("pod"), kind: e.kind)) }
-        if let e = k8s.nodeFailure { errors.append(SourceError(source: "node", message: e.message, staleSeconds: stale("node"), kind: e.kind)) }
-        if let e = k8s.eventsFailure { errors.append(SourceError(source: "events", message: e.message, staleSeconds: stale("events"), kind: e.kind)) }
+        func stale(_ source: String) -> Int? { lastGood[source].map { Int(t.timeIntervalSince($0)) } }
+        if let e = podError { errors.append(SourceError(source: "pod", message: e.message, staleSeconds: stale("pod"), kind: e.kind)) }
+        if let e = nodeError { errors.append(SourceError(source: "node", message: e.message, staleSeconds: stale("node"), kind: e.kind)) }
+        if let e = eventsError { errors.append(SourceError(source: "events", message: e.message, staleSeconds: stale("events"), kind: e.kind)) }
         if let e = r.error, r.info == nil { errors.append(SourceError(source: "redis", message: e, staleSeconds: stale("redis"), kind: r.errorKind)) }
         if let e = metricsError { errors.append(SourceError(source: "exporter", message: e.message, staleSeconds: stale("exporter"), kind: e.kind)) }
         if let e = logsError { errors.append(SourceError(source: "logs", message: e.message, staleSeconds: nil, kind: e.kind)) }
@@ -157,11 +172,12 @@ public actor Prober {
         if !r.pending { previousSnapshot = snap }
         snapshotsTaken += 1
         if first {
-            // The node, the events and the exporter start now and fill in with the next refresh.
+            let nodeName = pod?.spec?.nodeName
             Task {
-                async let kube = self.cluster.refresh(now: t)
+                async let ev: Void = self.refreshEvents(t)
                 async let metrics: Void = self.metricsForRefresh(t)
-                _ = await kube
+                if let nodeName { await self.fetchNode(nodeName, t) }
+                _ = await ev
                 _ = await metrics
             }
         }
@@ -197,6 +213,113 @@ public actor Prober {
         return RedisResult(error: "no reply from redis-cli for \(secs)s (still waiting)", pending: true)
     }
 
+    // MARK: - Kubernetes objects
+
+    private func refreshKubernetes(_ t: Date) async {
+        // The first frame comes from one-shot gets; the watches start with the second refresh
+        // (starting them at once would only double the first refresh's process starts).
+        if useWatches, snapshotsTaken > 0 { startWatchesIfNeeded() }
+        // Pod: newest watch document, else a one-shot get (rate-limited, backed off on failure).
+        var podFromWatch = false
+        if let w = podWatch {
+            for doc in w.poll(now: t) {
+                if let p = try? KubeJSON.pod(from: doc) { pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podFromWatch = true }
+            }
+            if w.isHealthy, podStamp != nil { podFromWatch = true; lastGood["pod"] = t }
+        }
+        if !podFromWatch, t >= podPollNext {
+            let r = await kubectl(["get", "pod", target.pod, "-o", "json"], label: "probe:pod")
+            if r.succeeded, let p = try? KubeJSON.pod(from: r.stdout) {
+                pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podBackoff = 0
+                podPollNext = t
+            } else {
+                let failure = failureMessage(r)
+                podError = failure
+                if failure.kind == KubectlError.Kind.notFound.rawValue || failure.message.contains("not found") { pod = nil }
+                podBackoff = min(max(podBackoff * 2, 1), 30)
+                podPollNext = t.addingTimeInterval(podBackoff)
+            }
+        }
+        // Node.
+        let nodeName = pod?.spec?.nodeName
+        if useWatches, snapshotsTaken > 0, let nodeName, nodeName != watchedNode {
+            nodeWatch?.stop()
+            nodeWatch = KubeWatch(argv: target.kubectlArgv(["get", "node", nodeName, "-o", "json", "--watch"]))
+            watchedNode = nodeName
+            node = nil
+        }
+        var nodeFromWatch = false
+        if let w = nodeWatch {
+            for doc in w.poll(now: t) {
+                if let n = try? KubeJSON.node(from: doc) { node = n; nodeError = nil; lastGood["node"] = t; nodeFromWatch = true }
+            }
+            if w.isHealthy, node != nil { nodeFromWatch = true; lastGood["node"] = t }
+        }
+        if useWatches, snapshotsTaken == 0 {
+            // First frame of the dashboard: not held for the node (it needs the pod first); it is
+            // fetched right after the first snapshot (see `snapshot()`).
+            nodePollNext = t.addingTimeInterval(5)
+        } else if !nodeFromWatch, let nodeName, t >= nodePollNext {
+            let r = await kubectl(["get", "node", nodeName, "-o", "json"], label: "probe:node")
+            if r.succeeded, let n = try? KubeJSON.node(from: r.stdout) {
+                node = n; nodeError = nil; lastGood["node"] = t; nodePollNext = t.addingTimeInterval(useWatches ? 5 : 0)
+            } else {
+                nodeError = failureMessage(r); nodePollNext = t.addingTimeInterval(15)
+            }
+        }
+    }
+
+    /// Events of the pod (independent of the pod object: runs beside it).
+    private func refreshEvents(_ t: Date) async {
+        var eventsFromWatch = false
+        if let w = eventWatch {
+            for doc in w.poll(now: t) {
+                if let e = try? JSONDecoder().decode(KubeEvent.self, from: doc) { addEvent(e) }
+                else if let list = try? KubeJSON.events(from: doc) { list.forEach(addEvent) }
+                eventsError = nil; lastGood["events"] = t
+            }
+            if w.isHealthy { eventsFromWatch = true; lastGood["events"] = t; eventsError = nil }
+        }
+        if !eventsFromWatch, t >= eventsPollNext {
+            let r = await kubectl(["get", "events", "--field-selector", "involvedObject.name=\(target.pod)", "-o", "json"], label: "probe:events")
+            if r.succeeded, let list = try? KubeJSON.events(from: r.stdout) {
+                events = [:]; list.forEach(addEvent); eventsError = nil; lastGood["events"] = t
+                eventsPollNext = t.addingTimeInterval(useWatches ? 5 : 10)
+            } else {
+                eventsError = failureMessage(r); eventsPollNext = t.addingTimeInterval(30)
+            }
+        }
+    }
+
+    private func fetchNode(_ name: String, _ t: Date) async {
+        let r = await kubectl(["get", "node", name, "-o", "json"], label: "probe:node")
+        if r.succeeded, let n = try? KubeJSON.node(from: r.stdout) {
+            if node == nil { node = n }
+            nodeError = nil; lastGood["node"] = t
+        } else {
+            nodeError = failureMessage(r)
+        }
+    }
+
+    private func addEvent(_ e: KubeEvent) {
+        let key = e.metadata?.uid ?? e.metadata?.name ?? "\(e.reason ?? "")|\(e.message ?? "")"
+        events[key] = e
+        if events.count > 500 {
+            // Keep the newest 300.
+            let keep = events.sorted { ($0.value.when ?? "") > ($1.value.when ?? "") }.prefix(300)
+            events = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+        }
+    }
+
+    private func startWatchesIfNeeded() {
+        if podWatch == nil {
+            podWatch = KubeWatch(argv: target.kubectlArgv(["get", "pod", target.pod, "-o", "json", "--watch"]))
+        }
+        if eventWatch == nil {
+            eventWatch = KubeWatch(argv: target.kubectlArgv(["get", "events", "--field-selector", "involvedObject.name=\(target.pod)", "-o", "json", "--watch"]))
+        }
+    }
+
     // MARK: - Exporter
 
     private func metricsForRefresh(_ t: Date) async {
@@ -210,17 +333,16 @@ public actor Prober {
 
     private func refreshMetrics(_ t: Date) async {
         guard t >= metricsNext else { return }
-        switch await cluster.metrics(now: t) {
-        case .success(let text):
-            metricsText = SnapshotBuilder.exporterUpLines(text); metricsError = nil; lastGood["exporter"] = t; metricsBackoff = 0
+        let path = "/api/v1/namespaces/\(target.namespace)/pods/\(target.pod):9121/proxy/metrics"
+        let r = await kubectl(["get", "--raw", path], label: "probe:exporter")
+        if r.succeeded {
+            metricsText = SnapshotBuilder.exporterUpLines(r.stdoutText); metricsError = nil; lastGood["exporter"] = t; metricsBackoff = 0
             metricsNext = t.addingTimeInterval(metricsInterval)
-        case .failure(let f):
+        } else {
             metricsText = nil
-            metricsError = f
-            // The API server itself not answering: try again with the next refresh, not in minutes.
-            let clusterDown = f.kind.flatMap(KubectlError.Kind.init(rawValue:)).flatMap(ClusterAccess.state(for:)) != nil
-            metricsBackoff = clusterDown ? 0 : min(max(metricsBackoff * 2, metricsInterval), 120)
-            metricsNext = t.addingTimeInterval(clusterDown ? 2 : metricsBackoff)
+            metricsError = failureMessage(r)
+            metricsBackoff = min(max(metricsBackoff * 2, metricsInterval), 120)
+            metricsNext = t.addingTimeInterval(metricsBackoff)
         }
     }
 
@@ -231,9 +353,12 @@ public actor Prober {
               let redis = statuses.first(where: { $0.name == target.container }),
               let restarts = redis.restartCount, restarts > 0 else { previousLogs = nil; logsError = nil; return }
         if previousLogs?.restarts == restarts { return }
-        switch await cluster.logs(container: target.container, previous: true, tail: 200) {
-        case .success(let text): previousLogs = (restarts, text); logsError = nil
-        case .failure(let f): logsError = f; previousLogs = (restarts, "")
+        let r = await kubectl(["logs", target.pod, "-c", target.container, "--previous", "--tail", "200"], label: "probe:logs")
+        if r.succeeded {
+            previousLogs = (restarts, r.stdoutText); logsError = nil
+        } else {
+            logsError = failureMessage(r)
+            previousLogs = (restarts, "")
         }
     }
 
@@ -243,8 +368,9 @@ public actor Prober {
         guard redisUp, !logScanInFlight, let id = redisIdentity, currentLogScan?.identity != id else { return }
         logScanInFlight = true
         defer { logScanInFlight = false }
-        guard case .success(let text) = await cluster.logs(container: target.container, previous: false, tail: 500) else { return }  // tried again on the next refresh
-        currentLogScan = (id, LogScan.scan(text).filter { $0.kind == .aofTruncated }.map(\.line))
+        let r = await kubectl(["logs", target.pod, "-c", target.container, "--tail", "500"], label: "probe:logs-current")
+        guard r.succeeded else { return }  // tried again on the next refresh
+        currentLogScan = (id, LogScan.scan(r.stdoutText).filter { $0.kind == .aofTruncated }.map(\.line))
     }
 
     // MARK: - Redis through the persistent session
@@ -483,12 +609,15 @@ public actor Prober {
     // MARK: - On demand
 
     public func logs(container: String, previous: Bool, tail: Int = 500) async -> Result<String, ProbeFailure> {
-        await cluster.logs(container: container, previous: previous, tail: tail).mapError { ProbeFailure($0.message) }
+        var args = ["logs", target.pod, "-c", container, "--tail", String(tail)]
+        if previous { args.append("--previous") }
+        let r = await kubectl(args, label: "logs")
+        return r.succeeded ? .success(r.stdoutText) : .failure(ProbeFailure(failureMessage(r).message))
     }
 
     /// Warning and normal events of the pod, newest first.
     public func podEvents() -> [KubeEvent] {
-        k8s.events.sorted { ($0.when ?? "") > ($1.when ?? "") }
+        events.values.sorted { ($0.when ?? "") > ($1.when ?? "") }
     }
 
     /// Sends read-only lines through the persistent session (memory analysis, runbook checks).
@@ -496,6 +625,30 @@ public actor Prober {
         try await redisSession().send(lines)
     }
 
+    // MARK: - kubectl one-shots
+
+    private func kubectl(_ args: [String], label: String) async -> CommandResult {
+        await runner.run(CommandSpec(target.kubectlArgv(args), timeout: probeTimeout, outputLimit: 16 << 20, label: label))
+    }
+
+    private func failureMessage(_ r: CommandResult) -> Failure {
+        switch r.termination {
+        case .timedOut: return Failure(message: "kubectl timed out after \(probeTimeout): the API server does not answer",
+                                       kind: KubectlError.Kind.timeout.rawValue)
+        case .failedToStart(let why): return Failure(message: why, kind: nil)
+        case .exited(0):
+            // Success, but the output did not decode (cut short, an HTML error page, wrong types).
+            do { _ = try KubeJSON.pods(from: r.stdout) } catch {
+                return Failure(message: "kubectl output unreadable (\(r.stdout.count) bytes): \(error.description)", kind: nil)
+            }
+            return Failure(message: "kubectl output is not the expected object (\(r.stdout.count) bytes)", kind: nil)
+        default:
+            let err = r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            if err.isEmpty { return Failure(message: "kubectl \(r.termination)", kind: nil) }
+            let k = KubectlError.classify(stderr: err, exitCode: r.exitCode ?? 1)
+            return Failure(message: k.description, kind: k.kind.rawValue)
+        }
+    }
 }
 
 /// Awaits a task's value for at most a duration; the task itself is left running.
@@ -521,6 +674,12 @@ enum WaitBounded {
             }
         }
     }
+}
+
+/// A failed read: the operator's message and, when kubectl failed, its classified kind.
+struct Failure: Sendable, Equatable {
+    var message: String
+    var kind: String?
 }
 
 public struct ProbeFailure: Error, Sendable, CustomStringConvertible {

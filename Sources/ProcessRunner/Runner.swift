@@ -40,7 +40,7 @@ let terminationGrace: Duration = .milliseconds(500)
 
 /// The one place that spawns short commands. Every call goes to the recorder(s).
 public final class Runner: Sendable {
-    public let recorder: (any CommandRecorder)?
+    let recorder: (any CommandRecorder)?
     private let spawns = Locked(0)
 
     public init(recorder: (any CommandRecorder)? = nil) {
