@@ -161,6 +161,13 @@ public struct AppModel: Sendable {
     /// Seconds since the snapshot arrived.
     public var snapshotAge: Int? { snapshotAt.map { max(0, Int(now.timeIntervalSince($0))) } }
 
+    /// Age of the oldest data on screen: the last snapshot's age plus the staleness of the most
+    /// stale source in it (a panel whose source failed shows data that old).
+    public var oldestDataAge: Int? {
+        guard let age = snapshotAge else { return nil }
+        return age + (snapshot?.errors.compactMap(\.staleSeconds).max() ?? 0)
+    }
+
     /// Inline status of a panel fed by `sources`: "stale 14s: <error>", "error: <error>" or "2s".
     public func panelStatus(_ sources: [String]) -> (text: String, isError: Bool)? {
         guard let age = snapshotAge else { return ("waiting for data", false) }

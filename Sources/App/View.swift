@@ -100,7 +100,8 @@ extension App {
         let (state, stStyle) = redisStateText(m)
         x = g.write(" " + state + " ", x: x, y: r.y, style: stStyle, clip: r)
         var right = ""
-        if let age = m.snapshotAge { right = (wide ? "updated \(age)s ago" : "\(age)s") + (m.refreshInFlight ? " ⟳" : "") }
+        // The oldest panel's age, not the last refresh's: a refresh that read nothing new is no update.
+        if let age = m.oldestDataAge { right = (wide ? "updated \(age)s ago" : "\(age)s") + (m.refreshInFlight ? " ⟳" : "") }
         if m.readOnly { right += wide ? "  READ-ONLY" : " RO" }
         right += wide ? "  \(m.screen.title) " : " "
         // ctx, ns and pod stay whole; the kubectl path is cut from the left when short of room.

@@ -84,7 +84,7 @@ import Glibc
             try script.write(to: wrapper, atomically: true, encoding: .utf8)
             chmod(wrapper.path, 0o755)
 
-            let d = try LiveDashboard(kubectl: wrapper.path)
+            let d = try LiveDashboard(kubectl: wrapper.path, kubeconfig: sb.kubeconfig)
             dash = d
             try await d.waitFor(15, "the first frame") { l in l.contains { $0.contains("Pod health") } }
             // The first refresh is stuck in `get` now: a key must still answer at once.

@@ -37,11 +37,17 @@ struct CheckView: Sendable {
     var text: String
 }
 
-/// A sandbox in its own temp dir, `--fast` timings. Always `stop()` it (also on failure).
+/// A sandbox in its own temp dir, `--fast` timings, started with `redis-runbook-sandbox` and
+/// driven with the real kubectl through its API server (DIR/kubeconfig). Always `stop()` it.
 final class DashSandbox: Sendable {
     let dir: URL
     let binary: String
-    var kubectl: String { dir.appendingPathComponent("bin/kubectl").path }
+    /// The real kubectl (Debian's dispatcher); every call gets `--kubeconfig` for this sandbox.
+    let kubectl = "/usr/bin/kubectl"
+    var kubeconfig: String { dir.appendingPathComponent("kubeconfig").path }
+    /// What points the tool at this sandbox: its kubeconfig, nothing sandbox-specific.
+    var toolArgs: [String] { ["--kubectl", kubectl, "--kubeconfig", kubeconfig] }
+    var sandboxBinary: String { URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("redis-runbook-sandbox").path }
 
     init(dir: URL, binary: String) { self.dir = dir; self.binary = binary }
 
@@ -52,7 +58,7 @@ final class DashSandbox: Sendable {
         }
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("rrdash-\(UUID().uuidString.prefix(8))")
         let sb = DashSandbox(dir: dir, binary: binary)
-        let up = await sb.run(["sandbox", "up", "--dir", dir.path, "--fast"] + extra, timeout: .seconds(120))
+        let up = await sb.runSandbox(["up", "--dir", dir.path, "--fast"] + extra, timeout: .seconds(120))
         guard up.succeeded else {
             let log = sb.daemonLog()
             await sb.stop()
@@ -62,26 +68,33 @@ final class DashSandbox: Sendable {
     }
 
     func stop() async {
-        _ = await run(["sandbox", "down", "--dir", dir.path], timeout: .seconds(60))
+        _ = await runSandbox(["down", "--dir", dir.path], timeout: .seconds(60))
         try? FileManager.default.removeItem(at: dir)
     }
 
+    /// The tool: `redis-runbook ARGS`.
     func run(_ args: [String], timeout: Duration = .seconds(60)) async -> CommandResult {
         await Runner().run(CommandSpec([binary] + args, timeout: timeout))
     }
 
-    /// `redis-runbook sandbox SUB --dir DIR ARGS`; throws with its output when it fails.
+    func runSandbox(_ args: [String], timeout: Duration = .seconds(60)) async -> CommandResult {
+        await Runner().run(CommandSpec([sandboxBinary] + args, timeout: timeout))
+    }
+
+    /// `redis-runbook-sandbox SUB --dir DIR ARGS`; throws with its output when it fails.
     @discardableResult
     func sandbox(_ sub: String, _ args: [String] = [], timeout: Duration = .seconds(120)) async throws -> CommandResult {
-        let r = await run(["sandbox", sub, "--dir", dir.path] + args, timeout: timeout)
+        let r = await runSandbox([sub, "--dir", dir.path] + args, timeout: timeout)
         guard r.succeeded else {
             throw DashFailure("sandbox \(sub) \(args.joined(separator: " ")) failed (\(r.termination)): \(r.stdoutText)\(r.stderrText)\n\(daemonLog())")
         }
         return r
     }
 
+    /// The real kubectl against this sandbox, with its own discovery cache.
     func kubectl(_ args: [String], timeout: Duration = .seconds(30)) async -> CommandResult {
-        await Runner().run(CommandSpec([kubectl] + args, timeout: timeout))
+        let argv = [kubectl, "--kubeconfig", kubeconfig, "--cache-dir", dir.appendingPathComponent("kcache").path] + args
+        return await Runner().run(CommandSpec(argv, timeout: timeout))
     }
 
     /// `redis-cli ARGS` in the pod through the sandbox kubectl.
@@ -91,7 +104,7 @@ final class DashSandbox: Sendable {
     }
 
     func status() async throws -> StatusView {
-        let r = await run(["status", "--json", "--kubectl", kubectl], timeout: .seconds(40))
+        let r = await run(["status", "--json"] + toolArgs, timeout: .seconds(40))
         guard r.succeeded, let obj = try? JSONSerialization.jsonObject(with: r.stdout) as? [String: Any] else {
             throw DashFailure("status --json failed (\(r.termination)): \(r.stdoutText) \(r.stderrText)")
         }
@@ -102,7 +115,7 @@ final class DashSandbox: Sendable {
     }
 
     func check() async throws -> CheckView {
-        let r = await run(["check", "--kubectl", kubectl], timeout: .seconds(40))
+        let r = await run(["check"] + toolArgs, timeout: .seconds(40))
         guard let code = r.exitCode else { throw DashFailure("check did not exit normally: \(r.termination)") }
         let lines = r.stdoutText.split(separator: "\n").map(String.init)
         var ids: [String] = []
@@ -173,10 +186,10 @@ final class LiveDashboard: @unchecked Sendable {
     let tmux: TmuxSession
     let refresh: Double
 
-    init(kubectl: String, refresh: Double = 1, width: Int = 160, height: Int = 48, extra: [String] = []) throws {
+    init(kubectl: String, kubeconfig: String, refresh: Double = 1, width: Int = 160, height: Int = 48, extra: [String] = []) throws {
         tmux = try TmuxSession(width: width, height: height)
         self.refresh = refresh
-        try tmux.launchApp(["--kubectl", kubectl, "--refresh", String(refresh)] + extra)
+        try tmux.launchApp(["--kubectl", kubectl, "--kubeconfig", kubeconfig, "--refresh", String(refresh)] + extra)
     }
 
     func close() {
@@ -214,7 +227,7 @@ func withLiveDashboard(_ extra: [String] = [], seed preset: String? = "demo",
     var dash: LiveDashboard?
     do {
         if let preset { try await sb.sandbox("seed", ["--preset", preset], timeout: .seconds(180)) }
-        dash = try LiveDashboard(kubectl: sb.kubectl)
+        dash = try LiveDashboard(kubectl: sb.kubectl, kubeconfig: sb.kubeconfig)
         try await dash!.waitUntilLive()
         try await body(sb, dash!)
     } catch {

@@ -16,7 +16,7 @@ import Testing
             for i in 0..<40 { _ = await sb.redisCLI(["SET", "tui-drill:\(i)", "v\(i)"]) }
             let before = await sb.redisCLI(["DBSIZE"]).trimmingCharacters(in: .whitespacesAndNewlines)
             let uidBefore = await sb.kubectl(["get", "pod", "redis-0", "-o", "jsonpath={.metadata.uid}"]).stdoutText
-            dash = try LiveDashboard(kubectl: sb.kubectl, extra: ["--audit-log", log.path])
+            dash = try LiveDashboard(kubectl: sb.kubectl, kubeconfig: sb.kubeconfig, extra: ["--audit-log", log.path])
             try await dash!.waitUntilLive()
             _ = try await sb.sandbox("fault", ["crash"])
             // The dashboard shows the restart and names the runbook.

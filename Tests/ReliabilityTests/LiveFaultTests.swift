@@ -18,11 +18,12 @@ struct LiveFaultTests {
     @Test(.timeLimit(.minutes(3))) func sessionDiesWithThePodAndReconnects() async throws {
         let env = try RelEnv()
         let sbDir = env.path("sandbox")
-        let up = await env.run(["sandbox", "up", "--dir", sbDir, "--fast"], timeout: .seconds(150))
+        let up = await env.runSandbox(["up", "--dir", sbDir, "--fast"], timeout: .seconds(150))
         defer { _ = Runner.blockingStop(env.binary, sbDir) }
         try #require(up.succeeded, "sandbox up: \(up.stdoutText) \(up.stderrText)")
-        let kubectl = sbDir + "/bin/kubectl"
-        let prober = Prober(target: LiveTarget(kubectl: kubectl), runner: Runner(), useWatches: true)
+        let kubectl = RelEnv.kubectl
+        let kc = sbDir + "/kubeconfig"
+        let prober = Prober(target: LiveTarget(kubectl: kubectl, kubeconfig: kc), runner: Runner(), useWatches: true)
         var first = await prober.snapshot()
         for _ in 0..<10 where first.redisState != "ok" {
             try await Task.sleep(for: .seconds(1))
@@ -31,7 +32,7 @@ struct LiveFaultTests {
         #expect(first.redisState == "ok", "\(first.errors)")
         let spawnsBefore = await prober.spawnCount
 
-        let del = await Runner().run(CommandSpec([kubectl, "delete", "pod", "redis-0", "--wait=false"], timeout: .seconds(30)))
+        let del = await Runner().run(CommandSpec(RelEnv.kubectlArgv(sbDir) + ["delete", "pod", "redis-0", "--wait=false"], timeout: .seconds(30)))
         #expect(del.succeeded)
         var sawFailure: Snapshot?
         var resumed: Snapshot?

@@ -71,15 +71,16 @@ struct SecretScanTests {
     @Test(.timeLimit(.minutes(5))) func sandboxSeedAndFaultsAuthenticateInPasswordMode() async throws {
         let env = try RelEnv()
         let sbDir = env.path("sandbox")
-        let up = await env.run(["sandbox", "up", "--dir", sbDir, "--fast", "--redis-password-secret", "--memory-limit", "64Mi"], timeout: .seconds(150))
+        let up = await env.runSandbox(["up", "--dir", sbDir, "--fast", "--redis-password-secret", "--memory-limit", "64Mi"], timeout: .seconds(150))
         defer { _ = Runner.blockingStop(env.binary, sbDir) }
         #expect(up.succeeded, "sandbox up: \(up.stdoutText) \(up.stderrText)")
-        let kubectl = sbDir + "/bin/kubectl"
-        let seed = await env.run(["sandbox", "seed", "--dir", sbDir, "--preset", "demo"], timeout: .seconds(120))
+        let kubectl = RelEnv.kubectl
+        let kc = sbDir + "/kubeconfig"
+        let seed = await env.runSandbox(["seed", "--dir", sbDir, "--preset", "demo"], timeout: .seconds(120))
         #expect(seed.succeeded && seed.stdoutText.contains(", 0 errors"), "seed: \(seed.stdoutText) \(seed.stderrText)")
-        let fault = await env.run(["sandbox", "fault", "--dir", sbDir, "memory-pressure"], timeout: .seconds(180))
+        let fault = await env.runSandbox(["fault", "--dir", sbDir, "memory-pressure"], timeout: .seconds(180))
         #expect(fault.succeeded, "memory-pressure: \(fault.stdoutText) \(fault.stderrText)")
-        let status = await env.run(["status", "--json", "--kubectl", kubectl], timeout: .seconds(60))
+        let status = await env.run(["status", "--json", "--kubectl", kubectl, "--kubeconfig", kc], timeout: .seconds(60))
         let ids = ((RelEnv.json(status)?["findings"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
         #expect(ids.contains("memory-pressure") || ids.contains("oom-rejections"), "findings \(ids): \(status.stdoutText.prefix(600))")
     }
@@ -87,28 +88,29 @@ struct SecretScanTests {
     @Test(.timeLimit(.minutes(5))) func passwordNeverOnACommandLineLogOrScreen() async throws {
         let env = try RelEnv()
         let sbDir = env.path("sandbox")
-        let up = await env.run(["sandbox", "up", "--dir", sbDir, "--fast", "--redis-password-secret"], timeout: .seconds(150))
+        let up = await env.runSandbox(["up", "--dir", sbDir, "--fast", "--redis-password-secret"], timeout: .seconds(150))
         defer { _ = Runner.blockingStop(env.binary, sbDir) }
         #expect(up.succeeded, "sandbox up: \(up.stdoutText) \(up.stderrText)")
         let root = URL(fileURLWithPath: sbDir)
         let password = try #require(SandboxSecrets.read(root, name: SandboxSecrets.redisSecretName, key: SandboxSecrets.redisSecretKey))
         #expect(password.count == 32)
-        let kubectl = sbDir + "/bin/kubectl"
+        let kubectl = RelEnv.kubectl
+        let kc = sbDir + "/kubeconfig"
 
         let scanner = Scanner(password)
         scanner.start()
         // status (one-shot probes + the redis-cli session), check, a runbook in line mode.
-        let status = await env.run(["status", "--json", "--kubectl", kubectl], timeout: .seconds(60))
-        let statusText = await env.run(["status", "--kubectl", kubectl], timeout: .seconds(60))
-        let check = await env.run(["check", "--kubectl", kubectl], timeout: .seconds(60))
+        let status = await env.run(["status", "--json", "--kubectl", kubectl, "--kubeconfig", kc], timeout: .seconds(60))
+        let statusText = await env.run(["status", "--kubectl", kubectl, "--kubeconfig", kc], timeout: .seconds(60))
+        let check = await env.run(["check", "--kubectl", kubectl, "--kubeconfig", kc], timeout: .seconds(60))
         let log = env.path("incident.jsonl")
-        let rb = await env.run(["runbook", "run", "config-drift", "--read-only", "--yes", "--kubectl", kubectl, "--audit-log", log], timeout: .seconds(120))
+        let rb = await env.run(["runbook", "run", "config-drift", "--read-only", "--yes", "--kubectl", kubectl, "--kubeconfig", kc, "--audit-log", log], timeout: .seconds(120))
         // The dashboard, live on the protected pod: its screen.
         var dashboardScreen: [String] = []
         do {
             let t = try TmuxSession(width: 160, height: 48)
             defer { if let p = try? t.appPid() { kill(p, SIGTERM) }; t.close() }
-            try t.launchApp(["--kubectl", kubectl, "--refresh", "1"])
+            try t.launchApp(["--kubectl", kubectl, "--kubeconfig", kc, "--refresh", "1"])
             if let s = try? t.waitFor(timeout: 30, "the live dashboard", { $0.first?.contains("redis: up") == true }) { dashboardScreen = s } else { dashboardScreen = try t.capture() }
             try t.type("q")
         }
@@ -116,10 +118,10 @@ struct SecretScanTests {
         #expect(!dashboardScreen.joined().contains(password), "the password is on the dashboard")
         // Redis restarted: redis-server gets the password again through $(REDIS_PASSWORD).
         func uid() async -> String {
-            await Runner().run(CommandSpec([kubectl, "get", "pod", "redis-0", "-o", "jsonpath={.metadata.uid}"], timeout: .seconds(10))).stdoutText
+            await Runner().run(CommandSpec(RelEnv.kubectlArgv(sbDir) + ["get", "pod", "redis-0", "-o", "jsonpath={.metadata.uid}"], timeout: .seconds(10))).stdoutText
         }
         let oldUID = await uid()
-        let restart = await Runner().run(CommandSpec([kubectl, "delete", "pod", "redis-0", "--wait=false"], timeout: .seconds(30)))
+        let restart = await Runner().run(CommandSpec(RelEnv.kubectlArgv(sbDir) + ["delete", "pod", "redis-0", "--wait=false"], timeout: .seconds(30)))
         #expect(restart.succeeded, "\(restart.stderrText)")
         // A new pod (new uid), Ready, and the tool reading Redis through it again.
         var status2 = status
@@ -128,7 +130,7 @@ struct SecretScanTests {
             try await Task.sleep(for: .seconds(1))
             let u = await uid()
             guard !u.isEmpty, u != oldUID else { continue }
-            status2 = await env.run(["status", "--json", "--kubectl", kubectl], timeout: .seconds(60))
+            status2 = await env.run(["status", "--json", "--kubectl", kubectl, "--kubeconfig", kc], timeout: .seconds(60))
             if RelEnv.json(status2)?["redisState"] as? String == "ok" { back = true; break }
         }
         #expect(back, "after the restart: \(status2.stdoutText.suffix(800))")
@@ -144,11 +146,11 @@ struct SecretScanTests {
         shift $n
         exec '\(kubectl)' "$@"
         """)
-        let po = await env.run(["status", "--json", "--kubectl", passwordOnly], timeout: .seconds(60))
+        let po = await env.run(["status", "--json", "--kubectl", passwordOnly, "--kubeconfig", kc], timeout: .seconds(60))
         #expect(RelEnv.json(po)?["redisState"] as? String == "ok", "REDIS_PASSWORD only: \(po.stdoutText.prefix(600)) \(po.stderrText)")
-        let key = await Runner().run(CommandSpec([kubectl, "exec", "redis-0", "-c", "redis", "--", "redis-cli", "SET", "rrb:only:1", "v"], timeout: .seconds(20)))
+        let key = await Runner().run(CommandSpec(RelEnv.kubectlArgv(sbDir) + ["exec", "redis-0", "-c", "redis", "--", "redis-cli", "SET", "rrb:only:1", "v"], timeout: .seconds(20)))
         #expect(key.stdoutText.contains("OK"), "\(key.stdoutText) \(key.stderrText)")
-        let poMemory = await env.run(["memory", "--top", "3", "--kubectl", passwordOnly], timeout: .seconds(120))
+        let poMemory = await env.run(["memory", "--top", "3", "--kubectl", passwordOnly, "--kubeconfig", kc], timeout: .seconds(120))
         #expect(poMemory.succeeded && poMemory.stdoutText.contains("rrb:only:"), "memory, REDIS_PASSWORD only: \(poMemory.stdoutText.prefix(600)) \(poMemory.stderrText)")
         let (hits, scans) = scanner.stop()
 
@@ -179,7 +181,7 @@ struct SecretScanTests {
         #expect(!daemonLog.contains(password), "the sandbox daemon log contains the password")
         let state = (try? String(contentsOfFile: sbDir + "/state.json", encoding: .utf8)) ?? ""
         #expect(!state.isEmpty && !state.contains(password), "the sandbox state file contains the password")
-        let podJSON = await Runner().run(CommandSpec([kubectl, "get", "pod", "redis-0", "-o", "json"], timeout: .seconds(10)))
+        let podJSON = await Runner().run(CommandSpec(RelEnv.kubectlArgv(sbDir) + ["get", "pod", "redis-0", "-o", "json"], timeout: .seconds(10)))
         #expect(podJSON.stdoutText.contains("secretKeyRef") && !podJSON.stdoutText.contains(password))
 
         // NOAUTH: a kubectl that runs redis-cli in the pod without the pod's credentials.
@@ -194,7 +196,7 @@ struct SecretScanTests {
         if [ "$sawdash" = 1 ]; then exec '\(kubectl)' "$@" env -u REDISCLI_AUTH -u REDIS_PASSWORD redis-cli; fi
         exec '\(kubectl)' "$@"
         """)
-        let na = await env.run(["status", "--json", "--kubectl", noauth], timeout: .seconds(60))
+        let na = await env.run(["status", "--json", "--kubectl", noauth, "--kubeconfig", kc], timeout: .seconds(60))
         let naJSON = RelEnv.json(na)
         #expect(naJSON?["redisState"] as? String == "noauth", "NOAUTH: \(na.stdoutText.prefix(600)) \(na.stderrText)")
         #expect(((naJSON?["findings"] as? [[String: Any]]) ?? []).contains { ($0["id"] as? String) == "redis-unreachable" }, "no finding for NOAUTH")
@@ -211,21 +213,21 @@ struct SecretScanTests {
         if [ "$sawdash" = 1 ]; then exec '\(kubectl)' "$@" env REDISCLI_AUTH=not-the-password redis-cli; fi
         exec '\(kubectl)' "$@"
         """)
-        let wr = await env.run(["status", "--json", "--kubectl", wrong], timeout: .seconds(60))
+        let wr = await env.run(["status", "--json", "--kubectl", wrong, "--kubeconfig", kc], timeout: .seconds(60))
         let wrState = RelEnv.json(wr)?["redisState"] as? String
         #expect(wrState == "wrongpass" || wrState == "noauth", "wrong password: \(wr.stdoutText.prefix(600))")
         print("redis-cli with a wrong password is shown as: \(wrState ?? "nil")")
         let newPass = "Changed" + String(password.prefix(8)).lowercased()
-        let cfg = await Runner().run(CommandSpec([kubectl, "exec", "redis-0", "-c", "redis", "--", "redis-cli", "CONFIG", "SET", "requirepass", newPass], timeout: .seconds(20)))
+        let cfg = await Runner().run(CommandSpec(RelEnv.kubectlArgv(sbDir) + ["exec", "redis-0", "-c", "redis", "--", "redis-cli", "CONFIG", "SET", "requirepass", newPass], timeout: .seconds(20)))
         #expect(cfg.stdoutText.contains("OK"), "\(cfg.stdoutText) \(cfg.stderrText)")
-        let wp = await env.run(["status", "--json", "--kubectl", kubectl], timeout: .seconds(60))
+        let wp = await env.run(["status", "--json", "--kubectl", kubectl, "--kubeconfig", kc], timeout: .seconds(60))
         let wpJSON = RelEnv.json(wp)
         // redis-cli only warns when the AUTH of REDISCLI_AUTH fails (on stderr), then every
         // command answers NOAUTH: the tool sees NOAUTH (see RELIABILITY.md, not covered).
         let wpState = wpJSON?["redisState"] as? String
         print("the server's password changed under the pod's env: shown as \(wpState ?? "nil")")
         #expect(wpState == "wrongpass" || wpState == "noauth", "changed password: \(wp.stdoutText.prefix(600)) \(wp.stderrText)")
-        let wpText = await env.run(["status", "--kubectl", kubectl], timeout: .seconds(60))
+        let wpText = await env.run(["status", "--kubectl", kubectl, "--kubeconfig", kc], timeout: .seconds(60))
         #expect(wpText.stdoutText.contains("Redis   \(wpState ?? "?")"), "\(wpText.stdoutText)")
         #expect(!wpText.stdoutText.contains(newPass) && !wpText.stdoutText.contains(password))
     }
@@ -234,7 +236,8 @@ struct SecretScanTests {
 extension Runner {
     /// `redis-runbook sandbox down --dir DIR`, synchronously (for defer).
     static func blockingStop(_ binary: String, _ dir: String) -> Bool {
-        let c = try? Child.spawn([binary, "sandbox", "down", "--dir", dir], stdoutPath: "/dev/null", stderrPath: "/dev/null")
+        let sandboxBinary = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("redis-runbook-sandbox").path
+        let c = try? Child.spawn([sandboxBinary, "down", "--dir", dir], stdoutPath: "/dev/null", stderrPath: "/dev/null")
         guard let c else { return false }
         let ok = c.wait() == .exited(0)
         try? FileManager.default.removeItem(atPath: dir)

@@ -39,6 +39,27 @@ final class RelEnv: @unchecked Sendable {
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
+    /// The sandbox's own executable, built beside redis-runbook.
+    var sandboxBinary: String { URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("redis-runbook-sandbox").path }
+
+    /// `redis-runbook-sandbox ARGS`.
+    func runSandbox(_ args: [String], timeout: Duration = .seconds(150)) async -> CommandResult {
+        await Runner().run(CommandSpec([sandboxBinary] + args, environment: environment, timeout: timeout))
+    }
+
+    /// The real kubectl (Debian's dispatcher).
+    static let kubectl = "/usr/bin/kubectl"
+
+    /// What points the tool at a sandbox: the real kubectl and the sandbox's kubeconfig.
+    static func target(_ sandboxDir: String, kubectl: String = RelEnv.kubectl) -> [String] {
+        ["--kubectl", kubectl, "--kubeconfig", sandboxDir + "/kubeconfig"]
+    }
+
+    /// The real kubectl against a sandbox, argv prefix (kubeconfig and a discovery cache of its own).
+    static func kubectlArgv(_ sandboxDir: String) -> [String] {
+        [kubectl, "--kubeconfig", sandboxDir + "/kubeconfig", "--cache-dir", sandboxDir + "/kcache"]
+    }
+
     /// Writes an executable test script.
     @discardableResult
     func script(_ name: String, _ body: String) throws -> String {
