@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "CLI",
             dependencies: [
-                "App", "Terminal", "Live", "Sandbox", "SandboxCommands", "Runbooks", "Diagnosis", "MemoryAnalysis", "ProcessRunner", "Render", "Yams",
+                "App", "Terminal", "Live", "Runbooks", "Diagnosis", "MemoryAnalysis", "ProcessRunner", "Render", "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Sandbox
 import Live
 
 /// Options every subcommand shares. Names follow kubectl where kubectl has them.
@@ -129,8 +128,9 @@ public enum Paths {
         let home = environment["HOME"] ?? NSHomeDirectory()
         return URL(fileURLWithPath: home).appendingPathComponent(".local/state/redis-runbook")
     }
+    /// The default sandbox directory (the same rule as `redis-runbook-sandbox --dir`'s default).
     public static func defaultSandboxDir(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
-        SandboxLayout.defaultRoot(environment: environment)
+        stateHome(environment: environment).appendingPathComponent("sandbox")
     }
     public static func incidentsDir(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
         stateHome(environment: environment).appendingPathComponent("incidents")

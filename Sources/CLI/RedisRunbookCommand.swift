@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import SandboxCommands
 
 public let redisRunbookVersion = "0.1.0"
 
@@ -14,7 +13,6 @@ public struct RedisRunbookCommand: AsyncParsableCommand {
         version: redisRunbookVersion,
         subcommands: [
             TUICommand.self,
-            SandboxCommand.self,
             StatusCommand.self,
             CheckCommand.self,
             RunbookCommand.self,

@@ -22,7 +22,10 @@ struct RuntimeLifecycleTests {
         #expect(pod.pvcName == "data-redis-0" && s.pvcs.first?.name == "data-redis-0")
         #expect(s.events.contains { $0.reason == "SuccessfulCreate" && $0.message == "create Pod redis-0 in StatefulSet redis successful" })
         #expect(s.events.contains { $0.reason == "Started" && $0.message == "Started container redis" })
-        #expect(FileManager.default.isExecutableFile(atPath: sb.kubectlPath))
+        #expect(FileManager.default.fileExists(atPath: sb.kubeconfig))
+        // The real kubectl reads the pod through the sandbox's API server.
+        let get = await sb.kubectl(["get", "pod", "redis-0", "-o", "jsonpath={.status.phase}"])
+        #expect(get.stdoutText == "Running", "\(get.stderrText)")
         let status = await sb.sandbox("status")
         #expect(status.stdoutText.contains("running (daemon pid"))
         #expect(status.stdoutText.contains("redis: running"))
@@ -31,7 +34,7 @@ struct RuntimeLifecycleTests {
         #expect(again.succeeded && again.stdoutText.contains("already running"))
         #expect(sb.pod()?.uid == pod.uid)
 
-        let down = await sb.run(["sandbox", "down", "--dir", sb.dir.path])
+        let down = await sb.run(["down", "--dir", sb.dir.path])
         #expect(down.succeeded, "\(down.stderrText)")
         #expect(down.stdoutText.contains("nothing left running"))
         for pid in [redisPid, exporterPid, daemonPid, pod.sandboxPid] { #expect(!TestSandbox.alive(pid), "pid \(pid) survived down") }

@@ -140,22 +140,3 @@ struct RuntimeUnitTests {
         #expect(b.commands == 2)
     }
 }
-
-/// The sandbox's watches wake on inotify records naming the state file.
-@Suite struct InotifyRecordTests {
-    @Test func namesAreReadFromPackedRecords() {
-        func record(_ name: String, padTo: Int) -> [UInt8] {
-            var r = [UInt8](repeating: 0, count: 12)   // wd, mask, cookie
-            var n = Array(name.utf8)
-            while n.count < padTo { n.append(0) }
-            let len = UInt32(n.count)
-            r += [UInt8(len & 0xff), UInt8(len >> 8 & 0xff), 0, 0] + n
-            return r
-        }
-        let buf = record("state.lock", padTo: 16) + record("state.json", padTo: 16) + record("", padTo: 0)
-        let names = Kubectl.inotifyNames(buf, count: buf.count)
-        #expect(names == [Array("state.lock".utf8), Array("state.json".utf8), []])
-        // A truncated trailing record is ignored, not read past the end.
-        #expect(Kubectl.inotifyNames(buf, count: 40).count == 1)
-    }
-}

@@ -6,13 +6,13 @@ import Glibc
 #endif
 
 /// Shared helpers for the sandbox suites: a real sandbox in a temp dir, started with the built
-/// `redis-runbook` binary (next to the test runner: `swift build --scratch-path ...` first),
-/// stopped by `sandbox down` at the end, also on failure.
+/// `redis-runbook-sandbox` binary (next to the test runner), stopped by `down` at the end, also
+/// on failure. kubectl is the real one, pointed at DIR/kubeconfig.
 struct TestSandbox: Sendable {
     let dir: URL
     let binary: String
     var layout: SandboxLayout { SandboxLayout(root: dir) }
-    var kubectlPath: String { layout.kubectl.path }
+    var kubeconfig: String { dir.appendingPathComponent("kubeconfig").path }
     var store: StateStore { StateStore(layout: layout) }
 
     struct Failure: Error, CustomStringConvertible {
@@ -20,11 +20,11 @@ struct TestSandbox: Sendable {
         init(_ d: String) { description = d }
     }
 
-    /// The redis-runbook binary next to (or above) the test runner.
+    /// The redis-runbook-sandbox binary next to (or above) the test runner.
     static func binaryPath() -> String? {
         var dir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("redis-runbook").path
+            let candidate = dir.appendingPathComponent("redis-runbook-sandbox").path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
             dir = dir.deletingLastPathComponent()
         }
@@ -33,10 +33,10 @@ struct TestSandbox: Sendable {
 
     /// `sandbox up --dir <new temp dir> --fast [extra]`; short kubelet/node timings (SandboxTimings.fast).
     static func start(_ extra: [String] = [], fast: Bool = true) async throws -> TestSandbox {
-        guard let binary = binaryPath() else { throw Failure("redis-runbook is not built next to the test runner") }
+        guard let binary = binaryPath() else { throw Failure("redis-runbook-sandbox is not built next to the test runner") }
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("rrsbx-\(UUID().uuidString.prefix(8))")
         let sb = TestSandbox(dir: dir, binary: binary)
-        let up = await sb.run(["sandbox", "up", "--dir", dir.path] + (fast ? ["--fast"] : []) + extra, timeout: .seconds(120))
+        let up = await sb.run(["up", "--dir", dir.path] + (fast ? ["--fast"] : []) + extra, timeout: .seconds(120))
         guard up.succeeded else {
             await sb.stop()
             throw Failure("sandbox up failed (\(up.termination)): \(up.stdoutText) \(up.stderrText)\n\(sb.daemonLog())")
@@ -47,7 +47,7 @@ struct TestSandbox: Sendable {
     /// `sandbox down`, then removes the directory. Returns down's result.
     @discardableResult
     func stop() async -> CommandResult {
-        let r = await run(["sandbox", "down", "--dir", dir.path], timeout: .seconds(60))
+        let r = await run(["down", "--dir", dir.path], timeout: .seconds(60))
         try? FileManager.default.removeItem(at: dir)
         return r
     }
@@ -56,13 +56,15 @@ struct TestSandbox: Sendable {
         await Runner().run(CommandSpec([binary] + args, stdin: stdin, timeout: timeout))
     }
 
-    /// `redis-runbook sandbox <sub> --dir DIR args...`
+    /// `redis-runbook-sandbox <sub> --dir DIR args...`
     func sandbox(_ sub: String, _ args: [String] = [], timeout: Duration = .seconds(120)) async -> CommandResult {
-        await run(["sandbox", sub, "--dir", dir.path] + args, timeout: timeout)
+        await run([sub, "--dir", dir.path] + args, timeout: timeout)
     }
 
+    /// The real kubectl against this sandbox's API server.
     func kubectl(_ args: [String], stdin: Data? = nil, timeout: Duration = .seconds(60)) async -> CommandResult {
-        await Runner().run(CommandSpec([kubectlPath] + args, stdin: stdin, timeout: timeout))
+        let argv = ["/usr/bin/kubectl", "--kubeconfig", kubeconfig, "--cache-dir", dir.appendingPathComponent("kcache").path] + args
+        return await Runner().run(CommandSpec(argv, stdin: stdin, timeout: timeout))
     }
 
     var state: ClusterState? { try? store.read() }

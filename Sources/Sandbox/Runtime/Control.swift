@@ -24,16 +24,10 @@ public struct SandboxControl: Sendable {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    /// True when `exe` is the sandbox's own executable (`redis-runbook-sandbox`), whose
-    /// subcommands are top-level and which runs the API server; false for `redis-runbook`,
-    /// whose sandbox subcommands live under `sandbox`.
-    public static func isSandboxExecutable(_ exe: String) -> Bool {
-        (exe as NSString).lastPathComponent.hasPrefix("redis-runbook-sandbox")
-    }
-
-    /// argv prefix that runs a sandbox subcommand (daemon, pause, apiserver) of `exe`.
+    /// argv prefix that runs a sandbox subcommand (daemon, pause, apiserver) of `exe`, the
+    /// sandbox's own executable (`redis-runbook-sandbox`).
     public static func subcommandArgv(_ exe: String, _ sub: String) -> [String] {
-        isSandboxExecutable(exe) ? [exe, sub] : [exe, "sandbox", sub]
+        [exe, sub]
     }
 
     // MARK: - API server liveness
@@ -111,7 +105,7 @@ public struct SandboxControl: Sendable {
 
     public func up(_ o: UpOptions) async throws {
         if let pid = daemonPid() {
-            if Self.isSandboxExecutable(Self.selfExecutable()) && apiServerPid() == nil {
+            if apiServerPid() == nil {
                 print("sandbox running in \(layout.root.path) (daemon pid \(pid)); restarting its API server")
                 try await startAPIServer(selfExe: Self.selfExecutable())
                 return
@@ -138,7 +132,6 @@ public struct SandboxControl: Sendable {
         } else {
             try store.create(try newState(o, selfExe: selfExe))
         }
-        try installLinks(selfExe: selfExe)
         if getuid() == 0 && !FS.exists("/data") { mkdir("/data", 0o755) }
 
         let log = layout.daemonLog.path
@@ -153,15 +146,11 @@ public struct SandboxControl: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         print("sandbox up in \(layout.root.path) (daemon pid \(daemonPid() ?? child.pid))")
-        if Self.isSandboxExecutable(selfExe) { try await startAPIServer(selfExe: selfExe) }
+        try await startAPIServer(selfExe: selfExe)
         if o.wait {
             try await waitReady(timeout: o.waitTimeout)
         }
-        if Self.isSandboxExecutable(selfExe) {
-            print("export KUBECONFIG=\(layout.kubeconfig.path)")
-        } else {
-            print("kubectl: \(layout.kubectl.path)")
-        }
+        print("export KUBECONFIG=\(layout.kubeconfig.path)")
     }
 
     /// Waits until pod <sts>-0 has every container ready.
@@ -256,15 +245,6 @@ public struct SandboxControl: Sendable {
             return (line.split(separator: " ").dropFirst().first.flatMap { Int64($0) } ?? 0) * 1024
         }
         return 8 << 30
-    }
-
-    func installLinks(selfExe: String) throws {
-        FS.mkdirs(layout.binDir.path)
-        for name in ["kubectl", "redis-runbook"] {
-            let link = layout.binDir.appendingPathComponent(name).path
-            try? FileManager.default.removeItem(atPath: link)
-            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: selfExe)
-        }
     }
 
     // MARK: - down
@@ -384,7 +364,7 @@ public struct SandboxControl: Sendable {
                    + (f.exporterExtraArgs.map { "; exporter args +\($0.joined(separator: " "))" } ?? "") + (f.diskFull ? "; volume full" : ""))
         out.append("memory limits: \(s.runtime.memoryEnforcement)" + (s.runtime.cgroupRoot.map { " (\($0))" } ?? ""))
         out.append("redis-server: \(s.runtime.commandPaths["redis-server"] ?? "?")")
-        out.append("kubectl: \(layout.kubectl.path)")
+        out.append("kubeconfig: \(layout.kubeconfig.path) (the real kubectl: export KUBECONFIG=\(layout.kubeconfig.path))")
         return out.joined(separator: "\n")
     }
 
