@@ -2,6 +2,22 @@ import Foundation
 import ProcessRunner
 import Runbooks
 
+/// Exit statuses of `runbook run` (README: "Verdict line and exit codes").
+public enum RunbookExit {
+    public static let finished: Int32 = 0
+    public static let error: Int32 = 1
+    public static let stoppedSafe: Int32 = 3
+    public static let stoppedChanged: Int32 = 4
+    public static func meaning(_ code: Int) -> String {
+        switch code {
+        case 0: return "finished: the end state holds"
+        case 3: return "stopped: nothing this run changed is left in place"
+        case 4: return "stopped: changes of this run are still in place"
+        default: return "error"
+        }
+    }
+}
+
 /// Drives a `RunbookRun` in line mode: prints every message, runs commands through
 /// ProcessRunner (never a shell), reads answers from stdin (EOF or an empty line takes the
 /// prompt's safe default), writes the incident log and saves the run state after each step.
@@ -63,6 +79,7 @@ public final class RunbookLineRunner: @unchecked Sendable {
             case .finished(let status, _):
                 output("Incident log: \(log.path)")
                 if status != .finished { output("Run state saved; continue with: redis-runbook runbook run \(run.runbook.id) --resume") }
+                output("exit status \(run.state.exitCode ?? 1) (\(RunbookExit.meaning(run.state.exitCode ?? 1)))")
                 return status
             }
         }
@@ -138,6 +155,7 @@ public final class RunbookLineRunner: @unchecked Sendable {
         case .error: return "   error: \(m.text)"
         case .dryRun: return "   \(m.text)"
         case .progress: return "   \(m.text)"
+        case .verdict: return "\n" + m.text
         }
     }
 }

@@ -45,8 +45,8 @@ public struct TUICommand: AsyncParsableCommand {
         let global = self.global
         let runner: TUIRuntime.RunbookRunner = { id in
             do {
-                let status = try await RunbookLaunch(id: id).run(global: global, prober: prober)
-                return "runbook \(id): \(status)"
+                let (status, code) = try await RunbookLaunch(id: id).run(global: global, prober: prober)
+                return "runbook \(id): \(status) (exit \(code))"
             } catch {
                 return "runbook \(id) did not start: \(error)"
             }
