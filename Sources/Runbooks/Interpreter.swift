@@ -659,6 +659,7 @@ public struct RunbookRun: Sendable {
         fx.append(.log(e))
         if rc.mutates {
             state.inFlightStep = nil
+            if case .none? = step.undo { pushUndo() }
             fx.append(.recordSnapshot(phase: "after", stepIndex: state.stepIndex))
             if out.succeeded, case .undoes(let other)? = step.undo, let j = runbook.stepIndex(id: other) {
                 // The change of step `other` is taken back by this step: no undo needed any more.
@@ -946,6 +947,8 @@ public struct RunbookRun: Sendable {
             stack.append(PendingUndo(stepIndex: state.stepIndex, stepId: step.id, title: render(step.title),
                                      commands: rendered.map(\.argv), stdin: rendered.map(\.stdin), keptReason: nil))
         case .none(let reason):
+            // Recorded only when the command succeeded (a failed copy made no backup).
+            guard lastOutcome?.succeeded == true else { return }
             stack.append(PendingUndo(stepIndex: state.stepIndex, stepId: step.id, title: render(step.title), commands: [], stdin: [], keptReason: render(reason)))
         case .undoes:
             return
@@ -1045,7 +1048,9 @@ public struct RunbookRun: Sendable {
         let limit = undoRan.isEmpty ? (stopReason == nil ? 10 : 0) : runbook.endState.waitSeconds
         if elapsed + 3 <= limit {
             phase = .endWait(elapsed: elapsed + 3)
-            return [.show(.init(.progress, "… \(Int(elapsed)) / \(Int(limit)) s  not yet: \(endFailures.joined(separator: "; "))")), .wait(seconds: 3)]
+            let names = endFailures.map { $0.components(separatedBy: ": ").first ?? $0 }
+            let fx: [RunbookEffect] = endPolls % 5 == 1 ? [.show(.init(.progress, "… \(Int(elapsed)) / \(Int(limit)) s  not yet: \(names.joined(separator: "; "))"))] : []
+            return fx + [.wait(seconds: 3)]
         }
         return verdict()
     }
@@ -1059,7 +1064,7 @@ public struct RunbookRun: Sendable {
             let c = checks[i]
             let ev = c.expect.evaluate(EvaluationContext(snapshot: { _ in nil }, result: out, variables: state.variables))
             e.condition = "\(render(c.name)): \(c.expect)"; e.result = ev.truth.rawValue; e.seen = ev.seenDescription
-            if ev.truth != .yes { endFailures.append("\(render(c.name)): no (seen \(clip(ev.seenDescription, 120)))") }
+            if ev.truth != .yes { endFailures.append("\(render(c.name)): no (seen \(clip(ev.seenDescription, 60)))") }
             return [.log(e)] + runEndCheck(i + 1, elapsed: spent)
         }
         // keys
@@ -1071,7 +1076,8 @@ public struct RunbookRun: Sendable {
         if let now {
             if let before {
                 let lost = before - now
-                endKeys = "\(Self.grouped(now)) of \(Self.grouped(before)) keys" + (lost > 0 ? " (\(render(k.lossLabel)): \(Self.grouped(lost)))" : "")
+                endKeys = lost >= 0 ? "\(Self.grouped(now)) of \(Self.grouped(before)) keys" + (lost > 0 ? " (\(render(k.lossLabel)): \(Self.grouped(lost)))" : "")
+                                    : "\(Self.grouped(now)) keys (\(Self.grouped(before)) before the run)"
                 if let max = k.maxLoss, lost > max {
                     endFailures.append("\(Self.grouped(now)) of \(Self.grouped(before)) keys: \(Self.grouped(lost)) lost, at most \(max) allowed")
                 } else if k.maxLoss == nil, now == 0, before > 0 {

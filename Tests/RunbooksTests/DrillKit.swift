@@ -76,8 +76,11 @@ final class DrillBox: @unchecked Sendable {
     let sbx: String
     let env: [String: String]
     let b = Drill.binary
+    // The one place that says how the drills reach the sandbox's API: its kubectl binary and
+    // the environment it needs (a real kubectl would get KUBECONFIG=DIR/kubeconfig here).
     var kubectlPath: String { sbx + "/bin/kubectl" }
-    var logPath: String { tmp.appendingPathComponent("incident.jsonl").path }
+    var logPath: String { tmp.appendingPathComponent("incident-\(cellNumber).jsonl").path }
+    var cellNumber = 0
     var transcript: [String] = []
 
     private init(tmp: URL) {
@@ -209,6 +212,54 @@ final class DrillBox: @unchecked Sendable {
         let r = try await redisRunbook(argv + args, timeout: timeout)
         transcript.append(String(r.output.suffix(6000)))
         return r
+    }
+
+    // MARK: the drill matrix
+
+    /// The live state a cell asserts after its run.
+    struct Live: CustomStringConvertible {
+        var replicas: String
+        var ready: String
+        var ping: String
+        var keys: Int?
+        var repairPod: Bool
+        var description: String { "replicas=\(replicas) ready=\(ready) ping=\(ping) keys=\(keys.map(String.init) ?? "none") repair-pod=\(repairPod)" }
+    }
+
+    func live() async throws -> Live {
+        let r = try await kubectl(["get", "statefulset", "redis", "-o", "jsonpath={.spec.replicas}"]).trimmed
+        let ready = try await pod()?.ready ?? "none"
+        let ping = (try? await cli(["PING"], timeout: 10)) ?? ""
+        let keys = Int((try? await cli(["DBSIZE"], timeout: 10)) ?? "")
+        let repair = try await kubectl(["get", "pod", "redis-repair", "--ignore-not-found", "-o", "name"]).trimmed
+        return Live(replicas: r, ready: ready, ping: ping, keys: keys, repairPod: !repair.isEmpty)
+    }
+
+    /// One cell: `runbook run ID` unattended with `flags`, then the verdict line and exit code
+    /// are checked and the cell is recorded for the matrix (printed as `DRILL-MATRIX|...`).
+    @discardableResult
+    func cell(_ runbook: String, _ name: String, _ flags: [String], exit: Int32, verdict: String,
+              timeout: TimeInterval = 300) async throws -> (result: Drill.Result, verdict: String, live: Live) {
+        cellNumber += 1
+        let r = try await redisRunbook(["runbook", "run", runbook, "--kubectl", kubectlPath, "--audit-log", logPath] + flags, timeout: timeout)
+        transcript.append(String(r.output.suffix(5000)))
+        let line = r.output.split(separator: "\n").last { $0.hasPrefix("finished") || $0.hasPrefix("stopped") }.map(String.init) ?? "(no verdict line)"
+        let state = try await live()
+        let ok = r.status == exit && line.hasPrefix(verdict)
+        print("DRILL-MATRIX|\(runbook)|\(name)|exit \(r.status)|\(String(format: "%.0f", r.seconds)) s|\(ok ? "pass" : "FAIL")|\(state)|\(line)")
+        #expect(r.status == exit, "\(runbook) [\(name)]: exit \(r.status), expected \(exit)\n\(r.output.suffix(3000))")
+        #expect(line.hasPrefix(verdict), "\(runbook) [\(name)]: verdict '\(line)', expected '\(verdict)...'")
+        // Exactly one verdict line, and a "no" never ends as finished.
+        #expect(r.output.split(separator: "\n").filter { $0.hasPrefix("finished") || $0.hasPrefix("stopped") }.count == 1)
+        if flags.contains(where: { $0.hasSuffix("=no") || $0.hasSuffix("=stop") }) { #expect(!line.hasPrefix("finished")) }
+        return (r, line, state)
+    }
+
+    /// Serving as the end state means: 1 replica, Ready, PONG, `keys` keys (when given), no repair pod.
+    func expectServing(_ l: Live, keys: Int? = nil, _ what: String) {
+        #expect(l.replicas == "1" && l.ready == "True" && l.ping == "PONG", "\(what): \(l)")
+        if let keys { #expect(l.keys == keys, "\(what): keys \(l.keys.map(String.init) ?? "none"), before \(keys)") }
+        #expect(!l.repairPod, "\(what): a repair pod is left")
     }
 
     // MARK: verification
