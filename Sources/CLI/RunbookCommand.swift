@@ -208,6 +208,8 @@ struct RunbookLaunch: Sendable {
         let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)
         let status = await driver.drive(&run)
         if existing == nil { await prober.shutdown() }
+        // No process started by this run outlives it (a snapshot probe still in its timeout, ...).
+        if existing == nil { await ChildRegistry.terminateAll() }
         print("incident log: \(logPath)")
         return (status, run.state.exitCode ?? (status == .finished ? 0 : 1))
     }

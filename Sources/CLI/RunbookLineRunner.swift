@@ -2,6 +2,43 @@ import Foundation
 import ProcessRunner
 import Runbooks
 
+/// SIGINT / SIGTERM / SIGHUP as a flag (dispatch sources; the default action is restored after).
+final class SignalFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var caught: String?
+    var signal: String? { lock.lock(); defer { lock.unlock() }; return caught }
+
+    func install() -> [DispatchSourceSignal] {
+        var out: [DispatchSourceSignal] = []
+        for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
+            Foundation.signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            src.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.lock.lock()
+                let second = self.caught != nil
+                if !second { self.caught = name }
+                self.lock.unlock()
+                if second {
+                    // A second signal: end every child now and exit.
+                    for pid in ChildRegistry.pids { kill(-pid, SIGKILL) }
+                    _exit(130)
+                }
+                // End the running step's process group now (the driver also does, then records it).
+                Task { await ChildRegistry.terminateAll() }
+            }
+            src.resume()
+            out.append(src)
+        }
+        return out
+    }
+
+    func uninstall(_ sources: [DispatchSourceSignal]) {
+        for s in sources { s.cancel() }
+        for sig in [SIGINT, SIGTERM, SIGHUP] { Foundation.signal(sig, SIG_DFL) }
+    }
+}
+
 /// Exit statuses of `runbook run` (README: "Verdict line and exit codes").
 public enum RunbookExit {
     public static let finished: Int32 = 0
@@ -42,10 +79,24 @@ public final class RunbookLineRunner: @unchecked Sendable {
         do { try log.append(entry) } catch { output("warning: could not write the incident log \(log.path): \(error)") }
     }
 
-    /// Runs to the end; returns the final status.
+    /// Set by SIGINT/SIGTERM/SIGHUP while a run is driven.
+    let interruption = SignalFlag()
+
+    /// Runs to the end; returns the final status. SIGINT, SIGTERM and SIGHUP end the running
+    /// step's process group (every child of this process), record the interruption and end the
+    /// run with its verdict; a second signal exits at once.
     public func drive(_ run: inout RunbookRun) async -> RunStatus {
+        let sources = interruption.install()
+        defer { interruption.uninstall(sources) }
         var queue = run.handle(.start)
+        var interruptedHandled = false
         while !queue.isEmpty {
+            if !interruptedHandled, let sig = interruption.signal {
+                interruptedHandled = true
+                await ChildRegistry.terminateAll()
+                queue = run.handle(.interrupted(sig))
+                if queue.isEmpty { break }
+            }
             let effect = queue.removeFirst()
             switch effect {
             case .show(let m):
@@ -70,9 +121,12 @@ public final class RunbookLineRunner: @unchecked Sendable {
                 queue = run.handle(.snapshot(lookup)) + queue
             case .runCommand(let rc):
                 let outcome = await execute(rc)
+                if interruption.signal != nil && !interruptedHandled { continue }
                 queue = run.handle(.commandFinished(outcome)) + queue
             case .wait(let seconds):
-                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                let until = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+                while ContinuousClock.now < until, interruption.signal == nil { try? await Task.sleep(for: .milliseconds(50)) }
+                if interruption.signal != nil && !interruptedHandled { continue }
                 queue = run.handle(.waited) + queue
             case .ask(let p):
                 queue = run.handle(.answer(ask(p))) + queue

@@ -19,7 +19,10 @@ final class GroupHandle: Sendable {
     let pid: pid_t
     private let signallable = Locked(true)
 
-    init(pid: pid_t) { self.pid = pid }
+    init(pid: pid_t) {
+        self.pid = pid
+        ChildRegistry.add(self)
+    }
 
     /// Sends `sig` to the whole group (or to the leader only). No-op once retired.
     func send(_ sig: Int32, wholeGroup: Bool = true) {
@@ -30,9 +33,42 @@ final class GroupHandle: Sendable {
     }
 
     /// Called right before the leader may be reaped: from now on nothing is signalled.
-    func retire() { signallable.withLock { $0 = false } }
+    func retire() {
+        signallable.withLock { $0 = false }
+        ChildRegistry.remove(self)
+    }
 
     var isRetired: Bool { !signallable.current }
+}
+
+/// Every process group this process started through Runner or LineSession and has not reaped
+/// yet. The tool's ends (dashboard quit, a runbook's end or interruption, the memory command's
+/// end) terminate the whole set, so no child outlives the tool.
+public enum ChildRegistry {
+    private static let live = Locked<[ObjectIdentifier: GroupHandle]>([:])
+
+    static func add(_ h: GroupHandle) { live.withLock { $0[ObjectIdentifier(h)] = h } }
+    static func remove(_ h: GroupHandle) { _ = live.withLock { $0.removeValue(forKey: ObjectIdentifier(h)) } }
+
+    /// Process ids of the group leaders still running.
+    public static var pids: [Int32] { live.current.values.map(\.pid) }
+
+    /// SIGTERM to every group, SIGKILL to those still there after `grace`; waits (bounded) until
+    /// they are gone. Their owners reap them as usual.
+    public static func terminateAll(grace: Duration = .milliseconds(500)) async {
+        let handles = Array(live.current.values)
+        guard !handles.isEmpty else { return }
+        for h in handles { h.send(SIGTERM) }
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline, handles.contains(where: { !$0.isRetired && processGroupExists($0.pid) }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for h in handles where !h.isRetired { h.send(SIGKILL) }
+        let hard = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < hard, handles.contains(where: { !$0.isRetired }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
 }
 
 /// Grace between SIGTERM and SIGKILL when a command times out or a session is torn down.

@@ -114,6 +114,10 @@ public enum RunbookEvent: Sendable {
     case commandFinished(CommandOutcome)
     case answer(RunAnswer)
     case waited
+    /// The run was interrupted (Ctrl-C, SIGTERM, SIGHUP): the driver has ended the step's
+    /// process group. The run stops at once, leaving the system as it is (no undo, no checks
+    /// that could hang), and says what is in place.
+    case interrupted(String)
 }
 
 /// The runbook interpreter: a pure state machine shared by the TUI and the line runner.
@@ -200,6 +204,8 @@ public struct RunbookRun: Sendable {
         switch (phase, event) {
         case (.done, _):
             return []
+        case (_, .interrupted(let why)):
+            fx += interrupt(why)
         case (.idle, .start):
             fx += startRun()
         case (.varsSnapshot, .snapshot(let lookup)):
@@ -937,6 +943,30 @@ public struct RunbookRun: Sendable {
 
     // MARK: - Undo, end state, verdict
 
+    mutating func interrupt(_ why: String) -> [RunbookEffect] {
+        let idx = min(state.stepIndex, runbook.steps.count - 1)
+        let title = idx >= 0 ? render(runbook.steps[idx].title) : ""
+        var note = "Interrupted (\(why)) during step \(idx + 1) (\(title))."
+        if case .command(let rc) = phase, rc.mutates {
+            note += " Its command changes state and was ended mid-way: it may or may not have taken effect."
+        }
+        if case .undoCommand = phase { note += " An undo command was ended mid-way." }
+        state.interrupted = note
+        stopReason = note
+        endStatus = .aborted
+        var e = stepEntry(.stepSkipped)
+        e.message = "interrupted: \(why)"
+        var fx: [RunbookEffect] = [.show(.init(.warning, note)), .log(e)]
+        // No undo and no end-state checks: the operator asked to stop now. The verdict says
+        // what this run left in place.
+        endFailures = ["interrupted (\(why)) during step \(idx + 1) (\(title)); the live state was not checked"]
+        if let f = state.inFlightStep {
+            endFailures.append("step \(f + 1)'s command that changes state may or may not have taken effect")
+        }
+        fx += verdict()
+        return fx
+    }
+
     mutating func pushUndo() {
         guard let spec = step.undo else { return }
         var stack = state.undoStack ?? []
@@ -1126,7 +1156,7 @@ public struct RunbookRun: Sendable {
             line = "stopped: " + parts.joined(separator: "; ")
         }
         let pending = state.pendingUndo
-        let code: Int = status == .finished ? 0 : (pending.isEmpty ? 3 : 4)
+        let code: Int = status == .finished ? 0 : (pending.isEmpty && state.inFlightStep == nil ? 3 : 4)
         state.status = status
         state.exitCode = code
         state.verdict = line
