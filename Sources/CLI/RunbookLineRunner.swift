@@ -90,13 +90,13 @@ public final class RunbookLineRunner: @unchecked Sendable {
         defer { interruption.uninstall(sources) }
         var queue = run.handle(.start)
         var interruptedHandled = false
-        while !queue.isEmpty {
+        while true {
             if !interruptedHandled, let sig = interruption.signal {
                 interruptedHandled = true
                 await ChildRegistry.terminateAll()
                 queue = run.handle(.interrupted(sig))
-                if queue.isEmpty { break }
             }
+            guard !queue.isEmpty else { break }
             let effect = queue.removeFirst()
             switch effect {
             case .show(let m):

@@ -214,6 +214,50 @@ final class DrillBox: @unchecked Sendable {
         return r
     }
 
+    // MARK: interrupted runs and leftover processes
+
+    /// A kubectl that runs the sandbox's kubectl, except for calls whose arguments contain
+    /// `pattern`: those hang (sleep) until they are killed.
+    func hangingKubectl(on pattern: String) throws -> String {
+        let path = tmp.appendingPathComponent("kubectl-hangs").path
+        let script = "#!/bin/sh\ncase \"$*\" in *'\(pattern)'*) exec sleep 600;; esac\nexec \(kubectlPath) \"$@\"\n"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+        return path
+    }
+
+    /// Starts `redis-runbook ARGS` in the background with a marker in its environment (every
+    /// process it starts inherits it); output to a file.
+    func start(_ args: [String], marker: String) throws -> (Process, URL) {
+        let out = tmp.appendingPathComponent("bg-\(UUID().uuidString.prefix(6)).out")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        let h = try FileHandle(forWritingTo: out)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: b)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }.merging(["RB_DRILL_MARKER": marker]) { $1 }
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = h
+        p.standardError = h
+        p.currentDirectoryURL = tmp
+        try p.run()
+        return (p, out)
+    }
+
+    /// Live processes whose environment carries `marker` (the tool's descendants, reparented or not).
+    static func processes(withMarker marker: String) -> [String] {
+        let needle = Data("RB_DRILL_MARKER=\(marker)".utf8)
+        var out: [String] = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where name.allSatisfy(\.isNumber) {
+            guard let env = FileManager.default.contents(atPath: "/proc/\(name)/environ"), env.range(of: needle) != nil else { continue }
+            let stat = (try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8)) ?? ""
+            if stat.contains(") Z ") { continue }   // a zombie is already dead
+            let cmd = ((try? String(contentsOfFile: "/proc/\(name)/cmdline", encoding: .utf8)) ?? "").replacingOccurrences(of: "\0", with: " ")
+            out.append("\(name): \(cmd)")
+        }
+        return out
+    }
+
     // MARK: the drill matrix
 
     /// The live state a cell asserts after its run.

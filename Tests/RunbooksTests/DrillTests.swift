@@ -285,6 +285,54 @@ struct DrillsB {
         }
     }
 
+    /// SIGTERM during a step that changes state (the pod delete hangs here): the step's process
+    /// group is ended at once, no process of the run is left, the run state and the incident log
+    /// record the interruption, the verdict says a change may be in place (exit 4), and
+    /// --resume finishes the run.
+    @Test func interruptedRunAndResume() async throws {
+        try await DrillBox.with { box in
+            let before = try await seeded(box, 120)
+            let hang = try box.hangingKubectl(on: "delete pod redis-0")
+            let marker = UUID().uuidString
+            box.cellNumber += 1
+            let (p, out) = try box.start(["runbook", "run", "pod-restart", "--kubectl", hang, "--audit-log", box.logPath,
+                                          "--yes", "--yes-destructive"], marker: marker)
+            try await box.eventually("the run is inside the delete step", timeout: 60) {
+                ((try? String(contentsOfFile: box.logPath, encoding: .utf8)) ?? "").contains("\"phase\":\"before\"")
+            }
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(DrillBox.processes(withMarker: marker).contains { $0.contains("sleep 600") }, "the hanging delete is not running")
+            let signalled = Date()
+            kill(p.processIdentifier, SIGTERM)
+            while p.isRunning && Date().timeIntervalSince(signalled) < 10 { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(!p.isRunning, "the run did not end within 10 s of SIGTERM")
+            let took = Date().timeIntervalSince(signalled)
+            p.waitUntilExit()
+            let left = DrillBox.processes(withMarker: marker)
+            #expect(left.isEmpty, "processes of the run still alive: \(left)")
+            let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+            box.transcript.append(text)
+            print("DRILL-MATRIX|pod-restart|SIGTERM during the delete step|exit \(p.terminationStatus)|\(String(format: "%.1f", took)) s after the signal|\(left.isEmpty ? "pass" : "FAIL")|\(text.split(separator: "\n").last { $0.hasPrefix("stopped") } ?? "")")
+            #expect(p.terminationStatus == 4, "exit \(p.terminationStatus)\n\(text)")
+            #expect(text.contains("\nstopped: interrupted (SIGTERM) during step"), "\(text)")
+            #expect(text.contains("may or may not have taken effect"))
+            let log = try String(contentsOfFile: box.logPath, encoding: .utf8)
+            #expect(log.contains("interrupted: SIGTERM"))
+            let state = try String(contentsOfFile: box.tmp.appendingPathComponent("state/redis-runbook/runs/pod-restart.json").path, encoding: .utf8)
+            #expect(state.contains("\"interrupted\"") && state.contains("\"inFlightStep\""), "\(state)")
+            // Redis itself was never touched (the delete never reached the API).
+            let live = try await box.live()
+            box.expectServing(live, keys: before, "after the interruption")
+
+            // --resume with the real kubectl continues at the interrupted step and finishes.
+            let c = try await box.cell("pod-restart", "--resume after SIGTERM", ["--resume", "--yes", "--yes-destructive"], exit: 0,
+                                       verdict: "finished: Redis serving; \(before) of \(before) keys")
+            #expect(c.result.output.contains("Resuming at step"))
+            #expect(c.result.output.contains("may or may not have taken effect"))
+            box.expectServing(c.live, keys: before, "resumed")
+        }
+    }
+
     @Test func loadingMatrix() async throws {
         try await DrillBox.with(["--memory-limit", "128Mi"]) { box in
             _ = try await seeded(box, 100)
