@@ -52,7 +52,11 @@ public struct TUICommand: AsyncParsableCommand {
             }
         }
         let outcome = await TUIRuntime.run(source: source, model: TUICommand.model(source: source, global: global), runbookRunner: runner)
+        // Quit (q, Ctrl-C, SIGTERM, SIGHUP): every one-shot command still inside its timeout
+        // (first refresh, events, metrics, logs, the password read) is ended and reaped now.
+        await ChildRegistry.close()
         await prober.shutdown()
+        await ChildRegistry.terminateAll()
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
 

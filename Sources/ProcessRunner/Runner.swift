@@ -19,8 +19,12 @@ final class GroupHandle: Sendable {
     let pid: pid_t
     private let signallable = Locked(true)
 
-    init(pid: pid_t) {
+    /// The Runner that started it (for Runner.terminateChildren).
+    let owner: ObjectIdentifier?
+
+    init(pid: pid_t, owner: ObjectIdentifier? = nil) {
         self.pid = pid
+        self.owner = owner
         ChildRegistry.add(self)
     }
 
@@ -46,8 +50,19 @@ final class GroupHandle: Sendable {
 /// end) terminate the whole set, so no child outlives the tool.
 public enum ChildRegistry {
     private static let live = Locked<[ObjectIdentifier: GroupHandle]>([:])
+    private static let closed = Locked(false)
 
-    static func add(_ h: GroupHandle) { live.withLock { $0[ObjectIdentifier(h)] = h } }
+    static func add(_ h: GroupHandle) {
+        live.withLock { $0[ObjectIdentifier(h)] = h }
+        // After the tool's end began, a late spawn (a detached task still refreshing) is ended at once.
+        if closed.current { h.send(SIGKILL) }
+    }
+
+    /// The tool is ending: terminate every child, and kill any started from now on.
+    public static func close(grace: Duration = .milliseconds(500)) async {
+        closed.withLock { $0 = true }
+        await terminateAll(grace: grace)
+    }
     static func remove(_ h: GroupHandle) { _ = live.withLock { $0.removeValue(forKey: ObjectIdentifier(h)) } }
 
     /// Process ids of the group leaders still running.
@@ -56,7 +71,16 @@ public enum ChildRegistry {
     /// SIGTERM to every group, SIGKILL to those still there after `grace`; waits (bounded) until
     /// they are gone. Their owners reap them as usual.
     public static func terminateAll(grace: Duration = .milliseconds(500)) async {
-        let handles = Array(live.current.values)
+        await terminate(Array(live.current.values), grace: grace)
+    }
+
+    static func terminate(owner: ObjectIdentifier, grace: Duration) async {
+        await terminate(live.current.values.filter { $0.owner == owner }, grace: grace)
+    }
+
+    static func pids(owner: ObjectIdentifier) -> [Int32] { live.current.values.filter { $0.owner == owner }.map(\.pid) }
+
+    private static func terminate(_ handles: [GroupHandle], grace: Duration) async {
         guard !handles.isEmpty else { return }
         for h in handles { h.send(SIGTERM) }
         let deadline = ContinuousClock.now + grace
@@ -83,6 +107,15 @@ public final class Runner: Sendable {
         self.recorder = recorder
         _ = ignoreSIGPIPEOnce
     }
+
+    /// Ends every process group this runner started that is still running (SIGTERM, SIGKILL
+    /// after `grace`). Their `run` calls return as usual (signaled).
+    public func terminateChildren(grace: Duration = .milliseconds(500)) async {
+        await ChildRegistry.terminate(owner: ObjectIdentifier(self), grace: grace)
+    }
+
+    /// Process ids of this runner's running children.
+    public var childPIDs: [Int32] { ChildRegistry.pids(owner: ObjectIdentifier(self)) }
 
     /// How many processes this runner started (line-session children included).
     public var spawnCount: Int { spawns.current }
@@ -142,7 +175,7 @@ public final class Runner: Sendable {
                     workingDirectory: launch.workingDirectory, platformOptions: launch.platformOptions,
                     input: .inputWriter, output: .sequence, error: .sequence
                 ) { execution in
-                    let handle = GroupHandle(pid: execution.processIdentifier.value)
+                    let handle = GroupHandle(pid: execution.processIdentifier.value, owner: ObjectIdentifier(self))
                     handleBox.withLock { $0 = handle }
                     self.noteSpawn()
                     return await Self.supervise(handle: handle, stdout: execution.standardOutput, stderr: execution.standardError,
@@ -157,7 +190,7 @@ public final class Runner: Sendable {
                     workingDirectory: launch.workingDirectory, platformOptions: launch.platformOptions,
                     input: .none, output: .sequence, error: .sequence
                 ) { execution in
-                    let handle = GroupHandle(pid: execution.processIdentifier.value)
+                    let handle = GroupHandle(pid: execution.processIdentifier.value, owner: ObjectIdentifier(self))
                     handleBox.withLock { $0 = handle }
                     self.noteSpawn()
                     return await Self.supervise(handle: handle, stdout: execution.standardOutput, stderr: execution.standardError,
