@@ -206,6 +206,7 @@ struct RunbookLaunch: Sendable {
         let source = ProberSnapshotSource(prober: prober)
         print("kubectl: \(kubectl)\(global.context.map { "  context: \($0)" } ?? "")  namespace: \(run.state.target.namespace)")
         let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)
+        driver.passwordArgv = (try? global.liveTarget())?.passwordArgv
         let status = await driver.drive(&run)
         if existing == nil { await prober.shutdown() }
         // No process started by this run outlives it (a snapshot probe still in its timeout, ...).

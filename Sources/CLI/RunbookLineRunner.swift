@@ -1,3 +1,4 @@
+import Diagnosis
 import Foundation
 import ProcessRunner
 import Runbooks
@@ -8,9 +9,15 @@ final class SignalFlag: @unchecked Sendable {
     private var caught: String?
     var signal: String? { lock.lock(); defer { lock.unlock() }; return caught }
 
+    /// The dispositions before install (the dashboard's own handlers when it runs a runbook).
+    private var previous: [Int32: sigaction] = [:]
+
     func install() -> [DispatchSourceSignal] {
         var out: [DispatchSourceSignal] = []
         for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
+            var old = sigaction()
+            sigaction(sig, nil, &old)
+            previous[sig] = old
             Foundation.signal(sig, SIG_IGN)
             let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             src.setEventHandler { [weak self] in
@@ -35,7 +42,9 @@ final class SignalFlag: @unchecked Sendable {
 
     func uninstall(_ sources: [DispatchSourceSignal]) {
         for s in sources { s.cancel() }
-        for sig in [SIGINT, SIGTERM, SIGHUP] { Foundation.signal(sig, SIG_DFL) }
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            if var old = previous[sig] { sigaction(sig, &old, nil) } else { Foundation.signal(sig, SIG_DFL) }
+        }
     }
 }
 
@@ -67,6 +76,13 @@ public final class RunbookLineRunner: @unchecked Sendable {
     let output: (String) -> Void
     let readAnswer: () -> String?
     var stdinClosed = false
+    /// `kubectl exec POD -c C -- printenv NAME` for the redis container's password variable:
+    /// read when a redis-cli step meets NOAUTH (the container has REDIS_PASSWORD but no
+    /// REDISCLI_AUTH), kept in memory only, sent as `AUTH` on redis-cli's stdin.
+    var passwordArgv: [String]?
+    private var password: String?
+    private var passwordTried = false
+    private var authNoticeShown = false
 
     public init(runner: Runner, kubectl: String, log: IncidentLog, store: RunStateStore, snapshot: any SnapshotSource,
                 output: @escaping (String) -> Void = { print($0); fflush(nil) },
@@ -140,7 +156,69 @@ public final class RunbookLineRunner: @unchecked Sendable {
         return run.state.status
     }
 
+    /// Runs a step's command. A `kubectl exec ... -- redis-cli CMD ARGS` that Redis answers with
+    /// NOAUTH runs again as `kubectl exec -i ... -- redis-cli` with `AUTH <password>` and the
+    /// command as lines on its stdin: the password never appears on a command line, in the
+    /// output or in the incident log (the log keeps the step's own argv).
     func execute(_ rc: RenderedCommand) async -> CommandOutcome {
+        let split = Self.redisCLIExec(rc.argv)
+        // Once Redis has asked for the password, every later redis-cli step authenticates at once.
+        let first: CommandOutcome
+        if password != nil, split != nil, rc.stdin == nil {
+            first = CommandOutcome(exitCode: 0, termination: "", stdout: "NOAUTH", stderr: "", durationSeconds: 0)
+        } else {
+            first = await executeRaw(rc)
+        }
+        guard let split, rc.stdin == nil, (first.stdout + first.stderr).contains("NOAUTH") else { return first }
+        if !passwordTried, let argv = passwordArgv {
+            passwordTried = true
+            let r = await runner.run(CommandSpec(argv, timeout: .seconds(20), outputLimit: 1 << 16, label: "runbook:redis-password"))
+            var v = r.stdoutText
+            if v.hasSuffix("\n") { v.removeLast() }
+            if r.succeeded && !v.isEmpty {
+                password = v
+                log.addSecret(v)
+            }
+        }
+        guard let pw = password else {
+            var out = first
+            out.stderr += "\n(Redis wants a password; the container's password variable could not be read with printenv: see --redis-password-env)"
+            return out
+        }
+        if !authNoticeShown {
+            authNoticeShown = true
+            output("   (Redis answered NOAUTH: from now on redis-cli steps send AUTH on redis-cli's stdin, with the password read in the pod by printenv; it is never shown, logged or on a command line)")
+        }
+        var argv = split.exec + ["redis-cli"]
+        if let i = argv.firstIndex(of: "exec") { argv.insert("-i", at: i + 1) }
+        let lines = "AUTH " + RedisCLI.quote(pw) + "\n" + RedisCLI.line(split.command) + "\n"
+        var authed = await executeRaw(RenderedCommand(argv: argv, stdin: lines, timeoutSeconds: rc.timeoutSeconds, mutates: rc.mutates, destructive: rc.destructive))
+        // The first reply is AUTH's own ("OK"); the rest is the command's.
+        var replyLines = authed.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let authReply = replyLines.isEmpty ? "" : String(replyLines.removeFirst())
+        if authReply != "OK" {
+            authed.stdout = ""
+            authed.stderr = "AUTH failed: " + log.redactor.redact(authReply)
+            authed.exitCode = 1
+            authed.termination = "AUTH failed"
+            return authed
+        }
+        authed.stdout = replyLines.joined(separator: "\n")
+        return authed
+    }
+
+    /// `kubectl ... exec ... -- redis-cli CMD...` with no redis-cli options: (everything before
+    /// redis-cli, the command and its arguments). nil for anything else (options such as --scan
+    /// need REDISCLI_AUTH in the container).
+    static func redisCLIExec(_ argv: [String]) -> (exec: [String], command: [String])? {
+        guard argv.first == "kubectl", argv.contains("exec"), let dd = argv.firstIndex(of: "--"), dd + 1 < argv.count,
+              argv[dd + 1] == "redis-cli" else { return nil }
+        let command = Array(argv[(dd + 2)...])
+        guard let c = command.first, !c.hasPrefix("-") else { return nil }
+        return (Array(argv[...dd]), command)
+    }
+
+    func executeRaw(_ rc: RenderedCommand) async -> CommandOutcome {
         var argv = rc.argv
         if argv.first == "kubectl" { argv[0] = kubectl }
         let spec = CommandSpec(argv, stdin: rc.stdin.map { Data($0.utf8) },
