@@ -24,7 +24,6 @@ struct PasswordOnlyRunbookTests {
                                                  "--requirepass", password, "--dir", env.dir.path, "--maxmemory-policy", "noeviction",
                                                  "--daemonize", "yes", "--logfile", env.path("redis.log")], timeout: .seconds(10)))
         try #require(started.succeeded, "redis-server did not start: \(started.stderrText)")
-        defer { _ = Runner(); Task { _ = await Runner().run(CommandSpec(["/usr/bin/redis-cli", "-p", String(port), "SHUTDOWN", "NOSAVE"], environment: ["REDISCLI_AUTH": password], timeout: .seconds(5))) } }
         var up = false
         for _ in 0..<50 {
             if await seed(["PING"]).contains("PONG") { up = true; break }
@@ -89,5 +88,6 @@ struct PasswordOnlyRunbookTests {
         #expect(!logText.isEmpty && !logText.contains(password), "the password is in the incident log")
         // The change really happened on the password-protected server.
         #expect(await seed(["CONFIG", "GET", "appendfsync"]).contains("everysec"))
+        _ = await seed(["SHUTDOWN", "NOSAVE"])
     }
 }
