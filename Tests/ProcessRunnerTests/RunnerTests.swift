@@ -297,11 +297,12 @@ extension Termination {
     /// (SIGTERM, then SIGKILL for one that ignores SIGTERM) and the owner still reaps it.
     @Test func terminateAllEndsRunningCommandsIncludingOnesThatIgnoreSIGTERM() async throws {
         let runner = Runner()
-        let t0 = ContinuousClock.now
         async let a = runner.run(["/bin/sh", "-c", "trap '' TERM; sleep 30"], timeout: .seconds(60))
         async let b = runner.run(["sleep", "30"], timeout: .seconds(60))
         var seen = 0
-        for _ in 0..<100 where seen < 2 { seen = runner.childPIDs.count; try await Task.sleep(for: .milliseconds(20)) }
+        // Both started (a loaded machine can take seconds to spawn).
+        for _ in 0..<1000 where seen < 2 { seen = runner.childPIDs.count; try await Task.sleep(for: .milliseconds(20)) }
+        let t0 = ContinuousClock.now
         #expect(seen == 2)
         #expect(Set(runner.childPIDs).isSubset(of: Set(ChildRegistry.pids)))
         // (this runner's children only: other tests run in parallel in this process)
