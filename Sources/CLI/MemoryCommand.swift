@@ -81,6 +81,8 @@ public struct MemoryCommand: AsyncParsableCommand {
         signal(SIGINT, SIG_DFL)
         progress.clear()
         await session.close()
+        // The memory command's end: nothing it started outlives it.
+        await ChildRegistry.terminateAll()
 
         if json {
             var data = try report.jsonData()

@@ -135,24 +135,19 @@ struct RunbookValidate: AsyncParsableCommand {
 
 struct RunbookRunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a runbook in line mode.",
-        discussion: "Prompts on stdin with the default shown; with no input (EOF) the safe default is taken.")
+        discussion: "Prompts on stdin with the default shown; with no input (EOF) the safe default is taken. Ends with one verdict line, 'finished: ...' or 'stopped: ...'. Exit status: 0 finished (the end state holds), 3 stopped with nothing this run changed left in place, 4 stopped with changes of this run still in place (the undo commands are printed), 1 error.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Runbook id.") var id: String
-    @Flag(name: .long, help: "Answer confirmations with their stated default and 'continue?' prompts with yes.") var yes = false
-    @Flag(name: .customLong("yes-destructive"), help: "With --yes, also answer the typed confirmation of destructive steps.") var yesDestructive = false
+    @Flag(name: .long, help: "Answer questions with their stated default (the path that restores service without destroying data) and 'continue?' prompts with yes. Manual steps are never answered: the run stops there.") var yes = false
+    @Flag(name: .customLong("yes-destructive"), help: "With --yes, also answer the typed confirmation of destructive steps and 'yes' to questions whose yes destroys data.") var yesDestructive = false
     @Flag(name: .long, help: "Resume the unfinished run of this runbook at the step where it stopped.") var resume = false
     @Option(name: .customLong("set"), help: "Set a variable: --set name=value (repeatable).") var sets: [String] = []
     @Option(name: .customLong("answer"), help: "Answer a confirm/choice step in advance: --answer STEP-ID=yes|no|KEY (repeatable; never a typed confirmation).") var answers: [String] = []
 
     func run() async throws {
         let launch = RunbookLaunch(id: id, yes: yes, yesDestructive: yesDestructive, resume: resume, sets: sets, answers: answers)
-        let status = try await launch.run(global: global, prober: nil)
-        switch status {
-        case .finished: return
-        case .aborted: throw ExitCode(2)
-        case .refused: throw ExitCode(3)
-        case .running: throw ExitCode(1)
-        }
+        let (_, code) = try await launch.run(global: global, prober: nil)
+        if code != 0 { throw ExitCode(Int32(code)) }
     }
 }
 
@@ -166,7 +161,8 @@ struct RunbookLaunch: Sendable {
     var sets: [String] = []
     var answers: [String] = []
 
-    func run(global: GlobalOptions, prober existing: Prober?) async throws -> RunStatus {
+    /// The final status and the exit code (0 finished, 3 stopped safe, 4 stopped with changes in place).
+    func run(global: GlobalOptions, prober existing: Prober?) async throws -> (RunStatus, Int) {
         let lib = loadLibrary(global)
         let rb = try requireRunbook(lib, id)
         var values: [String: String] = ["bullmq_prefix": global.bullmqPrefix]
@@ -211,9 +207,12 @@ struct RunbookLaunch: Sendable {
         let source = ProberSnapshotSource(prober: prober)
         print("kubectl: \(kubectl)\(global.context.map { "  context: \($0)" } ?? "")  namespace: \(run.state.target.namespace)")
         let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)
+        driver.passwordArgv = (try? global.liveTarget())?.passwordArgv
         let status = await driver.drive(&run)
         if existing == nil { await prober.shutdown() }
+        // No process started by this run outlives it (a snapshot probe still in its timeout, ...).
+        if existing == nil { await ChildRegistry.terminateAll() }
         print("incident log: \(logPath)")
-        return status
+        return (status, run.state.exitCode ?? (status == .finished ? 0 : 1))
     }
 }

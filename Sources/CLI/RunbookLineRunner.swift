@@ -1,6 +1,68 @@
+import Diagnosis
 import Foundation
 import ProcessRunner
 import Runbooks
+
+/// SIGINT / SIGTERM / SIGHUP as a flag (dispatch sources; the default action is restored after).
+final class SignalFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var caught: String?
+    var signal: String? { lock.lock(); defer { lock.unlock() }; return caught }
+
+    /// The dispositions before install (the dashboard's own handlers when it runs a runbook).
+    private var previous: [Int32: sigaction] = [:]
+
+    func install() -> [DispatchSourceSignal] {
+        var out: [DispatchSourceSignal] = []
+        for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
+            var old = sigaction()
+            sigaction(sig, nil, &old)
+            previous[sig] = old
+            Foundation.signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            src.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.lock.lock()
+                let second = self.caught != nil
+                if !second { self.caught = name }
+                self.lock.unlock()
+                if second {
+                    // A second signal: end every child now and exit.
+                    for pid in ChildRegistry.pids { kill(-pid, SIGKILL) }
+                    _exit(130)
+                }
+                // End the running step's process group now (the driver also does, then records it).
+                Task { await ChildRegistry.terminateAll() }
+            }
+            src.resume()
+            out.append(src)
+        }
+        return out
+    }
+
+    func uninstall(_ sources: [DispatchSourceSignal]) {
+        for s in sources { s.cancel() }
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            if var old = previous[sig] { sigaction(sig, &old, nil) } else { Foundation.signal(sig, SIG_DFL) }
+        }
+    }
+}
+
+/// Exit statuses of `runbook run` (README: "Verdict line and exit codes").
+public enum RunbookExit {
+    public static let finished: Int32 = 0
+    public static let error: Int32 = 1
+    public static let stoppedSafe: Int32 = 3
+    public static let stoppedChanged: Int32 = 4
+    public static func meaning(_ code: Int) -> String {
+        switch code {
+        case 0: return "finished: the end state holds"
+        case 3: return "stopped: nothing this run changed is left in place"
+        case 4: return "stopped: changes of this run are still in place"
+        default: return "error"
+        }
+    }
+}
 
 /// Drives a `RunbookRun` in line mode: prints every message, runs commands through
 /// ProcessRunner (never a shell), reads answers from stdin (EOF or an empty line takes the
@@ -14,6 +76,13 @@ public final class RunbookLineRunner: @unchecked Sendable {
     let output: (String) -> Void
     let readAnswer: () -> String?
     var stdinClosed = false
+    /// `kubectl exec POD -c C -- printenv NAME` for the redis container's password variable:
+    /// read when a redis-cli step meets NOAUTH (the container has REDIS_PASSWORD but no
+    /// REDISCLI_AUTH), kept in memory only, sent as `AUTH` on redis-cli's stdin.
+    var passwordArgv: [String]?
+    private var password: String?
+    private var passwordTried = false
+    private var authNoticeShown = false
 
     public init(runner: Runner, kubectl: String, log: IncidentLog, store: RunStateStore, snapshot: any SnapshotSource,
                 output: @escaping (String) -> Void = { print($0); fflush(nil) },
@@ -26,10 +95,24 @@ public final class RunbookLineRunner: @unchecked Sendable {
         do { try log.append(entry) } catch { output("warning: could not write the incident log \(log.path): \(error)") }
     }
 
-    /// Runs to the end; returns the final status.
+    /// Set by SIGINT/SIGTERM/SIGHUP while a run is driven.
+    let interruption = SignalFlag()
+
+    /// Runs to the end; returns the final status. SIGINT, SIGTERM and SIGHUP end the running
+    /// step's process group (every child of this process), record the interruption and end the
+    /// run with its verdict; a second signal exits at once.
     public func drive(_ run: inout RunbookRun) async -> RunStatus {
+        let sources = interruption.install()
+        defer { interruption.uninstall(sources) }
         var queue = run.handle(.start)
-        while !queue.isEmpty {
+        var interruptedHandled = false
+        while true {
+            if !interruptedHandled, let sig = interruption.signal {
+                interruptedHandled = true
+                await ChildRegistry.terminateAll()
+                queue = run.handle(.interrupted(sig))
+            }
+            guard !queue.isEmpty else { break }
             let effect = queue.removeFirst()
             switch effect {
             case .show(let m):
@@ -54,22 +137,88 @@ public final class RunbookLineRunner: @unchecked Sendable {
                 queue = run.handle(.snapshot(lookup)) + queue
             case .runCommand(let rc):
                 let outcome = await execute(rc)
+                if interruption.signal != nil && !interruptedHandled { continue }
                 queue = run.handle(.commandFinished(outcome)) + queue
             case .wait(let seconds):
-                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                let until = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+                while ContinuousClock.now < until, interruption.signal == nil { try? await Task.sleep(for: .milliseconds(50)) }
+                if interruption.signal != nil && !interruptedHandled { continue }
                 queue = run.handle(.waited) + queue
             case .ask(let p):
                 queue = run.handle(.answer(ask(p))) + queue
             case .finished(let status, _):
                 output("Incident log: \(log.path)")
                 if status != .finished { output("Run state saved; continue with: redis-runbook runbook run \(run.runbook.id) --resume") }
+                output("exit status \(run.state.exitCode ?? 1) (\(RunbookExit.meaning(run.state.exitCode ?? 1)))")
                 return status
             }
         }
         return run.state.status
     }
 
+    /// Runs a step's command. A `kubectl exec ... -- redis-cli CMD ARGS` that Redis answers with
+    /// NOAUTH runs again as `kubectl exec -i ... -- redis-cli` with `AUTH <password>` and the
+    /// command as lines on its stdin: the password never appears on a command line, in the
+    /// output or in the incident log (the log keeps the step's own argv).
     func execute(_ rc: RenderedCommand) async -> CommandOutcome {
+        let split = Self.redisCLIExec(rc.argv)
+        // Once Redis has asked for the password, every later redis-cli step authenticates at once.
+        let first: CommandOutcome
+        if password != nil, split != nil, rc.stdin == nil {
+            first = CommandOutcome(exitCode: 0, termination: "", stdout: "NOAUTH", stderr: "", durationSeconds: 0)
+        } else {
+            first = await executeRaw(rc)
+        }
+        guard let split, rc.stdin == nil, (first.stdout + first.stderr).contains("NOAUTH") else { return first }
+        if !passwordTried, let argv = passwordArgv {
+            passwordTried = true
+            let r = await runner.run(CommandSpec(argv, timeout: .seconds(20), outputLimit: 1 << 16, label: "runbook:redis-password"))
+            var v = r.stdoutText
+            if v.hasSuffix("\n") { v.removeLast() }
+            if r.succeeded && !v.isEmpty {
+                password = v
+                log.addSecret(v)
+            }
+        }
+        guard let pw = password else {
+            var out = first
+            out.stderr += "\n(Redis wants a password; the container's password variable could not be read with printenv: see --redis-password-env)"
+            return out
+        }
+        if !authNoticeShown {
+            authNoticeShown = true
+            output("   (Redis answered NOAUTH: from now on redis-cli steps send AUTH on redis-cli's stdin, with the password read in the pod by printenv; it is never shown, logged or on a command line)")
+        }
+        var argv = split.exec + ["redis-cli"]
+        if let i = argv.firstIndex(of: "exec") { argv.insert("-i", at: i + 1) }
+        let lines = "AUTH " + RedisCLI.quote(pw) + "\n" + RedisCLI.line(split.command) + "\n"
+        var authed = await executeRaw(RenderedCommand(argv: argv, stdin: lines, timeoutSeconds: rc.timeoutSeconds, mutates: rc.mutates, destructive: rc.destructive))
+        // The first reply is AUTH's own ("OK"); the rest is the command's.
+        var replyLines = authed.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let authReply = replyLines.isEmpty ? "" : String(replyLines.removeFirst())
+        if authReply != "OK" {
+            authed.stdout = ""
+            authed.stderr = "AUTH failed: " + log.redactor.redact(authReply)
+            authed.exitCode = 1
+            authed.termination = "AUTH failed"
+            return authed
+        }
+        authed.stdout = replyLines.joined(separator: "\n")
+        return authed
+    }
+
+    /// `kubectl ... exec ... -- redis-cli CMD...` with no redis-cli options: (everything before
+    /// redis-cli, the command and its arguments). nil for anything else (options such as --scan
+    /// need REDISCLI_AUTH in the container).
+    static func redisCLIExec(_ argv: [String]) -> (exec: [String], command: [String])? {
+        guard argv.first == "kubectl", argv.contains("exec"), let dd = argv.firstIndex(of: "--"), dd + 1 < argv.count,
+              argv[dd + 1] == "redis-cli" else { return nil }
+        let command = Array(argv[(dd + 2)...])
+        guard let c = command.first, !c.hasPrefix("-") else { return nil }
+        return (Array(argv[...dd]), command)
+    }
+
+    func executeRaw(_ rc: RenderedCommand) async -> CommandOutcome {
         var argv = rc.argv
         if argv.first == "kubectl" { argv[0] = kubectl }
         let spec = CommandSpec(argv, stdin: rc.stdin.map { Data($0.utf8) },
@@ -138,6 +287,7 @@ public final class RunbookLineRunner: @unchecked Sendable {
         case .error: return "   error: \(m.text)"
         case .dryRun: return "   \(m.text)"
         case .progress: return "   \(m.text)"
+        case .verdict: return "\n" + m.text
         }
     }
 }

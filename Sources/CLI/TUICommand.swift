@@ -50,8 +50,8 @@ public struct TUICommand: AsyncParsableCommand {
         })
         let runner: TUIRuntime.RunbookRunner = { id in
             do {
-                let status = try await RunbookLaunch(id: id).run(global: global, prober: prober)
-                return "runbook \(id): \(status)"
+                let (status, code) = try await RunbookLaunch(id: id).run(global: global, prober: prober)
+                return "runbook \(id): \(status) (exit \(code))"
             } catch {
                 return "runbook \(id) did not start: \(error)"
             }
@@ -63,7 +63,11 @@ public struct TUICommand: AsyncParsableCommand {
             model.screen = .runbook
         }
         let outcome = await TUIRuntime.run(source: source, model: model, runbookRunner: runner)
+        // Quit (q, Ctrl-C, SIGTERM, SIGHUP): every one-shot command still inside its timeout
+        // (first refresh, events, metrics, logs, the password read) is ended and reaped now.
+        await ChildRegistry.close()
         await prober.shutdown()
+        await ChildRegistry.terminateAll()
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
 

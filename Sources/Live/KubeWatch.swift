@@ -65,7 +65,15 @@ public final class KubeWatch: @unchecked Sendable {
 
     public func stop() {
         lock.lock(); defer { lock.unlock() }
-        if let c = child { c.signal(SIGTERM); _ = c.wait() }
+        if let c = child {
+            // SIGTERM, then SIGKILL after a short grace: a watch that ignores SIGTERM (a hung
+            // kubectl) must not keep the tool from quitting or outlive it.
+            c.signal(SIGTERM)
+            let deadline = Date().addingTimeInterval(0.5)
+            while c.poll() == nil && Date() < deadline { usleep(10_000) }
+            if c.poll() == nil { c.signal(SIGKILL) }
+            _ = c.wait()
+        }
         child = nil
         try? FileManager.default.removeItem(at: dir)
     }

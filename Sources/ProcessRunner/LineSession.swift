@@ -429,7 +429,7 @@ final class SessionProcess: Sendable {
                     workingDirectory: plan.workingDirectory, platformOptions: plan.platformOptions,
                     input: .inputWriter, output: .sequence, error: .sequence
                 ) { execution in
-                    let handle = GroupHandle(pid: execution.processIdentifier.value)
+                    let handle = GroupHandle(pid: execution.processIdentifier.value, owner: ObjectIdentifier(runner))
                     started.withLock { $0 = handle }
                     runner.noteSpawn()
                     readyContinuation.yield(.started(handle, execution.standardInputWriter))

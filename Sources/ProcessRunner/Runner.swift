@@ -19,7 +19,14 @@ final class GroupHandle: Sendable {
     let pid: pid_t
     private let signallable = Locked(true)
 
-    init(pid: pid_t) { self.pid = pid }
+    /// The Runner that started it (for Runner.terminateChildren).
+    let owner: ObjectIdentifier?
+
+    init(pid: pid_t, owner: ObjectIdentifier? = nil) {
+        self.pid = pid
+        self.owner = owner
+        ChildRegistry.add(self)
+    }
 
     /// Sends `sig` to the whole group (or to the leader only). No-op once retired.
     func send(_ sig: Int32, wholeGroup: Bool = true) {
@@ -30,9 +37,62 @@ final class GroupHandle: Sendable {
     }
 
     /// Called right before the leader may be reaped: from now on nothing is signalled.
-    func retire() { signallable.withLock { $0 = false } }
+    func retire() {
+        signallable.withLock { $0 = false }
+        ChildRegistry.remove(self)
+    }
 
     var isRetired: Bool { !signallable.current }
+}
+
+/// Every process group this process started through Runner or LineSession and has not reaped
+/// yet. The tool's ends (dashboard quit, a runbook's end or interruption, the memory command's
+/// end) terminate the whole set, so no child outlives the tool.
+public enum ChildRegistry {
+    private static let live = Locked<[ObjectIdentifier: GroupHandle]>([:])
+    private static let closed = Locked(false)
+
+    static func add(_ h: GroupHandle) {
+        live.withLock { $0[ObjectIdentifier(h)] = h }
+        // After the tool's end began, a late spawn (a detached task still refreshing) is ended at once.
+        if closed.current { h.send(SIGKILL) }
+    }
+
+    /// The tool is ending: terminate every child, and kill any started from now on.
+    public static func close(grace: Duration = .milliseconds(500)) async {
+        closed.withLock { $0 = true }
+        await terminateAll(grace: grace)
+    }
+    static func remove(_ h: GroupHandle) { _ = live.withLock { $0.removeValue(forKey: ObjectIdentifier(h)) } }
+
+    /// Process ids of the group leaders still running.
+    public static var pids: [Int32] { live.current.values.map(\.pid) }
+
+    /// SIGTERM to every group, SIGKILL to those still there after `grace`; waits (bounded) until
+    /// they are gone. Their owners reap them as usual.
+    public static func terminateAll(grace: Duration = .milliseconds(500)) async {
+        await terminate(Array(live.current.values), grace: grace)
+    }
+
+    static func terminate(owner: ObjectIdentifier, grace: Duration) async {
+        await terminate(live.current.values.filter { $0.owner == owner }, grace: grace)
+    }
+
+    static func pids(owner: ObjectIdentifier) -> [Int32] { live.current.values.filter { $0.owner == owner }.map(\.pid) }
+
+    private static func terminate(_ handles: [GroupHandle], grace: Duration) async {
+        guard !handles.isEmpty else { return }
+        for h in handles { h.send(SIGTERM) }
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline, handles.contains(where: { !$0.isRetired && processGroupExists($0.pid) }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for h in handles where !h.isRetired { h.send(SIGKILL) }
+        let hard = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < hard, handles.contains(where: { !$0.isRetired }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
 }
 
 /// Grace between SIGTERM and SIGKILL when a command times out or a session is torn down.
@@ -47,6 +107,15 @@ public final class Runner: Sendable {
         self.recorder = recorder
         _ = ignoreSIGPIPEOnce
     }
+
+    /// Ends every process group this runner started that is still running (SIGTERM, SIGKILL
+    /// after `grace`). Their `run` calls return as usual (signaled).
+    public func terminateChildren(grace: Duration = .milliseconds(500)) async {
+        await ChildRegistry.terminate(owner: ObjectIdentifier(self), grace: grace)
+    }
+
+    /// Process ids of this runner's running children.
+    public var childPIDs: [Int32] { ChildRegistry.pids(owner: ObjectIdentifier(self)) }
 
     /// How many processes this runner started (line-session children included).
     public var spawnCount: Int { spawns.current }
@@ -106,7 +175,7 @@ public final class Runner: Sendable {
                     workingDirectory: launch.workingDirectory, platformOptions: launch.platformOptions,
                     input: .inputWriter, output: .sequence, error: .sequence
                 ) { execution in
-                    let handle = GroupHandle(pid: execution.processIdentifier.value)
+                    let handle = GroupHandle(pid: execution.processIdentifier.value, owner: ObjectIdentifier(self))
                     handleBox.withLock { $0 = handle }
                     self.noteSpawn()
                     return await Self.supervise(handle: handle, stdout: execution.standardOutput, stderr: execution.standardError,
@@ -121,7 +190,7 @@ public final class Runner: Sendable {
                     workingDirectory: launch.workingDirectory, platformOptions: launch.platformOptions,
                     input: .none, output: .sequence, error: .sequence
                 ) { execution in
-                    let handle = GroupHandle(pid: execution.processIdentifier.value)
+                    let handle = GroupHandle(pid: execution.processIdentifier.value, owner: ObjectIdentifier(self))
                     handleBox.withLock { $0 = handle }
                     self.noteSpawn()
                     return await Self.supervise(handle: handle, stdout: execution.standardOutput, stderr: execution.standardError,

@@ -147,9 +147,17 @@ public struct Redactor: Sendable {
 /// fsync'd before `append` returns. The file is created 0600 in a 0700 directory.
 public final class IncidentLog: @unchecked Sendable {
     public let path: String
-    public let redactor: Redactor
+    private var _redactor: Redactor
     private let fd: Int32
     private let lock = NSLock()
+    public var redactor: Redactor { lock.lock(); defer { lock.unlock() }; return _redactor }
+
+    /// A secret learned during the run (a password read in the pod): masked from now on.
+    public func addSecret(_ secret: String) {
+        guard secret.count >= 3 else { return }
+        lock.lock(); defer { lock.unlock() }
+        _redactor.secrets.append(secret)
+    }
     /// Output excerpts are cut to this many characters (head and tail kept).
     public static let excerptLimit = 4000
 
@@ -157,7 +165,7 @@ public final class IncidentLog: @unchecked Sendable {
     /// and tighten the immediate parent to 0700 (use it for the default incidents folder).
     public init(path: String, redactor: Redactor = Redactor(), tightenParent: Bool = false) throws {
         self.path = path
-        self.redactor = redactor
+        self._redactor = redactor
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
         try SecureFiles.makePrivateDirectory(dir)
@@ -185,7 +193,7 @@ public final class IncidentLog: @unchecked Sendable {
     }
 
     public func append(_ entry: IncidentEntry, at date: Date = Date()) throws {
-        var e = redactor.redact(entry)
+        var e = self.redactor.redact(entry)
         if e.ts == nil { e.ts = Timestamps.iso(date) }
         e.stdout = e.stdout.map { IncidentLog.excerpt($0) }
         e.stderr = e.stderr.map { IncidentLog.excerpt($0) }

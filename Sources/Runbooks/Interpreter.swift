@@ -18,6 +18,8 @@ public struct RunMessage: Sendable, Equatable {
         case dryRun
         /// wait-until progress.
         case progress
+        /// The one verdict line at the end of a run ("finished: ..." / "stopped: ..."), printed as is.
+        case verdict
     }
     public var kind: Kind
     public var text: String
@@ -112,6 +114,10 @@ public enum RunbookEvent: Sendable {
     case commandFinished(CommandOutcome)
     case answer(RunAnswer)
     case waited
+    /// The run was interrupted (Ctrl-C, SIGTERM, SIGHUP): the driver has ended the step's
+    /// process group. The run stops at once, leaving the system as it is (no undo, no checks
+    /// that could hang), and says what is in place.
+    case interrupted(String)
 }
 
 /// The runbook interpreter: a pure state machine shared by the TUI and the line runner.
@@ -144,8 +150,23 @@ public struct RunbookRun: Sendable {
         case waitCommand(elapsed: Double)
         case waitSnapshot(elapsed: Double, outcome: CommandOutcome?)
         case waitSleeping(elapsed: Double)
+        /// Reading replicas_at_start / keys_at_start before the first step.
+        case probe(Int, [(String, RenderedCommand)])
+        /// Running the undo commands of the newest pending change.
+        case undoCommand(RenderedCommand)
+        /// Checking the end state: check index, elapsed seconds, failures so far.
+        case endCheck(Int, elapsed: Double)
+        case endWait(elapsed: Double)
         case done
     }
+    /// Why the run is ending (nil: it reached its end).
+    var stopReason: String?
+    var endStatus: RunStatus = .finished
+    var undoRan: [PendingUndo] = []
+    var undoFailed: String?
+    var endFailures: [String] = []
+    var endKeys: String?
+    var endPolls = 0
     var phase: Phase = .idle
     /// Result of the current step's command (for postchecks).
     var lastOutcome: CommandOutcome?
@@ -166,6 +187,7 @@ public struct RunbookRun: Sendable {
         var s = saved
         if let options { s.options = options }
         s.status = .running
+        s.visits = nil
         self.state = s
         self.resumed = true
     }
@@ -182,6 +204,8 @@ public struct RunbookRun: Sendable {
         switch (phase, event) {
         case (.done, _):
             return []
+        case (_, .interrupted(let why)):
+            fx += interrupt(why)
         case (.idle, .start):
             fx += startRun()
         case (.varsSnapshot, .snapshot(let lookup)):
@@ -216,6 +240,14 @@ public struct RunbookRun: Sendable {
             fx += evaluateWait(elapsed, out, lookup)
         case (.waitSleeping(let elapsed), .waited):
             fx += pollWait(elapsed)
+        case (.probe(let i, let probes), .commandFinished(let out)):
+            fx += probeDone(i, probes, out)
+        case (.undoCommand(let rc), .commandFinished(let out)):
+            fx += undoCommandDone(rc, out)
+        case (.endCheck(let i, let elapsed), .commandFinished(let out)):
+            fx += endCheckDone(i, elapsed, out)
+        case (.endWait(let elapsed), .waited):
+            fx += runEndCheck(0, elapsed: elapsed)
         default:
             // An event the engine is not waiting for (e.g. a late reply): ignore it.
             return []
@@ -320,7 +352,37 @@ public struct RunbookRun: Sendable {
             }
             idx += 1
         }
-        return [.saveState(state)] + beginStep()
+        return [.saveState(state)] + startProbes()
+    }
+
+    /// Reads what the end state compares against (replicas, DBSIZE) before anything changes.
+    mutating func startProbes() -> [RunbookEffect] {
+        var probes: [(String, RenderedCommand)] = []
+        let es = runbook.endState
+        func cmd(_ a: [String]) -> CommandTemplate { CommandTemplate(argv: a.map { try! Template.parse($0) }, timeoutSeconds: 20) }
+        if es.needsReplicas, let rc = renderCommand(cmd(["kubectl", "get", "statefulset", "{{statefulset}}", "-o", "jsonpath={.spec.replicas}"]), mutates: false, destructive: false) {
+            probes.append(("replicas_at_start", rc))
+        }
+        if let k = es.keys, let rc = renderCommand(k.command, mutates: false, destructive: false) { probes.append(("keys_at_start", rc)) }
+        if probes.isEmpty { return beginStep() }
+        return [.show(.init(.text, "Before anything changes: the state the end of the run is compared with."))] + runProbe(0, probes)
+    }
+
+    mutating func runProbe(_ i: Int, _ probes: [(String, RenderedCommand)]) -> [RunbookEffect] {
+        guard i < probes.count else {
+            let shown = probes.map { "\($0.0) = \(state.variables[$0.0] ?? "unknown")" }.joined(separator: ", ")
+            var e = IncidentEntry(type: .capture, runbook: runbook.id)
+            e.name = "start"; e.value = shown
+            return [.show(.init(.text, shown)), .log(e), .saveState(state)] + beginStep()
+        }
+        phase = .probe(i, probes)
+        return [.show(.init(.command, "$ " + probes[i].1.display)), .runCommand(probes[i].1)]
+    }
+
+    mutating func probeDone(_ i: Int, _ probes: [(String, RenderedCommand)], _ out: CommandOutcome) -> [RunbookEffect] {
+        let v = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        state.variables[probes[i].0] = out.succeeded && Int(v) != nil ? v : "unknown"
+        return runProbe(i + 1, probes)
     }
 
     mutating func answerVariable(_ i: Int, _ a: RunAnswer) -> [RunbookEffect] {
@@ -348,6 +410,14 @@ public struct RunbookRun: Sendable {
         guard state.stepIndex < runbook.steps.count else { return finish() }
         lastOutcome = nil
         let s = step
+        let key = String(state.stepIndex)
+        var visits = state.visits ?? [:]
+        visits[key, default: 0] += 1
+        state.visits = visits
+        let limit = s.maxVisits ?? 100
+        if visits[key]! > limit {
+            return abort("Step \(state.stepIndex + 1) (\(render(s.title))) was reached \(limit) times; stopping instead of looping.", status: .aborted)
+        }
         var fx: [RunbookEffect] = [.show(.init(.step, "Step \(state.stepIndex + 1)/\(runbook.steps.count): \(render(s.title))"))]
         var e = stepEntry(.step)
         e.message = s.kind.name
@@ -469,6 +539,9 @@ public struct RunbookRun: Sendable {
                 return [.show(.init(.text, "\(render(q)) \(y ? "yes" : "no")  (--answer \(id)=\(pre))"))] + answerConfirm(y ? .yes : .no, by: "--answer")
             }
             if options.yes {
+                if s.destructive && options.yesDestructive {
+                    return [.show(.init(.text, "\(render(q)) yes  (--yes-destructive: this answer destroys data)"))] + answerConfirm(.yes, by: "--yes-destructive")
+                }
                 return [.show(.init(.text, "\(render(q)) \(def ? "yes" : "no")  (--yes: stated default)"))] + answerConfirm(def ? .yes : .no, by: "--yes")
             }
             phase = .confirm
@@ -486,8 +559,8 @@ public struct RunbookRun: Sendable {
         case .manual(let instr):
             var fx: [RunbookEffect] = [.show(.init(.text, render(instr)))]
             if options.yes {
-                fx.append(.show(.init(.text, "Done?  yes  (--yes)")))
-                return fx + answerManual(.yes, by: "--yes")
+                fx.append(.log(answerEntry(prompt: "Done? (\(step.title))", answer: "not answered: a person has to do this", by: "--yes")))
+                return fx + abort("Step \(state.stepIndex + 1) (\(render(s.title))) is manual: --yes never answers it done. Do it, then resume with --resume.", status: .aborted, undo: false)
             }
             phase = .manual
             fx.append(.ask(.init(kind: .proceed, text: "Done? (answer no to stop here; the run can be resumed later)", stepIndex: state.stepIndex)))
@@ -575,6 +648,7 @@ public struct RunbookRun: Sendable {
     /// Records the "before" snapshot, marks the step in flight, runs the command.
     mutating func launch(_ rc: RenderedCommand) -> [RunbookEffect] {
         state.inFlightStep = state.stepIndex
+        pushUndo()
         phase = .command(rc)
         return [.recordSnapshot(phase: "before", stepIndex: state.stepIndex), .saveState(state), .runCommand(rc)]
     }
@@ -591,7 +665,12 @@ public struct RunbookRun: Sendable {
         fx.append(.log(e))
         if rc.mutates {
             state.inFlightStep = nil
+            if case .none? = step.undo { pushUndo() }
             fx.append(.recordSnapshot(phase: "after", stepIndex: state.stepIndex))
+            if out.succeeded, case .undoes(let other)? = step.undo, let j = runbook.stepIndex(id: other) {
+                // The change of step `other` is taken back by this step: no undo needed any more.
+                state.undoStack = (state.undoStack ?? []).filter { $0.stepIndex != j }
+            }
         }
         let shown = [out.stdout, out.stderr].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: "\n")
         if !shown.isEmpty { fx.append(.show(.init(.output, IncidentLog.excerpt(shown, limit: 2000)))) }
@@ -733,14 +812,14 @@ public struct RunbookRun: Sendable {
         case .useDefault: yes = def; who = "default (no input)"
         default: yes = false
         }
+        state.lastQuestion = state.stepIndex
         var fx: [RunbookEffect] = [.log(answerEntry(prompt: render(q), answer: yes ? "yes" : "no", by: who))]
         if yes {
             return fx + startPostcheck(nil, next: onYes)
         }
         if let onNo { return fx + startPostcheck(nil, next: onNo) }
         if onYes != nil { return fx + startPostcheck(nil, next: nil) }
-        fx.append(.show(.init(.warning, "Answered no: stopping here. Resume with --resume.")))
-        return fx + abort(nil, status: .aborted)
+        return fx + abort("Answered no at step \(state.stepIndex + 1) (\(render(step.title))).", status: .aborted)
     }
 
     mutating func answerChoice(_ a: RunAnswer, by: String) -> [RunbookEffect] {
@@ -759,6 +838,7 @@ public struct RunbookRun: Sendable {
         default: break
         }
         let opt = opts.first { $0.key == key }!
+        state.lastQuestion = state.stepIndex
         return [.log(answerEntry(prompt: render(q), answer: "\(opt.key): \(render(opt.label))", by: who))] + startPostcheck(nil, next: opt.goto)
     }
 
@@ -768,7 +848,7 @@ public struct RunbookRun: Sendable {
         }
         let who = a == .useDefault ? "default (no input)" : by
         return [.log(answerEntry(prompt: "Done? (\(step.title))", answer: "no", by: who))]
-            + abort("Stopped at the manual step \(state.stepIndex + 1). Resume with --resume when it is done.", status: .aborted)
+            + abort("Stopped at the manual step \(state.stepIndex + 1). Resume with --resume when it is done.", status: .aborted, undo: false)
     }
 
     // MARK: wait-until
@@ -823,6 +903,9 @@ public struct RunbookRun: Sendable {
         var fx: [RunbookEffect] = []
         state.completedSteps.append(state.stepIndex)
         fx.append(.log(stepEntry(.stepDone)))
+        if let mode = step.stop, !options.dryRun {
+            return fx + abort("Stopped at step \(state.stepIndex + 1): \(render(step.title)).", status: .aborted, undo: mode == .undo)
+        }
         return fx + advance(next: next)
     }
 
@@ -841,30 +924,279 @@ public struct RunbookRun: Sendable {
     }
 
     mutating func finish() -> [RunbookEffect] {
-        state.status = .finished
         state.stepIndex = min(state.stepIndex, runbook.steps.count)
-        phase = .done
-        var e = IncidentEntry(type: .runEnd, runbook: runbook.id)
-        e.status = RunStatus.finished.rawValue
-        e.variables = state.variables
-        let skipped = state.skippedSteps.isEmpty ? "" : " Skipped steps: \(state.skippedSteps.map { String($0 + 1) }.joined(separator: ", "))."
-        let msg = "Runbook finished.\(skipped)\(options.dryRun ? " (dry run: nothing that changes state was run)" : "")"
-        e.message = msg
-        return [.log(e), .saveState(state), .show(.init(.success, msg)), .finished(.finished, msg)]
+        stopReason = nil
+        endStatus = .finished
+        return endRun(runUndo: false)
     }
 
-    mutating func abort(_ message: String?, status: RunStatus) -> [RunbookEffect] {
-        state.status = status
-        phase = .done
+    /// Stops the run: the undo of what it changed (unless `undo` is false), then the end state
+    /// and the verdict. `message` says why it stopped.
+    mutating func abort(_ message: String?, status: RunStatus, undo: Bool = true) -> [RunbookEffect] {
         let msg = message ?? (status == .refused ? "Refused (read-only)." : "Stopped.")
-        var e = IncidentEntry(type: .runEnd, runbook: runbook.id)
-        e.status = status.rawValue
-        e.message = msg
-        e.stepIndex = state.stepIndex
-        e.variables = state.variables
+        stopReason = msg
+        endStatus = status
         var fx: [RunbookEffect] = []
         if message != nil { fx.append(.show(.init(.warning, msg))) }
-        return fx + [.log(e), .saveState(state), .finished(status, msg)]
+        return fx + endRun(runUndo: undo && status != .refused)
+    }
+
+    // MARK: - Undo, end state, verdict
+
+    mutating func interrupt(_ why: String) -> [RunbookEffect] {
+        let idx = min(state.stepIndex, runbook.steps.count - 1)
+        let title = idx >= 0 ? render(runbook.steps[idx].title) : ""
+        var note = "Interrupted (\(why)) during step \(idx + 1) (\(title))."
+        if case .command(let rc) = phase, rc.mutates {
+            note += " Its command changes state and was ended mid-way: it may or may not have taken effect."
+        }
+        if case .undoCommand = phase { note += " An undo command was ended mid-way." }
+        state.interrupted = note
+        stopReason = note
+        endStatus = .aborted
+        var e = stepEntry(.stepSkipped)
+        e.message = "interrupted: \(why)"
+        var fx: [RunbookEffect] = [.show(.init(.warning, note)), .log(e)]
+        // No undo and no end-state checks: the operator asked to stop now. The verdict says
+        // what this run left in place.
+        endFailures = ["interrupted (\(why)) during step \(idx + 1) (\(title)); the live state was not checked"]
+        if let f = state.inFlightStep {
+            endFailures.append("step \(f + 1)'s command that changes state may or may not have taken effect")
+        }
+        fx += verdict()
+        return fx
+    }
+
+    mutating func pushUndo() {
+        guard let spec = step.undo else { return }
+        var stack = state.undoStack ?? []
+        if stack.contains(where: { $0.stepIndex == state.stepIndex }) { return }
+        switch spec {
+        case .commands(let cmds):
+            let rendered = cmds.compactMap { renderCommand($0, mutates: true, destructive: false) }
+            stack.append(PendingUndo(stepIndex: state.stepIndex, stepId: step.id, title: render(step.title),
+                                     commands: rendered.map(\.argv), stdin: rendered.map(\.stdin), keptReason: nil))
+        case .none(let reason):
+            // Recorded only when the command succeeded (a failed copy made no backup).
+            guard lastOutcome?.succeeded == true else { return }
+            stack.append(PendingUndo(stepIndex: state.stepIndex, stepId: step.id, title: render(step.title), commands: [], stdin: [], keptReason: render(reason)))
+        case .undoes:
+            return
+        }
+        state.undoStack = stack
+    }
+
+    mutating func endRun(runUndo: Bool) -> [RunbookEffect] {
+        phase = .done
+        var fx: [RunbookEffect] = []
+        if runUndo && !options.dryRun && !state.pendingUndo.isEmpty {
+            fx.append(.show(.init(.step, "Undo: taking back what this run changed (newest first)")))
+            return fx + nextUndo()
+        }
+        return fx + startEndState()
+    }
+
+    mutating func nextUndo() -> [RunbookEffect] {
+        guard undoFailed == nil, let entry = state.pendingUndo.last else { return startEndState() }
+        // The next command of this entry: the ones already run are dropped from it.
+        guard let argv = entry.commands.first else {
+            state.undoStack = (state.undoStack ?? []).filter { $0 != entry }
+            undoRan.append(entry)
+            return [.saveState(state)] + nextUndo()
+        }
+        let rc = RenderedCommand(argv: argv, stdin: entry.stdin.first ?? nil, timeoutSeconds: 180, mutates: true, destructive: false)
+        phase = .undoCommand(rc)
+        var a = IncidentEntry(type: .answer, runbook: runbook.id)
+        a.stepIndex = entry.stepIndex; a.stepId = entry.stepId; a.stepTitle = entry.title
+        a.prompt = "undo of step \(entry.stepIndex + 1)"; a.answer = "run"; a.by = "stopped run"
+        return [.show(.init(.command, "Undo of step \(entry.stepIndex + 1) (\(entry.title)). This changes state. Exact command:\n  $ " + rc.display)),
+                .log(a), .recordSnapshot(phase: "before", stepIndex: entry.stepIndex), .runCommand(rc)]
+    }
+
+    mutating func undoCommandDone(_ rc: RenderedCommand, _ out: CommandOutcome) -> [RunbookEffect] {
+        guard var entry = state.pendingUndo.last else { return startEndState() }
+        var e = IncidentEntry(type: .command, runbook: runbook.id)
+        e.stepIndex = entry.stepIndex; e.stepId = entry.stepId; e.stepTitle = entry.title
+        e.argv = rc.argv; e.mutates = true; e.message = "undo"
+        e.context = state.target.context; e.namespace = state.target.namespace
+        e.exitCode = out.exitCode; e.termination = out.termination; e.durationSeconds = out.durationSeconds
+        e.stdout = out.stdout; e.stderr = out.stderr
+        var fx: [RunbookEffect] = [.log(e), .recordSnapshot(phase: "after", stepIndex: entry.stepIndex)]
+        let shown = [out.stdout, out.stderr].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: "\n")
+        if !shown.isEmpty { fx.append(.show(.init(.output, IncidentLog.excerpt(shown, limit: 2000)))) }
+        if !out.succeeded {
+            undoFailed = "the undo of step \(entry.stepIndex + 1) failed (\(out.termination)); later undo commands were not run"
+            fx.append(.show(.init(.error, "Undo failed (\(out.termination)). The remaining undo commands are not run; they are listed below.")))
+            return fx + [.saveState(state)] + startEndState()
+        }
+        fx.append(.show(.init(.success, "(\(out.termination), \(String(format: "%.1f", out.durationSeconds)) s)")))
+        // Drop the command that ran from the entry.
+        var stack = state.undoStack ?? []
+        if let k = stack.lastIndex(of: entry) {
+            entry.commands.removeFirst()
+            if !entry.stdin.isEmpty { entry.stdin.removeFirst() }
+            stack[k] = entry
+            if entry.commands.isEmpty {
+                stack.remove(at: k)
+                undoRan.append(entry)
+            }
+        }
+        state.undoStack = stack
+        return fx + [.saveState(state)] + nextUndo()
+    }
+
+    mutating func startEndState() -> [RunbookEffect] {
+        if options.dryRun || runbook.endState.isEmpty { return verdict() }
+        endFailures = []
+        endKeys = nil
+        return [.show(.init(.step, "End state: checking the live system"))] + runEndCheck(0, elapsed: 0)
+    }
+
+    /// Index i over checks, then the key count as the last one.
+    mutating func runEndCheck(_ i: Int, elapsed: Double) -> [RunbookEffect] {
+        if i == 0 { endFailures = []; endKeys = nil; endPolls += 1 }
+        let checks = runbook.endState.checks
+        if i < checks.count {
+            let c = checks[i]
+            if c.writes && options.readOnly {
+                endFailures.append("\(render(c.name)): not checked (--read-only)")
+                return runEndCheck(i + 1, elapsed: elapsed)
+            }
+            guard let rc = renderCommand(c.command, mutates: false, destructive: false) else {
+                endFailures.append("\(render(c.name)): cannot be checked (a variable has no value)")
+                return runEndCheck(i + 1, elapsed: elapsed)
+            }
+            phase = .endCheck(i, elapsed: elapsed)
+            return (endPolls == 1 ? [.show(.init(.command, "$ " + rc.display))] : []) + [.runCommand(rc)]
+        }
+        if i == checks.count, let k = runbook.endState.keys, let rc = renderCommand(k.command, mutates: false, destructive: false) {
+            phase = .endCheck(i, elapsed: elapsed)
+            return (endPolls == 1 ? [.show(.init(.command, "$ " + rc.display))] : []) + [.runCommand(rc)]
+        }
+        // A round is over.
+        if endFailures.isEmpty { return verdict() }
+        let limit = undoRan.isEmpty ? (stopReason == nil ? 10 : 0) : runbook.endState.waitSeconds
+        if elapsed + 3 <= limit {
+            phase = .endWait(elapsed: elapsed + 3)
+            let names = endFailures.map { $0.components(separatedBy: ": ").first ?? $0 }
+            let fx: [RunbookEffect] = endPolls % 5 == 1 ? [.show(.init(.progress, "… \(Int(elapsed)) / \(Int(limit)) s  not yet: \(names.joined(separator: "; "))"))] : []
+            return fx + [.wait(seconds: 3)]
+        }
+        return verdict()
+    }
+
+    mutating func endCheckDone(_ i: Int, _ elapsed: Double, _ out: CommandOutcome) -> [RunbookEffect] {
+        let checks = runbook.endState.checks
+        let spent = elapsed + out.durationSeconds
+        var e = IncidentEntry(type: .check, runbook: runbook.id)
+        e.message = "end state"
+        if i < checks.count {
+            let c = checks[i]
+            let ev = c.expect.evaluate(EvaluationContext(snapshot: { _ in nil }, result: out, variables: state.variables))
+            e.condition = "\(render(c.name)): \(c.expect)"; e.result = ev.truth.rawValue; e.seen = ev.seenDescription
+            if ev.truth != .yes { endFailures.append("\(render(c.name)): no (seen \(clip(ev.seenDescription, 60)))") }
+            return [.log(e)] + runEndCheck(i + 1, elapsed: spent)
+        }
+        // keys
+        guard let k = runbook.endState.keys else { return runEndCheck(i + 1, elapsed: spent) }
+        let now = out.succeeded ? Int(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+        let before = Int(state.variables["keys_at_start"] ?? "") ?? k.fallbackBefore.flatMap { Int(state.variables[$0] ?? "") }
+        state.variables["keys_at_end"] = now.map(String.init) ?? "unknown"
+        e.condition = "key count against the start (\(before.map(String.init) ?? "unknown")), at most \(k.maxLoss.map(String.init) ?? "any") lost"
+        if let now {
+            if let before {
+                let lost = before - now
+                endKeys = lost >= 0 ? "\(Self.grouped(now)) of \(Self.grouped(before)) keys" + (lost > 0 ? " (\(render(k.lossLabel)): \(Self.grouped(lost)))" : "")
+                                    : "\(Self.grouped(now)) keys (\(Self.grouped(before)) before the run)"
+                if let max = k.maxLoss, lost > max {
+                    endFailures.append("\(Self.grouped(now)) of \(Self.grouped(before)) keys: \(Self.grouped(lost)) lost, at most \(max) allowed")
+                } else if k.maxLoss == nil, now == 0, before > 0 {
+                    endFailures.append("0 of \(Self.grouped(before)) keys: Redis is empty")
+                }
+            } else {
+                endKeys = "\(Self.grouped(now)) keys (no count from before the run)"
+            }
+            e.result = endFailures.contains(where: { $0.contains("keys") }) ? "false" : "true"
+            e.seen = "DBSIZE = \(now)"
+        } else {
+            endFailures.append("key count: DBSIZE did not answer a number")
+            e.result = "unknown"; e.seen = clip(out.stdout + out.stderr, 120)
+        }
+        return [.log(e)] + runEndCheck(i + 1, elapsed: spent)
+    }
+
+    static func grouped(_ n: Int) -> String {
+        let s = String(abs(n))
+        var out = ""
+        for (i, ch) in s.reversed().enumerated() { if i > 0 && i % 3 == 0 { out.append(",") }; out.append(ch) }
+        return (n < 0 ? "-" : "") + String(out.reversed())
+    }
+
+    /// The verdict line, the undo commands still pending, the exit code; then `.finished`.
+    mutating func verdict() -> [RunbookEffect] {
+        phase = .done
+        let holds = endFailures.isEmpty
+        let serving = runbook.endState.checks.contains { $0.name == "PING answers PONG" }
+        let good = (serving ? "Redis serving" : "end state holds") + (endKeys.map { "; \($0)" } ?? "")
+        var line: String
+        var status: RunStatus
+        if options.dryRun {
+            status = endStatus == .finished ? .finished : endStatus
+            line = status == .finished ? "finished (dry run): nothing that changes state was run; the end state was not checked"
+                                       : "stopped (dry run): \(stopReason ?? "stopped"); nothing that changes state was run"
+        } else if stopReason == nil && holds {
+            status = .finished
+            line = "finished: \(good)"
+            state.undoStack = (state.undoStack ?? []).filter { $0.keptReason != nil }
+        } else {
+            status = endStatus == .finished ? .aborted : endStatus
+            var parts = endFailures
+            if let u = undoFailed { parts.insert(u, at: 0) }
+            if parts.isEmpty { parts = [(stopReason ?? "stopped") + " The end state holds: " + good] }
+            line = "stopped: " + parts.joined(separator: "; ")
+        }
+        let pending = state.pendingUndo
+        let code: Int = status == .finished ? 0 : (pending.isEmpty && state.inFlightStep == nil ? 3 : 4)
+        state.status = status
+        state.exitCode = code
+        state.verdict = line
+        // Where --resume continues: the first change that was undone (done again from there),
+        // else the question whose answer stopped the run, else where it stopped.
+        if status != .finished {
+            if let first = undoRan.map(\.stepIndex).min() { state.stepIndex = first }
+            else if stopReason?.hasPrefix("Stopped at step") == true, let q = state.lastQuestion { state.stepIndex = q }
+        }
+        var fx: [RunbookEffect] = []
+        if let r = stopReason, status != .finished { fx.append(.show(.init(.text, "Why the run stopped: \(r)"))) }
+        if !undoRan.isEmpty { fx.append(.show(.init(.text, "Undone: " + undoRan.map { "step \($0.stepIndex + 1) (\($0.title))" }.joined(separator: ", ") + "."))) }
+        if status != .finished {
+            if pending.isEmpty {
+                fx.append(.show(.init(.text, "Nothing this run changed is left in place.")))
+            } else {
+                var t = "Still in place from this run. To take it back by hand (newest first):"
+                for p in pending.reversed() {
+                    t += "\n  step \(p.stepIndex + 1) (\(p.title)):"
+                    for (j, a) in p.commands.enumerated() {
+                        let st = j < p.stdin.count ? p.stdin[j] : nil
+                        t += "\n    $ " + RenderedCommand(argv: a, stdin: st, timeoutSeconds: 0, mutates: true, destructive: false).display
+                    }
+                }
+                fx.append(.show(.init(.text, t)))
+            }
+        }
+        let kept = (state.undoStack ?? []).filter { $0.keptReason != nil }
+        if !kept.isEmpty {
+            fx.append(.show(.init(.text, "Kept on purpose: " + kept.map { "step \($0.stepIndex + 1) (\($0.title)): \($0.keptReason!)" }.joined(separator: "; "))))
+        }
+        var e = IncidentEntry(type: .runEnd, runbook: runbook.id)
+        e.status = status.rawValue
+        e.message = line
+        e.exitCode = code
+        e.stepIndex = state.stepIndex
+        e.variables = state.variables
+        let skipped = state.skippedSteps.isEmpty ? "" : " (skipped steps: \(state.skippedSteps.map { String($0 + 1) }.joined(separator: ", ")))"
+        fx.append(.show(.init(.verdict, line + skipped)))
+        return fx + [.log(e), .saveState(state), .finished(status, line)]
     }
 
     // MARK: - Helpers

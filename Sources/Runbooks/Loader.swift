@@ -256,14 +256,14 @@ struct Builder {
 
     // MARK: runbook
 
-    static let topKeys = ["id", "title", "summary", "when", "variables", "steps"]
+    static let topKeys = ["id", "title", "summary", "when", "variables", "steps", "end-state"]
     static let variableKeys = ["name", "description", "from", "option", "ask", "capture", "default", "multiply"]
-    static let commonStepKeys = ["id", "title", "kind", "text", "precheck", "postcheck", "next"]
+    static let commonStepKeys = ["id", "title", "kind", "text", "precheck", "postcheck", "next", "stop", "max-visits"]
     static let kindKeys: [String: [String]] = [
         "explain": [],
         "check": ["command", "stdin", "timeout", "expect", "on-pass", "on-fail", "required", "capture"],
-        "command": ["command", "stdin", "timeout", "mutates", "destructive", "allow-failure", "capture"],
-        "confirm": ["question", "default", "on-yes", "on-no"],
+        "command": ["command", "stdin", "timeout", "mutates", "destructive", "allow-failure", "capture", "undo", "undo-reason", "undoes"],
+        "confirm": ["question", "default", "on-yes", "on-no", "destructive"],
         "choice": ["question", "options", "default"],
         "wait-until": ["condition", "command", "stdin", "interval", "timeout"],
         "manual": [],
@@ -395,8 +395,106 @@ struct Builder {
                 error(node, "'capture: \(clip(name, 40))' names an undeclared variable", expected: "a variable declared with 'capture: true'")
             }
         }
+        // undo references and loops
+        if diags.isEmpty {
+            for (i, st) in steps.enumerated() {
+                if case .undoes(let other)? = st.undo {
+                    guard let j = steps.firstIndex(where: { $0.id == other }) else {
+                        diags.append(.init(st.location, "'undoes: \(clip(other, 40))' names an unknown step", expected: "the id of a mutating step of this runbook"))
+                        continue
+                    }
+                    if case .commands? = steps[j].undo {} else {
+                        diags.append(.init(st.location, "'undoes: \(other)' names a step without undo commands", expected: "the id of a step with 'undo:' commands"))
+                    }
+                    _ = i
+                }
+            }
+            diags += RunbookGraph.loopProblems(steps)
+        }
+        var endState = EndState()
+        if let en = value(m, "end-state") {
+            endState = self.endState(en, varNames: varNames.union(BuiltinVariables.names.keys))
+        }
         guard diags.isEmpty else { return nil }
-        return Runbook(id: id, title: title, summary: summary, when: when, variables: vars, steps: steps, file: file, location: loc(root))
+        var rb = Runbook(id: id, title: title, summary: summary, when: when, variables: vars, steps: steps, file: file, location: loc(root))
+        rb.endState = endState
+        return rb
+    }
+
+    static let endStateKeys = ["wait", "serving", "replicas", "no-pods", "keys", "checks"]
+
+    /// The standard checks behind `serving: true`, as data (templates and conditions).
+    static func servingChecks(_ l: SourceLocation) -> [EndState.Check] {
+        func t(_ a: [String]) -> CommandTemplate { CommandTemplate(argv: a.map { try! Template.parse($0) }, timeoutSeconds: 20) }
+        func c(_ s: String) -> Condition { try! Condition.parse(s) }
+        let cli = ["kubectl", "exec", "{{pod}}", "-c", "{{container}}", "--", "redis-cli"]
+        return [
+            .init(name: "pod {{pod}} Ready", command: t(["kubectl", "get", "pod", "{{pod}}", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]),
+                  expect: c("stdout == True"), location: l),
+            .init(name: "PING answers PONG", command: t(cli + ["PING"]), expect: c("stdout contains PONG"), location: l),
+            .init(name: "role:master and aof_last_write_status:ok", command: t(cli + ["INFO", "replication", "persistence"]),
+                  expect: c("stdout contains \"role:master\" and stdout contains \"aof_last_write_status:ok\" and not stdout contains \"loading:1\""), location: l),
+            .init(name: "writes accepted", command: t(cli + ["EVAL", "redis.call('SET', KEYS[1], '1') redis.call('DEL', KEYS[1]) return 'WRITES-OK'", "1", "redis-runbook:end-state-write-probe"]),
+                  expect: c("stdout contains WRITES-OK"), writes: true, location: l),
+        ]
+    }
+
+    mutating func endState(_ n: YamsNode, varNames: Set<String>) -> EndState {
+        var es = EndState()
+        guard let m = mapping(n, what: "'end-state'") else { return es }
+        checkKeys(m, allowed: Builder.endStateKeys, what: "'end-state'")
+        if let w = value(m, "wait") { es.waitSeconds = seconds(w, field: "wait") ?? 120 }
+        if let sn = value(m, "serving"), bool(sn, field: "serving") == true { es.checks += Builder.servingChecks(loc(sn)) }
+        if let rn = value(m, "replicas"), bool(rn, field: "replicas") == true {
+            es.needsReplicas = true
+            es.checks.append(.init(name: "StatefulSet {{statefulset}} at {{replicas_at_start}} replica(s) as at the start",
+                                   command: CommandTemplate(argv: ["kubectl", "get", "statefulset", "{{statefulset}}", "-o", "jsonpath={.spec.replicas}"].map { try! Template.parse($0) }, timeoutSeconds: 20),
+                                   expect: try! Condition.parse("stdout == {{replicas_at_start}}"), location: loc(rn)))
+        }
+        if let pn = value(m, "no-pods") {
+            for (name, node) in stringList(pn, field: "no-pods") ?? [] {
+                guard name.range(of: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", options: .regularExpression) != nil else {
+                    error(node, "pod name '\(clip(name, 40))'", expected: "a Kubernetes pod name"); continue
+                }
+                es.checks.append(.init(name: "no pod \(name) left", command: CommandTemplate(argv: ["kubectl", "get", "pod", name, "--ignore-not-found", "-o", "name"].map { try! Template.parse($0) }, timeoutSeconds: 20),
+                                       expect: try! Condition.parse("exitCode == 0 and stdout == \"\""), location: loc(node)))
+            }
+        }
+        if let kn = value(m, "keys"), let km = mapping(kn, what: "'keys' in 'end-state'") {
+            checkKeys(km, allowed: ["max-loss", "before", "loss-label"], what: "'keys' in 'end-state'")
+            var maxLoss: Int? = 0
+            if let ml = value(km, "max-loss") {
+                if ml.string == "any" { maxLoss = nil }
+                else if let i = ml.int, i >= 0 { maxLoss = i }
+                else { error(ml, "'max-loss' is \(typeName(ml))", expected: "a number of keys (0 = none may be lost) or 'any'") }
+            }
+            var fb: String? = nil
+            if let bn = value(km, "before"), let b = string(bn, field: "before") {
+                if varNames.contains(b) { fb = b } else { error(bn, "'before: \(clip(b, 40))' is not a declared variable", expected: "the variable with the key count before the incident (e.g. keys_before)") }
+            }
+            let label = value(km, "loss-label").flatMap { string($0, field: "loss-label") } ?? "keys lost"
+            let cmd = CommandTemplate(argv: ["kubectl", "exec", "{{pod}}", "-c", "{{container}}", "--", "redis-cli", "DBSIZE"].map { try! Template.parse($0) }, timeoutSeconds: 20)
+            es.keys = .init(command: cmd, fallbackBefore: fb, maxLoss: maxLoss, lossLabel: label, location: loc(kn))
+        }
+        if let cn = value(m, "checks") {
+            guard case .sequence(let seq) = cn else { error(cn, "'checks' is \(typeName(cn))", expected: "a list of checks (name, command, expect)"); return es }
+            for item in seq {
+                guard let cm = mapping(item, what: "an end-state check") else { continue }
+                checkKeys(cm, allowed: ["name", "command", "expect", "timeout"], what: "an end-state check")
+                let name = require(cm, "name", at: item, what: "an end-state check", expected: "a 'name' shown in the verdict").flatMap { string($0, field: "name") }
+                var refs: [(String, YamsNode)] = []
+                let cmd = require(cm, "command", at: item, what: "an end-state check", expected: "a read-only 'command'").flatMap { commandTemplate(cm, $0, kind: "check", varRefs: &refs) }
+                let exN = require(cm, "expect", at: item, what: "an end-state check", expected: "an 'expect' condition")
+                let ex = exN.flatMap { condition($0, field: "expect") }
+                for v in ex?.variables ?? [] { refs.append((v, exN!)) }
+                for (v, node) in refs where !varNames.contains(v) { error(node, "undeclared variable '{{\(v)}}'", expected: "a declared or built-in variable") }
+                if let cmd, let why = MutationLint.looksMutating(cmd), let c = value(cm, "command") {
+                    error(c, "an end-state check runs '\(why)', which changes state", expected: "a read-only command")
+                }
+                if let name, let cmd, let ex { es.checks.append(.init(name: name, command: cmd, expect: ex, location: loc(item))) }
+            }
+        }
+        return es
     }
 
     mutating func commandTemplate(_ m: [(key: String, keyNode: YamsNode, value: YamsNode)], _ cmdN: YamsNode, kind: String, varRefs: inout [(String, YamsNode)]) -> CommandTemplate? {
@@ -483,6 +581,17 @@ struct Builder {
         if let nn = value(m, "next"), let s = string(nn, field: "next") { next = s; branches.append(.init(name: s, node: nn)) }
         var capture: String? = nil
         if let cn = value(m, "capture"), let s = string(cn, field: "capture") { capture = s; captures.append((s, cn)) }
+        var stop: StopMode? = nil
+        if let sn = value(m, "stop"), let s = string(sn, field: "stop") {
+            if let mode = StopMode(rawValue: s) { stop = mode }
+            else { error(sn, "'stop: \(clip(s, 30))'", expected: "'undo' (take back what this run changed) or 'keep' (leave it; the verdict lists the undo commands)") }
+            if next != nil, let nn = value(m, "next") { error(nn, "'next' on a step that stops the run", expected: "no 'next' with 'stop'") }
+        }
+        var maxVisits: Int? = nil
+        if let mn = value(m, "max-visits") {
+            if let i = mn.int, i >= 1, i <= 100 { maxVisits = i } else { error(mn, "'max-visits' is \(typeName(mn))", expected: "a number from 1 to 100") }
+        }
+        var undo: UndoSpec? = nil
 
         var mutates = false, destructive = false
         let k: Step.Kind
@@ -525,6 +634,34 @@ struct Builder {
                 error(cn, "'\(why)' is destructive but the step does not say 'destructive: true'", expected: "'destructive: true' (the operator then types the pod name)")
             }
             let allowFailure = value(m, "allow-failure").flatMap { bool($0, field: "allow-failure") } ?? false
+            let undoN = value(m, "undo"), undoesN = value(m, "undoes"), reasonN = value(m, "undo-reason")
+            if let undoN {
+                if case .scalar = undoN, undoN.string == "none" {
+                    if let reasonN, let r = string(reasonN, field: "undo-reason") { undo = .none(reason: r) }
+                    else { error(undoN, "'undo: none' without 'undo-reason'", expected: "'undo-reason': why this change is not taken back"); undo = .none(reason: "") }
+                } else if case .sequence(let seq) = undoN, !seq.isEmpty {
+                    var cmds: [CommandTemplate] = []
+                    for u in seq {
+                        if case .sequence = u {
+                            if let c = commandTemplate([], u, kind: "command", varRefs: &varRefs) { cmds.append(c) }
+                        } else if let um = mapping(u, what: "an undo command") {
+                            checkKeys(um, allowed: ["command", "stdin", "timeout"], what: "an undo command")
+                            if let c = require(um, "command", at: u, what: "an undo command", expected: "'command': an argv list").flatMap({ commandTemplate(um, $0, kind: "command", varRefs: &varRefs) }) { cmds.append(c) }
+                        }
+                    }
+                    undo = .commands(cmds)
+                } else {
+                    error(undoN, "'undo' is \(typeName(undoN))", expected: "a list of commands (argv lists) that take the change back, or 'none' with 'undo-reason'")
+                }
+                if let undoesN { error(undoesN, "both 'undo' and 'undoes'", expected: "one of them") }
+            } else if let undoesN, let other = string(undoesN, field: "undoes") {
+                undo = .undoes(other)
+            }
+            if reasonN != nil, undoN?.string != "none", let reasonN { error(reasonN, "'undo-reason' without 'undo: none'", expected: "'undo: none' with it") }
+            if mutates && undo == nil {
+                error(item, "step \(number) changes state (mutates: true) but declares no undo", expected: "'undo:' commands that take it back, 'undoes: <step id>', or 'undo: none' with 'undo-reason'")
+            }
+            if !mutates, let u = undoN ?? undoesN { error(u, "'undo' on a step that does not change state", expected: "undo only with 'mutates: true'") }
             guard let cmd else { return nil }
             k = .command(cmd, allowFailure: allowFailure)
         case "confirm":
@@ -536,6 +673,10 @@ struct Builder {
             var onYes: String? = nil, onNo: String? = nil
             if let n = value(m, "on-yes"), let s = string(n, field: "on-yes") { onYes = s; branches.append(.init(name: s, node: n)) }
             if let n = value(m, "on-no"), let s = string(n, field: "on-no") { onNo = s; branches.append(.init(name: s, node: n)) }
+            if let dn = value(m, "destructive") {
+                destructive = bool(dn, field: "destructive") ?? false
+                if destructive && def { error(dn, "a destructive confirm whose default is yes", expected: "'default: false': --yes must never take a path that destroys data") }
+            }
             k = .confirm(question: q, defaultYes: def, onYes: onYes, onNo: onNo)
         case "choice":
             let q = value(m, "question").flatMap { string($0, field: "question") } ?? title
@@ -599,10 +740,69 @@ struct Builder {
             error(n, "the postcheck uses the command result but the step has no command", expected: "a snapshot condition")
         }
         guard diags.count == before else { return nil }
-        return Step(id: id, title: title, text: text, kind: k, mutates: mutates, destructive: destructive,
-                    precheck: pre, postcheck: post, next: next, capture: capture, location: loc(item))
+        var st = Step(id: id, title: title, text: text, kind: k, mutates: mutates, destructive: destructive,
+                      precheck: pre, postcheck: post, next: next, capture: capture, location: loc(item))
+        st.undo = undo; st.stop = stop; st.maxVisits = maxVisits
+        return st
     }
 
+}
+
+/// The step graph: every cycle must pass a question (confirm, choice, manual) or a step with
+/// `max-visits`, so an unattended run can never loop for ever.
+public enum RunbookGraph {
+    public static func successors(_ steps: [Step], _ i: Int) -> [Int] {
+        let s = steps[i]
+        if s.stop != nil { return [] }
+        func idx(_ t: String?) -> Int? {
+            guard let t else { return nil }
+            if t == "end" { return nil }
+            return steps.firstIndex { $0.id == t }
+        }
+        let fall: Int? = i + 1 < steps.count ? i + 1 : nil
+        var out: [Int?] = []
+        switch s.kind {
+        case .check(_, _, let p, let f, _):
+            out = [p.map(idx) ?? (s.next.map(idx) ?? fall), f.map(idx) ?? (s.next.map(idx) ?? fall)]
+        case .confirm(_, _, let y, let n):
+            out = [y.map(idx) ?? (s.next.map(idx) ?? fall), n.map(idx) ?? nil]
+        case .choice(_, let opts, _):
+            out = opts.map { idx($0.goto) }
+        default:
+            out = [s.next.map(idx) ?? fall]
+        }
+        return out.compactMap { $0 }
+    }
+
+    static func breaksLoops(_ s: Step) -> Bool {
+        if s.maxVisits != nil { return true }
+        switch s.kind { case .confirm, .choice, .manual: return true; default: return false }
+    }
+
+    /// One diagnostic per cycle made only of steps that do not break loops.
+    public static func loopProblems(_ steps: [Step]) -> [RunbookDiagnostic] {
+        // Cycles in the subgraph of non-breaking steps (Tarjan-free: DFS with colours).
+        var colour = [Int](repeating: 0, count: steps.count)
+        var out: [RunbookDiagnostic] = []
+        var reported: Set<Int> = []
+        func dfs(_ i: Int, _ path: [Int]) {
+            colour[i] = 1
+            for j in successors(steps, i) where !breaksLoops(steps[j]) {
+                if colour[j] == 1 {
+                    if !reported.contains(j) {
+                        reported.insert(j)
+                        let cyc = path.drop { $0 != j } + [i]
+                        let names = Array(Set(cyc)).sorted().map { steps[$0].id ?? "step \($0 + 1)" }
+                        out.append(.init(steps[j].location, "the steps \(names.joined(separator: ", ")) can loop without a question or a bounded retry",
+                                         expected: "a confirm, choice or manual step on the loop, or 'max-visits: N' on one of its steps"))
+                    }
+                } else if colour[j] == 0 { dfs(j, path + [j]) }
+            }
+            colour[i] = 2
+        }
+        for i in steps.indices where colour[i] == 0 && !breaksLoops(steps[i]) { dfs(i, [i]) }
+        return out
+    }
 }
 
 /// Recognises commands that change state, so a runbook cannot mislabel them (which would let

@@ -9,6 +9,8 @@ public struct Runbook: Sendable {
     public var when: [String]
     public var variables: [VariableDecl]
     public var steps: [Step]
+    /// What "done" means, checked against the live system at the end of every run.
+    public var endState: EndState = EndState()
     /// Where it was loaded from.
     public var file: String
     public var location: SourceLocation
@@ -34,6 +36,8 @@ public enum BuiltinVariables {
         "exporter_container": "the redis_exporter sidecar container",
         "pvc": "the data PVC of the pod (data-<pod>)",
         "timestamp": "when the run started, UTC, e.g. 20250101-120000",
+        "replicas_at_start": "the StatefulSet's .spec.replicas when the run started (read at the start when the end state checks replicas)",
+        "keys_at_start": "DBSIZE when the run started (\"unknown\" when Redis did not answer)",
     ]
 }
 
@@ -123,6 +127,12 @@ public struct Step: Sendable {
     public var next: String?
     /// Variable that receives the trimmed stdout of the step's command.
     public var capture: String?
+    /// How the change of a mutating step is taken back.
+    public var undo: UndoSpec?
+    /// Reaching this step ends the run as "stopped" (after it is shown).
+    public var stop: StopMode?
+    /// A step on a loop: the run stops when it is entered more often than this.
+    public var maxVisits: Int?
     public var location: SourceLocation
 
     public init(id: String?, title: String, text: String?, kind: Kind, mutates: Bool = false, destructive: Bool = false,
@@ -141,6 +151,77 @@ public struct Step: Sendable {
         default: return nil
         }
     }
+}
+
+/// What "done" means for a runbook: checks against the live system, run at the end of every
+/// run (finished or stopped). The verdict line says `finished:` only when all of them hold.
+public struct EndState: Sendable {
+    public struct Check: Sendable {
+        public var name: String
+        public var command: CommandTemplate
+        public var expect: Condition
+        /// Writes (the write probe): skipped under --read-only.
+        public var writes: Bool
+        public var location: SourceLocation
+        public init(name: String, command: CommandTemplate, expect: Condition, writes: Bool = false, location: SourceLocation) {
+            self.name = name; self.command = command; self.expect = expect; self.writes = writes; self.location = location
+        }
+    }
+    /// The key count against the one before the run.
+    public struct Keys: Sendable {
+        public var command: CommandTemplate
+        /// Variable holding the count before the run when `keys_at_start` is unknown (e.g. Redis
+        /// was down at the start: the dashboard's last known count).
+        public var fallbackBefore: String?
+        /// Keys that may be lost: a number, or nil for "any" (reported, not failed, unless 0 keys remain).
+        public var maxLoss: Int?
+        /// What the loss is called in the verdict ("AOF tail lost").
+        public var lossLabel: String
+        public var location: SourceLocation
+        public init(command: CommandTemplate, fallbackBefore: String?, maxLoss: Int?, lossLabel: String, location: SourceLocation) {
+            self.command = command; self.fallbackBefore = fallbackBefore; self.maxLoss = maxLoss; self.lossLabel = lossLabel; self.location = location
+        }
+    }
+    public var checks: [Check]
+    public var keys: Keys?
+    /// How long to wait for the end state after undo steps ran (the pod has to come back).
+    public var waitSeconds: Double
+    /// Read `replicas_at_start` at the start of the run.
+    public var needsReplicas: Bool
+    public init(checks: [Check] = [], keys: Keys? = nil, waitSeconds: Double = 120, needsReplicas: Bool = false) {
+        self.checks = checks; self.keys = keys; self.waitSeconds = waitSeconds; self.needsReplicas = needsReplicas
+    }
+    public var isEmpty: Bool { checks.isEmpty && keys == nil }
+}
+
+/// How a step's change is taken back when the run stops before its end state.
+public enum UndoSpec: Sendable {
+    /// Commands run in order (after the undo of every later step).
+    case commands([CommandTemplate])
+    /// Nothing to undo, with the reason (shown in the verdict, e.g. "a backup copy; kept").
+    case none(reason: String)
+    /// This step takes back the change of another step (by id): that undo is no longer needed.
+    case undoes(String)
+}
+
+/// What reaching a step that ends the run means.
+public enum StopMode: String, Sendable {
+    /// Run the undo of everything this run changed, then check the end state.
+    case undo
+    /// Leave the system as it is (e.g. undoing would start Redis empty); the verdict lists the undo commands.
+    case keep
+}
+
+/// A change this run made that is still in place, with the rendered commands that take it back.
+public struct PendingUndo: Codable, Sendable, Equatable {
+    public var stepIndex: Int
+    public var stepId: String?
+    public var title: String
+    /// Rendered argv lists (argv[0] is the program name, e.g. kubectl, with -n etc.).
+    public var commands: [[String]]
+    public var stdin: [String?]
+    /// For `undo: none`: why nothing is undone; such entries never make the exit code 4.
+    public var keptReason: String?
 }
 
 /// A command ready to run: argv (with argv[0] the program name, e.g. `kubectl`; the driver

@@ -79,6 +79,19 @@ public struct RunState: Codable, Sendable, Equatable {
     public var target: RunTarget
     public var logPath: String?
     public var updatedAt: String?
+    /// Changes this run made that are still in place (newest last), with their undo commands.
+    public var undoStack: [PendingUndo]?
+    /// The last verdict line ("finished: ..." / "stopped: ...").
+    public var verdict: String?
+    /// Exit status of the run: 0 finished, 3 stopped with nothing of this run left in place,
+    /// 4 stopped with changes of this run still in place.
+    public var exitCode: Int?
+    /// How often each step was entered (loop guard).
+    public var visits: [String: Int]?
+    /// The last confirm/choice step answered (a run stopped by its answer resumes there).
+    public var lastQuestion: Int?
+    /// Set when the run was interrupted (signal) during a step.
+    public var interrupted: String?
 
     public init(runbookId: String, runbookFile: String, startedAt: String, options: RunOptions, target: RunTarget, logPath: String?) {
         self.runbookId = runbookId; self.runbookFile = runbookFile; self.startedAt = startedAt
@@ -87,6 +100,7 @@ public struct RunState: Codable, Sendable, Equatable {
     }
 
     public var resumable: Bool { status != .finished }
+    public var pendingUndo: [PendingUndo] { (undoStack ?? []).filter { $0.keptReason == nil } }
 }
 
 /// Saves run states as JSON (mode 0600, atomic replace), one file per runbook id.

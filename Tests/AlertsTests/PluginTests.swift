@@ -79,18 +79,17 @@ import Live
 
     // MARK: - kubectl plugin, with the real kubectl
 
-    /// How the plugin test gets a Redis to talk to: today a sandbox started with the built binary
-    /// and its own kubectl (DIR/bin/kubectl), passed with --kubectl. When the sandbox serves a
-    /// real API server, switch this one function to return a kubeconfig for it instead.
+    /// How the plugin test gets a Redis to talk to: a sandbox (redis-runbook-sandbox) whose API
+    /// server the real kubectl reaches through DIR/kubeconfig.
     static func startRedisForPlugin() async throws -> (extraArgs: [String], stop: @Sendable () async -> Void) {
         let dir = try tempDir("plugin-sb")
-        let up = await run([builtBinary, "sandbox", "up", "--dir", dir.path, "--fast"], timeout: .seconds(120))
+        let up = await run([sandboxBinary, "up", "--dir", dir.path, "--fast"], timeout: .seconds(120))
         let stop: @Sendable () async -> Void = {
-            _ = await run([builtBinary, "sandbox", "down", "--dir", dir.path], timeout: .seconds(60))
+            _ = await run([sandboxBinary, "down", "--dir", dir.path], timeout: .seconds(60))
             try? FileManager.default.removeItem(at: dir)
         }
         guard up.succeeded else { await stop(); throw AlertsTestFailure("sandbox up: \(up.stdoutText)\(up.stderrText)") }
-        return (["--kubectl", dir.appendingPathComponent("bin/kubectl").path], stop)
+        return (["--kubectl", "/usr/bin/kubectl", "--kubeconfig", dir.appendingPathComponent("kubeconfig").path], stop)
     }
 
     static let realKubectls = ["/usr/bin/kubectl", "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"].filter { FileManager.default.isExecutableFile(atPath: $0) }

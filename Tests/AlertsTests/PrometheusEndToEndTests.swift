@@ -25,7 +25,9 @@ import Glibc
         let dir: URL
         var netnsPid: Int32 = 0
         let promPort = 19_090
-        var kubectl: String { dir.appendingPathComponent("sandbox/bin/kubectl").path }
+        /// The real kubectl, pointed at the sandbox's API server by `kubeconfig`.
+        let kubectl = "/usr/bin/kubectl"
+        var kubeconfig: String { dir.appendingPathComponent("sandbox/kubeconfig").path }
         var sandboxDir: String { dir.appendingPathComponent("sandbox").path }
         let alertmanagerPort = 19_093, webhookPort = 19_000
         var daemons: [(name: String, pidFile: String, task: Task<Void, Never>)] = []
@@ -54,7 +56,7 @@ import Glibc
 
         /// The sandbox (small memory limit: memory-pressure fills 48 MiB, not 384) and Prometheus in its pod's netns.
         func start(forDuration: String) async throws {
-            let up = await run([builtBinary, "sandbox", "up", "--dir", sandboxDir, "--fast", "--memory-limit", "64Mi"], timeout: .seconds(120))
+            let up = await run([sandboxBinary, "up", "--dir", sandboxDir, "--fast", "--memory-limit", "64Mi"], timeout: .seconds(120))
             guard up.succeeded else { throw AlertsTestFailure("sandbox up: \(up.stdoutText)\(up.stderrText)") }
             let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sandboxDir + "/state.json"))) as? [String: Any]
             guard let pods = state?["pods"] as? [[String: Any]], let pid = pods.first?["sandboxPid"] as? Int, pid > 0 else {
@@ -113,7 +115,7 @@ import Glibc
             }
             for d in daemons { _ = await d.task.value }
             _ = await tmux(["kill-server"])
-            _ = await run([builtBinary, "sandbox", "down", "--dir", sandboxDir], timeout: .seconds(60))
+            _ = await run([sandboxBinary, "down", "--dir", sandboxDir], timeout: .seconds(60))
             try? FileManager.default.removeItem(at: dir)
         }
 
@@ -142,7 +144,7 @@ import Glibc
         }
 
         func fault(_ name: String) async throws {
-            let r = await run([builtBinary, "sandbox", "fault", name, "--dir", sandboxDir], timeout: .seconds(180))
+            let r = await run([sandboxBinary, "fault", name, "--dir", sandboxDir], timeout: .seconds(180))
             guard r.succeeded else { throw AlertsTestFailure("sandbox fault \(name): \(r.stdoutText)\(r.stderrText)") }
         }
 
@@ -164,7 +166,7 @@ import Glibc
             "version": "4", "status": "firing", "receiver": "redis-runbook", "groupKey": "{}:{alertname=\"\(a.name)\"}",
             "alerts": [["status": "firing", "labels": a.labels, "annotations": a.annotations, "startsAt": "2026-01-01T00:00:00Z"]],
         ] as [String: Any])
-        let r = await run([builtBinary, "alert", "-", "--print", "--kubectl", stack.kubectl], stdin: payload, environment: toolEnvironment)
+        let r = await run([builtBinary, "alert", "-", "--print", "--kubectl", stack.kubectl, "--kubeconfig", stack.kubeconfig], stdin: payload, environment: toolEnvironment)
         #expect(r.succeeded, "\(a.name): \(r.stderrText)")
         let lines = r.stdoutText.split(separator: "\n").map(String.init)
         #expect(lines.first == "alert: \(a.name) (\(a.labels["severity"] ?? ""))", "\(lines.prefix(3))")
@@ -215,7 +217,7 @@ import Glibc
         // ... and the same runbook in the dashboard, in a terminal.
         let tmux = try TmuxSession(width: 110, height: 30)
         do {
-            try tmux.launchApp(["alert", oom.labels["runbook_id"] ?? "?", "--kubectl", stack.kubectl, "--refresh", "1"])
+            try tmux.launchApp(["alert", oom.labels["runbook_id"] ?? "?", "--kubectl", stack.kubectl, "--kubeconfig", stack.kubeconfig, "--refresh", "1"])
             try tmux.waitFor(timeout: 20, "the memory-pressure runbook in the dashboard") { l in
                 l.contains { $0.contains("Runbook memory-pressure") } && l.contains { $0.contains("# Redis is running out of memory") }
             }
@@ -229,7 +231,7 @@ import Glibc
         let drift = try await stack.waitFiring("RedisEvictionPolicyDrift")
         #expect(drift.labels["maxmemory_policy"] == "allkeys-lru" && drift.labels["runbook_id"] == "config-drift")
         try await assertOpensItsRunbook(drift, stack: stack)
-        let fix = await run([stack.kubectl, "exec", "redis-0", "-c", "redis", "--", "redis-cli", "CONFIG", "SET", "maxmemory-policy", "noeviction"])
+        let fix = await run([stack.kubectl, "--kubeconfig", stack.kubeconfig, "exec", "redis-0", "-c", "redis", "--", "redis-cli", "CONFIG", "SET", "maxmemory-policy", "noeviction"])
         #expect(fix.stdoutText.contains("OK"))
         _ = try await waitUntil(30, "RedisEvictionPolicyDrift to resolve") { () -> Bool? in
             await stack.alerts().contains { $0.name == "RedisEvictionPolicyDrift" } ? nil : true

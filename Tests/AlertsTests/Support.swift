@@ -14,6 +14,8 @@ struct AlertsTestFailure: Error, CustomStringConvertible {
 
 /// The built `redis-runbook` next to the test runner.
 var builtBinary: String { TmuxSession.binaryPath() }
+/// The sandbox's own executable, built beside redis-runbook.
+var sandboxBinary: String { URL(fileURLWithPath: builtBinary).deletingLastPathComponent().appendingPathComponent("redis-runbook-sandbox").path }
 
 /// Runs argv (no shell), bounded.
 func run(_ argv: [String], stdin: Data? = nil, environment: [String: String] = [:], removeEnvironment: [String] = [],

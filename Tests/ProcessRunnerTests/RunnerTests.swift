@@ -291,3 +291,26 @@ import Glibc
 extension Termination {
     var isFailedToStart: Bool { if case .failedToStart = self { return true } else { return false } }
 }
+
+@Suite struct ChildRegistryTests {
+    /// Every group the runner started is in the registry while it runs; terminateAll ends it
+    /// (SIGTERM, then SIGKILL for one that ignores SIGTERM) and the owner still reaps it.
+    @Test func terminateAllEndsRunningCommandsIncludingOnesThatIgnoreSIGTERM() async throws {
+        let runner = Runner()
+        async let a = runner.run(["/bin/sh", "-c", "trap '' TERM; sleep 30"], timeout: .seconds(60))
+        async let b = runner.run(["sleep", "30"], timeout: .seconds(60))
+        var seen = 0
+        // Both started (a loaded machine can take seconds to spawn).
+        for _ in 0..<1000 where seen < 2 { seen = runner.childPIDs.count; try await Task.sleep(for: .milliseconds(20)) }
+        let t0 = ContinuousClock.now
+        #expect(seen == 2)
+        #expect(Set(runner.childPIDs).isSubset(of: Set(ChildRegistry.pids)))
+        // (this runner's children only: other tests run in parallel in this process)
+        await runner.terminateChildren(grace: .milliseconds(300))
+        let (ra, rb) = await (a, b)
+        #expect(ContinuousClock.now - t0 < .seconds(5))
+        #expect(ra.termination == .signaled(SIGKILL), "\(ra.termination)")
+        #expect(rb.termination == .signaled(SIGTERM), "\(rb.termination)")
+        #expect(runner.childPIDs.isEmpty)
+    }
+}

@@ -76,8 +76,11 @@ final class DrillBox: @unchecked Sendable {
     let sbx: String
     let env: [String: String]
     let b = Drill.binary
+    // The one place that says how the drills reach the sandbox's API: its kubectl binary and
+    // the environment it needs (a real kubectl would get KUBECONFIG=DIR/kubeconfig here).
     var kubectlPath: String { sbx + "/bin/kubectl" }
-    var logPath: String { tmp.appendingPathComponent("incident.jsonl").path }
+    var logPath: String { tmp.appendingPathComponent("incident-\(cellNumber).jsonl").path }
+    var cellNumber = 0
     var transcript: [String] = []
 
     private init(tmp: URL) {
@@ -209,6 +212,98 @@ final class DrillBox: @unchecked Sendable {
         let r = try await redisRunbook(argv + args, timeout: timeout)
         transcript.append(String(r.output.suffix(6000)))
         return r
+    }
+
+    // MARK: interrupted runs and leftover processes
+
+    /// A kubectl that runs the sandbox's kubectl, except for calls whose arguments contain
+    /// `pattern`: those hang (sleep) until they are killed.
+    func hangingKubectl(on pattern: String) throws -> String {
+        let path = tmp.appendingPathComponent("kubectl-hangs").path
+        let script = "#!/bin/sh\ncase \"$*\" in *'\(pattern)'*) exec sleep 600;; esac\nexec \(kubectlPath) \"$@\"\n"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+        return path
+    }
+
+    /// Starts `redis-runbook ARGS` in the background with a marker in its environment (every
+    /// process it starts inherits it); output to a file.
+    func start(_ args: [String], marker: String) throws -> (Process, URL) {
+        let out = tmp.appendingPathComponent("bg-\(UUID().uuidString.prefix(6)).out")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        let h = try FileHandle(forWritingTo: out)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: b)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }.merging(["RB_DRILL_MARKER": marker]) { $1 }
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = h
+        p.standardError = h
+        p.currentDirectoryURL = tmp
+        try p.run()
+        return (p, out)
+    }
+
+    /// Live processes whose environment carries `marker` (the tool's descendants, reparented or not).
+    static func processes(withMarker marker: String) -> [String] {
+        let needle = Data("RB_DRILL_MARKER=\(marker)".utf8)
+        var out: [String] = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where name.allSatisfy(\.isNumber) {
+            guard let env = FileManager.default.contents(atPath: "/proc/\(name)/environ"), env.range(of: needle) != nil else { continue }
+            let stat = (try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8)) ?? ""
+            if stat.contains(") Z ") { continue }   // a zombie is already dead
+            let cmd = ((try? String(contentsOfFile: "/proc/\(name)/cmdline", encoding: .utf8)) ?? "").replacingOccurrences(of: "\0", with: " ")
+            out.append("\(name): \(cmd)")
+        }
+        return out
+    }
+
+    // MARK: the drill matrix
+
+    /// The live state a cell asserts after its run.
+    struct Live: CustomStringConvertible {
+        var replicas: String
+        var ready: String
+        var ping: String
+        var keys: Int?
+        var repairPod: Bool
+        var description: String { "replicas=\(replicas) ready=\(ready) ping=\(ping) keys=\(keys.map(String.init) ?? "none") repair-pod=\(repairPod)" }
+    }
+
+    func live() async throws -> Live {
+        let r = try await kubectl(["get", "statefulset", "redis", "-o", "jsonpath={.spec.replicas}"]).trimmed
+        let ready = try await pod()?.ready ?? "none"
+        let ping = (try? await cli(["PING"], timeout: 10)) ?? ""
+        let keys = Int((try? await cli(["DBSIZE"], timeout: 10)) ?? "")
+        let repair = try await kubectl(["get", "pod", "redis-repair", "--ignore-not-found", "-o", "name"]).trimmed
+        return Live(replicas: r, ready: ready, ping: ping, keys: keys, repairPod: !repair.isEmpty)
+    }
+
+    /// One cell: `runbook run ID` unattended with `flags`, then the verdict line and exit code
+    /// are checked and the cell is recorded for the matrix (printed as `DRILL-MATRIX|...`).
+    @discardableResult
+    func cell(_ runbook: String, _ name: String, _ flags: [String], exit: Int32, verdict: String,
+              timeout: TimeInterval = 300) async throws -> (result: Drill.Result, verdict: String, live: Live) {
+        cellNumber += 1
+        let r = try await redisRunbook(["runbook", "run", runbook, "--kubectl", kubectlPath, "--audit-log", logPath] + flags, timeout: timeout)
+        transcript.append(String(r.output.suffix(5000)))
+        let line = r.output.split(separator: "\n").last { $0.hasPrefix("finished") || $0.hasPrefix("stopped") }.map(String.init) ?? "(no verdict line)"
+        let state = try await live()
+        let ok = r.status == exit && line.hasPrefix(verdict)
+        print("DRILL-MATRIX|\(runbook)|\(name)|exit \(r.status)|\(String(format: "%.0f", r.seconds)) s|\(ok ? "pass" : "FAIL")|\(state)|\(line)")
+        #expect(r.status == exit, "\(runbook) [\(name)]: exit \(r.status), expected \(exit)\n\(r.output.suffix(3000))")
+        #expect(line.hasPrefix(verdict), "\(runbook) [\(name)]: verdict '\(line)', expected '\(verdict)...'")
+        // Exactly one verdict line, and a "no" never ends as finished.
+        #expect(r.output.split(separator: "\n").filter { $0.hasPrefix("finished") || $0.hasPrefix("stopped") }.count == 1)
+        if flags.contains(where: { $0.hasSuffix("=no") || $0.hasSuffix("=stop") }) { #expect(!line.hasPrefix("finished")) }
+        return (r, line, state)
+    }
+
+    /// Serving as the end state means: 1 replica, Ready, PONG, `keys` keys (when given), no repair pod.
+    func expectServing(_ l: Live, keys: Int? = nil, _ what: String) {
+        #expect(l.replicas == "1" && l.ready == "True" && l.ping == "PONG", "\(what): \(l)")
+        if let keys { #expect(l.keys == keys, "\(what): keys \(l.keys.map(String.init) ?? "none"), before \(keys)") }
+        #expect(!l.repairPod, "\(what): a repair pod is left")
     }
 
     // MARK: verification

@@ -25,6 +25,8 @@ steps:
     command: [kubectl, delete, pod, "{{pod}}"]
     mutates: true
     destructive: true
+    undo: none
+    undo-reason: the StatefulSet recreates the pod
   - id: wait
     kind: wait-until
     title: Ready
@@ -41,6 +43,7 @@ steps:
     kind: explain
     title: Not deleted
     text: nothing changed
+    stop: undo
 """)
 
 let target = RunTarget(context: "prod", namespace: "cache", statefulset: "redis", pod: "redis-0")
@@ -48,11 +51,16 @@ let target = RunTarget(context: "prod", namespace: "cache", statefulset: "redis"
 func runDelete(_ h: inout Harness) -> Bool { h.ran.contains { $0.argv.contains("delete") } }
 
 @Suite struct InterpreterTests {
-    @Test func confirmNoBranchesToOnNo() {
+    /// A "no" never ends as finished: it reaches the `stop: undo` explanation and the run is
+    /// "stopped" (exit 3: nothing of this run left in place).
+    @Test func confirmNoBranchesToOnNoAndEndsStopped() {
         var run = RunbookRun(runbook: flow, target: target, options: RunOptions())
         var h = Harness(answers: [.no], results: [Harness.ok("PONG")])
         h.drive(&run)
-        #expect(h.status == .finished)
+        #expect(h.status == .aborted)
+        #expect(run.state.exitCode == 3)
+        #expect(h.shown.last { $0.kind == .verdict }?.text.hasPrefix("stopped: ") == true)
+        #expect(!h.shown.contains { $0.text.contains("finished") })
         #expect(!runDelete(&h))
         #expect(h.shown.contains { $0.kind == .step && $0.text.contains("Not deleted") })
         #expect(h.prompts.first?.text == "Delete redis-0?")
@@ -143,6 +151,8 @@ func runDelete(_ h: inout Harness) -> Bool { h.ran.contains { $0.argv.contains("
         title: Set
         command: [kubectl, exec, "{{pod}}", --, redis-cli, CONFIG, SET, maxmemory, 100mb]
         mutates: true
+        undo: none
+        undo-reason: test
         postcheck: memory.maxmemoryBytes == 104857600
       - id: after
         kind: explain
@@ -291,6 +301,8 @@ func runDelete(_ h: inout Harness) -> Bool { h.ran.contains { $0.argv.contains("
             title: Grow
             command: [kubectl, patch, pvc, "{{pvc}}", "-p={\\"spec\\":{\\"resources\\":{\\"requests\\":{\\"storage\\":\\"{{size}}\\"}}}}"]
             mutates: true
+            undo: none
+            undo-reason: test
         """)
         var run = RunbookRun(runbook: rb, target: target, options: RunOptions())
         var h = Harness(answers: [.text("50Gi; rm -rf /"), .yes])

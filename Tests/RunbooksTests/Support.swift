@@ -43,6 +43,8 @@ struct Harness {
     var logs: [IncidentEntry] = []
     var shown: [RunMessage] = []
     var status: RunStatus?
+    /// Answers commands by argv before `results` (a simulated live system).
+    var respond: ((RenderedCommand) -> CommandOutcome?)? = nil
 
     static func ok(_ stdout: String = "", exit: Int = 0) -> CommandOutcome {
         CommandOutcome(exitCode: exit, termination: "exited with status \(exit)", stdout: stdout, stderr: "", durationSeconds: 0.1)
@@ -65,7 +67,7 @@ struct Harness {
                 queue = run.handle(.snapshot({ snap[$0] })) + queue
             case .runCommand(let rc):
                 ran.append(rc)
-                let out = results.isEmpty ? Harness.ok() : results.removeFirst()
+                let out = respond?(rc) ?? (results.isEmpty ? Harness.ok() : results.removeFirst())
                 queue = run.handle(.commandFinished(out)) + queue
             case .wait: queue = run.handle(.waited) + queue
             case .ask(let p):

@@ -1,0 +1,94 @@
+import Foundation
+import ProcessRunner
+import Testing
+import TmuxTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// No process started by the tool outlives it (issue 14, point 6): with a kubectl that hangs
+/// on every call (each call writes its pid, so reparented ones are found too), quitting ends
+/// every one of them within 2 s, in the dashboard (`q`) and in line mode (Ctrl-C / SIGTERM).
+@Suite("no process outlives the tool", .serialized)
+struct LeftoverProcessTests {
+    static func hangingKubectl(_ env: RelEnv) throws -> (kubectl: String, pids: String) {
+        let pids = env.path("hung.pids")
+        let k = try env.script("kubectl", """
+        echo $$ >> '\(pids)'
+        exec sleep 600
+        """)
+        return (k, pids)
+    }
+
+    /// Hung kubectls still alive (not zombies): none may be left `within` seconds after the quit.
+    static func leftovers(_ pids: String, within: Double) async -> [pid_t] {
+        _ = await Procs.eventually(within) { Procs.pids(in: pids).allSatisfy { !Procs.alive($0) } }
+        return Procs.pids(in: pids).filter(Procs.alive)
+    }
+
+    static func ppid(_ pid: pid_t) -> String {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return stat.components(separatedBy: ") ").last?.split(separator: " ").dropFirst().first.map(String.init) ?? "?"
+    }
+
+    @Test(.timeLimit(.minutes(2))) func dashboardQuitEndsEveryHungKubectl() async throws {
+        let env = try RelEnv()
+        let (k, pids) = try Self.hangingKubectl(env)
+        let tmux = try TmuxSession(width: 100, height: 30)
+        defer {
+            if let p = try? tmux.appPid() { kill(p, SIGKILL) }
+            tmux.close()
+            for p in Procs.pids(in: pids) where Procs.alive(p) { kill(p, SIGKILL) }
+        }
+        try tmux.launchApp(["--kubectl", k, "--refresh", "1"])
+        _ = try tmux.appPid()
+        // The first refresh's calls are running and well inside their timeout (8 s).
+        _ = await Procs.eventually(5) { Procs.pids(in: pids).count >= 2 }
+        try await Task.sleep(for: .milliseconds(500))
+        let started = Procs.pids(in: pids)
+        #expect(started.count >= 2, "the hung kubectl calls did not start: \(started)")
+        let t0 = Date()
+        try tmux.type("q")
+        let (status, _) = try tmux.waitForExit()
+        let left = await Self.leftovers(pids, within: 2)
+        let took = Date().timeIntervalSince(t0)
+        print("dashboard quit with \(started.count) hung kubectl calls: exited and cleaned up in \(String(format: "%.2f", took)) s; left: \(left.map { "\($0) \(Procs.cmdline($0)) ppid \(Self.ppid($0))" })")
+        #expect(status == 0)
+        #expect(left.isEmpty, "alive after quit: \(left.map { "\($0) \(Procs.cmdline($0))" })")
+        #expect(took < 4, "quit took \(took) s")
+    }
+
+    @Test(.timeLimit(.minutes(2)), arguments: [SIGINT, SIGTERM])
+    func lineModeSignalEndsEveryHungKubectl(_ sig: Int32) async throws {
+        let env = try RelEnv()
+        let (k, pids) = try Self.hangingKubectl(env)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: env.binary)
+        p.arguments = ["runbook", "run", "pod-restart", "--kubectl", k, "--audit-log", env.path("log.jsonl"), "--yes"]
+        p.environment = ProcessInfo.processInfo.environment.merging(env.environment) { $1 }
+        p.standardInput = FileHandle.nullDevice
+        let out = env.path("out.txt")
+        FileManager.default.createFile(atPath: out, contents: nil)
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        p.standardOutput = h
+        p.standardError = h
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) }; for q in Procs.pids(in: pids) where Procs.alive(q) { kill(q, SIGKILL) } }
+        _ = await Procs.eventually(10) { !Procs.pids(in: pids).isEmpty }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!Procs.pids(in: pids).isEmpty, "no kubectl call started")
+        let t0 = Date()
+        kill(p.processIdentifier, sig)
+        _ = await Procs.eventually(5) { !p.isRunning }
+        let left = await Self.leftovers(pids, within: 2)
+        let took = Date().timeIntervalSince(t0)
+        #expect(!p.isRunning, "the run did not end after signal \(sig)")
+        p.waitUntilExit()
+        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        print("line mode, signal \(sig): exit \(p.terminationStatus) after \(String(format: "%.2f", took)) s; left: \(left)")
+        #expect(left.isEmpty, "alive after the signal: \(left.map { "\($0) \(Procs.cmdline($0))" })")
+        #expect(took < 2.5, "took \(took) s")
+        #expect(text.contains("stopped: interrupted (\(sig == SIGINT ? "SIGINT" : "SIGTERM"))"), "\(text.suffix(1500))")
+        #expect(p.terminationStatus == 3, "nothing was changed, so exit 3: \(p.terminationStatus)")
+    }
+}
