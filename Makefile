@@ -1,6 +1,7 @@
 # redis-runbook. The two commands a new user needs: `make demo` and `make test`.
 SWIFT ?= swift
 BIN := .build/debug/redis-runbook
+SANDBOX := .build/debug/redis-runbook-sandbox
 
 .PHONY: all deps build demo test bench fuzz clean install uninstall runbook-pages alerts
 
@@ -12,10 +13,11 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# Build, start the local sandbox (seeded with demo data) and open the app on it.
+# Build, start the local sandbox (a Kubernetes API server and real redis-server pods, seeded with
+# demo data) and open the app on it through the real kubectl.
 demo: build
-	$(BIN) sandbox up
-	$(BIN) sandbox seed --preset demo
+	$(SANDBOX) up
+	$(SANDBOX) seed --preset demo
 	$(BIN) --sandbox
 
 # Build and run every test (unit, sandbox end-to-end, tmux end-to-end).

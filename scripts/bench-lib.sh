@@ -21,6 +21,7 @@ bench_build() {
     fi
     BIN_DIR="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)"
     BIN="$BIN_DIR/redis-runbook"
+    SB="$BIN_DIR/redis-runbook-sandbox"
 }
 
 # Starts (or reuses) the sandbox; sets D (dir) and K (its kubectl). Seeds the demo data once.
@@ -31,17 +32,17 @@ bench_sandbox() {
         BENCH_OWN_DIR=1
     fi
     D=$BENCH_SANDBOX_DIR
-    K="$D/bin/kubectl"
-    "$BIN" sandbox up --dir "$D" >/dev/null
+    K=/usr/bin/kubectl; export KUBECONFIG="$D/kubeconfig" KUBECACHEDIR="$D/kcache"
+    "$SB" up --dir "$D" >/dev/null
     if [ ! -e "$D/.bench-seeded" ]; then
-        "$BIN" sandbox seed --dir "$D" --preset demo >/dev/null
+        "$SB" seed --dir "$D" --preset demo >/dev/null
         touch "$D/.bench-seeded"
     fi
 }
 
 bench_sandbox_cleanup() {
     if [ "${KEEP_SANDBOX:-0}" != 1 ] && [ "${BENCH_OWN_DIR:-0}" = 1 ]; then
-        "$BIN" sandbox down --dir "$D" >/dev/null 2>&1 || true
+        "$SB" down --dir "$D" >/dev/null 2>&1 || true
         rm -rf "$D"
     fi
 }

@@ -32,6 +32,7 @@ if ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook >/
     exit 2
 fi
 BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/redis-runbook"
+SB="$(dirname "$BIN")/redis-runbook-sandbox"
 fi
 
 OWN_DIR=0
@@ -40,11 +41,11 @@ if [ -z "${BENCH_SANDBOX_DIR:-}" ]; then
     OWN_DIR=1
 fi
 D=$BENCH_SANDBOX_DIR
-K="$D/bin/kubectl"
+K=/usr/bin/kubectl; export KUBECONFIG="$D/kubeconfig" KUBECACHEDIR="$D/kcache"
 WORK=$(mktemp -d /tmp/rrb-bench-mem-out.XXXXXX)
 cleanup() {
     if [ "${KEEP_SANDBOX:-0}" != 1 ]; then
-        "$BIN" sandbox down --dir "$D" >/dev/null 2>&1 || true
+        "$SB" down --dir "$D" >/dev/null 2>&1 || true
         [ "$OWN_DIR" = 1 ] && rm -rf "$D"
     fi
     rm -rf "$WORK"
@@ -52,12 +53,12 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== sandbox in $D"
-"$BIN" sandbox up --dir "$D" >/dev/null
+"$SB" up --dir "$D" >/dev/null
 rcli() { "$K" exec -i redis-0 -c redis -- redis-cli "$@"; }
 have=$(rcli DBSIZE | tr -d '\r')
 if [ "${have:-0}" -lt "$KEYS" ]; then
     echo "== seeding $KEYS keys (preset large)"
-    "$BIN" sandbox seed --dir "$D" --preset large --keys "$KEYS"
+    "$SB" seed --dir "$D" --preset large --keys "$KEYS"
 fi
 have=$(rcli DBSIZE | tr -d '\r')
 echo "dbsize: $have"

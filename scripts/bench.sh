@@ -39,7 +39,7 @@ fi
 export BENCH_SANDBOX_DIR
 cleanup() {
     if [ "$OWN" = 1 ] && [ "${KEEP_SANDBOX:-0}" != 1 ]; then
-        "$BIN" sandbox down --dir "$BENCH_SANDBOX_DIR" >/dev/null 2>&1 || true
+        "$SB" down --dir "$BENCH_SANDBOX_DIR" >/dev/null 2>&1 || true
         rm -rf "$BENCH_SANDBOX_DIR"
     fi
 }

@@ -57,14 +57,18 @@ public struct ClusterAccess: Codable, Sendable, Equatable {
     /// One state for a refresh. A source error whose kind means the cluster could not be read
     /// decides it (the pod's own read first, as the one every panel depends on); a forbidden pod
     /// read is `forbidden`; otherwise `reachable`. `since` carries over from `previous` while the
-    /// state stays the same.
-    public static func derive(errors: [SourceError], previous: ClusterAccess?, now: String?) -> ClusterAccess {
+    /// state stays the same. `redisAnswered`: Redis data came back this refresh through
+    /// `kubectl exec`, i.e. through the API server: then it answers, whatever a slow read said.
+    public static func derive(errors: [SourceError], previous: ClusterAccess?, now: String?, redisAnswered: Bool = false) -> ClusterAccess {
         let ordered = errors.filter { $0.source == "pod" } + errors.filter { $0.source != "pod" }
         var state = State.reachable
         var message: String?
         for e in ordered {
             guard let k = e.kind.flatMap(KubectlError.Kind.init(rawValue:)) else { continue }
-            if let st = Self.state(for: k) { state = st; message = e.message; break }
+            if let st = Self.state(for: k) {
+                if st == .timedOut && redisAnswered { continue }
+                state = st; message = e.message; break
+            }
             if k == .forbidden, e.source == "pod", state == .reachable { state = .forbidden; message = e.message }
         }
         let since = previous?.state == state ? (previous?.since ?? now) : now

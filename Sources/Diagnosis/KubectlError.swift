@@ -43,6 +43,10 @@ public struct KubectlError: Error, Sendable, Equatable, CustomStringConvertible 
         if lower.contains("pod does not exist") {
             return make(.podNotFound, "The pod does not exist (deleted, or being recreated)")
         }
+        if lower.contains("error trying to reach service") || lower.contains("(serviceunavailable)") {
+            // The API server answered: it is the pod's port behind its proxy that does not.
+            return make(.failed, "The API server cannot reach the pod's port: \(detail)")
+        }
         if lower.contains("unauthorized") || lower.contains("must be logged in") || lower.contains("provide credentials") {
             return make(.unauthorized, "Not logged in to the cluster (Unauthorized): credentials missing or expired")
         }
@@ -58,7 +62,8 @@ public struct KubectlError: Error, Sendable, Equatable, CustomStringConvertible 
         if lower.contains("tls handshake timeout") {
             return make(.tlsHandshakeTimeout, "Cannot reach the API server: TLS handshake timeout")
         }
-        if lower.contains("i/o timeout") || lower.contains("timed out") || lower.contains("deadline exceeded") {
+        if lower.contains("i/o timeout") || lower.contains("timed out") || lower.contains("deadline exceeded")
+            || lower.contains("timeout exceeded") || lower.contains("request canceled") {
             return make(.timeout, "Cannot reach the API server: \(detail)")
         }
         if lower.contains("was refused") || lower.contains("connection refused") {

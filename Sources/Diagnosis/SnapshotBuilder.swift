@@ -95,7 +95,8 @@ public enum SnapshotBuilder {
         }
 
         // Can the cluster be read at all? Failures to reach it say nothing about Redis.
-        s.cluster = ClusterAccess.derive(errors: input.errors, previous: input.previous?.cluster, now: s.takenAt)
+        s.cluster = ClusterAccess.derive(errors: input.errors, previous: input.previous?.cluster, now: s.takenAt,
+                                         redisAnswered: input.infoText != nil)
         let clusterFailed = s.cluster?.isReachable == false
 
         // Redis state (never from a kubectl exec that could not reach the API server)

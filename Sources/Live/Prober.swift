@@ -627,14 +627,22 @@ public actor Prober {
 
     // MARK: - kubectl one-shots
 
+    /// A one-shot read. Without the user's own --request-timeout it gets one shorter than our
+    /// limit on the process, so a silent API server is reported by kubectl as a time-out (a
+    /// cluster state) before we would have to kill a kubectl that says nothing.
     private func kubectl(_ args: [String], label: String) async -> CommandResult {
-        await runner.run(CommandSpec(target.kubectlArgv(args), timeout: probeTimeout, outputLimit: 16 << 20, label: label))
+        let bounded = target.requestTimeout == nil ? args + ["--request-timeout=\(Self.oneShotRequestTimeout)"] : args
+        return await runner.run(CommandSpec(target.kubectlArgv(bounded), timeout: probeTimeout, outputLimit: 16 << 20, label: label))
     }
+
+    /// kubectl's --request-timeout for one-shot reads (probeTimeout, the kill, is 8 s).
+    static let oneShotRequestTimeout = "5s"
 
     private func failureMessage(_ r: CommandResult) -> Failure {
         switch r.termination {
-        case .timedOut: return Failure(message: "kubectl timed out after \(probeTimeout): the API server does not answer",
-                                       kind: KubectlError.Kind.timeout.rawValue)
+        // Our own limit on the process: kubectl itself is stuck (its --request-timeout would have
+        // said so if the API server did not answer), so this says nothing about the cluster.
+        case .timedOut: return Failure(message: "kubectl timed out after \(probeTimeout)", kind: nil)
         case .failedToStart(let why): return Failure(message: why, kind: nil)
         case .exited(0):
             // Success, but the output did not decode (cut short, an HTML error page, wrong types).

@@ -416,6 +416,8 @@ import Testing
             ("Unable to connect to the server: net/http: TLS handshake timeout", .timedOut),
             (#"Error from server (Forbidden): pods "redis-0" is forbidden: User "oncall-viewer" cannot get resource "pods" in API group "" in the namespace "default""#, .forbidden),
             (#"Error from server (NotFound): pods "redis-9" not found"#, .reachable),
+            // The exporter's port refused behind the API server's pod proxy: the API server answers.
+            ("Error from server (ServiceUnavailable): error trying to reach service: dial tcp 10.244.0.6:9121: connect: connection refused", .reachable),
         ]
         for (stderr, want) in cases {
             let k = KubectlError.classify(stderr: stderr, exitCode: 1)

@@ -171,7 +171,10 @@ struct ScreenFindings: Equatable {
                 if chars[col] == "└" { break }
                 let inner = String(chars[(col + 1)...]).drop { $0 == " " }
                 for sev in ["CRIT", "WARN", "INFO"] where inner.hasPrefix(sev + " ") {
-                    let id = inner.dropFirst(sev.count).drop { $0 == " " }.prefix { $0 != " " && $0 != "│" }
+                    // A symptom folds under its cause: "WARN ↳ crash-loop ...".
+                    var rest = inner.dropFirst(sev.count).drop { $0 == " " }
+                    if rest.hasPrefix("↳ ") { rest = rest.dropFirst(2) }
+                    let id = rest.prefix { $0 != " " && $0 != "│" }
                     out.rows.append((sev, String(id)))
                 }
             }

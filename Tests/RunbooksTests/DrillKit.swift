@@ -76,9 +76,12 @@ final class DrillBox: @unchecked Sendable {
     let sbx: String
     let env: [String: String]
     let b = Drill.binary
-    // The one place that says how the drills reach the sandbox's API: its kubectl binary and
-    // the environment it needs (a real kubectl would get KUBECONFIG=DIR/kubeconfig here).
-    var kubectlPath: String { sbx + "/bin/kubectl" }
+    // The one place that says how the drills reach the sandbox's API: the real kubectl (Debian's
+    // dispatcher), pointed at the sandbox by KUBECONFIG=DIR/kubeconfig in `env`, with a discovery
+    // cache of its own. The tool gets nothing sandbox-specific.
+    let kubectlPath = "/usr/bin/kubectl"
+    /// The sandbox's own executable, built beside redis-runbook.
+    var sandboxBinary: String { URL(fileURLWithPath: b).deletingLastPathComponent().appendingPathComponent("redis-runbook-sandbox").path }
     var logPath: String { tmp.appendingPathComponent("incident-\(cellNumber).jsonl").path }
     var cellNumber = 0
     var transcript: [String] = []
@@ -86,7 +89,8 @@ final class DrillBox: @unchecked Sendable {
     private init(tmp: URL) {
         self.tmp = tmp
         sbx = tmp.appendingPathComponent("sbx").path
-        env = ["XDG_STATE_HOME": tmp.appendingPathComponent("state").path, "NO_COLOR": "1"]
+        env = ["XDG_STATE_HOME": tmp.appendingPathComponent("state").path, "NO_COLOR": "1",
+               "KUBECONFIG": tmp.appendingPathComponent("sbx/kubeconfig").path, "KUBECACHEDIR": tmp.appendingPathComponent("kcache").path]
     }
 
     /// `sandbox up --fast`, runs `body`, always `sandbox down` and removes the temp dir.
@@ -97,14 +101,14 @@ final class DrillBox: @unchecked Sendable {
         let started = Date()
         var failure: Error?
         do {
-            let up = try await Drill.run([box.b, "sandbox", "up", "--dir", box.sbx, "--fast"] + extra, env: box.env, timeout: 180)
+            let up = try await Drill.run([box.sandboxBinary, "up", "--dir", box.sbx, "--fast"] + extra, env: box.env, timeout: 180)
             guard up.status == 0 else { throw DrillFailure("sandbox up failed: \(up)") }
             try await body(box)
         } catch {
             failure = error
         }
         let daemon = ((try? String(contentsOfFile: box.sbx + "/daemon.log", encoding: .utf8)) ?? "").split(separator: "\n").suffix(25).joined(separator: "\n")
-        _ = try? await Drill.run([box.b, "sandbox", "down", "--dir", box.sbx], env: box.env, timeout: 90)
+        _ = try? await Drill.run([box.sandboxBinary, "down", "--dir", box.sbx], env: box.env, timeout: 90)
         try? FileManager.default.removeItem(at: tmp)
         print("drill finished in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         if let failure {
@@ -133,7 +137,8 @@ final class DrillBox: @unchecked Sendable {
     func dbsize() async throws -> Int? { Int(try await cli(["DBSIZE"])) }
 
     func sandbox(_ sub: String, _ args: [String] = [], timeout: TimeInterval = 180) async throws -> Drill.Result {
-        let r = try await redisRunbook(["sandbox", sub, "--dir", sbx] + args, timeout: timeout)
+        let r = try await Drill.run([sandboxBinary, sub, "--dir", sbx] + args, env: env, cwd: tmp, timeout: timeout)
+        transcript.append("$ redis-runbook-sandbox \(sub) \(args.joined(separator: " "))  -> exit \(r.status)")
         transcript.append(r.trimmed)
         return r
     }
