@@ -13,7 +13,7 @@ groups=(
   "SandboxTests"
   "SandboxAPITests"
   "RunbooksTests"
-  "EndToEndTests"
+  "^EndToEndTests\\."
   "ReliabilityTests"
   # alert rules (promtool), runbook pages, alert command, kubectl/k9s plugins, make install,
   # and the Prometheus end-to-end test (issue 17)

@@ -95,9 +95,11 @@ import Testing
 
     @Test func reservedSubcommandsExist() throws {
         let names = RedisRunbookCommand.configuration.subcommands.compactMap { $0.configuration.commandName }
-        for name in ["tui", "sandbox", "status", "check", "runbook", "memory", "report"] {
+        for name in ["tui", "status", "check", "runbook", "memory", "report", "alert"] {
             #expect(names.contains(name), "missing subcommand \(name)")
         }
+        // The sandbox is its own executable (redis-runbook-sandbox): the incident tool ships none.
+        #expect(!names.contains("sandbox"))
     }
 
     @Test func statusJSONAndCheckParse() throws {
@@ -124,7 +126,12 @@ import Testing
     @Test func explicitKubectlMustExist() throws {
         let g = try GlobalOptions.parse(["--kubectl", "/nonexistent/kubectl"])
         #expect(throws: (any Error).self) { try g.resolveKubectl() }
+        // --sandbox is the sandbox's kubeconfig; kubectl is the real one, as for any cluster.
         let sandbox = try GlobalOptions.parse(["--sandbox", "--sandbox-dir", "/tmp/sbx"])
-        #expect(try sandbox.resolveKubectl() == "/tmp/sbx/bin/kubectl")
+        #expect(sandbox.resolvedKubeconfig == "/tmp/sbx/kubeconfig")
+        #expect(try sandbox.liveTarget().kubeconfig == "/tmp/sbx/kubeconfig")
+        #expect(try sandbox.liveTarget().kubectl.hasSuffix("/kubectl"))
+        let own = try GlobalOptions.parse(["--sandbox", "--kubeconfig", "/k/config"])
+        #expect(own.resolvedKubeconfig == "/k/config")
     }
 }
