@@ -66,7 +66,11 @@ public struct ClusterAccess: Codable, Sendable, Equatable {
         for e in ordered {
             guard let k = e.kind.flatMap(KubectlError.Kind.init(rawValue:)) else { continue }
             if let st = Self.state(for: k) {
-                if st == .timedOut && redisAnswered { continue }
+                // A time-out on a read that goes through the API server to the pod (the exporter
+                // behind the pod proxy, logs, the exec session) may be the pod's: a frozen pod on a
+                // dead node times out while the API server answers. Only the API's own objects
+                // (pod, node, events) tell a silent API server.
+                if st == .timedOut && (redisAnswered || !Self.apiOnlySources.contains(e.source)) { continue }
                 state = st; message = e.message; break
             }
             if k == .forbidden, e.source == "pod", state == .reachable { state = .forbidden; message = e.message }
@@ -74,6 +78,9 @@ public struct ClusterAccess: Codable, Sendable, Equatable {
         let since = previous?.state == state ? (previous?.since ?? now) : now
         return ClusterAccess(state: state, message: message, since: state == .reachable ? nil : since)
     }
+
+    /// Sources read from the API server alone (no pod behind the request).
+    public static let apiOnlySources: Set<String> = ["pod", "node", "events"]
 
     /// True when this source error comes from not reaching the cluster, not from the thing read.
     public static func isClusterFailure(_ e: SourceError) -> Bool {

@@ -424,6 +424,12 @@ import Testing
             let got = ClusterAccess.derive(errors: [SourceError(source: "pod", message: k.description, kind: k.kind.rawValue)], previous: nil, now: "t")
             #expect(got.state == want, "\(stderr)")
         }
+        // The exporter behind the pod proxy timing out (a frozen pod on a dead node) while the pod
+        // and node reads answer: the API server is there.
+        let slowProxy = KubectlError.classify(stderr: "Unable to connect to the server: net/http: request canceled (Client.Timeout exceeded while awaiting headers)", exitCode: 1)
+        #expect(slowProxy.kind == .timeout)
+        #expect(ClusterAccess.derive(errors: [SourceError(source: "exporter", message: slowProxy.description, kind: slowProxy.kind.rawValue)], previous: nil, now: "t").state == .reachable)
+        #expect(ClusterAccess.derive(errors: [SourceError(source: "pod", message: slowProxy.description, kind: slowProxy.kind.rawValue)], previous: nil, now: "t").state == .timedOut)
         // A forbidden exec (a viewer) with a readable pod: the cluster is reachable.
         let k = KubectlError.classify(stderr: #"Error from server (Forbidden): pods "redis-0" is forbidden: User "oncall-viewer" cannot create resource "pods/exec""#, exitCode: 1)
         #expect(ClusterAccess.derive(errors: [SourceError(source: "redis", message: k.description, kind: k.kind.rawValue)], previous: nil, now: "t").state == .reachable)
