@@ -100,7 +100,12 @@ enum FindingRulesMirror {
             // memory first so its writes go through.
             #expect(await sb.redisCLI(["FLUSHALL"]).contains("OK"))
             try await Self.observe("aof-corruption", expect: ["aof-corruption", "crash-loop"], sb, dash, statusTimeout: 90)
-            let s = try await sb.status()
+            // The container cycles (start, exit, back-off): a snapshot taken while it waits in
+            // CrashLoopBackOff has the critical crash loop; one taken in the second it runs sees a
+            // recent restart (a warning). Wait for the former, bounded.
+            let s = try await sb.waitForStatus(40, "a critical crash-loop with the corrupt AOF") {
+                $0.severities["aof-corruption"] == "critical" && $0.severities["crash-loop"] == "critical"
+            }
             #expect(s.severities["aof-corruption"] == "critical" && s.severities["crash-loop"] == "critical", "\(s.severities)")
             // Between two restarts the container waits in CrashLoopBackOff (short, --fast back-off).
             try await dash.waitFor(30, "CrashLoopBackOff in the pod panel") { l in l.contains { $0.contains("CrashLoopBackOff") } }
