@@ -297,7 +297,6 @@ public struct SandboxLayout: Sendable {
     public init(root: URL) { self.root = root }
     public var stateFile: URL { root.appendingPathComponent("state.json") }
     public var lockFile: URL { root.appendingPathComponent("state.lock") }
-    public var binDir: URL { root.appendingPathComponent("bin") }
     public var daemonPidFile: URL { root.appendingPathComponent("daemon.pid") }
     public var daemonLog: URL { root.appendingPathComponent("daemon.log") }
     /// The API server (redis-runbook-sandbox apiserver): pid, log, port, kubeconfig, PKI.

@@ -54,6 +54,18 @@ public struct APIRequest: Sendable {
     public func query(_ name: String) -> String? { query.first { $0.name == name }?.value }
     /// Every value of a (repeated) query parameter, in order.
     public func queryAll(_ name: String) -> [String] { query.filter { $0.name == name }.map(\.value) }
+
+    /// A boolean query parameter as the API server decodes it (Go's strconv.ParseBool; absent is
+    /// false), with the real server's error naming the options `kind` (e.g. "PodExecOptions").
+    public func queryBool(_ name: String, kind: String) throws(APIStatus) -> Bool {
+        guard let v = query(name) else { return false }
+        switch v {
+        case "1", "t", "T", "true", "TRUE", "True", "": return true
+        case "0", "f", "F", "false", "FALSE", "False": return false
+        default:
+            throw APIStatus.badRequest("\(kind) in version \"v1\" cannot be handled as a \(kind): strconv.ParseBool: parsing \"\(v)\": invalid syntax")
+        }
+    }
     /// Path segments ("/api/v1/pods" → ["api", "v1", "pods"]).
     public var segments: [String] { path.split(separator: "/").map(String.init) }
     public var bodyData: Data { Data(body) }

@@ -18,10 +18,10 @@ struct ExecOptions: Equatable, Sendable {
         var o = ExecOptions(command: request.queryAll("command"))
         let container = request.query("container") ?? ""
         o.container = container.isEmpty ? nil : container
-        o.stdin = try bool(request, "stdin")
-        o.stdout = try bool(request, "stdout")
-        o.stderr = try bool(request, "stderr")
-        o.tty = try bool(request, "tty")
+        o.stdin = try request.queryBool("stdin", kind: "PodExecOptions")
+        o.stdout = try request.queryBool("stdout", kind: "PodExecOptions")
+        o.stderr = try request.queryBool("stderr", kind: "PodExecOptions")
+        o.tty = try request.queryBool("tty", kind: "PodExecOptions")
         if o.command.isEmpty || o.command.first?.isEmpty == true {
             throw APIStatus.badRequest("you must specify at least 1 command")
         }
@@ -34,16 +34,6 @@ struct ExecOptions: Equatable, Sendable {
         return o
     }
 
-    /// Go's strconv.ParseBool, as query parameters are decoded.
-    static func bool(_ request: APIRequest, _ name: String) throws(APIStatus) -> Bool {
-        guard let v = request.query(name) else { return false }
-        switch v {
-        case "1", "t", "T", "true", "TRUE", "True", "": return true
-        case "0", "f", "F", "false", "FALSE", "False": return false
-        default:
-            throw APIStatus.badRequest("PodExecOptions in version \"v1\" cannot be handled as a PodExecOptions: strconv.ParseBool: parsing \"\(v)\": invalid syntax")
-        }
-    }
 }
 
 /// The container a pod subresource request is for (the API server's `validateContainer`):

@@ -26,9 +26,9 @@ struct LogOptions: Equatable, Sendable {
         var o = LogOptions()
         let c = request.query("container") ?? ""
         o.container = c.isEmpty ? nil : c
-        o.previous = try bool(request, "previous")
-        o.follow = try bool(request, "follow")
-        o.timestamps = try bool(request, "timestamps")
+        o.previous = try request.queryBool("previous", kind: "PodLogOptions")
+        o.follow = try request.queryBool("follow", kind: "PodLogOptions")
+        o.timestamps = try request.queryBool("timestamps", kind: "PodLogOptions")
         var invalid: [String] = []
         func int(_ name: String) throws(APIStatus) -> Int? {
             guard let v = request.query(name) else { return nil }
@@ -58,15 +58,6 @@ struct LogOptions: Equatable, Sendable {
         return o
     }
 
-    static func bool(_ request: APIRequest, _ name: String) throws(APIStatus) -> Bool {
-        guard let v = request.query(name) else { return false }
-        switch v {
-        case "1", "t", "T", "true", "TRUE", "True", "": return true
-        case "0", "f", "F", "false", "FALSE", "False": return false
-        default:
-            throw APIStatus.badRequest("PodLogOptions in version \"v1\" cannot be handled as a PodLogOptions: strconv.ParseBool: parsing \"\(v)\": invalid syntax")
-        }
-    }
 
     /// The earliest time of a line to show, if any.
     func since(now: Date) -> Date? {
