@@ -112,10 +112,14 @@ public actor Prober {
         let first = useWatches && snapshotsTaken == 0
         let r: RedisResult
         if first {
-            async let k8s: Void = refreshKubernetes(t)
-            async let redis = redisResult(t)
-            _ = await k8s
-            r = await redis
+            // The frame waits for the pod anyway: Redis gets that long to answer too (a cold
+            // `kubectl exec` on a busy machine can take longer than `redisWait`, and a frame
+            // that waited 8 s on a hung `get` should not then call Redis silent after 1 s).
+            if redisWait != nil, redisInFlight == nil {
+                redisInFlight = (Task { await self.probeRedis(t) }, t)
+            }
+            await refreshKubernetes(t)
+            r = await redisResult(t)
         } else {
             async let k8s: Void = refreshKubernetes(t)
             async let ev: Void = refreshEvents(t)
@@ -306,7 +310,7 @@ public actor Prober {
         events[key] = e
         if events.count > 500 {
             // Keep the newest 300.
-            let keep = events.sorted { ($0.value.when ?? "") > ($1.value.when ?? "") }.prefix(300)
+            let keep = events.sorted { KubeEvent.newestFirst($0.value, $1.value) }.prefix(300)
             events = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
         }
     }
@@ -617,7 +621,7 @@ public actor Prober {
 
     /// Warning and normal events of the pod, newest first.
     public func podEvents() -> [KubeEvent] {
-        events.values.sorted { ($0.when ?? "") > ($1.when ?? "") }
+        events.values.sorted(by: KubeEvent.newestFirst)
     }
 
     /// Sends read-only lines through the persistent session (memory analysis, runbook checks).

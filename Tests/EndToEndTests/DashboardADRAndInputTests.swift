@@ -95,8 +95,11 @@ import Glibc
             #expect(helpDelay < 1.5, "help took \(helpDelay) s")
             try d.tmux.sendKeys("Escape")
             // The pod source fails (one-shot get timed out) while Redis answers through exec.
-            let screen = try await d.waitFor(40, "the pod panel's error") { l in
-                l.contains { $0.contains("┌ Pod health") && ($0.contains("error: kubectl timed out") || $0.contains("stale")) }
+            // (Both on one frame: the pod's error and Redis up. On a loaded machine the first
+            // `kubectl exec` may take a few seconds; Redis must come up while the pod stays failed.)
+            let screen = try await d.waitFor(40, "the pod panel's error beside Redis up") { l in
+                l.first?.contains("redis: up") == true
+                    && l.contains { $0.contains("┌ Pod health") && ($0.contains("error: kubectl timed out") || $0.contains("stale")) }
             }
             let text = screen.joined(separator: "\n")
             #expect(screen.first?.contains("redis: up") == true, "\(text)")
