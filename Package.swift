@@ -16,9 +16,9 @@
 //     Sandbox         the local cluster of real redis-server pods (state, kubelet/controllers, faults)
 //     SandboxAPI      the sandbox's Kubernetes API server (SwiftNIO HTTPS + WebSocket), for the real kubectl
 //   Command line:
-//     SandboxCommands the sandbox's subcommands (up, down, fault, ...), shared by both executables
+//     SandboxCommands the sandbox's subcommands (up, down, fault, ...), used by redis-runbook-sandbox
 //     CLI             the commands as types (swift-argument-parser), wiring everything together
-//     redis-runbook   the executable: dispatches on its name (kubectl personality) and runs CLI
+//     redis-runbook   the incident tool's executable: runs CLI (links no sandbox target)
 //     redis-runbook-sandbox  the sandbox's own executable: up/seed/fault/heal/status/env/down, daemon, apiserver
 import PackageDescription
 

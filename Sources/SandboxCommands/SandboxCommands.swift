@@ -6,25 +6,9 @@ import Sandbox
 import Glibc
 #endif
 
-// The sandbox's subcommands, shared by `redis-runbook sandbox ...` (CLI, the old entry point)
-// and `redis-runbook-sandbox ...` (the sandbox's own executable, which adds `env` and the
-// hidden `apiserver`). `SandboxControl` spawns the daemon, the pause processes and the API
-// server from whichever of the two executables runs it (see SandboxControl.selfCommand).
-
-public struct SandboxCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "sandbox",
-        abstract: "A local kubectl-compatible cluster of real redis-server pods, with fault injection.",
-        discussion: """
-        The sandbox runs StatefulSet `redis` (deploy/redis-statefulset.yaml) on one node: pod redis-0 with a real
-        redis-server and prometheus-redis-exporter, its PVC on disk, in its own network and mount namespaces.
-        DIR/bin/kubectl is a kubectl for it.
-        """,
-        subcommands: [SandboxUp.self, SandboxDown.self, SandboxStatus.self, SandboxFault.self, SandboxHeal.self, SandboxSeed.self,
-                      SandboxEnv.self, SandboxDaemonCommand.self, SandboxPauseCommand.self]
-    )
-    public init() {}
-}
+// The sandbox's subcommands, for `redis-runbook-sandbox` (Sources/redis-runbook-sandbox, which
+// adds the hidden `apiserver`). `SandboxControl` spawns the daemon, the pause processes and the
+// API server from that executable.
 
 public struct SandboxDirOption: ParsableArguments {
     public init() {}
@@ -58,6 +42,9 @@ public struct SandboxUp: AsyncParsableCommand {
     @Flag(name: .customLong("redis-password-secret"),
           help: "Password-protected Redis: REDIS_PASSWORD/REDISCLI_AUTH from Secret redis-auth (DIR/secrets), --requirepass $(REDIS_PASSWORD).")
     var redisPasswordSecret = false
+    @Flag(name: .customLong("redis-password-env-only"),
+          help: "Like --redis-password-secret, but the redis container gets only REDIS_PASSWORD (the common chart convention): a plain redis-cli in the pod gets NOAUTH.")
+    var redisPasswordEnvOnly = false
     @Flag(name: .customLong("fast"), help: .hidden)
     var fast = false
     @Flag(name: .customLong("no-wait"), help: "Return without waiting for redis-0 to be ready.")
@@ -70,6 +57,7 @@ public struct SandboxUp: AsyncParsableCommand {
         o.exporter = exporter
         o.memoryLimit = memoryLimit
         o.redisPasswordSecret = redisPasswordSecret
+        o.redisPasswordEnvOnly = redisPasswordEnvOnly
         o.wait = !noWait
         if fast { o.timings = .fast }
         do { try await dir.control.up(o) } catch { sandboxFail(error) }

@@ -85,6 +85,10 @@ final class DrillBox: @unchecked Sendable {
     var logPath: String { tmp.appendingPathComponent("incident-\(cellNumber).jsonl").path }
     var cellNumber = 0
     var transcript: [String] = []
+    /// The sandbox's redis container has only REDIS_PASSWORD (`--redis-password-env-only`):
+    /// the drill's own redis-cli calls authenticate as an operator would in that pod
+    /// (`sh -c 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ...'`, the value never on a command line).
+    var passwordEnvOnly = false
 
     private init(tmp: URL) {
         self.tmp = tmp
@@ -98,6 +102,7 @@ final class DrillBox: @unchecked Sendable {
         let tmp = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("rb-drill-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         let box = DrillBox(tmp: tmp)
+        box.passwordEnvOnly = extra.contains("--redis-password-env-only")
         let started = Date()
         var failure: Error?
         do {
@@ -131,7 +136,16 @@ final class DrillBox: @unchecked Sendable {
 
     /// `kubectl exec redis-0 -c redis -- redis-cli ARGS`.
     func cli(_ args: [String], timeout: TimeInterval = 30) async throws -> String {
-        try await kubectl(["exec", "redis-0", "-c", "redis", "--", "redis-cli"] + args, timeout: timeout).trimmed
+        if passwordEnvOnly {
+            return try await kubectl(["exec", "redis-0", "-c", "redis", "--", "sh", "-c",
+                                      #"REDISCLI_AUTH="$REDIS_PASSWORD" exec redis-cli "$@""#, "redis-cli"] + args, timeout: timeout).trimmed
+        }
+        return try await kubectl(["exec", "redis-0", "-c", "redis", "--", "redis-cli"] + args, timeout: timeout).trimmed
+    }
+
+    /// The sandbox's Redis password (its Secret on disk), to assert it never leaks.
+    var redisPassword: String? {
+        try? String(contentsOfFile: sbx + "/secrets/redis-auth/password", encoding: .utf8)
     }
 
     func dbsize() async throws -> Int? { Int(try await cli(["DBSIZE"])) }

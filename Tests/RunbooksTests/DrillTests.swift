@@ -90,6 +90,61 @@ struct DrillsA {
         }
     }
 
+    /// Issue 14.7: a container with only REDIS_PASSWORD (the chart convention). A plain redis-cli
+    /// in the pod gets NOAUTH; the runbooks' redis-cli steps authenticate with the password read
+    /// inside the pod and sent on redis-cli's stdin, and the value is never on a command line,
+    /// in the output or in the incident log.
+    @Test func passwordOnlyContainerMemoryPressureAndAOFCorruption() async throws {
+        try await DrillBox.with(["--redis-password-env-only", "--memory-limit", "64Mi"]) { box in
+            let password = try #require(box.redisPassword, "no password secret in the sandbox")
+            #expect(password.count >= 16)
+            // What the container really has: no REDISCLI_AUTH, so a plain redis-cli is refused.
+            let plain = try await box.kubectl(["exec", "redis-0", "-c", "redis", "--", "redis-cli", "DBSIZE"])
+            #expect(plain.output.contains("NOAUTH"), "a plain redis-cli in the pod: \(plain)")
+            let env = try await box.kubectl(["exec", "redis-0", "-c", "redis", "--", "printenv", "REDISCLI_AUTH"])
+            #expect(env.status != 0 && env.trimmed.isEmpty, "REDISCLI_AUTH is set in the container: \(env.status)")
+            _ = try await seeded(box, 200)
+
+            // memory-pressure: the "no" path and the limit remedy, both through redis-cli steps.
+            try await box.fault("memory-pressure")
+            let before = try #require(try await box.dbsize())
+            try await box.waitFinding(runbook: "memory-pressure", timeout: 60)
+            var c = try await box.cell("memory-pressure", "password-only: stop at remedy", yesD + ["--answer", "remedy=stop"],
+                                       exit: 3, verdict: "stopped: writes accepted: no")
+            #expect(c.live.keys == before && c.live.ready == "True", "\(c.live)")
+            c = try await box.cell("memory-pressure", "password-only: remedy=limit",
+                                   yes + ["--answer", "remedy=limit", "--set", "new_limit=128Mi", "--set", "limit_maxmemory=100663296"],
+                                   exit: 0, verdict: "finished: Redis serving; \(g(before)) of \(g(before)) keys")
+            box.expectServing(c.live, keys: before, "after raising the limit, password-only")
+            #expect(c.result.output.contains("Redis answered NOAUTH"), "the run never said how it authenticates\n\(c.result.output.suffix(2000))")
+            #expect(!c.result.output.contains(password), "the password was shown")
+            try await box.verifyRecovered(runbook: "memory-pressure")
+
+            // aof-corruption, repaired unattended (--yes --yes-destructive), keys accounted for.
+            let beforeAOF = try #require(try await box.dbsize())
+            _ = try await box.cli(["BGREWRITEAOF"])
+            try await box.eventually("AOF rewrite done", timeout: 30) { try await box.cli(["INFO", "persistence"]).contains("aof_rewrite_in_progress:0") }
+            try await box.fault("aof-corruption")
+            try await box.waitFinding(runbook: "aof-corruption", timeout: 60)
+            c = try await box.cell("aof-corruption", "password-only: --yes --yes-destructive",
+                                   yesD + ["--set", "keys_before=\(beforeAOF + 201)"], exit: 0, verdict: "finished: Redis serving; ")
+            box.expectServing(c.live, "after the repair, password-only")
+            let after = try #require(c.live.keys)
+            #expect(after >= beforeAOF && after < beforeAOF + 201, "keys after the repair: \(after), before \(beforeAOF)")
+            #expect(!c.result.output.contains(password), "the password was shown")
+            try await box.verifyRecovered(runbook: "aof-corruption")
+            try await box.verifyLog(runOutput: c.result.output)
+
+            // Never on a local command line (the tool's argv are in the log) nor in the log at all.
+            let logs = try FileManager.default.contentsOfDirectory(atPath: box.tmp.path).filter { $0.hasPrefix("incident-") }
+            #expect(logs.count == 3, "\(logs)")
+            for f in logs {
+                let log = try String(contentsOfFile: box.tmp.appendingPathComponent(f).path, encoding: .utf8)
+                #expect(!log.isEmpty && !log.contains(password), "the password is in the incident log \(f)")
+            }
+        }
+    }
+
     @Test func dryRunMutatesNothing() async throws {
         try await DrillBox.with { box in
             let before = try await seeded(box, 300)

@@ -83,6 +83,11 @@ struct RuntimeFaultTests {
             let w4 = Int(await sb.redisCLI(["LLEN", "bull:email:wait"]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
             #expect(w4 < w3, "the worker drains wait: \(w3) -> \(w4)")
             #expect(await sb.info("memory")["maxmemory_policy"] == "allkeys-lru")
+            // Repaired by hand (as the config-drift runbook does): heal no longer lists it.
+            #expect(await sb.redisCLI(["CONFIG", "SET", "maxmemory-policy", "noeviction"]).contains("OK"))
+            let again = await sb.sandbox("heal")
+            #expect(!again.stdoutText.contains("maxmemory-policy") && !again.stdoutText.contains("left for a runbook"), "\(again.stdoutText)")
+            #expect(!(await sb.sandbox("status")).stdoutText.contains("config-drift"))
         }
     }
 

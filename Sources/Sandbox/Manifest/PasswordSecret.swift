@@ -18,6 +18,19 @@ public enum SandboxSecrets {
     public static let redisSecretName = "redis-auth"
     public static let redisSecretKey = "password"
 
+    /// The readiness probe of a container that has only REDIS_PASSWORD (as charts write it).
+    public static let passwordProbeScript = #"REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG"#
+
+    /// The environment of a command run as that shell script runs it: `REDISCLI_AUTH="$REDIS_PASSWORD"`
+    /// before the command sets REDISCLI_AUTH from REDIS_PASSWORD for that command only.
+    public static func scriptAssignments(_ script: String, _ env: [String: String]) -> [String: String] {
+        var out = env
+        if script.contains(#"REDISCLI_AUTH="$REDIS_PASSWORD""#) || script.contains("REDISCLI_AUTH=$REDIS_PASSWORD") {
+            if let pw = env["REDIS_PASSWORD"] { out["REDISCLI_AUTH"] = pw }
+        }
+        return out
+    }
+
     public static func dir(_ root: URL) -> URL { root.appendingPathComponent("secrets") }
 
     public static func file(_ root: URL, name: String, key: String) -> URL {
@@ -92,7 +105,12 @@ extension StatefulSetManifest {
     /// authenticates without a command-line password), redis-server gets
     /// `--requirepass $(REDIS_PASSWORD)` (expanded by the kubelet), the exporter gets
     /// REDIS_PASSWORD (redis_exporter reads it from its environment).
-    public mutating func useRedisPasswordSecret(name: String = SandboxSecrets.redisSecretName, key: String = SandboxSecrets.redisSecretKey) throws {
+    ///
+    /// `cliAuth: false` is the common chart convention: the redis container gets only
+    /// REDIS_PASSWORD, so a plain `redis-cli` in the pod is not authenticated (NOAUTH) and the
+    /// readiness probe sets REDISCLI_AUTH itself (`sh -c 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping ...'`).
+    public mutating func useRedisPasswordSecret(name: String = SandboxSecrets.redisSecretName, key: String = SandboxSecrets.redisSecretKey,
+                                                cliAuth: Bool = true) throws {
         guard let i = template.containers.firstIndex(where: { $0.name == "redis" }) else {
             throw ManifestError.invalid("no container redis")
         }
@@ -104,8 +122,12 @@ extension StatefulSetManifest {
         }
         var c = template.containers[i]
         c.env.removeAll { $0.name == "REDIS_PASSWORD" || $0.name == "REDISCLI_AUTH" }
-        c.env += [secretEnv("REDIS_PASSWORD"), secretEnv("REDISCLI_AUTH")]
+        c.env += cliAuth ? [secretEnv("REDIS_PASSWORD"), secretEnv("REDISCLI_AUTH")] : [secretEnv("REDIS_PASSWORD")]
         c.args = (c.args ?? []) + ["--requirepass", "$(REDIS_PASSWORD)"]
+        if !cliAuth, var probe = c.readinessProbe {
+            probe.command = ["sh", "-c", SandboxSecrets.passwordProbeScript]
+            c.readinessProbe = probe
+        }
         template.containers[i] = c
         for j in template.containers.indices where j != i && template.containers[j].name.contains("exporter") {
             template.containers[j].env.removeAll { $0.name == "REDIS_PASSWORD" }

@@ -1,31 +1,5 @@
 import Foundation
 
-/// kubectl's table printer: text/tabwriter with minwidth 6, padding 3, the last cell not padded.
-public enum KctlTable {
-    public static func render(header: [String]?, rows: [[String]]) -> String {
-        let all = (header.map { [$0] } ?? []) + rows
-        guard let columns = all.map(\.count).max(), columns > 0 else { return "" }
-        var widths = [Int](repeating: 6, count: columns)
-        for row in all {
-            for (i, cell) in row.enumerated() where i < row.count - 1 {
-                widths[i] = max(widths[i], cell.count + 3)
-            }
-        }
-        var out = ""
-        for row in all {
-            for (i, cell) in row.enumerated() {
-                if i == row.count - 1 {
-                    out += cell
-                } else {
-                    out += cell + String(repeating: " ", count: widths[i] - cell.count)
-                }
-            }
-            out += "\n"
-        }
-        return out
-    }
-}
-
 /// Table rows for each kind, as the API server's table convertor computes them.
 public struct KctlRows: Sendable {
     public let state: ClusterState

@@ -97,6 +97,8 @@ public struct SandboxControl: Sendable {
         public var memoryLimit: String?
         /// Password-protected Redis from Secret redis-auth (see SandboxSecrets).
         public var redisPasswordSecret = false
+        /// With redisPasswordSecret: the redis container gets only REDIS_PASSWORD, no REDISCLI_AUTH.
+        public var redisPasswordEnvOnly = false
         public var timings: SandboxTimings = SandboxTimings()
         public var wait: Bool = true
         public var waitTimeout: TimeInterval = 90
@@ -207,8 +209,8 @@ public struct SandboxControl: Sendable {
     func newState(_ o: UpOptions, selfExe: String) throws -> ClusterState {
         var (manifest, source) = try StatefulSetManifest.load(executable: URL(fileURLWithPath: selfExe))
         if let limit = o.memoryLimit { try manifest.setRedisMemoryLimit(limit) }
-        if o.redisPasswordSecret {
-            try manifest.useRedisPasswordSecret()
+        if o.redisPasswordSecret || o.redisPasswordEnvOnly {
+            try manifest.useRedisPasswordSecret(cliAuth: !o.redisPasswordEnvOnly)
             try SandboxSecrets.write(layout.root, name: SandboxSecrets.redisSecretName, key: SandboxSecrets.redisSecretKey,
                                      value: SandboxSecrets.newPassword())
         }

@@ -693,7 +693,9 @@ public final class SandboxDaemon {
         crt.probeOut = runDir + "/probe-\(pod.uid)-\(spec.name).out"
         try? FileManager.default.removeItem(atPath: crt.probeOut)
         // The container's environment (REDISCLI_AUTH from a Secret authenticates the probe's redis-cli).
-        let probeEnv = ProcessInfo.processInfo.environment.merging(SandboxSecrets.environment(spec.env, root: layout.root)) { $1 }
+        let containerEnv = SandboxSecrets.scriptAssignments(probe.command.joined(separator: " "),
+                                                            SandboxSecrets.environment(spec.env, root: layout.root))
+        let probeEnv = ProcessInfo.processInfo.environment.merging(containerEnv) { $1 }
         if let child = try? Child.spawn(argv, environment: probeEnv, stdoutPath: crt.probeOut, stderrPath: crt.probeOut, newProcessGroup: true) {
             crt.probe = child
             crt.probeStarted = now

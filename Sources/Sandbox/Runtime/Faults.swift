@@ -313,17 +313,46 @@ extension SandboxControl {
             try store.update { $0.runtime.faults.diskFull = false }
             done.append("volume grown back to \(size >> 20) MiB (Redis resumes AOF writes by itself)")
         }
+        // What is left for a runbook is read from the live system, not from what was injected:
+        // a fault a runbook has since repaired is not listed again.
         let injected = Set(s.runtime.faults.injected)
-        for f in ["aof-corruption": "AOF corruption (redis-check-aof --fix from a repair pod)",
-                  "config-drift": "maxmemory-policy drift (CONFIG SET maxmemory-policy noeviction)",
-                  "memory-pressure": "memory pressure (free or expire data, or raise the limit)",
-                  "slow-loading": "large dataset (slow restarts)"] where injected.contains(f.key) {
-            left.append(f.value)
+        let runbookFaults = ["aof-corruption", "config-drift", "memory-pressure", "slow-loading"]
+        var stillThere: Set<String> = []
+        for f in runbookFaults where injected.contains(f) {
+            if await leftInPlace(f) { stillThere.insert(f) }
         }
+        let labels = ["aof-corruption": "AOF corruption (redis-check-aof --fix from a repair pod)",
+                      "config-drift": "maxmemory-policy drift (CONFIG SET maxmemory-policy noeviction)",
+                      "memory-pressure": "memory pressure (free or expire data, or raise the limit)",
+                      "slow-loading": "large dataset (slow restarts)"]
+        left = stillThere.compactMap { labels[$0] }
         try store.update { s in
-            s.runtime.faults.injected.removeAll { !["aof-corruption", "config-drift", "memory-pressure", "slow-loading"].contains($0) }
+            s.runtime.faults.injected.removeAll { !stillThere.contains($0) }
         }
         print(done.isEmpty ? "nothing to heal without a runbook" : "healed: " + done.joined(separator: "; "))
         if !left.isEmpty { print("left for a runbook: " + left.sorted().joined(separator: "; ")) }
+    }
+
+    /// Whether a fault that only a runbook repairs is still present in the live system.
+    func leftInPlace(_ fault: String) async -> Bool {
+        func cli(_ args: [String]) async -> String { (try? await redisCLI(args, timeout: .seconds(5))) ?? "" }
+        switch fault {
+        case "aof-corruption":
+            // Repaired once Redis has loaded its AOF and answers again.
+            return !(await cli(["PING"])).contains("PONG")
+        case "config-drift":
+            // Unknown while Redis does not answer: still listed.
+            let reply = await cli(["CONFIG", "GET", "maxmemory-policy"])
+            return !reply.contains("noeviction")
+        case "memory-pressure":
+            guard let mem = try? await info("memory"), let used = mem["used_memory"].flatMap(Double.init),
+                  let max = mem["maxmemory"].flatMap(Double.init) else { return true }
+            return max > 0 && used >= 0.9 * max
+        case "slow-loading":
+            // The large dataset stays until someone removes it (its first key is slow:0).
+            return (await cli(["EXISTS", "slow:0"])).trimmingCharacters(in: .whitespacesAndNewlines) != "0"
+        default:
+            return true
+        }
     }
 }

@@ -21,9 +21,14 @@ public enum PodExec {
     /// The redis container's own environment (literal values and Secret references), as
     /// `kubectl exec` gives it: REDISCLI_AUTH in password mode, so the sandbox's own redis-cli
     /// calls (faults, seed, the BullMQ trickle) authenticate like any in-pod redis-cli.
+    /// A container with only REDIS_PASSWORD (the chart convention): the sandbox's own tools set
+    /// REDISCLI_AUTH from it, as a chart's scripts do (`kubectl exec` still gets the container's
+    /// environment as it is: see ExecRequest).
     public static func redisEnvironment(_ pod: PodState, root: URL) -> [String: String] {
         guard let spec = pod.containers.first(where: { $0.name == "redis" }) else { return [:] }
-        return SandboxSecrets.environment(spec.env, root: root)
+        var env = SandboxSecrets.environment(spec.env, root: root)
+        if env["REDISCLI_AUTH"] == nil, let pw = env["REDIS_PASSWORD"] { env["REDISCLI_AUTH"] = pw }
+        return env
     }
 
     /// `nsenter -t PID [-U --preserve-credentials] -n -m --wd --`. `--wd` without a value takes
