@@ -22,7 +22,7 @@ public enum Action: String, Sendable, CaseIterable, Hashable {
     case up, down, pageUp, pageDown, top, bottom
     case open, nextScreen, previousScreen
     case dashboard, memory, logs, events, findings
-    case refresh, togglePrevious, switchContainer
+    case refresh, togglePrevious, switchContainer, toggleWrap
     case startRunbook
     /// Start the keyspace analysis (read-only: SCAN + MEMORY USAGE in bounded batches).
     case analyze
@@ -77,6 +77,7 @@ public enum Keymap {
         KeyBinding(key: .char("a"), action: .analyze, help: "analyse the keyspace: where the memory went (read-only; Esc cancels)", screens: [.memory, .analysis], hint: true),
         KeyBinding(key: .char("p"), action: .togglePrevious, help: "toggle --previous (logs of the last container)", screens: [.logs], hint: true),
         KeyBinding(key: .char("c"), action: .switchContainer, help: "switch container", screens: [.logs], hint: true),
+        KeyBinding(key: .char("w"), action: .toggleWrap, help: "wrap long lines (on/off): see a whole log line", screens: [.logs], hint: true),
         KeyBinding(key: .char("X"), action: .startRunbook, help: "start the selected finding's runbook (may change the cluster)",
                    screens: [.dashboard, .findings, .runbook], mutates: true, hint: true),
     ]
@@ -115,6 +116,7 @@ public enum Keymap {
         case .findings: "findings"
         case .togglePrevious: "previous"
         case .switchContainer: "container"
+        case .toggleWrap: "wrap"
         case .startRunbook: "run"
         case .analyze: "analyse"
         default: a.rawValue
@@ -139,7 +141,7 @@ public enum Keymap {
 public enum PaletteCommand {
     public static let names: [(name: String, help: String)] = [
         ("dashboard", "the dashboard"), ("memory", "memory chart"), ("logs [container]", "pod logs"),
-        ("previous", "toggle logs --previous"), ("events", "events"), ("findings", "findings"),
+        ("previous", "toggle logs --previous"), ("wrap", "wrap long log lines"), ("events", "events"), ("findings", "findings"),
         ("runbook <id>", "open a runbook"), ("refresh", "refresh now"), ("help", "help"), ("quit", "quit"),
     ]
 }

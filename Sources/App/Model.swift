@@ -24,6 +24,8 @@ public struct LogsState: Sendable, Equatable {
     /// The container's restart count when the server said it has no previous (terminated)
     /// container: `--previous` is not asked again until that count changes.
     public var noPreviousAtRestarts: Int?
+    /// Long lines wrapped onto the next rows (`w`) instead of cut at the panel's edge.
+    public var wrap: Bool = false
     public init(container: String) { self.container = container }
 }
 

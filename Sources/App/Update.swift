@@ -307,6 +307,9 @@ public enum App {
         case .togglePrevious:
             m.logs.previous.toggle(); m.logs.text = nil; m.logs.error = nil; m.logs.scroll = nil
             return [m.logsFetch].compactMap { $0 }
+        case .toggleWrap:
+            m.logs.wrap.toggle()
+            return []
         case .switchContainer:
             let i = m.containers.firstIndex(of: m.logs.container) ?? -1
             m.logs.container = m.containers.isEmpty ? m.logs.container : m.containers[(i + 1) % m.containers.count]
@@ -351,6 +354,9 @@ public enum App {
         case "previous", "prev":
             if m.screen != .logs { go(&m, .logs) }
             return perform(&m, .togglePrevious)
+        case "wrap", "w":
+            if m.screen != .logs { go(&m, .logs) }
+            return perform(&m, .toggleWrap)
         case "e", "ev", "events": return enter(&m, .events)
         case "f", "findings": return enter(&m, .findings)
         case "h", "help", "?": go(&m, .help); return []

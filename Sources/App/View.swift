@@ -201,8 +201,9 @@ extension App {
         let columns: [[DashPanel]]
         let grows: [Int?]
         if body.width >= 160 {
-            columns = [[pod, per, cli], [mem, que], [fin, adr]]   // extra rows: more warnings, the chart, more findings
-            grows = [0, 0, 0]
+            // Only the findings grow; the other panels keep their own height (no empty boxes).
+            columns = [[pod, per, cli], [mem, que], [fin, adr]]
+            grows = [nil, nil, 0]
         } else {
             columns = [[pod, mem, per], [fin, cli, que, adr]]
             grows = [1, 0]
@@ -260,8 +261,8 @@ extension App {
         } else {
             ls.append([Span(m.podName, .bold), Span("  no pod data", .dim)])
         }
-        // Preferred height counts three warnings; more show when the column has room.
-        let extra = max(0, (m.snapshot?.pod?.warnings.count ?? 0) - 3)
+        // Preferred height counts three warnings (all of them on a wide screen); more show when the column has room.
+        let extra = m.width >= 160 ? 0 : max(0, min(12, m.snapshot?.pod?.warnings.count ?? 0) - 3)
         return DashPanel(title: "Pod health", sources: ["pod", "node", "events"], preferred: ls.count + 2 - extra, minimum: 4, draw: lines(ls))
     }
 
@@ -430,7 +431,26 @@ extension App {
             case .unknown: return [[Span("? ", .dim), Span(c.title)], [Span("  " + c.detail, .dim)]]
             }
         }
-        return DashPanel(title: "ADR compliance", sources: ["redis", "exporter"], preferred: ls.count + 2, minimum: 3, draw: lines(ls))
+        // Short of room (80x24): what is wrong first, one row each with its detail on the same
+        // row, then one row for what passes; never a cut-off list that hides a failing check.
+        let draw: (inout Grid, Rect) -> Void = { g, r in
+            guard ls.count > r.height, !checks.isEmpty else { lines(ls)(&g, r); return }
+            let bad = checks.filter { $0.status != .pass }
+            let passing = checks.count - bad.count
+            var compact: [Line] = bad.map { c in
+                c.status == .fail ? [Span("✗ ", badStyle), Span(c.title), Span(": " + c.detail, .dim)]
+                                  : [Span("? ", .dim), Span(c.title), Span(": " + c.detail, .dim)]
+            }
+            if passing > 0 { compact.append([Span("✓ ", okStyle), Span("\(passing) of \(checks.count) pass", .dim)]) }
+            if compact.count > r.height, r.height > 0 {
+                let more = compact.count - r.height + 1
+                compact = Array(compact.prefix(r.height - 1)) + [[Span("+\(more) more: `check` lists them", .dim)]]
+            }
+            lines(compact)(&g, r)
+        }
+        let important = checks.filter { $0.status != .pass }.count + (checks.contains { $0.status == .pass } ? 1 : 0)
+        return DashPanel(title: "ADR compliance", sources: ["redis", "exporter"], preferred: ls.count + 2,
+                         minimum: min(ls.count, max(1, min(important, 4))) + 2, draw: draw)
     }
 
     static func severityStyle(_ s: Severity) -> Style {
@@ -449,13 +469,15 @@ extension App {
         // The id is the operator's handle (runbook, `check`, `status --json`): never cut it.
         let idWidth = min(32, max(10, list.map { TextWidth.of($0.id) + ($0.because == nil ? 0 : 2) }.max() ?? 10))
         var cols = [Column("sev", .fixed(4)), Column("finding", .fixed(idWidth)), Column("summary", .flex(min: 8, weight: 4))]
-        if wide { cols.append(Column("runbook", .flex(min: 10, weight: 2))) }
+        // The runbook column is as wide as its longest entry: the rest goes to the summary.
+        let runbookWidth = min(28, max(10, list.map { TextWidth.of($0.runbook.map { "→ \($0)" } ?? "—") }.max() ?? 10))
+        if wide { cols.insert(Column("runbook", .fixed(runbookWidth)), at: 2) }
         return Table(columns: cols, rows: list.map { f in
             // A symptom folds under its cause: "↳ pod-not-ready  … because aof-corruption".
             let id = f.because == nil ? Span(f.id, .bold) : Span("↳ " + f.id, .dim)
             let summary = f.because.map { Span("\(f.summary), because \($0)") } ?? Span(f.summary)
-            return [Span(severityLabel(f.severity), severityStyle(f.severity)), id, summary]
-                + (wide ? [Span(f.runbook.map { "→ \($0)" } ?? "—", .dim)] : [])
+            return [Span(severityLabel(f.severity), severityStyle(f.severity)), id]
+                + (wide ? [Span(f.runbook.map { "→ \($0)" } ?? "—", .dim)] : []) + [summary]
         }, selected: list.isEmpty ? nil : selected, showHeader: false)
     }
 
@@ -479,14 +501,26 @@ extension App {
                 }
                 return
             }
-            let (top, bottom) = r.height >= 4 ? r.splitBottom(1) : (r, Rect(x: 0, y: 0, width: 0, height: 0))
-            findingsTable(list, selected: sel, wide: r.width >= 60).render(into: &g, rect: top)
-            if bottom.height > 0 {
+            // The list, then (room permitting) the selected finding's evidence right under it; a
+            // list longer than the room says how many are not shown.
+            let evidenceRow = r.height >= 4 ? 1 : 0
+            var rows = min(list.count, r.height - evidenceRow)
+            let more = list.count - rows
+            if more > 0, rows > 1 { rows -= 1 }
+            let table = Rect(x: r.x, y: r.y, width: r.width, height: rows)
+            findingsTable(list, selected: sel, wide: r.width >= 60).render(into: &g, rect: table)
+            var y = r.y + rows
+            if list.count > rows, y < r.maxY {
+                g.write(line: [Span("+\(list.count - rows) more: j/k scroll, f lists all", .dim)], x: r.x, y: y, clip: r)
+                y += 1
+            }
+            if evidenceRow > 0, y < r.maxY {
                 let f = list[sel]
-                g.write(line: [Span("evidence: ", .dim), Span(f.evidence)], x: bottom.x, y: bottom.y, clip: bottom)
+                g.write(line: [Span("evidence: ", .dim), Span(f.evidence)], x: r.x, y: y, clip: r)
             }
         }
-        return DashPanel(title: title, sources: [], preferred: max(1, list.count) + 3, minimum: 3, draw: draw)
+        // At least the first three findings (the cause first) stay on screen at 80x24.
+        return DashPanel(title: title, sources: [], preferred: max(1, list.count) + 3, minimum: min(max(1, list.count), 3) + 2 + (list.count > 3 ? 1 : 0) + (list.isEmpty ? 0 : 1), draw: draw)
     }
 
     // MARK: other screens
@@ -510,7 +544,7 @@ extension App {
     }
 
     static func drawLogs(_ g: inout Grid, _ m: AppModel, _ body: Rect) {
-        let title = "Logs \(m.podName)/\(m.logs.container)\(m.logs.previous ? " --previous" : "")"
+        let title = "Logs \(m.podName)/\(m.logs.container)\(m.logs.previous ? " --previous" : "")\(m.logs.wrap ? " (wrapped)" : "")"
         var status: String?
         var err = false
         if let e = m.logs.error {
@@ -527,11 +561,36 @@ extension App {
             return
         }
         let maxTop = max(0, all.count - inner.height)
-        let top = min(m.logs.scroll ?? maxTop, maxTop)
         let f = m.filters[.logs] ?? ""
-        for (i, l) in all.dropFirst(top).prefix(inner.height).enumerated() {
-            let st: Style = (!f.isEmpty) ? Style(fg: .yellow) : (l.localizedCaseInsensitiveContains("error") || l.contains("#") && l.localizedCaseInsensitiveContains("bad") ? Style(fg: .red) : .plain)
-            g.write(l, x: inner.x, y: inner.y + i, style: st, clip: inner)
+        func style(_ l: String) -> Style {
+            (!f.isEmpty) ? Style(fg: .yellow) : (l.localizedCaseInsensitiveContains("error") || l.contains("#") && l.localizedCaseInsensitiveContains("bad") ? Style(fg: .red) : .plain)
+        }
+        if m.logs.wrap, inner.width > 0, inner.height > 0 {
+            // Scrolling stays in log lines; each line takes as many rows as it needs. Following
+            // the tail shows as many whole last lines as fit (the last one always complete).
+            func rows(_ l: String) -> [String] { l.isEmpty ? [""] : TextLayout.wrap(l, width: inner.width) }
+            var shown: [(String, Style)] = []
+            if let s = m.logs.scroll, s < maxTop || all.count <= inner.height {
+                for l in all.dropFirst(min(s, all.count)) {
+                    for r in rows(l) { shown.append((r, style(l))) }
+                    if shown.count >= inner.height { break }
+                }
+                shown = Array(shown.prefix(inner.height))
+            } else {
+                for l in all.reversed() {
+                    let r = rows(l)
+                    if shown.count + r.count > inner.height, !shown.isEmpty { break }
+                    shown.insert(contentsOf: r.map { ($0, style(l)) }, at: 0)
+                }
+                shown = Array(shown.suffix(inner.height))
+            }
+            for (i, (text, st)) in shown.enumerated() { g.write(text, x: inner.x, y: inner.y + i, style: st, clip: inner) }
+        } else {
+            let top = min(m.logs.scroll ?? maxTop, maxTop)
+            for (i, l) in all.dropFirst(top).prefix(inner.height).enumerated() {
+                let cut = TextWidth.of(l) > inner.width && inner.width > 1
+                g.write(cut ? TextLayout.truncate(l, to: inner.width) : l, x: inner.x, y: inner.y + i, style: style(l), clip: inner)
+            }
         }
         if all.isEmpty { g.write(f.isEmpty ? "(empty)" : "no line matches \"\(f)\"", x: inner.x, y: inner.y, style: .dim, clip: inner) }
     }

@@ -11,6 +11,7 @@ public struct KubeObjectMeta: Decodable, Sendable, Equatable {
     public var creationTimestamp: String?
     public var deletionTimestamp: String?
     public var labels: [String: String]?
+    public var resourceVersion: String?
 }
 
 /// A Kubernetes resource quantity as it appears in JSON: normally a string ("512Mi"), a bare
@@ -164,6 +165,19 @@ public struct KubeEvent: Decodable, Sendable, Equatable {
     /// The best "when" of the event: series last observation, lastTimestamp, eventTime, firstTimestamp, creation.
     public var when: String? {
         series?.lastObservedTime ?? lastTimestamp ?? eventTime ?? firstTimestamp ?? metadata?.creationTimestamp
+    }
+
+    /// Newest first, in the order they really happened: by time (parsed, so `…:05.123456Z` and
+    /// `…:05Z` compare as times), then, within the same second, by the server's resourceVersion
+    /// (later writes have higher ones), then by name: never the order of a dictionary.
+    public static func newestFirst(_ a: KubeEvent, _ b: KubeEvent) -> Bool {
+        let ta = a.when.flatMap(RFC3339.parse) ?? .distantPast
+        let tb = b.when.flatMap(RFC3339.parse) ?? .distantPast
+        if Int(ta.timeIntervalSince1970) != Int(tb.timeIntervalSince1970) { return ta > tb }
+        let ra = a.metadata?.resourceVersion.flatMap { UInt64($0) } ?? 0
+        let rb = b.metadata?.resourceVersion.flatMap { UInt64($0) } ?? 0
+        if ra != rb { return ra > rb }
+        return (a.metadata?.name ?? "") > (b.metadata?.name ?? "")
     }
 }
 

@@ -173,7 +173,7 @@ public enum SnapshotBuilder {
         let podName = pod.metadata?.name
         p.warnings = events
             .filter { $0.type == "Warning" && (podName == nil || $0.involvedObject?.name == podName) }
-            .sorted { ($0.when ?? "") > ($1.when ?? "") }
+            .sorted(by: KubeEvent.newestFirst)
             .prefix(20)
             .map { EventSummary(type: $0.type ?? "Warning", reason: $0.reason ?? "", message: $0.message ?? "", lastTimestamp: $0.when, count: $0.series?.count ?? $0.count) }
         return p

@@ -201,6 +201,32 @@ func press(_ m: inout AppModel, _ keys: Key...) -> [AppEffect] {
         #expect(m.logs.text == text)
     }
 
+    /// A log line longer than the screen: cut with "…" by default, whole after `w` (wrapped onto
+    /// the next rows, the tail still followed), cut again after a second `w`.
+    @Test func longLogLinesAreCutThenWrappedWithW() {
+        var m = model(width: 80, height: 24)
+        _ = press(&m, .char("l"))
+        let long = "1:M 04 Dec 2026 10:00:00.000 # Bad file format reading the append only file appendonly.aof.3.incr.aof: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest> END"
+        let text = ((1...30).map { "line \($0)" } + [long]).joined(separator: "\n")
+        _ = App.update(&m, .logsArrived(container: "redis", previous: false, .success(text)))
+        var screen = App.render(m, width: 80, height: 24).text
+        #expect(screen.contains("# Bad file format") && screen.contains("…") && !screen.contains("END"), "\(screen)")
+        _ = press(&m, .char("w"))
+        screen = App.render(m, width: 80, height: 24).text
+        #expect(screen.contains("(wrapped)"))
+        #expect(screen.contains("END") && screen.contains("redis-check-aof"), "\(screen)")
+        #expect(screen.contains("line 30"), "the lines before the long one still show: \(screen)")
+        // From the top, wrapped: the first lines in order.
+        _ = press(&m, .char("g"))
+        let lines = App.render(m, width: 80, height: 24).lines()
+        #expect(lines[2].contains("line 1") && lines[3].contains("line 2"), "\(lines)")
+        _ = press(&m, .char("w"))
+        _ = press(&m, .char("G"))
+        screen = App.render(m, width: 80, height: 24).text
+        #expect(!screen.contains("(wrapped)") && !screen.contains("END"))
+        #expect(Keymap.hints(for: .logs, readOnly: true).contains { $0.label == "wrap" })
+    }
+
     @Test func noPreviousContainerIsShownOnceAndAskedAgainOnlyAfterARestart() {
         var m = model(width: 100, height: 30)
         var s = sampleSnapshot()

@@ -81,6 +81,48 @@ import Testing
         #expect(text.contains("queue-backlog"))   // its summary names the queue
     }
 
+    /// Issue 19.8: at 80x24 with five findings and six unknown ADR checks, the first three findings
+    /// (cause first), a "+2 more" line and the evidence stay on screen, and the ADR panel shows
+    /// what is not passing, one row each, with how many more `check` lists. At 220x60 nothing
+    /// is cut beside blank columns: the findings' summaries are whole.
+    @Test func smallAndLargeScreensKeepTheImportantRows() throws {
+        var s = sampleSnapshot()
+        s.findings += [Finding(id: "crash-loop", severity: .warning, summary: "Container redis restarted recently", evidence: "4 restarts", runbook: "pod-restart", because: "oom-killed"),
+                       Finding(id: "aof-rewrite-failing", severity: .warning, summary: "AOF rewrite failed", evidence: "x", runbook: "aof-corruption")]
+        s.findings = Findings.causalOrder(s.findings)
+        s.adr = s.adr.map { var c = $0; c.status = .unknown; c.detail = "unknown: not read"; return c }
+        let small = dashboard(s, width: 80, height: 24)
+        let fs = ScreenRows(small.lines(), panel: "Findings")
+        #expect(fs.count >= 5, "\(fs)")
+        #expect(fs.prefix(3).map { $0.contains("oom-killed") || $0.contains("crash-loop") || $0.contains("maxmemory-unset") } == [true, true, true], "\(fs)")
+        #expect(fs.contains { $0.contains("+2 more") } && fs.contains { $0.contains("evidence: ") }, "\(fs)")
+        let adr = ScreenRows(small.lines(), panel: "ADR compliance")
+        #expect(adr.first?.contains("? appendonly yes: unknown: not read") == true, "\(adr)")
+        #expect(adr.last?.contains("more: `check` lists them") == true, "\(adr)")
+        let large = dashboard(s, width: 220, height: 60)
+        // The findings' runbook column is as wide as its entries: a cut summary has no blank columns beside it.
+        let row = try #require(large.lines().first { $0.contains("↳ crash-loop") })
+        let findingsPart = String(row[row.range(of: "WARN ↳ crash-loop")!.lowerBound...])
+        #expect(findingsPart.contains("Container redis restarted"), "\(findingsPart)")
+        let summary = findingsPart[findingsPart.range(of: "Container")!.lowerBound...]
+        #expect(!summary.contains("     "), "blank columns beside a cut text: \(findingsPart)")
+        #expect(large.text.contains("  unknown: not read"), "the ADR details show in full on a large screen")
+    }
+
+    /// The rows inside the panel whose title starts with `panel` (right column of the 80-column layout).
+    func ScreenRows(_ lines: [String], panel: String) -> [String] {
+        guard let top = lines.firstIndex(where: { $0.contains("┌ " + panel) }) else { return [] }
+        let col = lines[top].range(of: "┌ " + panel)!.lowerBound
+        let x = lines[top].distance(from: lines[top].startIndex, to: col)
+        var out: [String] = []
+        for l in lines.dropFirst(top + 1) {
+            let chars = Array(l)
+            guard x < chars.count, chars[x] == "│" else { break }
+            out.append(String(chars[(x + 1)...].prefix { $0 != "│" }))
+        }
+        return out
+    }
+
     @Test func dashboardAt200x60UsesThreeColumns() {
         let g = dashboard(sampleSnapshot(maxmemory: 800 << 20), width: 200, height: 60)
         let l = g.lines()

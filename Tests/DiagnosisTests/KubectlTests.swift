@@ -89,6 +89,24 @@ import Testing
         #expect(times == times.sorted(by: >))
     }
 
+    /// Same-second events in the order they happened (resourceVersion), whatever order they
+    /// arrive in: the order an operator reads as "what happened first".
+    @Test func sameSecondEventsKeepTheirTrueOrder() throws {
+        func ev(_ name: String, _ reason: String, _ when: String, rv: String) -> String {
+            #"{"metadata":{"name":"\#(name)","resourceVersion":"\#(rv)"},"type":"Warning","reason":"\#(reason)","message":"m","lastTimestamp":"\#(when)","involvedObject":{"name":"redis-0"}}"#
+        }
+        let items = [ev("e1", "Killing", "2026-12-04T10:00:05Z", rv: "101"),
+                     ev("e2", "BackOff", "2026-12-04T10:00:05Z", rv: "109"),
+                     ev("e3", "Unhealthy", "2026-12-04T10:00:05Z", rv: "104"),
+                     ev("e0", "Started", "2026-12-04T10:00:04Z", rv: "120")]
+        let pod = try KubeJSON.pod(from: Data(#"{"metadata":{"name":"redis-0"},"status":{}}"#.utf8))
+        for order in [items, items.reversed(), [items[2], items[0], items[3], items[1]]] {
+            let list = try KubeJSON.events(from: Data(#"{"kind":"EventList","items":[\#(order.joined(separator: ","))]}"#.utf8))
+            let s = SnapshotBuilder.podSummary(pod, node: nil, events: list, redisContainer: "redis")
+            #expect(s.warnings.map(\.reason) == ["BackOff", "Unhealthy", "Killing", "Started"])
+        }
+    }
+
     @Test func statefulSetsAndPVCs() throws {
         let sts = try KubeJSON.statefulSets(from: data("statefulset-nginx-sts_gke.json"))
         #expect(sts.count == 1)
