@@ -32,8 +32,9 @@ if ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook >/
     exit 2
 fi
 BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/redis-runbook"
-SB="$(dirname "$BIN")/redis-runbook-sandbox"
 fi
+. scripts/bench-lib.sh
+BIN_DIR="$(dirname "$BIN")"; SB=$(bench_sandbox_binary)
 
 OWN_DIR=0
 if [ -z "${BENCH_SANDBOX_DIR:-}" ]; then
