@@ -78,6 +78,29 @@ public actor Prober {
     /// A whole discovery walk has finished at least once: an empty list then means no queues.
     private var queueListKnown = false
 
+    // API liveness (dashboard mode): a watch process that runs proves nothing (a hung API server
+    // keeps it alive and silent), so the API server's answers are tracked, and when it has said
+    // nothing for `livenessInterval` a cheap `kubectl get --raw /version` asks it. While that
+    // fails, the watches' objects are stale, nothing else is requested (no watch restarts, no
+    // one-shot gets, so an outage costs one probe every few seconds), and when it answers again
+    // every source resumes at once.
+    /// Probe the API server when it has answered nothing for this long.
+    public var livenessInterval: TimeInterval = 3
+    /// The probe's own --request-timeout: /version is answered at once by a live server.
+    public var livenessRequestTimeout = "2s"
+    /// Longest wait between two probes while the API server is unreachable.
+    public var livenessMaxBackoff: TimeInterval = 2
+    /// Last time the API server answered anything (a watch document, a one-shot read, the probe).
+    private var apiAnsweredAt: Date?
+    /// The probe's failure while the API server is unreachable (nil: reachable, or not known otherwise).
+    private var apiDown: Failure?
+    private var apiDownSince: Date?
+    private var livenessInFlight = 0
+    private var livenessNext = Date.distantPast
+    private var livenessBackoff: TimeInterval = 0
+    /// Liveness probes run so far (tests and the spawn budget).
+    public private(set) var livenessProbes = 0
+
     private var lastGood: [String: Date] = [:]
     private var lastKnownKeyspace: (keys: [String: Int], at: String?) = ([:], nil)
     private var previousSnapshot: Snapshot?
@@ -137,7 +160,7 @@ public actor Prober {
         }
 
         var input = SnapshotInputs(now: t)
-        input.context = target.context
+        input.context = target.context ?? currentContext
         input.namespace = target.namespace
         input.podName = target.pod
         input.redisContainer = target.container
@@ -162,6 +185,7 @@ public actor Prober {
         if let e = metricsError { errors.append(SourceError(source: "exporter", message: e.message, staleSeconds: stale("exporter"), kind: e.kind)) }
         if let e = logsError { errors.append(SourceError(source: "logs", message: e.message, staleSeconds: nil, kind: e.kind)) }
         input.errors = errors
+        input.apiSilent = apiDown != nil
         var snap = SnapshotBuilder.build(input)
         if r.info != nil {
             lastKnownKeyspace = (snap.keyspace, snap.takenAt)
@@ -173,6 +197,7 @@ public actor Prober {
         snapshotsTaken += 1
         if first {
             let nodeName = pod?.spec?.nodeName
+            Task { await self.resolveCurrentContext() }
             Task {
                 async let ev: Void = self.refreshEvents(t)
                 async let metrics: Void = self.metricsForRefresh(t)
@@ -216,22 +241,30 @@ public actor Prober {
     // MARK: - Kubernetes objects
 
     private func refreshKubernetes(_ t: Date) async {
+        if useWatches { checkLiveness(t) }
+        let apiUp = apiDown == nil
         // The first frame comes from one-shot gets; the watches start with the second refresh
         // (starting them at once would only double the first refresh's process starts).
         if useWatches, snapshotsTaken > 0 { startWatchesIfNeeded() }
         // Pod: newest watch document, else a one-shot get (rate-limited, backed off on failure).
         var podFromWatch = false
         if let w = podWatch {
-            for doc in w.poll(now: t) {
-                if let p = try? KubeJSON.pod(from: doc) { pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podFromWatch = true }
+            for doc in w.poll(now: t, mayStart: apiUp) {
+                if let p = try? KubeJSON.pod(from: doc) { pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podFromWatch = true; apiAnswered(t) }
             }
-            if w.isHealthy, podStamp != nil { podFromWatch = true; lastGood["pod"] = t }
+            // A live watch keeps the object current as long as the API server is known to answer:
+            // its age is the API server's last answer, not the process's existence.
+            if apiUp, w.isHealthy, podStamp != nil { podFromWatch = true; lastGood["pod"] = max(lastGood["pod"] ?? t, apiAnsweredAt ?? t) }
         }
-        if !podFromWatch, t >= podPollNext {
+        if let down = apiDown {
+            // Unreachable: the probe asks; the pod panel keeps its last object, stale.
+            podError = down
+        } else if !podFromWatch, t >= podPollNext {
             let r = await kubectl(["get", "pod", target.pod, "-o", "json"], label: "probe:pod")
             if r.succeeded, let p = try? KubeJSON.pod(from: r.stdout) {
                 pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podBackoff = 0
                 podPollNext = t
+                apiAnswered(t)
             } else {
                 let failure = failureMessage(r)
                 podError = failure
@@ -250,12 +283,14 @@ public actor Prober {
         }
         var nodeFromWatch = false
         if let w = nodeWatch {
-            for doc in w.poll(now: t) {
-                if let n = try? KubeJSON.node(from: doc) { node = n; nodeError = nil; lastGood["node"] = t; nodeFromWatch = true }
+            for doc in w.poll(now: t, mayStart: apiUp) {
+                if let n = try? KubeJSON.node(from: doc) { node = n; nodeError = nil; lastGood["node"] = t; nodeFromWatch = true; apiAnswered(t) }
             }
-            if w.isHealthy, node != nil { nodeFromWatch = true; lastGood["node"] = t }
+            if apiUp, w.isHealthy, node != nil { nodeFromWatch = true; lastGood["node"] = max(lastGood["node"] ?? t, apiAnsweredAt ?? t) }
         }
-        if useWatches, snapshotsTaken == 0 {
+        if let down = apiDown {
+            if node != nil || nodeError != nil { nodeError = down }
+        } else if useWatches, snapshotsTaken == 0 {
             // First frame of the dashboard: not held for the node (it needs the pod first); it is
             // fetched right after the first snapshot (see `snapshot()`).
             nodePollNext = t.addingTimeInterval(5)
@@ -263,6 +298,7 @@ public actor Prober {
             let r = await kubectl(["get", "node", nodeName, "-o", "json"], label: "probe:node")
             if r.succeeded, let n = try? KubeJSON.node(from: r.stdout) {
                 node = n; nodeError = nil; lastGood["node"] = t; nodePollNext = t.addingTimeInterval(useWatches ? 5 : 0)
+                apiAnswered(t)
             } else {
                 nodeError = failureMessage(r); nodePollNext = t.addingTimeInterval(15)
             }
@@ -272,19 +308,23 @@ public actor Prober {
     /// Events of the pod (independent of the pod object: runs beside it).
     private func refreshEvents(_ t: Date) async {
         var eventsFromWatch = false
+        let apiUp = apiDown == nil
         if let w = eventWatch {
-            for doc in w.poll(now: t) {
+            for doc in w.poll(now: t, mayStart: apiUp) {
                 if let e = try? JSONDecoder().decode(KubeEvent.self, from: doc) { addEvent(e) }
                 else if let list = try? KubeJSON.events(from: doc) { list.forEach(addEvent) }
-                eventsError = nil; lastGood["events"] = t
+                eventsError = nil; lastGood["events"] = t; apiAnswered(t)
             }
-            if w.isHealthy { eventsFromWatch = true; lastGood["events"] = t; eventsError = nil }
+            if apiUp, w.isHealthy { eventsFromWatch = true; lastGood["events"] = max(lastGood["events"] ?? t, apiAnsweredAt ?? t); eventsError = nil }
         }
-        if !eventsFromWatch, t >= eventsPollNext {
+        if let down = apiDown {
+            eventsError = down
+        } else if !eventsFromWatch, t >= eventsPollNext {
             let r = await kubectl(["get", "events", "--field-selector", "involvedObject.name=\(target.pod)", "-o", "json"], label: "probe:events")
             if r.succeeded, let list = try? KubeJSON.events(from: r.stdout) {
                 events = [:]; list.forEach(addEvent); eventsError = nil; lastGood["events"] = t
                 eventsPollNext = t.addingTimeInterval(useWatches ? 5 : 10)
+                apiAnswered(t)
             } else {
                 eventsError = failureMessage(r); eventsPollNext = t.addingTimeInterval(30)
             }
@@ -311,6 +351,91 @@ public actor Prober {
         }
     }
 
+    /// The kubeconfig's current context, for the header (read once, locally: no API request).
+    private var currentContext: String?
+
+    private func resolveCurrentContext() async {
+        guard target.context == nil, currentContext == nil else { return }
+        let r = await runner.run(CommandSpec(target.kubectlArgv(["config", "current-context"]), timeout: .seconds(5), label: "context"))
+        let name = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        if r.succeeded, !name.isEmpty, !name.contains("\n") { currentContext = name }
+    }
+
+    // MARK: - API liveness
+
+    private func apiAnswered(_ t: Date) {
+        if apiAnsweredAt.map({ $0 < t }) ?? true { apiAnsweredAt = t }
+    }
+
+    /// Starts the liveness probe when the API server has been silent for `livenessInterval` (or is
+    /// known down and its back-off has passed). Runs beside the refreshes: a hung server holds it
+    /// for its --request-timeout, not the frame. While the server is known down a second probe
+    /// may start before the first has timed out, so a hung server that comes back is seen within
+    /// the back-off, not the back-off plus a time-out.
+    private func checkLiveness(_ t: Date) {
+        guard t >= livenessNext, livenessInFlight < (apiDown == nil ? 1 : 2) else { return }
+        if apiDown == nil, let a = apiAnsweredAt, t.timeIntervalSince(a) < livenessInterval { return }
+        if apiDown == nil, apiAnsweredAt == nil, snapshotsTaken == 0 { return }  // the first refresh's reads answer that
+        livenessInFlight += 1
+        livenessProbes += 1
+        livenessNext = t.addingTimeInterval(apiDown == nil ? livenessInterval : max(livenessBackoff, 1))
+        Task { await self.runLiveness(started: t) }
+    }
+
+    private func runLiveness(started: Date) async {
+        let argv = target.kubectlArgv(["get", "--raw", "/version", "--request-timeout=\(livenessRequestTimeout)"])
+        let r = await runner.run(CommandSpec(argv, timeout: probeTimeout, outputLimit: 1 << 16, label: "probe:liveness"))
+        let t = now()
+        livenessInFlight -= 1
+        if r.succeeded {
+            apiAnswered(t)
+            livenessBackoff = 0
+            livenessNext = t
+            if apiDown != nil { resumeAll(t) }
+            return
+        }
+        let f = failureMessage(r)
+        // An answer that is an error (a 500, a 429, a 404) still says the server answers.
+        if let k = f.kind.flatMap(KubectlError.Kind.init(rawValue:)), ClusterAccess.state(for: k) == nil {
+            apiAnswered(t); livenessNext = t; return
+        }
+        // The server answered something since this probe started (a later probe, a watch): this
+        // failure is older news.
+        if let a = apiAnsweredAt, a > started { return }
+        if apiDown == nil { apiDownSince = t }
+        apiDown = f.kind == nil ? Failure(message: "API server not answering: \(f.message)", kind: KubectlError.Kind.timeout.rawValue) : f
+        livenessBackoff = min(max(livenessBackoff * 2, 1), livenessMaxBackoff)
+        livenessNext = max(livenessNext, t.addingTimeInterval(livenessBackoff))
+        // The next probe does not wait for a refresh to notice its time has come.
+        let wait = max(livenessNext.timeIntervalSince(t), 0.05)
+        Task {
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            await self.checkLiveness(self.now())
+        }
+    }
+
+    /// The API server answers again: every source at once (back-offs reset, watches restarted,
+    /// since one attached to a hung connection may never deliver again).
+    private func resumeAll(_ t: Date) {
+        apiDown = nil
+        apiDownSince = nil
+        podPollNext = .distantPast; podBackoff = 0
+        nodePollNext = .distantPast
+        eventsPollNext = .distantPast
+        metricsNext = .distantPast; metricsBackoff = 0
+        redisBackoff = 0; redisBackoffUntil = .distantPast
+        // A Redis probe still waiting on a session the outage broke would only report that.
+        redisInFlight = nil
+        // Reads that failed only for the outage are asked again now; their errors are history.
+        func outageOnly(_ f: Failure?) -> Bool {
+            guard let k = f?.kind.flatMap(KubectlError.Kind.init(rawValue:)) else { return false }
+            return ClusterAccess.state(for: k) != nil
+        }
+        if outageOnly(metricsError) { metricsError = nil }
+        if outageOnly(logsError) { logsError = nil }
+        for w in [podWatch, nodeWatch, eventWatch] { w?.restartNow() }
+    }
+
     private func startWatchesIfNeeded() {
         if podWatch == nil {
             podWatch = KubeWatch(argv: target.kubectlArgv(["get", "pod", target.pod, "-o", "json", "--watch"]))
@@ -332,15 +457,18 @@ public actor Prober {
     }
 
     private func refreshMetrics(_ t: Date) async {
-        guard t >= metricsNext else { return }
+        guard t >= metricsNext, apiDown == nil else { return }
         let path = "/api/v1/namespaces/\(target.namespace)/pods/\(target.pod):9121/proxy/metrics"
         let r = await kubectl(["get", "--raw", path], label: "probe:exporter")
         if r.succeeded {
             metricsText = SnapshotBuilder.exporterUpLines(r.stdoutText); metricsError = nil; lastGood["exporter"] = t; metricsBackoff = 0
             metricsNext = t.addingTimeInterval(metricsInterval)
+            apiAnswered(t)
         } else {
-            metricsText = nil
-            metricsError = failureMessage(r)
+            let f = failureMessage(r)
+            // The API server's own error (a 500, a 429) says nothing about the exporter: keep its last text.
+            if f.kind != KubectlError.Kind.serverError.rawValue { metricsText = nil }
+            metricsError = f
             metricsBackoff = min(max(metricsBackoff * 2, metricsInterval), 120)
             metricsNext = t.addingTimeInterval(metricsBackoff)
         }
