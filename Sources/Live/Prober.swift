@@ -268,6 +268,7 @@ public actor Prober {
             } else {
                 let failure = failureMessage(r)
                 podError = failure
+                apiUnreachable(failure, t)
                 if failure.kind == KubectlError.Kind.notFound.rawValue || failure.message.contains("not found") { pod = nil }
                 podBackoff = min(max(podBackoff * 2, 1), 30)
                 podPollNext = t.addingTimeInterval(podBackoff)
@@ -301,6 +302,7 @@ public actor Prober {
                 apiAnswered(t)
             } else {
                 nodeError = failureMessage(r); nodePollNext = t.addingTimeInterval(15)
+                apiUnreachable(nodeError!, t)
             }
         }
     }
@@ -327,6 +329,7 @@ public actor Prober {
                 apiAnswered(t)
             } else {
                 eventsError = failureMessage(r); eventsPollNext = t.addingTimeInterval(30)
+                apiUnreachable(eventsError!, t)
             }
         }
     }
@@ -362,6 +365,22 @@ public actor Prober {
     }
 
     // MARK: - API liveness
+
+    /// A read of the API's own objects failed for not reaching the API server (refused,
+    /// unauthorized, TLS, no answer in time): it is known down now, without waiting for the
+    /// probe; from here only the probe asks, until it answers.
+    private func apiUnreachable(_ f: Failure, _ t: Date) {
+        guard useWatches, apiDown == nil, let k = f.kind.flatMap(KubectlError.Kind.init(rawValue:)), ClusterAccess.state(for: k) != nil else { return }
+        apiDown = f
+        apiDownSince = t
+        livenessBackoff = 1
+        livenessNext = t.addingTimeInterval(livenessBackoff)
+        let wait = livenessBackoff
+        Task {
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            await self.checkLiveness(self.now())
+        }
+    }
 
     private func apiAnswered(_ t: Date) {
         if apiAnsweredAt.map({ $0 < t }) ?? true { apiAnsweredAt = t }
@@ -571,6 +590,12 @@ public actor Prober {
         }
         if t < redisBackoffUntil {
             return RedisResult(error: "reconnecting (backing off \(Int(redisBackoff))s)")
+        }
+        // While the API server is known unreachable a new `kubectl exec` would only be refused:
+        // the liveness probe asks instead. A session still open (a hung API server does not end
+        // it) goes on answering.
+        if let down = apiDown, await session?.isRunning != true {
+            return RedisResult(error: down.message, errorKind: down.kind)
         }
         let s = redisSession()
         // Default INFO (Errorstats included since Redis 6.2): what the snapshot reads, at about
