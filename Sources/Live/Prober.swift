@@ -19,7 +19,11 @@ public actor Prober {
     public var useWatches: Bool
     public var metricsInterval: TimeInterval = 15
     public var queueDiscoveryInterval: TimeInterval = 30
-    public var probeTimeout: Duration = .seconds(8)
+    /// Our own limit on one kubectl process. Debian's kubectl dispatcher asks the server's
+    /// /version (with the same --request-timeout) before it runs the real kubectl, so a silent
+    /// API server costs twice the request time-out: 2 × 5 s, plus start-up, stays under this
+    /// and kubectl reports the time-out itself (a cluster state) instead of being killed.
+    public var probeTimeout: Duration = .seconds(12)
     public var now: @Sendable () -> Date = { Date() }
     /// How long one refresh waits for the Redis probe (the dashboard sets it). A probe that takes
     /// longer (redis-cli waiting out its timeout while Redis restarts) keeps running and the
@@ -90,7 +94,9 @@ public actor Prober {
     public var livenessRequestTimeout = "2s"
     /// Longest wait between two probes while the API server is unreachable.
     public var livenessMaxBackoff: TimeInterval = 2
-    /// Last time the API server answered anything (a watch document, a one-shot read, the probe).
+    /// Last time the API server answered a request (a one-shot read, the probe). A watch that
+    /// delivers proves its own stream, not that the server answers new requests (a server that
+    /// hangs on new requests may keep old streams going).
     private var apiAnsweredAt: Date?
     /// The probe's failure while the API server is unreachable (nil: reachable, or not known otherwise).
     private var apiDown: Failure?
@@ -250,7 +256,7 @@ public actor Prober {
         var podFromWatch = false
         if let w = podWatch {
             for doc in w.poll(now: t, mayStart: apiUp) {
-                if let p = try? KubeJSON.pod(from: doc) { pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podFromWatch = true; apiAnswered(t) }
+                if let p = try? KubeJSON.pod(from: doc) { pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podFromWatch = true }
             }
             // A live watch keeps the object current as long as the API server is known to answer:
             // its age is the API server's last answer, not the process's existence.
@@ -285,7 +291,7 @@ public actor Prober {
         var nodeFromWatch = false
         if let w = nodeWatch {
             for doc in w.poll(now: t, mayStart: apiUp) {
-                if let n = try? KubeJSON.node(from: doc) { node = n; nodeError = nil; lastGood["node"] = t; nodeFromWatch = true; apiAnswered(t) }
+                if let n = try? KubeJSON.node(from: doc) { node = n; nodeError = nil; lastGood["node"] = t; nodeFromWatch = true }
             }
             if apiUp, w.isHealthy, node != nil { nodeFromWatch = true; lastGood["node"] = max(lastGood["node"] ?? t, apiAnsweredAt ?? t) }
         }
@@ -315,7 +321,7 @@ public actor Prober {
             for doc in w.poll(now: t, mayStart: apiUp) {
                 if let e = try? JSONDecoder().decode(KubeEvent.self, from: doc) { addEvent(e) }
                 else if let list = try? KubeJSON.events(from: doc) { list.forEach(addEvent) }
-                eventsError = nil; lastGood["events"] = t; apiAnswered(t)
+                eventsError = nil; lastGood["events"] = t
             }
             if apiUp, w.isHealthy { eventsFromWatch = true; lastGood["events"] = max(lastGood["events"] ?? t, apiAnsweredAt ?? t); eventsError = nil }
         }
@@ -370,7 +376,7 @@ public actor Prober {
     /// unauthorized, TLS, no answer in time): it is known down now, without waiting for the
     /// probe; from here only the probe asks, until it answers.
     private func apiUnreachable(_ f: Failure, _ t: Date) {
-        guard useWatches, apiDown == nil, let k = f.kind.flatMap(KubectlError.Kind.init(rawValue:)), ClusterAccess.state(for: k) != nil else { return }
+        guard useWatches, apiDown == nil, !f.killed, let k = f.kind.flatMap(KubectlError.Kind.init(rawValue:)), ClusterAccess.state(for: k) != nil else { return }
         apiDown = f
         apiDownSince = t
         livenessBackoff = 1
@@ -414,6 +420,9 @@ public actor Prober {
             return
         }
         let f = failureMessage(r)
+        // Killed at our limit, far past its own --request-timeout: kubectl is stuck, which says
+        // nothing either way; ask again later.
+        if f.killed { livenessNext = t.addingTimeInterval(livenessInterval); return }
         // An answer that is an error (a 500, a 429, a 404) still says the server answers.
         if let k = f.kind.flatMap(KubectlError.Kind.init(rawValue:)), ClusterAccess.state(for: k) == nil {
             apiAnswered(t); livenessNext = t; return
@@ -788,14 +797,16 @@ public actor Prober {
         return await runner.run(CommandSpec(target.kubectlArgv(bounded), timeout: probeTimeout, outputLimit: 16 << 20, label: label))
     }
 
-    /// kubectl's --request-timeout for one-shot reads (probeTimeout, the kill, is 8 s).
+    /// kubectl's --request-timeout for one-shot reads (probeTimeout, the kill, is 12 s).
     static let oneShotRequestTimeout = "5s"
 
     private func failureMessage(_ r: CommandResult) -> Failure {
         switch r.termination {
-        // Our own limit on the process: kubectl itself is stuck (its --request-timeout would have
-        // said so if the API server did not answer), so this says nothing about the cluster.
-        case .timedOut: return Failure(message: "kubectl timed out after \(probeTimeout)", kind: nil)
+        // Our own limit on the process, past twice kubectl's --request-timeout (the dispatcher's
+        // /version, then the read): kubectl got no answer it could report in time. A silent API
+        // server (or a discovery retried against one) is by far the likeliest cause, so it counts
+        // as a time-out; only the API's own objects make that a cluster state (ClusterAccess).
+        case .timedOut: return Failure(message: "kubectl timed out after \(probeTimeout) (it reported nothing: the API server or kubectl hangs)", kind: KubectlError.Kind.timeout.rawValue, killed: true)
         case .failedToStart(let why): return Failure(message: why, kind: nil)
         case .exited(0):
             // Success, but the output did not decode (cut short, an HTML error page, wrong types).
@@ -841,6 +852,9 @@ enum WaitBounded {
 struct Failure: Sendable, Equatable {
     var message: String
     var kind: String?
+    /// We killed kubectl at our own limit: it reported nothing itself (it may be stuck, not the
+    /// API server), so this alone never marks the API server down in the dashboard.
+    var killed = false
 }
 
 public struct ProbeFailure: Error, Sendable, CustomStringConvertible {

@@ -87,7 +87,7 @@ import Glibc
                 sourceLocation: sourceLocation)
         let json = (try? JSONSerialization.jsonObject(with: st.stdout)) as? [String: Any] ?? [:]
         let cluster = json["cluster"] as? [String: Any]
-        #expect(cluster?["state"] as? String == state, "\(what): cluster \(cluster ?? [:])", sourceLocation: sourceLocation)
+        #expect(cluster?["state"] as? String == state, "\(what): cluster \(cluster ?? [:]); errors \(json["errors"] ?? "none")", sourceLocation: sourceLocation)
         let findings = json["findings"] as? [[String: Any]] ?? []
         #expect(!findings.contains { $0["severity"] as? String == "critical" || $0["id"] as? String == "exporter-down" },
                 "\(what): status --json findings \(findings.map { "\($0["id"] ?? "?")" })", sourceLocation: sourceLocation)
