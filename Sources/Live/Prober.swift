@@ -155,6 +155,10 @@ public actor Prober {
             r = await redis
             _ = await metrics
         }
+        if useWatches, target.context == nil, currentContext == nil, !contextInFlight, contextTries < 5, snapshotsTaken > 0 {
+            contextInFlight = true
+            Task { await self.resolveCurrentContext() }
+        }
         await refreshPreviousLogs()
         let redisUp = r.info.map { !$0.contains("loading:1") } ?? false
         if useWatches {
@@ -203,7 +207,6 @@ public actor Prober {
         snapshotsTaken += 1
         if first {
             let nodeName = pod?.spec?.nodeName
-            Task { await self.resolveCurrentContext() }
             Task {
                 async let ev: Void = self.refreshEvents(t)
                 async let metrics: Void = self.metricsForRefresh(t)
@@ -363,9 +366,15 @@ public actor Prober {
     /// The kubeconfig's current context, for the header (read once, locally: no API request).
     private var currentContext: String?
 
+    private var contextInFlight = false
+    private var contextTries = 0
+
+    /// Tried from the second refresh on (not in the first frame's way), again on a failure (a
+    /// loaded machine), at most 5 times.
     private func resolveCurrentContext() async {
-        guard target.context == nil, currentContext == nil else { return }
-        let r = await runner.run(CommandSpec(target.kubectlArgv(["config", "current-context"]), timeout: .seconds(5), label: "context"))
+        defer { contextInFlight = false }
+        contextTries += 1
+        let r = await runner.run(CommandSpec(target.kubectlArgv(["config", "current-context"]), timeout: .seconds(10), label: "context"))
         let name = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         if r.succeeded, !name.isEmpty, !name.contains("\n") { currentContext = name }
     }
@@ -803,10 +812,14 @@ public actor Prober {
     private func failureMessage(_ r: CommandResult) -> Failure {
         switch r.termination {
         // Our own limit on the process, past twice kubectl's --request-timeout (the dispatcher's
-        // /version, then the read): kubectl got no answer it could report in time. A silent API
-        // server (or a discovery retried against one) is by far the likeliest cause, so it counts
-        // as a time-out; only the API's own objects make that a cluster state (ClusterAccess).
-        case .timedOut: return Failure(message: "kubectl timed out after \(probeTimeout) (it reported nothing: the API server or kubectl hangs)", kind: KubectlError.Kind.timeout.rawValue, killed: true)
+        // /version, then the read): kubectl got no answer it could report in time. For a one-shot
+        // `status`/`check` a silent API server (or a discovery retried against one) is by far the
+        // likeliest cause, so it counts as a time-out there (only the API's own objects make that
+        // a cluster state). The dashboard has its liveness probe to tell a silent server from a
+        // stuck kubectl, and keeps this one out of the cluster state.
+        case .timedOut:
+            return Failure(message: "kubectl timed out after \(probeTimeout) (it reported nothing: the API server or kubectl hangs)",
+                           kind: useWatches ? nil : KubectlError.Kind.timeout.rawValue, killed: true)
         case .failedToStart(let why): return Failure(message: why, kind: nil)
         case .exited(0):
             // Success, but the output did not decode (cut short, an HTML error page, wrong types).
