@@ -212,7 +212,8 @@ struct RunbookLaunch: Sendable {
         if existing == nil { await prober.shutdown() }
         // No process started by this run outlives it (a snapshot probe still in its timeout, ...).
         if existing == nil { await ChildRegistry.terminateAll() }
-        print("incident log: \(logPath)")
+        // The driver prints "Incident log: PATH" when the run ends; only a run it left early says it here.
+        if !driver.printedLogPath { print("Incident log: \(logPath)") }
         return (status, run.state.exitCode ?? (status == .finished ? 0 : 1))
     }
 }

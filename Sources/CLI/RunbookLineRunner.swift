@@ -80,6 +80,8 @@ public final class RunbookLineRunner: @unchecked Sendable {
     /// read when a redis-cli step meets NOAUTH (the container has REDIS_PASSWORD but no
     /// REDISCLI_AUTH), kept in memory only, sent as `AUTH` on redis-cli's stdin.
     var passwordArgv: [String]?
+    /// The run ended through `.finished` and its incident log path was printed.
+    private(set) var printedLogPath = false
     private var password: String?
     private var passwordTried = false
     private var authNoticeShown = false
@@ -148,6 +150,7 @@ public final class RunbookLineRunner: @unchecked Sendable {
                 queue = run.handle(.answer(ask(p))) + queue
             case .finished(let status, _):
                 output("Incident log: \(log.path)")
+                printedLogPath = true
                 if status != .finished { output("Run state saved; continue with: redis-runbook runbook run \(run.runbook.id) --resume") }
                 output("exit status \(run.state.exitCode ?? 1) (\(RunbookExit.meaning(run.state.exitCode ?? 1)))")
                 return status

@@ -50,7 +50,7 @@ public struct ClusterAccess: Codable, Sendable, Equatable {
         case .timeout, .tlsHandshakeTimeout, .serverTimeout: .timedOut
         case .unauthorized: .unauthorized
         case .certificate: .tls
-        case .forbidden, .notFound, .containerNotFound, .podNotFound, .containerWaiting, .metricsNotAvailable, .failed: nil
+        case .forbidden, .notFound, .containerNotFound, .podNotFound, .containerWaiting, .metricsNotAvailable, .failed, .serverError: nil
         }
     }
 

@@ -5,6 +5,9 @@ public struct KubectlError: Error, Sendable, Equatable, CustomStringConvertible 
     public enum Kind: String, Sendable, CaseIterable {
         case notFound, unauthorized, forbidden, connectionRefused, timeout, tlsHandshakeTimeout, certificate
         case serverTimeout, containerNotFound, podNotFound, containerWaiting, metricsNotAvailable, failed
+        /// The API server answered with its own error (500 InternalError, 429 TooManyRequests):
+        /// it is reachable, and the request said nothing about the object or the pod behind it.
+        case serverError
     }
     public var kind: Kind
     /// One line for the dashboard, e.g. `Forbidden (RBAC): pods is forbidden: User "x" cannot list ...`.
@@ -55,6 +58,9 @@ public struct KubectlError: Error, Sendable, Equatable, CustomStringConvertible 
         }
         if lower.contains("(notfound)") || lower.contains("not found") {
             return make(.notFound, "Not found: \(detail)")
+        }
+        if lower.contains("(internalerror)") || lower.contains("(toomanyrequests)") || lower.contains("too many requests") {
+            return make(.serverError, "API server error, try again: \(detail)")
         }
         if lower.contains("x509") || lower.contains("certificate") {
             return make(.certificate, "TLS certificate not trusted: \(detail)")

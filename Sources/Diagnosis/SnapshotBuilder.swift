@@ -32,6 +32,9 @@ public struct SnapshotInputs: Sendable {
     /// "MISCONF ...", or redis-cli's "Could not connect to Redis ...: Connection refused").
     public var redisSessionError: String?
     public var errors: [SourceError] = []
+    /// The API server itself did not answer a request of its own (the liveness probe): Redis
+    /// answering through a `kubectl exec` session opened before does not say it answers now.
+    public var apiSilent = false
 
     public init(now: Date) { self.now = now }
 }
@@ -96,7 +99,7 @@ public enum SnapshotBuilder {
 
         // Can the cluster be read at all? Failures to reach it say nothing about Redis.
         s.cluster = ClusterAccess.derive(errors: input.errors, previous: input.previous?.cluster, now: s.takenAt,
-                                         redisAnswered: input.infoText != nil)
+                                         redisAnswered: input.infoText != nil && !input.apiSilent)
         let clusterFailed = s.cluster?.isReachable == false
 
         // Redis state (never from a kubectl exec that could not reach the API server)

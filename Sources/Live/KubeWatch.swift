@@ -31,15 +31,44 @@ public final class KubeWatch: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// True while the watch process runs and has been up for a moment (so its objects are current).
+    /// When this watch process last delivered a document (nil: nothing since it started). A
+    /// running process proves nothing: a hung API server keeps it alive and silent.
+    public private(set) var lastDelivery: Date?
+
+    /// True while the watch process runs and has delivered its object since it started (kubectl
+    /// prints the current object first): the process is attached to a server that answered.
+    /// Whether the server still answers is the caller's liveness question (`Prober`).
     public var isHealthy: Bool {
         lock.lock(); defer { lock.unlock() }
-        guard let child else { return false }
+        guard let child, lastDelivery != nil else { return false }
         return child.poll() == nil
     }
 
-    /// New whole JSON documents since the last call. Starts or restarts the process as needed.
-    public func poll(now: Date = Date()) -> [Data] {
+    /// Ends the process (if any) and starts a new one at the next `poll`, without back-off: the
+    /// API server is back, or the watch may be attached to a connection that hung.
+    public func restartNow() {
+        lock.lock()
+        let c = child
+        child = nil
+        lock.unlock()
+        if let c {
+            c.signal(SIGTERM)
+            let deadline = Date().addingTimeInterval(0.3)
+            while c.poll() == nil && Date() < deadline { usleep(10_000) }
+            if c.poll() == nil { c.signal(SIGKILL) }
+            _ = c.wait()
+        }
+        lock.lock()
+        backoff = 1
+        nextStart = .distantPast
+        lastDelivery = nil
+        lock.unlock()
+    }
+
+    /// New whole JSON documents since the last call. Starts or restarts the process as needed;
+    /// `mayStart: false` (the API server is known unreachable) leaves a dead watch down, so an
+    /// outage costs the liveness probe's requests, not one restart per watch.
+    public func poll(now: Date = Date(), mayStart: Bool = true) -> [Data] {
         lock.lock(); defer { lock.unlock() }
         if let c = child, let term = c.poll() {
             lastError = readError() ?? "watch ended: \(term)"
@@ -55,9 +84,10 @@ public final class KubeWatch: @unchecked Sendable {
             if let data = try? h.readToEnd(), !data.isEmpty {
                 offset += UInt64(data.count)
                 docs = splitter.feed(data)
+                if !docs.isEmpty, child != nil { lastDelivery = now }
             }
         }
-        if child == nil, now >= nextStart { start(now: now) }
+        if child == nil, mayStart, now >= nextStart { start(now: now) }
         // Keep the file small: restart a watch whose file grew large (its state is re-sent on start).
         if offset > 32 << 20, let c = child { c.signal(SIGTERM); _ = c.wait(); child = nil; nextStart = now }
         return docs
@@ -90,6 +120,7 @@ public final class KubeWatch: @unchecked Sendable {
         outFile = out
         errFile = err
         startedAt = now
+        lastDelivery = nil
         spawns += 1
         do {
             child = try Child.spawn(argv, stdoutPath: out.path, stderrPath: err.path, newProcessGroup: true, recorder: recorder, label: "watch")

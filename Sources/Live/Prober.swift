@@ -19,7 +19,11 @@ public actor Prober {
     public var useWatches: Bool
     public var metricsInterval: TimeInterval = 15
     public var queueDiscoveryInterval: TimeInterval = 30
-    public var probeTimeout: Duration = .seconds(8)
+    /// Our own limit on one kubectl process. Debian's kubectl dispatcher asks the server's
+    /// /version (with the same --request-timeout) before it runs the real kubectl, so a silent
+    /// API server costs twice the request time-out: 2 × 5 s, plus start-up, stays under this
+    /// and kubectl reports the time-out itself (a cluster state) instead of being killed.
+    public var probeTimeout: Duration = .seconds(12)
     public var now: @Sendable () -> Date = { Date() }
     /// How long one refresh waits for the Redis probe (the dashboard sets it). A probe that takes
     /// longer (redis-cli waiting out its timeout while Redis restarts) keeps running and the
@@ -78,6 +82,31 @@ public actor Prober {
     /// A whole discovery walk has finished at least once: an empty list then means no queues.
     private var queueListKnown = false
 
+    // API liveness (dashboard mode): a watch process that runs proves nothing (a hung API server
+    // keeps it alive and silent), so the API server's answers are tracked, and when it has said
+    // nothing for `livenessInterval` a cheap `kubectl get --raw /version` asks it. While that
+    // fails, the watches' objects are stale, nothing else is requested (no watch restarts, no
+    // one-shot gets, so an outage costs one probe every few seconds), and when it answers again
+    // every source resumes at once.
+    /// Probe the API server when it has answered nothing for this long.
+    public var livenessInterval: TimeInterval = 3
+    /// The probe's own --request-timeout: /version is answered at once by a live server.
+    public var livenessRequestTimeout = "2s"
+    /// Longest wait between two probes while the API server is unreachable.
+    public var livenessMaxBackoff: TimeInterval = 2
+    /// Last time the API server answered a request (a one-shot read, the probe). A watch that
+    /// delivers proves its own stream, not that the server answers new requests (a server that
+    /// hangs on new requests may keep old streams going).
+    private var apiAnsweredAt: Date?
+    /// The probe's failure while the API server is unreachable (nil: reachable, or not known otherwise).
+    private var apiDown: Failure?
+    private var apiDownSince: Date?
+    private var livenessInFlight = 0
+    private var livenessNext = Date.distantPast
+    private var livenessBackoff: TimeInterval = 0
+    /// Liveness probes run so far (tests and the spawn budget).
+    public private(set) var livenessProbes = 0
+
     private var lastGood: [String: Date] = [:]
     private var lastKnownKeyspace: (keys: [String: Int], at: String?) = ([:], nil)
     private var previousSnapshot: Snapshot?
@@ -130,6 +159,10 @@ public actor Prober {
             r = await redis
             _ = await metrics
         }
+        if useWatches, target.context == nil, currentContext == nil, !contextInFlight, contextTries < 5, snapshotsTaken > 0 {
+            contextInFlight = true
+            Task { await self.resolveCurrentContext() }
+        }
         await refreshPreviousLogs()
         let redisUp = r.info.map { !$0.contains("loading:1") } ?? false
         if useWatches {
@@ -141,7 +174,7 @@ public actor Prober {
         }
 
         var input = SnapshotInputs(now: t)
-        input.context = target.context
+        input.context = target.context ?? currentContext
         input.namespace = target.namespace
         input.podName = target.pod
         input.redisContainer = target.container
@@ -166,6 +199,7 @@ public actor Prober {
         if let e = metricsError { errors.append(SourceError(source: "exporter", message: e.message, staleSeconds: stale("exporter"), kind: e.kind)) }
         if let e = logsError { errors.append(SourceError(source: "logs", message: e.message, staleSeconds: nil, kind: e.kind)) }
         input.errors = errors
+        input.apiSilent = apiDown != nil
         var snap = SnapshotBuilder.build(input)
         if r.info != nil {
             lastKnownKeyspace = (snap.keyspace, snap.takenAt)
@@ -220,25 +254,34 @@ public actor Prober {
     // MARK: - Kubernetes objects
 
     private func refreshKubernetes(_ t: Date) async {
+        if useWatches { checkLiveness(t) }
+        let apiUp = apiDown == nil
         // The first frame comes from one-shot gets; the watches start with the second refresh
         // (starting them at once would only double the first refresh's process starts).
         if useWatches, snapshotsTaken > 0 { startWatchesIfNeeded() }
         // Pod: newest watch document, else a one-shot get (rate-limited, backed off on failure).
         var podFromWatch = false
         if let w = podWatch {
-            for doc in w.poll(now: t) {
+            for doc in w.poll(now: t, mayStart: apiUp) {
                 if let p = try? KubeJSON.pod(from: doc) { pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podFromWatch = true }
             }
-            if w.isHealthy, podStamp != nil { podFromWatch = true; lastGood["pod"] = t }
+            // A live watch keeps the object current as long as the API server is known to answer:
+            // its age is the API server's last answer, not the process's existence.
+            if apiUp, w.isHealthy, podStamp != nil { podFromWatch = true; lastGood["pod"] = max(lastGood["pod"] ?? t, apiAnsweredAt ?? t) }
         }
-        if !podFromWatch, t >= podPollNext {
+        if let down = apiDown {
+            // Unreachable: the probe asks; the pod panel keeps its last object, stale.
+            podError = down
+        } else if !podFromWatch, t >= podPollNext {
             let r = await kubectl(["get", "pod", target.pod, "-o", "json"], label: "probe:pod")
             if r.succeeded, let p = try? KubeJSON.pod(from: r.stdout) {
                 pod = p; podStamp = t; podError = nil; lastGood["pod"] = t; podBackoff = 0
                 podPollNext = t
+                apiAnswered(t)
             } else {
                 let failure = failureMessage(r)
                 podError = failure
+                apiUnreachable(failure, t)
                 if failure.kind == KubectlError.Kind.notFound.rawValue || failure.message.contains("not found") { pod = nil }
                 podBackoff = min(max(podBackoff * 2, 1), 30)
                 podPollNext = t.addingTimeInterval(podBackoff)
@@ -254,12 +297,14 @@ public actor Prober {
         }
         var nodeFromWatch = false
         if let w = nodeWatch {
-            for doc in w.poll(now: t) {
+            for doc in w.poll(now: t, mayStart: apiUp) {
                 if let n = try? KubeJSON.node(from: doc) { node = n; nodeError = nil; lastGood["node"] = t; nodeFromWatch = true }
             }
-            if w.isHealthy, node != nil { nodeFromWatch = true; lastGood["node"] = t }
+            if apiUp, w.isHealthy, node != nil { nodeFromWatch = true; lastGood["node"] = max(lastGood["node"] ?? t, apiAnsweredAt ?? t) }
         }
-        if useWatches, snapshotsTaken == 0 {
+        if let down = apiDown {
+            if node != nil || nodeError != nil { nodeError = down }
+        } else if useWatches, snapshotsTaken == 0 {
             // First frame of the dashboard: not held for the node (it needs the pod first); it is
             // fetched right after the first snapshot (see `snapshot()`).
             nodePollNext = t.addingTimeInterval(5)
@@ -267,8 +312,10 @@ public actor Prober {
             let r = await kubectl(["get", "node", nodeName, "-o", "json"], label: "probe:node")
             if r.succeeded, let n = try? KubeJSON.node(from: r.stdout) {
                 node = n; nodeError = nil; lastGood["node"] = t; nodePollNext = t.addingTimeInterval(useWatches ? 5 : 0)
+                apiAnswered(t)
             } else {
                 nodeError = failureMessage(r); nodePollNext = t.addingTimeInterval(15)
+                apiUnreachable(nodeError!, t)
             }
         }
     }
@@ -276,21 +323,26 @@ public actor Prober {
     /// Events of the pod (independent of the pod object: runs beside it).
     private func refreshEvents(_ t: Date) async {
         var eventsFromWatch = false
+        let apiUp = apiDown == nil
         if let w = eventWatch {
-            for doc in w.poll(now: t) {
+            for doc in w.poll(now: t, mayStart: apiUp) {
                 if let e = try? JSONDecoder().decode(KubeEvent.self, from: doc) { addEvent(e) }
                 else if let list = try? KubeJSON.events(from: doc) { list.forEach(addEvent) }
                 eventsError = nil; lastGood["events"] = t
             }
-            if w.isHealthy { eventsFromWatch = true; lastGood["events"] = t; eventsError = nil }
+            if apiUp, w.isHealthy { eventsFromWatch = true; lastGood["events"] = max(lastGood["events"] ?? t, apiAnsweredAt ?? t); eventsError = nil }
         }
-        if !eventsFromWatch, t >= eventsPollNext {
+        if let down = apiDown {
+            eventsError = down
+        } else if !eventsFromWatch, t >= eventsPollNext {
             let r = await kubectl(["get", "events", "--field-selector", "involvedObject.name=\(target.pod)", "-o", "json"], label: "probe:events")
             if r.succeeded, let list = try? KubeJSON.events(from: r.stdout) {
                 events = [:]; list.forEach(addEvent); eventsError = nil; lastGood["events"] = t
                 eventsPollNext = t.addingTimeInterval(useWatches ? 5 : 10)
+                apiAnswered(t)
             } else {
                 eventsError = failureMessage(r); eventsPollNext = t.addingTimeInterval(30)
+                apiUnreachable(eventsError!, t)
             }
         }
     }
@@ -315,6 +367,116 @@ public actor Prober {
         }
     }
 
+    /// The kubeconfig's current context, for the header (read once, locally: no API request).
+    private var currentContext: String?
+
+    private var contextInFlight = false
+    private var contextTries = 0
+
+    /// Tried from the second refresh on (not in the first frame's way), again on a failure (a
+    /// loaded machine), at most 5 times.
+    private func resolveCurrentContext() async {
+        defer { contextInFlight = false }
+        contextTries += 1
+        let r = await runner.run(CommandSpec(target.kubectlArgv(["config", "current-context"]), timeout: .seconds(10), label: "context"))
+        let name = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        if r.succeeded, !name.isEmpty, !name.contains("\n") { currentContext = name }
+    }
+
+    // MARK: - API liveness
+
+    /// A read of the API's own objects failed for not reaching the API server (refused,
+    /// unauthorized, TLS, no answer in time): it is known down now, without waiting for the
+    /// probe; from here only the probe asks, until it answers.
+    private func apiUnreachable(_ f: Failure, _ t: Date) {
+        guard useWatches, apiDown == nil, !f.killed, let k = f.kind.flatMap(KubectlError.Kind.init(rawValue:)), ClusterAccess.state(for: k) != nil else { return }
+        apiDown = f
+        apiDownSince = t
+        livenessBackoff = 1
+        livenessNext = t.addingTimeInterval(livenessBackoff)
+        let wait = livenessBackoff
+        Task {
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            await self.checkLiveness(self.now())
+        }
+    }
+
+    private func apiAnswered(_ t: Date) {
+        if apiAnsweredAt.map({ $0 < t }) ?? true { apiAnsweredAt = t }
+    }
+
+    /// Starts the liveness probe when the API server has been silent for `livenessInterval` (or is
+    /// known down and its back-off has passed). Runs beside the refreshes: a hung server holds it
+    /// for its --request-timeout, not the frame. While the server is known down a second probe
+    /// may start before the first has timed out, so a hung server that comes back is seen within
+    /// the back-off, not the back-off plus a time-out.
+    private func checkLiveness(_ t: Date) {
+        guard t >= livenessNext, livenessInFlight < (apiDown == nil ? 1 : 2) else { return }
+        if apiDown == nil, let a = apiAnsweredAt, t.timeIntervalSince(a) < livenessInterval { return }
+        if apiDown == nil, apiAnsweredAt == nil, snapshotsTaken == 0 { return }  // the first refresh's reads answer that
+        livenessInFlight += 1
+        livenessProbes += 1
+        livenessNext = t.addingTimeInterval(apiDown == nil ? livenessInterval : max(livenessBackoff, 1))
+        Task { await self.runLiveness(started: t) }
+    }
+
+    private func runLiveness(started: Date) async {
+        let argv = target.kubectlArgv(["get", "--raw", "/version", "--request-timeout=\(livenessRequestTimeout)"])
+        let r = await runner.run(CommandSpec(argv, timeout: probeTimeout, outputLimit: 1 << 16, label: "probe:liveness"))
+        let t = now()
+        livenessInFlight -= 1
+        if r.succeeded {
+            apiAnswered(t)
+            livenessBackoff = 0
+            livenessNext = t
+            if apiDown != nil { resumeAll(t) }
+            return
+        }
+        let f = failureMessage(r)
+        // Killed at our limit, far past its own --request-timeout: kubectl is stuck, which says
+        // nothing either way; ask again later.
+        if f.killed { livenessNext = t.addingTimeInterval(livenessInterval); return }
+        // An answer that is an error (a 500, a 429, a 404) still says the server answers.
+        if let k = f.kind.flatMap(KubectlError.Kind.init(rawValue:)), ClusterAccess.state(for: k) == nil {
+            apiAnswered(t); livenessNext = t; return
+        }
+        // The server answered something since this probe started (a later probe, a watch): this
+        // failure is older news.
+        if let a = apiAnsweredAt, a > started { return }
+        if apiDown == nil { apiDownSince = t }
+        apiDown = f.kind == nil ? Failure(message: "API server not answering: \(f.message)", kind: KubectlError.Kind.timeout.rawValue) : f
+        livenessBackoff = min(max(livenessBackoff * 2, 1), livenessMaxBackoff)
+        livenessNext = max(livenessNext, t.addingTimeInterval(livenessBackoff))
+        // The next probe does not wait for a refresh to notice its time has come.
+        let wait = max(livenessNext.timeIntervalSince(t), 0.05)
+        Task {
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            await self.checkLiveness(self.now())
+        }
+    }
+
+    /// The API server answers again: every source at once (back-offs reset, watches restarted,
+    /// since one attached to a hung connection may never deliver again).
+    private func resumeAll(_ t: Date) {
+        apiDown = nil
+        apiDownSince = nil
+        podPollNext = .distantPast; podBackoff = 0
+        nodePollNext = .distantPast
+        eventsPollNext = .distantPast
+        metricsNext = .distantPast; metricsBackoff = 0
+        redisBackoff = 0; redisBackoffUntil = .distantPast
+        // A Redis probe still waiting on a session the outage broke would only report that.
+        redisInFlight = nil
+        // Reads that failed only for the outage are asked again now; their errors are history.
+        func outageOnly(_ f: Failure?) -> Bool {
+            guard let k = f?.kind.flatMap(KubectlError.Kind.init(rawValue:)) else { return false }
+            return ClusterAccess.state(for: k) != nil
+        }
+        if outageOnly(metricsError) { metricsError = nil }
+        if outageOnly(logsError) { logsError = nil }
+        for w in [podWatch, nodeWatch, eventWatch] { w?.restartNow() }
+    }
+
     private func startWatchesIfNeeded() {
         if podWatch == nil {
             podWatch = KubeWatch(argv: target.kubectlArgv(["get", "pod", target.pod, "-o", "json", "--watch"]))
@@ -336,15 +498,18 @@ public actor Prober {
     }
 
     private func refreshMetrics(_ t: Date) async {
-        guard t >= metricsNext else { return }
+        guard t >= metricsNext, apiDown == nil else { return }
         let path = "/api/v1/namespaces/\(target.namespace)/pods/\(target.pod):9121/proxy/metrics"
         let r = await kubectl(["get", "--raw", path], label: "probe:exporter")
         if r.succeeded {
             metricsText = SnapshotBuilder.exporterUpLines(r.stdoutText); metricsError = nil; lastGood["exporter"] = t; metricsBackoff = 0
             metricsNext = t.addingTimeInterval(metricsInterval)
+            apiAnswered(t)
         } else {
-            metricsText = nil
-            metricsError = failureMessage(r)
+            let f = failureMessage(r)
+            // The API server's own error (a 500, a 429) says nothing about the exporter: keep its last text.
+            if f.kind != KubectlError.Kind.serverError.rawValue { metricsText = nil }
+            metricsError = f
             metricsBackoff = min(max(metricsBackoff * 2, metricsInterval), 120)
             metricsNext = t.addingTimeInterval(metricsBackoff)
         }
@@ -447,6 +612,12 @@ public actor Prober {
         }
         if t < redisBackoffUntil {
             return RedisResult(error: "reconnecting (backing off \(Int(redisBackoff))s)")
+        }
+        // While the API server is known unreachable a new `kubectl exec` would only be refused:
+        // the liveness probe asks instead. A session still open (a hung API server does not end
+        // it) goes on answering.
+        if let down = apiDown, await session?.isRunning != true {
+            return RedisResult(error: down.message, errorKind: down.kind)
         }
         let s = redisSession()
         // Default INFO (Errorstats included since Redis 6.2): what the snapshot reads, at about
@@ -639,14 +810,20 @@ public actor Prober {
         return await runner.run(CommandSpec(target.kubectlArgv(bounded), timeout: probeTimeout, outputLimit: 16 << 20, label: label))
     }
 
-    /// kubectl's --request-timeout for one-shot reads (probeTimeout, the kill, is 8 s).
+    /// kubectl's --request-timeout for one-shot reads (probeTimeout, the kill, is 12 s).
     static let oneShotRequestTimeout = "5s"
 
     private func failureMessage(_ r: CommandResult) -> Failure {
         switch r.termination {
-        // Our own limit on the process: kubectl itself is stuck (its --request-timeout would have
-        // said so if the API server did not answer), so this says nothing about the cluster.
-        case .timedOut: return Failure(message: "kubectl timed out after \(probeTimeout)", kind: nil)
+        // Our own limit on the process, past twice kubectl's --request-timeout (the dispatcher's
+        // /version, then the read): kubectl got no answer it could report in time. For a one-shot
+        // `status`/`check` a silent API server (or a discovery retried against one) is by far the
+        // likeliest cause, so it counts as a time-out there (only the API's own objects make that
+        // a cluster state). The dashboard has its liveness probe to tell a silent server from a
+        // stuck kubectl, and keeps this one out of the cluster state.
+        case .timedOut:
+            return Failure(message: "kubectl timed out after \(probeTimeout) (it reported nothing: the API server or kubectl hangs)",
+                           kind: useWatches ? nil : KubectlError.Kind.timeout.rawValue, killed: true)
         case .failedToStart(let why): return Failure(message: why, kind: nil)
         case .exited(0):
             // Success, but the output did not decode (cut short, an HTML error page, wrong types).
@@ -692,6 +869,9 @@ enum WaitBounded {
 struct Failure: Sendable, Equatable {
     var message: String
     var kind: String?
+    /// We killed kubectl at our own limit: it reported nothing itself (it may be stuck, not the
+    /// API server), so this alone never marks the API server down in the dashboard.
+    var killed = false
 }
 
 public struct ProbeFailure: Error, Sendable, CustomStringConvertible {

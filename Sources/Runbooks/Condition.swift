@@ -40,6 +40,9 @@ public indirect enum Condition: Sendable, Equatable, CustomStringConvertible {
     }
     public var usesSnapshot: Bool { operands.contains { if case .path = $0 { return true }; return false } }
     public var usesResult: Bool { operands.contains { if case .result = $0 { return true }; return false } }
+    /// The condition looks at the command's exit status: the step says which status it expects
+    /// (a failure may then be what it checks for).
+    public var usesExitCode: Bool { operands.contains { if case .result(.exitCode) = $0 { return true }; return false } }
     public var variables: [String] { operands.compactMap { if case .variable(let v) = $0 { return v }; return nil } }
 }
 

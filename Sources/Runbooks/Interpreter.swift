@@ -706,7 +706,13 @@ public struct RunbookRun: Sendable {
         guard case .check(_, let expect, let onPass, let onFail, let required) = step.kind else { return [] }
         let ev: Evaluation
         let condText: String
-        if let expect {
+        if let expect, let out, !out.succeeded, !expect.usesExitCode {
+            // A check never passes on the output of a command that failed (an empty stdout, an
+            // error text that happens to match): only a condition on exitCode may expect a failure.
+            let e = expect.evaluate(EvaluationContext(snapshot: lookup, result: out, variables: state.variables))
+            ev = Evaluation(truth: .no, seen: ["the command failed (\(out.termination))"] + e.seen)
+            condText = expect.description
+        } else if let expect {
             ev = expect.evaluate(EvaluationContext(snapshot: lookup, result: out, variables: state.variables))
             condText = expect.description
         } else {

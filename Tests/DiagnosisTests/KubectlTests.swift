@@ -215,4 +215,18 @@ import Testing
         let other = KubectlError.classify(stderr: "", exitCode: 137)
         #expect(other.kind == .failed && other.message.contains("137"))
     }
+
+    /// A 500 or 429 is the API server answering: not a time-out of reaching it (the 500's text
+    /// may say "timed out"), and not a cluster state (no banner, no frozen findings, no
+    /// exporter-down from a read the API server itself failed).
+    @Test func serverErrorsAreAnswersNotUnreachable() {
+        let e500 = KubectlError.classify(stderr: #"Error from server (InternalError): Internal error occurred: etcdserver: request timed out"#, exitCode: 1)
+        #expect(e500.kind == .serverError, "\(e500)")
+        #expect(e500.message.contains("etcdserver: request timed out"))
+        #expect(ClusterAccess.state(for: e500.kind) == nil)
+        let e429 = KubectlError.classify(stderr: "Error from server (TooManyRequests): the server has received too many requests and has asked us to try again later", exitCode: 1)
+        #expect(e429.kind == .serverError, "\(e429)")
+        let hung = KubectlError.classify(stderr: "Unable to connect to the server: net/http: request canceled (Client.Timeout exceeded while awaiting headers)", exitCode: 1)
+        #expect(hung.kind == .timeout)
+    }
 }

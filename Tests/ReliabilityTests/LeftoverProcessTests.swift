@@ -42,7 +42,7 @@ struct LeftoverProcessTests {
         }
         try tmux.launchApp(["--kubectl", k, "--refresh", "1"])
         _ = try tmux.appPid()
-        // The first refresh's calls are running and well inside their timeout (8 s).
+        // The first refresh's calls are running and well inside their timeout (12 s).
         _ = await Procs.eventually(5) { Procs.pids(in: pids).count >= 2 }
         try await Task.sleep(for: .milliseconds(500))
         let started = Procs.pids(in: pids)

@@ -89,7 +89,7 @@ struct LiveFaultTests {
         }
         try tmux.launchApp(["--kubectl", k, "--refresh", "1"])
         let app = try tmux.appPid()
-        // Past two probe timeouts (8 s each): hung kubectls have been killed by now.
+        // Past the probe timeout (12 s): hung kubectls have been killed by now.
         let deadline = Date().addingTimeInterval(20)
         var zombiesSeen: [pid_t: Int] = [:]
         while Date() < deadline {

@@ -314,4 +314,53 @@ func runDelete(_ h: inout Harness) -> Bool { h.ran.contains { $0.argv.contains("
         #expect(h.ran.first?.argv.last == "-p={\"spec\":{\"resources\":{\"requests\":{\"storage\":\"50Gi; rm -rf /\"}}}}")
         #expect(h.ran.first?.argv[6...7] == ["pvc", "data-redis-0"])
     }
+
+    /// Issue 20.5: a check whose command failed never passes on that command's output (an empty
+    /// stdout matches `not stdout contains ...`), unless its condition is about the exit status.
+    @Test func checkNeverPassesOnTheOutputOfAFailedCommand() {
+        let rb = parse(header + """
+        steps:
+          - id: no-errors
+            kind: check
+            title: No errors in the log
+            command: [kubectl, logs, "{{pod}}", -c, redis, --previous]
+            expect: not stdout contains "Bad file format"
+          - id: done
+            kind: explain
+            title: Done
+            text: ok
+        """)
+        var run = RunbookRun(runbook: rb, target: target, options: RunOptions())
+        var failed = Harness.ok("", exit: 1)
+        failed.stderr = "Error from server (BadRequest): previous terminated container \"redis\" in pod \"redis-0\" not found"
+        var h = Harness(answers: [.abort], results: [failed])
+        h.drive(&run)
+        #expect(h.status != .finished, "\(h.text)")
+        #expect(!h.shown.contains { $0.kind == .success }, "\(h.text)")
+        #expect(h.text.contains("the command failed (exited with status 1)"), "\(h.text)")
+        #expect(h.logs.contains { $0.type == .check && $0.result == "false" }, "\(h.logs)")
+
+        // The same command succeeding with that empty output passes.
+        var run2 = RunbookRun(runbook: rb, target: target, options: RunOptions())
+        var h2 = Harness(results: [Harness.ok("")])
+        h2.drive(&run2)
+        #expect(h2.status == .finished, "\(h2.text)")
+    }
+
+    /// A condition on exitCode says which status the step expects: a failure may pass it.
+    @Test func checkOnExitCodeMayExpectAFailure() {
+        let rb = parse(header + """
+        steps:
+          - id: gone
+            kind: check
+            title: The old pod is gone
+            command: [kubectl, get, pod, old-pod]
+            expect: exitCode == 1 and stdout == ""
+        """)
+        var run = RunbookRun(runbook: rb, target: target, options: RunOptions())
+        var h = Harness(results: [Harness.ok("", exit: 1)])
+        h.drive(&run)
+        #expect(h.status == .finished, "\(h.text)")
+        #expect(h.shown.contains { $0.kind == .success }, "\(h.text)")
+    }
 }
