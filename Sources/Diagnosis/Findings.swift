@@ -204,7 +204,10 @@ public enum Findings {
         // Exporter
         if s.exporter.up == false {
             add("exporter-down", .warning, "The exporter cannot reach Redis (redis_up 0)", "redis_up 0", "exporter-down")
-        } else if s.exporter.present == true, let e = s.errors.first(where: { $0.source == "exporter" && !ClusterAccess.isClusterFailure($0) }) {
+        } else if s.exporter.present == true, let e = s.errors.first(where: {
+            // A 403 says what this user may read, not whether the exporter works.
+            $0.source == "exporter" && !ClusterAccess.isClusterFailure($0) && AccessDenial($0) == nil
+        }) {
             add("exporter-down", .warning, "The exporter's metrics cannot be read", e.message, "exporter-down")
         } else if let c = exporterC, c.ready == false {
             add("exporter-down", .warning, "The exporter container is not ready",
