@@ -118,7 +118,8 @@ public enum APIParse {
     public static func labelSelector(_ text: String?) throws(APIParseError) -> LabelSelector? {
         guard let text, !text.isEmpty else { return nil }
         do { return try LabelSelector(text) } catch {
-            throw .badRequest("unable to parse requirement: \(serverMessage("\(error)"))")
+            let m = serverMessage("\(error)")
+            throw .badRequest(m.hasPrefix("unable to parse requirement") ? m : "unable to parse requirement: \(m)")
         }
     }
 
