@@ -195,9 +195,17 @@ struct RunbookLaunch: Sendable {
         let kubectl = try global.resolveKubectl()
         // A user without the rights the runbook's changes need is refused now, before any step
         // (not halfway, at the first 403). --read-only and --dry-run change nothing: no check.
+        // A signal meanwhile ends the kubectl calls (as during a step) and then the run, which
+        // stops with "interrupted" like any run.
+        var caughtDuringCheck: String?
         if !global.readOnly, !global.dryRun {
             let access = RunbookAccess(target: try global.liveTarget(), runner: Runner())
-            if let refused = await access.refusal(rb, library: lib.runbooks) { throw refused }
+            let flag = SignalFlag()
+            let sources = flag.install()
+            let refused = await access.refusal(rb, library: lib.runbooks)
+            flag.uninstall(sources)
+            caughtDuringCheck = flag.signal
+            if let refused, caughtDuringCheck == nil { throw refused }
         }
         let store = RunStateStore(directory: Paths.stateHome().appendingPathComponent("runs"))
 
@@ -223,6 +231,7 @@ struct RunbookLaunch: Sendable {
         let source = ProberSnapshotSource(prober: prober)
         print("kubectl: \(kubectl)\(global.context.map { "  context: \($0)" } ?? "")  namespace: \(run.state.target.namespace)")
         let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)
+        driver.interruption.carry(caughtDuringCheck)
         driver.passwordArgv = (try? global.liveTarget())?.passwordArgv
         let status = await driver.drive(&run)
         if existing == nil { await prober.shutdown() }
