@@ -24,8 +24,11 @@ struct RunbookAccess: Sendable {
         await withTaskGroup(of: KubeRight?.self) { group in
             for right in rights {
                 group.addTask {
-                    let r = await runner.run(CommandSpec(target.kubectlArgv(["auth", "can-i", right.verb, right.resource]),
-                                                         timeout: .seconds(15), label: "access:can-i"))
+                    // Bounded like the probes' reads: a hung API server delays the start by
+                    // seconds, not minutes (and an unanswered check refuses nothing).
+                    var args = ["auth", "can-i", right.verb, right.resource]
+                    if target.requestTimeout == nil { args.append("--request-timeout=5s") }
+                    let r = await runner.run(CommandSpec(target.kubectlArgv(args), timeout: .seconds(8), label: "access:can-i"))
                     let answer = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
                     return r.exitCode == 1 && answer.hasPrefix("no") ? right : nil
                 }
