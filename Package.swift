@@ -32,6 +32,8 @@ let package = Package(
         .executable(name: "redis-runbook-sandbox", targets: ["redis-runbook-sandbox"]),
         // The pure core as a library, for the fuzz targets in Fuzz/ (built with -sanitize=fuzzer).
         .library(name: "RedisRunbookCore", targets: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"]),
+        // For Fuzz/ (FuzzAPIRequest): the API server's request parsing lives in Sandbox (APIParse), free of SwiftNIO.
+        .library(name: "SandboxAPIParsing", targets: ["Sandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -16,5 +16,7 @@ let package = Package(
         .executableTarget(name: "FuzzInfo", dependencies: ["CFuzzDriver", .product(name: "RedisRunbookCore", package: "redis-runbook")]),
         .executableTarget(name: "FuzzKubeJSON", dependencies: ["CFuzzDriver", .product(name: "RedisRunbookCore", package: "redis-runbook")]),
         .executableTarget(name: "FuzzRunbook", dependencies: ["CFuzzDriver", .product(name: "RedisRunbookCore", package: "redis-runbook")]),
+        // The sandbox API server's request parsing (Sandbox's APIParse), without SwiftNIO.
+        .executableTarget(name: "FuzzAPIRequest", dependencies: ["CFuzzDriver", .product(name: "SandboxAPIParsing", package: "redis-runbook")]),
     ]
 )

@@ -135,7 +135,8 @@ bench_launch_app() {
     local name=$1; shift
     rm -f "$TMUX_DIR/$name.pid" "$TMUX_DIR/$name.start"
     local q=""
-    for a in "$BIN" "$@"; do q+=" $(printf '%q' "$a")"; done
+    # The sandbox's kubeconfig spelled out (a tmux server started elsewhere would not carry KUBECONFIG).
+    for a in "$BIN" --kubeconfig "$KUBECONFIG" "$@"; do q+=" $(printf '%q' "$a")"; done
     btmux new-session -d -s "$name" -x 200 -y 60 \
         "bash -c 'echo \$\$ >$TMUX_DIR/$name.pid; echo \$EPOCHREALTIME >$TMUX_DIR/$name.start; exec env TERM=xterm-256color$q'"
     btmux set-option -t "$name" remain-on-exit off >/dev/null 2>&1 || true

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# libFuzzer over the parsers that read untrusted input (INFO, kubectl JSON, runbook YAML).
+# libFuzzer over the parsers that read untrusted input (INFO, kubectl JSON, runbook YAML, and the
+# sandbox API server's request parsing: target, query, selectors, continue, bodies, patches).
 #   FUZZ_SECONDS  per target (default 60)
 #   FUZZ_JOBS     targets run at once, each its own process (default 1; 2 on a 2-core box)
-#   scripts/fuzz.sh [TARGET...]   (default: FuzzInfo FuzzKubeJSON FuzzRunbook)
+#   scripts/fuzz.sh [TARGET...]   (default: FuzzInfo FuzzKubeJSON FuzzRunbook FuzzAPIRequest;
+#                                 with targets named, only those are built)
 # Seeds: the reference captures, the test fixtures, the hostile corpus and the bundled runbooks;
 # the growing corpus stays in .build-fuzz/corpus/<target>. Crashes, leaks and timeouts are
 # written to Fuzz/artifacts/<target>/ and make this script exit non-zero. A summary line per
@@ -12,7 +14,9 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 seconds="${FUZZ_SECONDS:-60}"
 jobs="${FUZZ_JOBS:-1}"
-if [ "$#" -gt 0 ]; then targets=("$@"); else targets=(FuzzInfo FuzzKubeJSON FuzzRunbook); fi
+if [ "$#" -gt 0 ]; then targets=("$@"); else targets=(FuzzInfo FuzzKubeJSON FuzzRunbook FuzzAPIRequest); fi
+products=()
+if [ "$#" -gt 0 ]; then for t in "${targets[@]}"; do products+=(--product "$t"); done; fi
 
 # Release (optimised) with ASan; no -parse-as-library: each main.swift calls LLVMFuzzerRunDriver
 # (see Fuzz/Package.swift). lld: gold crashes (internal error in format_file_lineno) on these
@@ -20,7 +24,7 @@ if [ "$#" -gt 0 ]; then targets=("$@"); else targets=(FuzzInfo FuzzKubeJSON Fuzz
 build_log=.build-fuzz/build.log
 mkdir -p .build-fuzz
 if ! swift build --package-path Fuzz --scratch-path .build-fuzz -c release \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld >"$build_log" 2>&1; then
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld ${products[@]+"${products[@]}"} >"$build_log" 2>&1; then
   grep -vE 'ld.gold: warning|^$' "$build_log" | tail -20
   echo "fuzz build failed (full log: $build_log)"; exit 2
 fi
@@ -39,6 +43,21 @@ seed() { # target -> copies its seeds (never overwriting what the fuzzer found)
     FuzzRunbook)
       find runbooks Tests/HostileInputTests/Corpus/runbooks -type f -name '*.yaml' 2>/dev/null \
         | while read -r f; do cp -n "$f" "$corpus/" 2>/dev/null || true; done ;;
+    FuzzAPIRequest)
+      # Requests as the fuzz target reads them: target line, Content-Type line, body. The
+      # targets kubectl and the tests send, and the reference objects as patch bodies.
+      local i=0 ct
+      while IFS= read -r line; do
+        i=$((i + 1)); printf '%s\n\n' "$line" > "$corpus/seed-target-$i"
+      done < Fuzz/Seeds/api-targets.txt
+      i=0
+      for ct in application/merge-patch+json application/strategic-merge-patch+json application/json-patch+json; do
+        find ../shared/reference/kubectl Tests/DiagnosisTests/Fixtures/kubectl -type f -name '*.json' -size -64k 2>/dev/null \
+          | head -20 | while read -r f; do
+            i=$((i + 1)); { printf '/apis/apps/v1/namespaces/default/statefulsets/redis\n%s\n' "$ct"; cat "$f"; } > "$corpus/seed-${ct//\//_}-$(basename "$f")"
+          done
+      done
+      cp -n Fuzz/Seeds/api-bodies/* "$corpus/" 2>/dev/null || true ;;
   esac
 }
 

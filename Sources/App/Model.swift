@@ -174,6 +174,7 @@ public struct AppModel: Sendable {
     public func panelStatus(_ sources: [String]) -> (text: String, isError: Bool)? {
         guard let age = snapshotAge else { return ("waiting for data", false) }
         if let e = sources.lazy.compactMap({ self.error(for: $0) }).first {
+            if let d = AccessDenial(e) { return (d.plain, false) }
             if let s = e.staleSeconds { return ("stale \(s + age)s: \(e.message)", true) }
             return ("error: \(e.message)", true)
         }

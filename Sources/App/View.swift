@@ -19,6 +19,10 @@ extension App {
                 // One banner for a cluster that cannot be read; the panels below keep their last data.
                 drawClusterBanner(&g, m, c, Rect(x: 0, y: 1, width: width, height: 1))
                 body = Rect(x: 0, y: 2, width: width, height: height - 3)
+            } else if let d = m.snapshot?.denied, !d.isEmpty {
+                // The cluster answers but refuses some reads to this user (403): say what is missing.
+                drawAccessBanner(&g, d, Rect(x: 0, y: 1, width: width, height: 1))
+                body = Rect(x: 0, y: 2, width: width, height: height - 3)
             }
             switch m.screen {
             case .dashboard: drawDashboard(&g, m, body)
@@ -77,10 +81,25 @@ extension App {
         g.write(TextLayout.truncate(" " + clusterBannerText(m, c), to: r.width), x: r.x, y: r.y, style: style, clip: r)
     }
 
+    /// "ⓘ no Redis data: user oncall-viewer may not exec into pods (create pods/exec is forbidden) · no exporter metrics: ..."
+    static func accessBannerText(_ d: [AccessDenial]) -> String {
+        "ⓘ " + d.map(\.plain).joined(separator: " · ") + " · read-only runbooks only · kubectl: " + (d.first?.kubectlMessage ?? "")
+    }
+
+    static func drawAccessBanner(_ g: inout Grid, _ d: [AccessDenial], _ r: Rect) {
+        let style = Style(fg: .cyan, bold: true, reverse: true)
+        g.fill(r, style: style)
+        g.write(TextLayout.truncate(" " + accessBannerText(d), to: r.width), x: r.x, y: r.y, style: style, clip: r)
+    }
+
     static func redisStateText(_ m: AppModel) -> (String, Style) {
         if let c = m.snapshot?.cluster, !c.isReachable {
             // Redis is only read through the cluster: its state is unknown, not "down".
             return ("redis: unknown (no cluster)", Style(fg: .yellow, bold: true, reverse: true))
+        }
+        if m.snapshot?.redisState == nil, m.snapshot?.redisDenied != nil {
+            // Not "down": this user may not look.
+            return ("redis: no access (no exec rights)", Style(fg: .yellow, bold: true, reverse: true))
         }
         if let e = m.error(for: "redis") { return ("redis: \(e.message)", Style(fg: .red, bold: true, reverse: true)) }
         guard let s = m.snapshot else { return ("redis: waiting for data", Style(reverse: true)) }

@@ -38,7 +38,8 @@ struct RunbookList: AsyncParsableCommand {
         if json {
             let items: [[String: Any]] = lib.runbooks.map { rb in
                 ["id": rb.id, "title": rb.title, "summary": rb.summary, "when": rb.when, "file": rb.file,
-                 "steps": rb.steps.count, "mutates": rb.hasMutatingSteps,
+                 "steps": rb.steps.count, "mutates": rb.hasMutatingSteps, "readOnly": rb.isReadOnly,
+                 "mutatingRights": rb.mutatingRights.map(\.description),
                  "overrides": lib.overridden[rb.id] as Any? ?? NSNull()]
             }
             let data = try JSONSerialization.data(withJSONObject: items, options: [.prettyPrinted, .sortedKeys])
@@ -46,7 +47,9 @@ struct RunbookList: AsyncParsableCommand {
         } else {
             let w = max(2, lib.runbooks.map(\.id.count).max() ?? 2)
             for rb in lib.runbooks {
-                print(rb.id.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + rb.title + (lib.overridden[rb.id] != nil ? "  (team override)" : ""))
+                // Which runbooks only read (offered to a view-only user) and which need write rights.
+                let access = rb.isReadOnly ? "read-only  " : "needs write"
+                print(rb.id.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + access + "  " + rb.title + (lib.overridden[rb.id] != nil ? "  (team override)" : ""))
             }
         }
         if !lib.diagnostics.isEmpty { throw ExitCode(1) }
@@ -135,7 +138,7 @@ struct RunbookValidate: AsyncParsableCommand {
 
 struct RunbookRunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a runbook in line mode.",
-        discussion: "Prompts on stdin with the default shown; with no input (EOF) the safe default is taken. Ends with one verdict line, 'finished: ...' or 'stopped: ...'. Exit status: 0 finished (the end state holds), 3 stopped with nothing this run changed left in place, 4 stopped with changes of this run still in place (the undo commands are printed), 1 error.")
+        discussion: "Prompts on stdin with the default shown; with no input (EOF) the safe default is taken. Ends with one verdict line, 'finished: ...' or 'stopped: ...'. Exit status: 0 finished (the end state holds), 3 stopped with nothing this run changed left in place, 4 stopped with changes of this run still in place (the undo commands are printed), 1 error (also: refused before any step because the user may not make the runbook's changes, as `kubectl auth can-i` answers).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Runbook id.") var id: String
     @Flag(name: .long, help: "Answer questions with their stated default (the path that restores service without destroying data) and 'continue?' prompts with yes. Manual steps are never answered: the run stops there.") var yes = false
@@ -146,7 +149,14 @@ struct RunbookRunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let launch = RunbookLaunch(id: id, yes: yes, yesDestructive: yesDestructive, resume: resume, sets: sets, answers: answers)
-        let (_, code) = try await launch.run(global: global, prober: nil)
+        let code: Int
+        do {
+            (_, code) = try await launch.run(global: global, prober: nil)
+        } catch let refused as RunbookRefused {
+            // Not a usage error: the user's rights. One line on stderr, exit 1, nothing ran.
+            FileHandle.standardError.write(Data("error: \(refused)\n".utf8))
+            throw ExitCode(1)
+        }
         if code != 0 { throw ExitCode(Int32(code)) }
     }
 }
@@ -183,6 +193,20 @@ struct RunbookLaunch: Sendable {
                                exporterContainer: global.exporterContainer, options: values,
                                requestTimeout: global.requestTimeout, asUser: global.asUser)
         let kubectl = try global.resolveKubectl()
+        // A user without the rights the runbook's changes need is refused now, before any step
+        // (not halfway, at the first 403). --read-only and --dry-run change nothing: no check.
+        // A signal meanwhile ends the kubectl calls (as during a step) and then the run, which
+        // stops with "interrupted" like any run.
+        var caughtDuringCheck: String?
+        if !global.readOnly, !global.dryRun {
+            let access = RunbookAccess(target: try global.liveTarget(), runner: Runner())
+            let flag = SignalFlag()
+            let sources = flag.install()
+            let refused = await access.refusal(rb, library: lib.runbooks)
+            flag.uninstall(sources)
+            caughtDuringCheck = flag.signal
+            if let refused, caughtDuringCheck == nil { throw refused }
+        }
         let store = RunStateStore(directory: Paths.stateHome().appendingPathComponent("runs"))
 
         var run: RunbookRun
@@ -207,6 +231,7 @@ struct RunbookLaunch: Sendable {
         let source = ProberSnapshotSource(prober: prober)
         print("kubectl: \(kubectl)\(global.context.map { "  context: \($0)" } ?? "")  namespace: \(run.state.target.namespace)")
         let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)
+        driver.interruption.carry(caughtDuringCheck)
         driver.passwordArgv = (try? global.liveTarget())?.passwordArgv
         let status = await driver.drive(&run)
         if existing == nil { await prober.shutdown() }

@@ -8,6 +8,9 @@ final class SignalFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var caught: String?
     var signal: String? { lock.lock(); defer { lock.unlock() }; return caught }
+    /// A signal caught before the run was driven (during the rights check): the run handles it
+    /// first, as if it came at its start.
+    func carry(_ name: String?) { lock.lock(); if caught == nil { caught = name }; lock.unlock() }
 
     /// The dispositions before install (the dashboard's own handlers when it runs a runbook).
     private var previous: [Int32: sigaction] = [:]

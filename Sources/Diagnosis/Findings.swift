@@ -204,8 +204,12 @@ public enum Findings {
         // Exporter
         if s.exporter.up == false {
             add("exporter-down", .warning, "The exporter cannot reach Redis (redis_up 0)", "redis_up 0", "exporter-down")
-        } else if s.exporter.present == true, let e = s.errors.first(where: { $0.source == "exporter" && !ClusterAccess.isClusterFailure($0)
-                                                                                      && $0.kind != KubectlError.Kind.serverError.rawValue }) {
+        } else if s.exporter.present == true, let e = s.errors.first(where: {
+            // A 403 says what this user may read, not whether the exporter works; a 500/429 is
+            // the API server answering, not the exporter failing.
+            $0.source == "exporter" && !ClusterAccess.isClusterFailure($0) && AccessDenial($0) == nil
+                && $0.kind != KubectlError.Kind.serverError.rawValue
+        }) {
             add("exporter-down", .warning, "The exporter's metrics cannot be read", e.message, "exporter-down")
         } else if let c = exporterC, c.ready == false {
             add("exporter-down", .warning, "The exporter container is not ready",

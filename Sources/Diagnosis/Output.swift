@@ -21,8 +21,12 @@ public struct CheckReport: Sendable, Equatable {
         let status: Status
         // A cluster that cannot be read is no evidence about Redis: UNKNOWN, never CRITICAL.
         let clusterDown = s.cluster.map { !$0.isReachable && $0.state != .forbidden } ?? false
+        // Redis not read because this user may not exec into the pod: nothing is known about
+        // Redis (never "Redis down"); what the pod itself shows may still be critical.
+        let denied = s.redisDenied
         if clusterDown { status = .unknown }
         else if !crit.isEmpty { status = .critical }
+        else if denied != nil && s.redisVersion == nil { status = .unknown }
         else if !redisRead && (!podRead || warn.isEmpty) { status = .unknown }
         else if !warn.isEmpty { status = .warning }
         else { status = .ok }
@@ -38,6 +42,8 @@ public struct CheckReport: Sendable, Equatable {
         case .unknown where clusterDown:
             summary = "cannot read the cluster (\(s.cluster!.state.rawValue)): \(s.cluster!.message ?? "no answer")"
             if let since = s.cluster?.since { summary += " since \(since)" }
+        case .unknown where denied != nil:
+            summary = denied!.plain + "; kubectl: " + denied!.kubectlMessage
         case .unknown:
             let errs = s.errors.map { "\($0.source): \($0.message)" }
             summary = "could not read Redis" + (errs.isEmpty ? "" : ": " + errs.joined(separator: "; "))
@@ -111,6 +117,7 @@ public enum StatusText {
         if let v = s.redisVersion { r += ", version \(v)" }
         if let sv = s.redisServer { r += " (\(sv))" }
         if let e = s.redisError, s.redisState != "ok" { r += ": \(e)" }
+        if s.redisState == nil, let d = s.redisDenied { r = "Redis   not readable: \(d.plain)" }
         out.append(r)
         let m = s.memory
         var ml = "Memory  used \(m.usedBytes.map(Fmt.bytes) ?? "?"), rss \(m.rssBytes.map(Fmt.bytes) ?? "?"), peak \(m.peakBytes.map(Fmt.bytes) ?? "?")"
@@ -124,7 +131,11 @@ public enum StatusText {
         out.append(pl)
         let c = s.clients
         out.append("Clients connected \(c.connected.map(String.init) ?? "?"), blocked \(c.blocked.map(String.init) ?? "?"), ops/s \(c.opsPerSec.map(String.init) ?? "?"), keys \(s.keyspace.isEmpty ? "?" : s.keyspace.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
-        out.append("Export  \(s.exporter.present == false ? "no exporter container" : s.exporter.up == nil ? "unknown" : s.exporter.up! ? "redis_up 1" : "redis_up 0")")
+        if s.exporter.up == nil, let d = s.denied.first(where: { $0.source == "exporter" }) {
+            out.append("Export  not readable: \(d.plain)")
+        } else {
+            out.append("Export  \(s.exporter.present == false ? "no exporter container" : s.exporter.up == nil ? "unknown" : s.exporter.up! ? "redis_up 1" : "redis_up 0")")
+        }
         for q in s.queues {
             func v(_ x: Int64?) -> String { x.map(String.init) ?? "?" }
             out.append("Queue   \(q.prefix):\(q.name) waiting \(v(q.waiting))\(q.waitingDelta.map { " (\($0 >= 0 ? "+" : "")\($0))" } ?? "") active \(v(q.active)) delayed \(v(q.delayed)) prioritized \(v(q.prioritized)) failed \(v(q.failed)) completed \(v(q.completed)) paused \(v(q.paused)) waiting-children \(v(q.waitingChildren))")

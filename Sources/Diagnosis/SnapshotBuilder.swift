@@ -113,6 +113,10 @@ public enum SnapshotBuilder {
             s.redisState = s.persistence.loading == true ? "loading" : "ok"
         }
         if s.redisState == "loading" { s.persistence.loading = true }
+        // Not read because this user may not exec into the pod: say so, in plain words.
+        if s.redisState == nil, info == nil, let d = AccessDenial.all(input.errors).first(where: { $0.source == "redis" }) {
+            s.redisError = d.plain
+        }
 
         s.adr = Findings.adrChecks(s)
         s.findings = Findings.evaluate(s)

@@ -112,6 +112,10 @@ public actor Prober {
     private var previousSnapshot: Snapshot?
     private var redisBackoffUntil = Date.distantPast
     private var redisBackoff: TimeInterval = 0
+    /// The last `kubectl exec` was refused with 403 (this user may not exec): kubectl's refusal.
+    private var redisDenied: Failure?
+    /// How long a 403 on `kubectl exec` (or on the exporter's proxy) is remembered before asking again.
+    static let forbiddenRetry: TimeInterval = 300
 
     public init(target: LiveTarget, runner: Runner, useWatches: Bool = true) {
         self.target = target
@@ -510,7 +514,8 @@ public actor Prober {
             // The API server's own error (a 500, a 429) says nothing about the exporter: keep its last text.
             if f.kind != KubectlError.Kind.serverError.rawValue { metricsText = nil }
             metricsError = f
-            metricsBackoff = min(max(metricsBackoff * 2, metricsInterval), 120)
+            metricsBackoff = f.kind == KubectlError.Kind.forbidden.rawValue
+                ? Self.forbiddenRetry : min(max(metricsBackoff * 2, metricsInterval), 120)
             metricsNext = t.addingTimeInterval(metricsBackoff)
         }
     }
@@ -611,6 +616,8 @@ public actor Prober {
             return RedisResult(error: "redis container is not running")
         }
         if t < redisBackoffUntil {
+            // A 403 stays a 403: report kubectl's refusal, not a reconnect.
+            if let d = redisDenied { return RedisResult(error: d.message, errorKind: d.kind) }
             return RedisResult(error: "reconnecting (backing off \(Int(redisBackoff))s)")
         }
         // While the API server is known unreachable a new `kubectl exec` would only be refused:
@@ -639,6 +646,7 @@ public actor Prober {
             // The queues' counts reply one line each: one marker for the whole group.
             let queueReplyLines = try await oneLineEach(s, queues.flatMap(queueLines))
             redisBackoff = 0
+            redisDenied = nil
             var result = RedisResult()
             let ping = replies[0].trimmingCharacters(in: .whitespacesAndNewlines)
             if ping != "PONG" { result.error = ping }
@@ -685,9 +693,17 @@ public actor Prober {
             result.queuesSearching = !queueListKnown
             return result
         } catch {
-            redisBackoff = min(max(redisBackoff * 2, 1), 30)
-            redisBackoffUntil = t.addingTimeInterval(redisBackoff)
             let failure = Self.sessionFailure(error)
+            if failure.kind == KubectlError.Kind.forbidden.rawValue {
+                // RBAC does not change by retrying every second: one `kubectl exec` per
+                // `forbiddenRetry`, the refusal remembered in between.
+                redisDenied = failure
+                redisBackoff = Self.forbiddenRetry
+            } else {
+                redisDenied = nil
+                redisBackoff = min(max(redisBackoff * 2, 1), 30)
+            }
+            redisBackoffUntil = t.addingTimeInterval(redisBackoff)
             return RedisResult(error: failure.message, errorKind: failure.kind)
         }
     }

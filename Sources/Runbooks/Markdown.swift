@@ -21,6 +21,9 @@ public enum RunbookMarkdown {
         o += "Runbook id: `\(rb.id)`"
         if !rb.when.isEmpty { o += " · answers findings: " + rb.when.map { "`\($0)`" }.joined(separator: ", ") }
         o += "\n\n\(rb.summary)\n\n"
+        o += rb.isReadOnly
+            ? "Read-only: no step changes anything (a user who may only get, list and watch can run it; steps through `kubectl exec` need `create pods/exec`).\n\n"
+            : "Changes the cluster: needs write rights (\(rb.mutatingRights.map { "`\($0)`" }.joined(separator: ", "))); a user without them is refused before any step runs.\n\n"
         o += "Run it with `redis-runbook runbook run \(rb.id)` (add `--dry-run` to see every command without changing anything).\n\n"
         o += "## Variables\n\n| Name | Meaning | Source |\n|---|---|---|\n"
         for (n, d) in BuiltinVariables.names.sorted(by: { $0.key < $1.key }) { o += "| `{{\(n)}}` | \(cell(d)) | built in |\n" }

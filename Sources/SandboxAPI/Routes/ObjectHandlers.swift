@@ -28,24 +28,10 @@ struct ObjectHandlers: Sendable {
 
     func selection() throws -> Selection {
         var s = Selection()
-        if let l = request.query("labelSelector"), !l.isEmpty {
-            do { s.labels = try LabelSelector(l) } catch {
-                throw APIStatus.badRequest("unable to parse requirement: \(Router.serverMessage("\(error)"))")
-            }
-        }
-        if let f = request.query("fieldSelector"), !f.isEmpty {
-            for part in f.split(separator: ",") {
-                let p = String(part)
-                let (field, value, equal): (String, String, Bool)
-                if let r = p.range(of: "!=") { (field, value, equal) = (String(p[..<r.lowerBound]), String(p[r.upperBound...]), false) }
-                else if let r = p.range(of: "==") ?? p.range(of: "=") { (field, value, equal) = (String(p[..<r.lowerBound]), String(p[r.upperBound...]), true) }
-                else { throw APIStatus.badRequest("invalid selector: '\(f)'; can't understand '\(p)'") }
-                guard let path = kind.fieldLabels[field] else {
-                    throw APIStatus.badRequest("field label not supported: \(field)")
-                }
-                s.fields.append((path, value, equal))
-            }
-        }
+        do {
+            s.labels = try APIParse.labelSelector(request.query("labelSelector"))
+            s.fields = try APIParse.fieldSelector(request.query("fieldSelector"), fieldLabels: kind.fieldLabels)
+        } catch { throw APIStatus(error) }
         return s
     }
 
@@ -80,16 +66,12 @@ struct ObjectHandlers: Sendable {
         objects = objects.filter { matches($0, sel) }.sorted { $0.metadataName < $1.metadataName }
         let rv = String(state.generation)
         // limit / continue: the continue token is the last name sent (base64 JSON, as opaque as the real one).
-        if let token = request.query("continue"), !token.isEmpty {
-            guard let data = Data(base64Encoded: token), let c = try? KctlJSON.parse(String(decoding: data, as: UTF8.self)),
-                  let start = c["start"]?.stringValue else {
-                throw APIStatus.badRequest("continue key is not valid: illegal base64 data at input byte 0")
-            }
-            objects = objects.filter { $0.metadataName > start }
-        }
+        let start: String?
+        do { start = try APIParse.continueStart(request.query("continue")) } catch { throw APIStatus(error) }
+        if let start { objects = objects.filter { $0.metadataName > start } }
         var next: String?
         var remaining: Int?
-        if let limitText = request.query("limit"), let limit = Int(limitText), limit > 0, objects.count > limit {
+        if let limit = APIParse.limit(request.query("limit")), objects.count > limit {
             remaining = objects.count - limit
             objects = Array(objects.prefix(limit))
             let token: KctlJSON = ["v": "meta.k8s.io/v1", "rv": .int(Int64(state.generation)), "start": .string(objects.last?.metadataName ?? "")]

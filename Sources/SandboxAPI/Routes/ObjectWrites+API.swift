@@ -17,16 +17,7 @@ extension ObjectHandlers {
         }
     }
 
-    static func status(from e: KubectlError) -> APIStatus {
-        let text = Router.serverMessage(e.description)
-        if text.hasPrefix("The "), text.contains(" is invalid: ") {
-            return APIStatus(code: 422, reason: "Invalid", message: text)
-        }
-        if text.hasSuffix(" not found"), text.contains("\"") {
-            return APIStatus(code: 404, reason: "NotFound", message: text)
-        }
-        return APIStatus.badRequest(text)
-    }
+    static func status(from e: KubectlError) -> APIStatus { APIStatus(APIParse.status(from: e)) }
 
     // MARK: create (pods)
 
@@ -122,48 +113,15 @@ extension ObjectHandlers {
 
     // MARK: patch (statefulsets, persistentvolumeclaims)
 
-    enum PatchType { case merge, json, strategic }
+    typealias PatchType = APIParse.PatchType
 
     func patchType() throws -> PatchType {
-        let ct = (request.headers.first(name: "Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        switch ct {
-        case "application/merge-patch+json": return .merge
-        case "application/json-patch+json": return .json
-        case "application/strategic-merge-patch+json": return .strategic
-        case "application/apply-patch+yaml", "application/apply-patch+cbor":
-            throw APIStatus(code: 415, reason: "UnsupportedMediaType", message: "the sandbox API server does not implement server-side apply (\(ct))")
-        default:
-            throw APIStatus(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json")
-        }
+        do { return try APIParse.patchType(contentType: request.headers.first(name: "Content-Type")) } catch { throw APIStatus(error) }
     }
 
+    /// (Sandbox's APIParse.applyPatch: pure, fuzzed by Fuzz/Sources/FuzzAPIRequest.)
     func applyPatch(_ target: KctlJSON, _ type: PatchType, _ patch: KctlJSON) throws -> KctlJSON {
-        do {
-            switch type {
-            case .merge:
-                guard case .object = patch else { throw APIStatus.badRequest("json: cannot unmarshal \(Self.jsonType(patch)) into Go value of type map[string]interface {}") }
-                return KctlPatch.mergePatch(target, patch)
-            case .json:
-                guard case .array = patch else { throw APIStatus.badRequest("json: cannot unmarshal \(Self.jsonType(patch)) into Go value of type jsonpatch.Patch") }
-                return try KctlPatch.jsonPatch(target, patch)
-            case .strategic:
-                guard case .object = patch else { throw APIStatus.badRequest("json: cannot unmarshal \(Self.jsonType(patch)) into Go value of type map[string]interface {}") }
-                return try KctlPatch.strategicMerge(target, patch)
-            }
-        } catch let e as KubectlError {
-            throw Self.status(from: e)
-        }
-    }
-
-    static func jsonType(_ j: KctlJSON) -> String {
-        switch j {
-        case .array: return "array"
-        case .object: return "object"
-        case .string: return "string"
-        case .null: return "null"
-        case .bool: return "bool"
-        default: return "number"
-        }
+        do { return try APIParse.applyPatch(target, type, patch) } catch { throw APIStatus(error) }
     }
 
     func patch(_ name: String) throws -> APIResponse {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import Sandbox
 
 /// What a request asks, parsed from its path as the real apiserver's RequestInfoFactory does:
 /// group, version, namespace, resource, name, subresource, and the verbs for RBAC and metrics.
@@ -21,30 +22,15 @@ public struct RequestInfo: Sendable {
 
     public init(_ r: APIRequest) {
         isHealth = RequestInfo.isHealthPath(r.path)
-        let s = r.segments
-        var rest: [String]
-        if s.first == "api", s.count >= 2 {
-            version = s[1]; rest = Array(s.dropFirst(2))
-        } else if s.first == "apis", s.count >= 3 {
-            group = s[1]; version = s[2]; rest = Array(s.dropFirst(3))
-        } else {
+        let p = APIParse.pathInfo(r.path)
+        guard p.isAPI else {
             verb = r.method == .POST ? "post" : r.method.rawValue.lowercased()
             return
         }
-        guard !rest.isEmpty else { return }
+        group = p.group; version = p.version
+        guard p.isResource else { return }
         isResource = true
-        if rest[0] == "namespaces", rest.count >= 3 {
-            namespace = rest[1]
-            rest = Array(rest.dropFirst(2))
-        } else if rest[0] == "namespaces", rest.count == 2 {
-            // the namespace object itself
-            namespace = nil
-        }
-        resource = rest[0]
-        if rest.count >= 2 { name = rest[1] }
-        if rest.count >= 3 { subresource = rest[2] }
-        if rest.count >= 4 { subpath = "/" + rest.dropFirst(3).joined(separator: "/") }
-        if subresource == "proxy", r.path.hasSuffix("/"), rest.count >= 3 { subpath += subpath.isEmpty ? "/" : (subpath.hasSuffix("/") ? "" : "/") }
+        namespace = p.namespace; resource = p.resource; name = p.name; subresource = p.subresource; subpath = p.subpath
         let watchParam = r.query("watch").map { $0 == "true" || $0 == "1" } ?? false
         switch r.method {
         case .GET, .HEAD:

@@ -26,11 +26,7 @@ struct Router: Sendable {
     }
 
     /// The imitation's errors carry kubectl's prefixes; the server sends the bare message.
-    static func serverMessage(_ text: String) -> String {
-        var t = text
-        for p in ["Error from server (BadRequest): ", "Error from server: ", "error: "] where t.hasPrefix(p) { t.removeFirst(p.count) }
-        return t
-    }
+    static func serverMessage(_ text: String) -> String { APIParse.serverMessage(text) }
 
     // MARK: non-resource
 
@@ -174,20 +170,6 @@ struct Router: Sendable {
         if (r.headers.first(name: "Content-Type") ?? "").hasPrefix("application/vnd.kubernetes.protobuf") {
             throw APIStatus(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml")
         }
-        guard !r.body.isEmpty else { throw APIStatus.badRequest("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf") }
-        var depth = 0, inString = false, escaped = false
-        for b in r.body {
-            if inString {
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            if b == UInt8(ascii: "\"") { inString = true }
-            else if b == UInt8(ascii: "{") || b == UInt8(ascii: "[") { depth += 1; if depth > 64 { throw APIStatus.badRequest("json: exceeded max depth") } }
-            else if b == UInt8(ascii: "}") || b == UInt8(ascii: "]") { depth -= 1 }
-        }
-        guard let text = String(bytes: r.body, encoding: .utf8) else { throw APIStatus.badRequest("invalid UTF-8 in the request body") }
-        do { return try KctlJSON.parse(text) } catch {
-            throw APIStatus.badRequest("error decoding the request body: \(error)")
-        }
+        do { return try APIParse.jsonBody(r.body) } catch { throw APIStatus(error) }
     }
 }

@@ -33,21 +33,8 @@ public struct APIRequest: Sendable {
         self.uri = uri
         self.headers = headers
         self.body = body
-        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let rawPath = parts.first.map(String.init) ?? "/"
-        self.path = rawPath.removingPercentEncoding ?? rawPath
-        var q: [(String, String)] = []
-        if parts.count == 2 {
-            for item in parts[1].split(separator: "&") {
-                let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                func decode(_ s: Substring) -> String {
-                    let plus = s.replacingOccurrences(of: "+", with: " ")
-                    return plus.removingPercentEncoding ?? plus
-                }
-                q.append((decode(kv[0]), kv.count > 1 ? decode(kv[1]) : ""))
-            }
-        }
-        self.query = q
+        // (Sandbox's APIParse: pure, fuzzed by Fuzz/Sources/FuzzAPIRequest.)
+        (self.path, self.query) = APIParse.target(uri)
     }
 
     /// The first value of a query parameter.
@@ -59,12 +46,8 @@ public struct APIRequest: Sendable {
     /// false), with the real server's error naming the options `kind` (e.g. "PodExecOptions").
     public func queryBool(_ name: String, kind: String) throws(APIStatus) -> Bool {
         guard let v = query(name) else { return false }
-        switch v {
-        case "1", "t", "T", "true", "TRUE", "True", "": return true
-        case "0", "f", "F", "false", "FALSE", "False": return false
-        default:
-            throw APIStatus.badRequest("\(kind) in version \"v1\" cannot be handled as a \(kind): strconv.ParseBool: parsing \"\(v)\": invalid syntax")
-        }
+        guard let b = APIParse.bool(v) else { throw APIStatus(APIParse.boolError(v, kind: kind)) }
+        return b
     }
     /// Path segments ("/api/v1/pods" → ["api", "v1", "pods"]).
     public var segments: [String] { path.split(separator: "/").map(String.init) }
@@ -168,6 +151,9 @@ public struct APIStatus: Error, Sendable {
         APIStatus(code: 404, reason: "NotFound", message: "the server could not find the requested resource",
                   details: ["causes": [["reason": "UnexpectedServerResponse", "message": "404 page not found"]]])
     }
+    /// A request refused while parsing it (Sandbox's APIParse).
+    public init(_ e: APIParseError) { self.init(code: e.code, reason: e.reason, message: e.message) }
+
     public static func badRequest(_ message: String) -> APIStatus { APIStatus(code: 400, reason: "BadRequest", message: message) }
     public static func methodNotAllowed(_ method: String) -> APIStatus {
         APIStatus(code: 405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource",
