@@ -139,10 +139,10 @@ struct DrillsA {
             let f = try await box.waitFinding(runbook: "queue-backlog", timeout: 120)
             #expect(f.contains { $0.id == "queue-backlog" && $0.runbook == "queue-backlog" }, "\(f)")
             var c = try await box.cell("queue-backlog", "no workers: stop at remedy-workers", yes + ["--answer", "remedy-workers=stop"], exit: 3, verdict: "stopped: ")
-            #expect(c.result.output.contains("No worker of email is connected"))
+            #expect(c.result.output.contains("No worker of ") && c.result.output.contains(" is connected"))
             #expect(c.verdict.contains("a BullMQ worker of the queue is connected (CLIENT LIST): no"), "\(c.verdict)")
             c = try await runWhileHealing("no workers: --yes (workers restarted while it waits)", yes, waitingAt: "wait-workers")
-            #expect(c.result.output.contains(workerName.trimmingCharacters(in: .whitespaces)) || c.result.output.contains("Wait for a worker of email to connect"))
+            #expect(c.result.output.contains("Wait for a worker of "))
             try await box.verifyRecovered(runbook: "queue-backlog", timeout: 120)
 
             // (b) Paused: meta paused=1 as Queue.pause() sets it.
@@ -177,7 +177,7 @@ struct DrillsA {
             #expect(c.verdict.contains("no stalled job (every active job holds its lock): no"), "\(c.verdict)")
             #expect(try await stalled() == stalledBefore, "a declined requeue moved jobs")
             c = try await runWhileHealing("stalled: --yes (requeue; worker restarted while it waits)", yes, waitingAt: "wait-healthy-worker")
-            #expect(c.result.output.contains("jobs of email are stalled"))
+            #expect(c.result.output.contains(" are stalled"))
             #expect(try await stalled() == 0)
             #expect(try await box.cli(["HGET", "bull:email:meta", "paused"]) == "")
 
