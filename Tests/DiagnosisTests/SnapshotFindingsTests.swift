@@ -230,7 +230,7 @@ import Testing
     @Test func memoryPressure() throws {
         let s = try build { $0.infoText = InfoText.make(used: 370_000_000, rss: 400_000_000) }
         let f = try #require(finding(s, "memory-pressure"))
-        #expect(f.severity == .warning && f.runbook == "queue-backlog")
+        #expect(f.severity == .warning && f.runbook == "memory-pressure")
         #expect(f.evidence.contains("of maxmemory 384.0 MiB (91.9%)"))
         let over = try build { $0.infoText = InfoText.make(used: 410_000_000, rss: 420_000_000) }
         #expect(finding(over, "memory-pressure")?.severity == .critical)
@@ -264,7 +264,7 @@ import Testing
             $0.config = ["appendonly": "yes", "appendfsync": "everysec", "maxmemory-policy": "noeviction", "maxmemory": "0"]
         }
         let f = try #require(finding(s, "maxmemory-unset"))
-        #expect(f.severity == .warning && f.runbook == "queue-backlog")
+        #expect(f.severity == .warning && f.runbook == "memory-pressure")
         #expect(f.summary == "maxmemory is unset: the container limit is the only limit")
         #expect(f.evidence.contains("the container limit 512.0 MiB is the only limit"))
         #expect(f.evidence.contains("OOMKilled before the eviction policy ever applies"))
@@ -288,7 +288,7 @@ import Testing
             $0.config?["maxmemory"] = "500000000"
         }
         let f = try #require(finding(s, "maxmemory-too-close-to-limit"))
-        #expect(f.severity == .warning && f.runbook == "queue-backlog")
+        #expect(f.severity == .warning && f.runbook == "memory-pressure")
         #expect(f.evidence.contains("93.1% of the container limit 512.0 MiB") && f.evidence.contains("at most 75%"))
         let above = try build { $0.config?["maxmemory"] = "1073741824" }
         #expect(finding(above, "maxmemory-too-close-to-limit")?.severity == .critical)
