@@ -223,16 +223,16 @@ public enum Findings {
             if w >= FindingRules.backlogWaiting && (q.active ?? 0) == 0 {
                 add("queue-backlog", w >= FindingRules.backlogWaiting * 10 ? .critical : .warning,
                     "Queue \(q.name) has \(w) waiting jobs and none active",
-                    "\(label): waiting \(w), active \(q.active.map(String.init) ?? "unknown")\(q.waitingDelta.map { ", \($0 >= 0 ? "+" : "")\($0) since last refresh" } ?? "")", "memory-pressure")
+                    "\(label): waiting \(w), active \(q.active.map(String.init) ?? "unknown")\(q.waitingDelta.map { ", \($0 >= 0 ? "+" : "")\($0) since last refresh" } ?? "")", "queue-backlog")
             } else if q.pausedFlag != true, let age = q.oldestWaitingSeconds, age >= FindingRules.oldestWaitingSeconds,
                       (q.lastJobStartedSeconds ?? Int64.max) >= FindingRules.oldestWaitingSeconds {
                 // (A worker that took a job recently is working through the backlog: it drains.)
                 add("queue-backlog", age >= FindingRules.oldestWaitingSeconds * 10 ? .critical : .warning,
                     "Jobs in queue \(q.name) are not being picked up",
-                    "\(label): oldest waiting job waited \(age)s, waiting \(w), active \(q.active.map(String.init) ?? "unknown")", "memory-pressure")
+                    "\(label): oldest waiting job waited \(age)s, waiting \(w), active \(q.active.map(String.init) ?? "unknown")", "queue-backlog")
             } else if let streak = q.waitingGrowthStreak, streak >= FindingRules.growthStreak, w >= FindingRules.growthMinWaiting {
                 add("queue-backlog", .warning, "Queue \(q.name) keeps growing",
-                    "\(label): waiting \(w), grew on \(streak) refreshes in a row (last +\(q.waitingDelta ?? 0)), active \(q.active.map(String.init) ?? "unknown")", "memory-pressure")
+                    "\(label): waiting \(w), grew on \(streak) refreshes in a row (last +\(q.waitingDelta ?? 0)), active \(q.active.map(String.init) ?? "unknown")", "queue-backlog")
             }
         }
 

@@ -43,7 +43,16 @@ public indirect enum Condition: Sendable, Equatable, CustomStringConvertible {
     /// The condition looks at the command's exit status: the step says which status it expects
     /// (a failure may then be what it checks for).
     public var usesExitCode: Bool { operands.contains { if case .result(.exitCode) = $0 { return true }; return false } }
-    public var variables: [String] { operands.compactMap { if case .variable(let v) = $0 { return v }; return nil } }
+    /// Variables used: `{{v}}` operands and `{{v}}` inside quoted literals (`"name={{prefix}}:x "`).
+    public var variables: [String] {
+        operands.flatMap { o -> [String] in
+            switch o {
+            case .variable(let v): return [v]
+            case .literal(let s) where s.contains("{{"): return (try? Template.parse(s))?.variables ?? []
+            default: return []
+            }
+        }
+    }
 }
 
 public enum CompareOp: String, Sendable, Equatable, CaseIterable {
@@ -154,7 +163,15 @@ extension Condition {
 
     private static func value(_ o: Operand, _ ctx: EvaluationContext, _ seen: inout [String]) -> String? {
         switch o {
-        case .literal(let s): return s
+        case .literal(let s):
+            // A quoted literal may hold `{{variables}}`: rendered with the run's values.
+            guard s.contains("{{"), let t = try? Template.parse(s), !t.variables.isEmpty else { return s }
+            switch t.render(ctx.variables) {
+            case .success(let r): return r
+            case .failure:
+                seen.append("\(Operand.literal(s)) = unknown (a variable has no value)")
+                return nil
+            }
         case .variable(let v):
             let val = ctx.variables[v]
             seen.append("{{\(v)}} = \(val.map { "\"\(clip($0, 40))\"" } ?? "unknown")")

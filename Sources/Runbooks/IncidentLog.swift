@@ -44,74 +44,118 @@ public struct IncidentEntry: Codable, Sendable, Equatable {
     public init(type: Kind, runbook: String? = nil) { self.type = type; self.runbook = runbook }
 }
 
-/// Removes passwords and secrets from anything before it is written or shown.
+/// Removes secret values from anything before it is written or shown, and nothing else: what
+/// is shown for approval, logged and reported is the command that runs, byte for byte, except
+/// for the secret values in it. Masked:
+/// - literal secrets the caller knows (the password read in the pod, a bearer token),
+/// - redis-cli's password options (`-a X`, `--pass X`, `--pass=X`) and the arguments of a Redis
+///   `AUTH` (also `HELLO ... AUTH user pass`), the value of `CONFIG SET requirepass|masterauth`,
+///   redis-server's `--requirepass X` / `--masterauth X`, kubectl's `--token X` / `--password X`,
+/// - in text: those same forms, `Authorization: Bearer X`, URL credentials
+///   (`redis://user:X@host`), and `NAME=X` / `NAME: X` for upper-case secret names
+///   (`REDIS_PASSWORD=X`, as `printenv`/`env` print them).
+/// Options are read per program: `cp -a /data/appendonlydir ...` is an archive copy of a path,
+/// not redis-cli's `-a PASSWORD`, and stays as it is.
 public struct Redactor: Sendable {
     public static let mask = "[REDACTED]"
     /// Literal secret values known to the caller (e.g. a password read from a Secret).
     public var secrets: [String]
     public init(secrets: [String] = []) { self.secrets = secrets.filter { $0.count >= 3 } }
 
+    /// Names whose values are secret (environment variables, runbook variables).
     static let secretEnvName = try! NSRegularExpression(pattern: "(?i)^[A-Z0-9_]*(PASS|PASSWORD|SECRET|TOKEN|AUTH|CREDENTIAL|APIKEY|API_KEY)[A-Z0-9_]*$")
-    static let argFlagsWithSecret: Set<String> = ["-a", "--pass", "--password", "--requirepass", "--masterauth", "--token", "--client-key-data"]
+    /// Options whose next argument is a secret, per program (basename of the argv element).
+    static let secretOptions: [String: Set<String>] = [
+        "redis-cli": ["-a", "--pass", "--password"],
+        "redis-server": ["--requirepass", "--masterauth", "--masteruser-password"],
+        "redis-benchmark": ["-a"],
+        "kubectl": ["--token", "--password", "--client-key-data"],
+    ]
     static let redisSecretWords: Set<String> = ["requirepass", "masterauth", "masteruser-password"]
 
-    /// Text patterns: `NAME=value` / `NAME: value` for secret-looking names, `requirepass x`,
-    /// `AUTH x`, `-a x`, `--pass x`, URL credentials.
-    static let textPatterns: [NSRegularExpression] = [
-        // KEY=value or KEY: value (env dumps, YAML, INFO-like)
-        try! NSRegularExpression(pattern: "(?i)\\b([A-Z0-9_]*(?:PASS|PASSWORD|SECRET|TOKEN|REDISCLI_AUTH|CREDENTIAL|API_?KEY)[A-Z0-9_]*)(\\s*[=:]\\s*\"?)([^\\s\"',;]+)"),
-        // requirepass / masterauth followed by a value (config files, CONFIG SET, command lines)
-        try! NSRegularExpression(pattern: "(?i)\\b(requirepass|masterauth)(\\s+\"?)([^\\s\"]+)"),
-        // AUTH [user] password
-        try! NSRegularExpression(pattern: "(?i)\\b(AUTH)([ \\t]+)(\\S+(?:[ \\t]+\\S+)?)"),
-        // redis-cli -a x / --pass x / --password x
-        try! NSRegularExpression(pattern: "(^|\\s)(-a|--pass|--password)(\\s+|=)(\\S+)"),
+    /// Text patterns (each: the part kept, then the secret in the last group).
+    static let textPatterns: [(NSRegularExpression, String)] = [
+        // NAME=value or NAME: value for upper-case secret names (env dumps, printenv)
+        (try! NSRegularExpression(pattern: "(?<![A-Za-z0-9_])([A-Z0-9_]*(?:PASS|PASSWORD|SECRET|TOKEN|REDISCLI_AUTH|CREDENTIAL|API_?KEY)[A-Z0-9_]*)([ \\t]*[=:][ \\t]*\"?)([^\\s\"',;]+)"), "$1$2"),
+        // requirepass / masterauth followed by a value (config files, CONFIG GET/SET output)
+        (try! NSRegularExpression(pattern: "(?i)(?<![A-Za-z0-9_-])(requirepass|masterauth|masteruser-password)(\\s+\"?)([^\\s\"]+)"), "$1$2"),
+        // a Redis AUTH command: AUTH [user] password (upper case, as a command is written)
+        (try! NSRegularExpression(pattern: "(?<![A-Za-z0-9_-])(AUTH[ \\t]+)(?!failed\\b)(\\S+(?:[ \\t]+\\S+)?)"), "$1"),
+        // redis-cli's password options, only on a redis-cli command line
+        (try! NSRegularExpression(pattern: "(\\bredis-cli\\b[^\\n]*?[ \\t](?:-a|--pass|--password)(?:[ \\t]+|=))(\\S+)"), "$1"),
+        // redis-server's password options, only on a redis-server command line
+        (try! NSRegularExpression(pattern: "(\\bredis-server\\b[^\\n]*?[ \\t]--(?:requirepass|masterauth)(?:[ \\t]+|=))(\\S+)"), "$1"),
+        // bearer tokens: "Authorization: Bearer X", "--token X", "--token=X"
+        (try! NSRegularExpression(pattern: "(\\b[Bb]earer[ \\t]+)([A-Za-z0-9._~+/=-]{8,})"), "$1"),
+        (try! NSRegularExpression(pattern: "((?:^|[ \\t])--token(?:[ \\t]+|=))(\\S+)"), "$1"),
         // scheme://user:password@host
-        try! NSRegularExpression(pattern: "([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\\s]*:)([^@\\s]+)(@)"),
+        (try! NSRegularExpression(pattern: "([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\\s]*:)([^@\\s]+)(?=@)"), "$1"),
     ]
 
-    public func redact(_ text: String) -> String {
+    /// Literal secrets replaced by the mask.
+    func maskSecrets(_ text: String) -> String {
         var s = text
         for secret in secrets { s = s.replacingOccurrences(of: secret, with: Redactor.mask) }
-        for (i, re) in Redactor.textPatterns.enumerated() {
+        return s
+    }
+
+    public func redact(_ text: String) -> String {
+        var s = maskSecrets(text)
+        for (re, keep) in Redactor.textPatterns {
             let range = NSRange(s.startIndex..., in: s)
-            let template: String
-            switch i {
-            case 3: template = "$1$2$3\(Redactor.mask)"
-            case 4: template = "$1\(Redactor.mask)$3"
-            default: template = "$1$2\(Redactor.mask)"
-            }
-            s = re.stringByReplacingMatches(in: s, range: range, withTemplate: template)
+            s = re.stringByReplacingMatches(in: s, range: range, withTemplate: keep + Redactor.mask)
         }
         return s
     }
 
-    /// Redacts argv elements: the value after `-a`/`--pass`, `--pass=x`, `NAME=value` for secret
-    /// names, everything after `AUTH`, the value after `requirepass`/`masterauth`.
+    /// Redacts argv elements, reading each program's options as that program does (the program
+    /// is the last `kubectl`, `redis-cli`, `redis-server`... element before, e.g. after `--`):
+    /// its password options' values, `AUTH`'s arguments and `CONFIG SET requirepass X` inside a
+    /// redis-cli command, `NAME=X` for upper-case secret names, URL credentials and literal
+    /// secrets. Every other element (paths, scripts, JSON patches) is kept byte for byte.
     public func redact(argv: [String]) -> [String] {
         var out: [String] = []
+        var program = ""
         var maskNext = 0
-        for (i, a0) in argv.enumerated() {
-            var a = a0
-            for secret in secrets { a = a.replacingOccurrences(of: secret, with: Redactor.mask) }
+        var redisCommandSeen = false
+        for a0 in argv {
+            let a = maskSecrets(a0)
             if maskNext > 0 { out.append(Redactor.mask); maskNext -= 1; continue }
-            let lower = a.lowercased()
-            if Redactor.argFlagsWithSecret.contains(a) { out.append(a); maskNext = 1; continue }
-            if let eq = a.firstIndex(of: "="), a.hasPrefix("-") {
-                let flag = String(a[..<eq])
-                if Redactor.argFlagsWithSecret.contains(flag) { out.append(flag + "=" + Redactor.mask); continue }
+            let base = a.split(separator: "/").last.map(String.init) ?? a
+            if a == "--" { program = ""; out.append(a); continue }
+            if Redactor.secretOptions[base] != nil || (program.isEmpty && !a.hasPrefix("-") && out.last == "--") {
+                program = base; redisCommandSeen = false; out.append(a); continue
             }
-            if let eq = a.firstIndex(of: "="), !a.hasPrefix("-") {
+            // redis-cli's options come before the Redis command; after it, words are its arguments.
+            let options = redisCommandSeen ? [] : (Redactor.secretOptions[program] ?? [])
+            if options.contains(a) { out.append(a); maskNext = 1; continue }
+            if a.hasPrefix("-"), let eq = a.firstIndex(of: "="), options.contains(String(a[..<eq])) {
+                out.append(String(a[...eq]) + Redactor.mask); continue
+            }
+            if !a.hasPrefix("-"), let eq = a.firstIndex(of: "="), eq != a.startIndex {
                 let name = String(a[..<eq])
-                if Redactor.secretEnvName.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil {
+                if name == name.uppercased(), Redactor.secretEnvName.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil {
                     out.append(name + "=" + Redactor.mask); continue
                 }
             }
-            if lower == "auth" && i > 0 { out.append(a); maskNext = argv.count; continue }
-            if Redactor.redisSecretWords.contains(lower) { out.append(a); maskNext = 1; continue }
-            out.append(redact(a))
+            if program == "redis-cli" || program == "redis-benchmark" {
+                let lower = a.lowercased()
+                if !a.hasPrefix("-") || redisCommandSeen {
+                    if lower == "auth" { out.append(a); maskNext = argv.count; continue }
+                    if redisCommandSeen, Redactor.redisSecretWords.contains(lower) { out.append(a); maskNext = 1; continue }
+                    redisCommandSeen = true
+                }
+            }
+            out.append(Redactor.urlCredentials(a))
         }
         return out
+    }
+
+    /// `scheme://user:X@host` with X masked.
+    static func urlCredentials(_ s: String) -> String {
+        guard s.contains("://"), s.contains("@") else { return s }
+        let (re, keep) = textPatterns[textPatterns.count - 1]
+        return re.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: keep + mask)
     }
 
     /// Redacts environment values whose names look secret.

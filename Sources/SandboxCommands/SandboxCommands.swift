@@ -90,7 +90,7 @@ public struct SandboxFault: AsyncParsableCommand {
     @OptionGroup public var dir: SandboxDirOption
     @Argument(help: "Fault name: \(Fault.allCases.map(\.rawValue).joined(separator: ", ")).")
     var name: String
-    @Option(name: .long, help: "node-down: seconds until the node comes back (default from the sandbox timings, 60).")
+    @Option(name: .long, help: "node-down: seconds until the node comes back (default from the sandbox timings, 60); queue-rate-limited: seconds the limit lasts (default 600).")
     var duration: Int?
     @Option(name: .long, help: "api-slow: seconds every API response is delayed (default 5; 60 acts as a hung server).")
     var delay: Double?

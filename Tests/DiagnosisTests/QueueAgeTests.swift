@@ -16,7 +16,7 @@ import Testing
         let f = try #require(Findings.evaluate(snapshot(age: 45, paused: false)).first { $0.id == "queue-backlog" })
         #expect(f.severity == .warning)
         #expect(f.evidence.contains("45s") && f.evidence.contains("bull:email"))
-        #expect(f.runbook == "memory-pressure")
+        #expect(f.runbook == "queue-backlog")
         let crit = try #require(Findings.evaluate(snapshot(age: 400, paused: false)).first { $0.id == "queue-backlog" })
         #expect(crit.severity == .critical)
     }

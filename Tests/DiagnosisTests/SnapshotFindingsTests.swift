@@ -464,7 +464,7 @@ import Testing
             $0.queues = [q]
         }
         let f = try #require(finding(s, "queue-backlog"))
-        #expect(f.severity == .warning && f.runbook == "memory-pressure")
+        #expect(f.severity == .warning && f.runbook == "queue-backlog")
         #expect(f.evidence.contains("bull:emails: waiting 5000, active 0"))
         // Growing on three refreshes in a row, with workers busy.
         var prev: Snapshot?

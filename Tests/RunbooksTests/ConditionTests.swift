@@ -19,6 +19,22 @@ import Testing
         #expect(try eval("(pod.ready == false) or (memory.usedBytes > 950)", snap).truth == .no)
     }
 
+    /// A quoted literal may hold variables (queue-backlog: `name=bull:<base64 queue> ` in CLIENT LIST).
+    @Test func variablesInsideQuotedLiterals() throws {
+        let out = CommandOutcome(exitCode: 0, termination: "exited 0", stdout: "id=7 addr=127.0.0.1:1 fd=8 name=bull:ZW1haWw= age=3\nid=9 name=bull:ZW1haWw=:qe age=1\n", stderr: "", durationSeconds: 0)
+        let vars = ["p": "bull", "b": "ZW1haWw="]
+        let cond = "stdout contains \"name={{p}}:{{b}} \" or stdout contains \"name={{p}}:{{b}}:w:\""
+        #expect(try eval(cond, result: out, vars: vars).truth == .yes)
+        // QueueEvents' connection (:qe) is not a worker.
+        let qe = CommandOutcome(exitCode: 0, termination: "exited 0", stdout: "id=9 name=bull:ZW1haWw=:qe age=1\n", stderr: "", durationSeconds: 0)
+        #expect(try eval(cond, result: qe, vars: vars).truth == .no)
+        // A variable without a value makes the literal unknown, never a match of "{{b}}" as text.
+        let e = try eval(cond, result: out, vars: ["p": "bull"])
+        #expect(e.truth == .unknown)
+        #expect(e.seenDescription.contains("unknown (a variable has no value)"))
+        #expect(try Condition.parse(cond).variables.sorted() == ["b", "b", "p", "p"])
+    }
+
     @Test func unknownIsNeverTrue() throws {
         let e = try eval("persistence.aofLastWriteStatus == ok")
         #expect(e.truth == .unknown)

@@ -43,8 +43,10 @@ private let yesD = ["--yes", "--yes-destructive"]
 
 @Suite("Drills A", .serialized, .enabled(if: drillsEnabled))
 struct DrillsA {
+    /// On a password-protected sandbox (REDIS_PASSWORD / REDISCLI_AUTH from Secret redis-auth), so
+    /// the exact-command assertions (issue 19.4) also show the password never reaches the log.
     @Test func aofCorruptionMatrix() async throws {
-        try await DrillBox.with { box in
+        try await DrillBox.with(["--redis-password-secret"]) { box in
             let before = try await seeded(box, 500)
             // The seeded keys go into the base file; the fault's own 201 writes form the incr file it damages.
             _ = try await box.cli(["BGREWRITEAOF"])
@@ -87,6 +89,104 @@ struct DrillsA {
             #expect(report.contains("keys_after"))
             let vol = try FileManager.default.contentsOfDirectory(atPath: box.sbx + "/volumes/data-redis-0")
             #expect(vol.contains { $0.hasPrefix("backup-") }, "no AOF backup on the volume: \(vol)")
+
+            // Issue 19.4: what is approved, logged and reported is the command that runs, byte for
+            // byte: `cp -a /data/appendonlydir /data/backup-...`, not `cp -a [REDACTED] ...`.
+            let backup = try #require(vol.first { $0.hasPrefix("backup-") && !$0.hasSuffix("-live") })
+            let exact = "$ kubectl -n default exec redis-repair -- cp -a /data/appendonlydir /data/\(backup)"
+            #expect(c.result.output.contains("Exact command:\n  \(exact)"), "approval text:\n\(c.result.output.prefix(4000))")
+            let logText = try String(contentsOfFile: box.logPath, encoding: .utf8)
+            let cp = try box.logEntries().filter { $0["type"] as? String == "command" && ($0["argv"] as? [String])?.contains("cp") == true }
+            #expect(cp.contains { ($0["argv"] as? [String])?.suffix(4) == ["cp", "-a", "/data/appendonlydir", "/data/\(backup)"] }, "logged: \(cp.map { $0["argv"] ?? "" })")
+            #expect(report.contains("cp -a /data/appendonlydir /data/\(backup)"), "report")
+            #expect(!logText.contains("[REDACTED]") && !report.contains("[REDACTED]") && !c.result.output.contains("[REDACTED]"))
+            let password = try String(contentsOfFile: box.sbx + "/secrets/redis-auth/password", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(password.count >= 16)
+            #expect(!logText.contains(password) && !report.contains(password) && !c.result.output.contains(password), "the password reached the log, report or screen")
+        }
+    }
+
+    /// Issue 19.2: every cause of a BullMQ backlog made real in the sandbox (workers' connections
+    /// gone, the queue paused as BullMQ pauses it, the rate limiter at its max, a hung worker's
+    /// stalled jobs, Redis at maxmemory) and the queue-backlog runbook on each: the default and
+    /// each "no"/stop.
+    @Test func queueBacklogMatrix() async throws {
+        try await DrillBox.with(["--memory-limit", "64Mi"]) { box in
+            let seed = try await box.sandbox("seed", ["--preset", "demo"])
+            try #require(seed.status == 0, "seed failed: \(seed)")
+            let workerName = "name=bull:\(Data("email".utf8).base64EncodedString()) "
+            try await box.eventually("the BullMQ workers' connections are open", timeout: 30) {
+                try await box.cli(["CLIENT", "LIST"]).contains(workerName)
+            }
+            func hget(_ f: String) async throws -> String { try await box.cli(["HGET", "bull:email:meta", f]) }
+            func stalled() async throws -> Int {
+                Int(try await box.cli(["EVAL", "local n = 0 for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, 999)) do if redis.call('EXISTS', 'bull:email:' .. id .. ':lock') == 0 then n = n + 1 end end return n", "1", "bull:email:active"])) ?? -1
+            }
+            func runWhileHealing(_ name: String, _ flags: [String], waitingAt step: String) async throws -> (result: Drill.Result, verdict: String, live: DrillBox.Live) {
+                let n = box.cellNumber + 1
+                async let run = box.cell("queue-backlog", name, flags, exit: 0, verdict: "finished: Redis serving; ")
+                try await box.eventually("the runbook waits at \(step)", timeout: 120) {
+                    ((try? String(contentsOfFile: box.tmp.appendingPathComponent("incident-\(n).jsonl").path, encoding: .utf8)) ?? "").contains("\"stepId\":\"\(step)\"")
+                }
+                _ = try await box.sandbox("heal")
+                return try await run
+            }
+
+            // (a) No worker connected: the workers' connections are closed, wait grows.
+            try await box.fault("queue-backlog")
+            try await box.eventually("the workers' connections are gone", timeout: 30) { try await !box.cli(["CLIENT", "LIST"]).contains(workerName) }
+            let f = try await box.waitFinding(runbook: "queue-backlog", timeout: 120)
+            #expect(f.contains { $0.id == "queue-backlog" && $0.runbook == "queue-backlog" }, "\(f)")
+            var c = try await box.cell("queue-backlog", "no workers: stop at remedy-workers", yes + ["--answer", "remedy-workers=stop"], exit: 3, verdict: "stopped: ")
+            #expect(c.result.output.contains("No worker of ") && c.result.output.contains(" is connected"))
+            #expect(c.verdict.contains("a BullMQ worker of the queue is connected (CLIENT LIST): no"), "\(c.verdict)")
+            c = try await runWhileHealing("no workers: --yes (workers restarted while it waits)", yes, waitingAt: "wait-workers")
+            #expect(c.result.output.contains("Wait for a worker of "))
+            try await box.verifyRecovered(runbook: "queue-backlog", timeout: 120)
+
+            // (b) Paused: meta paused=1 as Queue.pause() sets it.
+            try await box.fault("queue-paused")
+            #expect(try await hget("paused") == "1")
+            c = try await box.cell("queue-backlog", "paused: no at resume-ask", yes + ["--answer", "resume-ask=no"], exit: 3, verdict: "stopped: ")
+            #expect(c.verdict.contains("the queue is not paused (meta paused): no"), "\(c.verdict)")
+            #expect(try await hget("paused") == "1", "a declined resume changed the queue")
+            c = try await box.cell("queue-backlog", "paused: --yes (resume)", yes, exit: 0, verdict: "finished: Redis serving; ")
+            #expect(c.result.output.contains("Resume email as Queue.resume() does"))
+            #expect(try await hget("paused") == "", "still paused after the run")
+            try await box.verifyLog(runOutput: c.result.output)
+
+            // (c) Rate-limited: limiter = MAX_SAFE_INTEGER with a TTL, as Worker.rateLimit(ms) sets it.
+            try await box.fault("queue-rate-limited", ["--duration", "600"])
+            c = try await box.cell("queue-backlog", "rate limit: stop at remedy-limiter", yes + ["--answer", "remedy-limiter=stop"], exit: 3, verdict: "stopped: ")
+            #expect(c.verdict.contains("the queue is not held by its rate limiter: no"), "\(c.verdict)")
+            #expect(try await box.cli(["GET", "bull:email:limiter"]) == "9007199254740991")
+            c = try await box.cell("queue-backlog", "rate limit: remove (--yes-destructive)", yesD + ["--answer", "remedy-limiter=remove"], exit: 0, verdict: "finished: Redis serving; ")
+            #expect(c.result.output.contains("redis-cli DEL bull:email:limiter"))
+            #expect(try await box.cli(["GET", "bull:email:limiter"]) != "9007199254740991")
+            try await box.fault("queue-rate-limited", ["--duration", "15"])
+            c = try await box.cell("queue-backlog", "rate limit: --yes (waits for the limiter)", yes, exit: 0, verdict: "finished: Redis serving; ")
+            #expect(c.result.output.contains("Wait for the rate limiter of email to run out"))
+
+            // (d) Stalled: the worker hangs (still connected); its jobs' locks run out.
+            try await box.fault("queue-stalled")
+            let stalledBefore = try await stalled()
+            #expect(stalledBefore > 0)
+            #expect(try await box.cli(["CLIENT", "LIST"]).contains(workerName), "a hung worker stays connected")
+            c = try await box.cell("queue-backlog", "stalled: no at requeue-ask", yes + ["--answer", "requeue-ask=no"], exit: 3, verdict: "stopped: ")
+            #expect(c.verdict.contains("no stalled job (every active job holds its lock): no"), "\(c.verdict)")
+            #expect(try await stalled() == stalledBefore, "a declined requeue moved jobs")
+            c = try await runWhileHealing("stalled: --yes (requeue; worker restarted while it waits)", yes, waitingAt: "wait-healthy-worker")
+            #expect(c.result.output.contains(" are stalled"))
+            #expect(try await stalled() == 0)
+            #expect(try await box.cli(["HGET", "bull:email:meta", "paused"]) == "")
+
+            // (e) Redis full: hands over to memory-pressure, changes nothing.
+            try await box.fault("memory-pressure")
+            c = try await box.cell("queue-backlog", "OOM: --yes (hands over to memory-pressure)", yesD, exit: 3, verdict: "stopped: ")
+            #expect(c.result.output.contains("Redis is full; run the memory-pressure runbook"))
+            #expect(!c.result.output.contains("This step changes state"), "the OOM branch ran a command that changes state")
+            #expect(!c.verdict.contains("worker of the queue is connected (CLIENT LIST): no"), "the workers stay connected while Redis is full: \(c.verdict)")
         }
     }
 

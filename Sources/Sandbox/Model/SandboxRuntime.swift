@@ -93,6 +93,10 @@ public struct FaultSwitches: Codable, Sendable, Equatable {
     public var exporterExtraArgs: [String]?
     /// BullMQ worker stopped (queue-backlog): producers go on, nothing leaves `wait`.
     public var workerStopped: Bool = false
+    /// BullMQ worker hung (queue-stalled): its connections stay (its client names are in CLIENT
+    /// LIST) but it neither renews the locks of its active jobs nor takes new ones; optional so
+    /// a state file written before it still loads.
+    public var workerHung: Bool?
     /// BullMQ trickle off entirely (no producers either), e.g. during benchmarks.
     public var trickleDisabled: Bool = false
     /// node-down: when the outage started and when the node comes back (RFC 3339).

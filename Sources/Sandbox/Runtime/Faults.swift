@@ -10,6 +10,7 @@ public enum Fault: String, CaseIterable, Sendable {
     case crash, oomKill = "oom-kill", memoryPressure = "memory-pressure", aofCorruption = "aof-corruption"
     case aofTruncated = "aof-truncated", diskFull = "disk-full", nodeDown = "node-down", exporterDown = "exporter-down"
     case configDrift = "config-drift", slowLoading = "slow-loading", queueBacklog = "queue-backlog"
+    case queuePaused = "queue-paused", queueRateLimited = "queue-rate-limited", queueStalled = "queue-stalled"
     // Faults of the API server (redis-runbook-sandbox apiserver), not of the pods.
     case apiDown = "api-down", apiSlow = "api-slow", apiErrors = "api-errors", watchDrop = "watch-drop", tokenExpired = "token-expired"
 
@@ -28,7 +29,10 @@ public enum Fault: String, CaseIterable, Sendable {
         case .exporterDown: return "the exporter is killed and restarts with a bad listen address: CrashLoopBackOff"
         case .configDrift: return "CONFIG SET maxmemory-policy allkeys-lru at runtime"
         case .slowLoading: return "a dataset large enough that a restart shows LOADING for several seconds, then restart"
-        case .queueBacklog: return "the BullMQ worker stops; wait grows"
+        case .queueBacklog: return "the BullMQ workers stop (their connections close); wait grows"
+        case .queuePaused: return "the first queue is paused as BullMQ pauses it (meta paused=1, marker deleted); its wait grows"
+        case .queueRateLimited: return "the first queue is rate-limited as Worker.rateLimit does (limiter = max, PX --duration s, default 600)"
+        case .queueStalled: return "the BullMQ worker hangs: connected, but its active jobs' locks expire (stalled) and nothing moves"
         case .apiDown: return "the API server closes its listener and connections (connection refused); back after heal"
         case .apiSlow: return "every API response is delayed by --delay seconds (default 5; 60 acts as a hung server)"
         case .apiErrors: return "a share of API requests get 500 InternalError or 429 TooManyRequests with Retry-After"
@@ -87,10 +91,47 @@ extension SandboxControl {
         case .queueBacklog:
             try store.update { $0.runtime.faults.workerStopped = true }
             print("BullMQ worker stopped: producers go on, jobs pile up in wait")
+        case .queuePaused:
+            let q = try firstQueue()
+            // pause-7.lua (BullMQ v5.x/v6), 'paused' branch, with the event it emits.
+            let out = try await redisCLI(["EVAL", "redis.call('HSET', KEYS[1], 'paused', 1) redis.call('DEL', KEYS[2]) redis.call('XADD', KEYS[3], '*', 'event', 'paused') return 1",
+                                          "3", "bull:\(q):meta", "bull:\(q):marker", "bull:\(q):events"])
+            guard out.contains("1") else { throw SandboxError("pausing \(q) failed: \(out)") }
+            print("queue \(q) paused (HSET bull:\(q):meta paused 1, marker deleted): workers take no job from it")
+        case .queueRateLimited:
+            let q = try firstQueue()
+            let secs = max(1, duration ?? 600)
+            // Worker.rateLimit(ms) / Queue.rateLimit(ms): SET limiter MAX_SAFE_INTEGER PX ms; with
+            // the worker's limiter options in the meta hash (max, duration) as moveToActive reads them.
+            _ = try await redisCLI(["HSET", "bull:\(q):meta", "max", "10", "duration", "1000"])
+            let out = try await redisCLI(["SET", "bull:\(q):limiter", "9007199254740991", "PX", String(secs * 1000)])
+            guard out.contains("OK") else { throw SandboxError("rate-limiting \(q) failed: \(out)") }
+            print("queue \(q) rate-limited for \(secs) s (bull:\(q):limiter = 9007199254740991, PX \(secs * 1000))")
+        case .queueStalled:
+            try store.update { $0.runtime.faults.workerHung = true }
+            // The worker hung while it held jobs: their locks (PX 30000) run out and are not renewed.
+            let queues = try store.read().runtime.queues
+            let script = "local n = 0 for _, q in ipairs(ARGV) do local p = 'bull:' .. q .. ':' for _, id in ipairs(redis.call('LRANGE', p .. 'active', 0, 999)) do if redis.call('EXISTS', p .. id .. ':lock') == 0 then n = n + 1 end end end return n"
+            let deadline = Date().addingTimeInterval(45)
+            var stalled = 0
+            while Date() < deadline {
+                let locks = try await redisCLI(["EVAL", "local n = 0 for _, q in ipairs(ARGV) do local p = 'bull:' .. q .. ':' for _, id in ipairs(redis.call('LRANGE', p .. 'active', 0, 999)) do if redis.call('EXISTS', p .. id .. ':lock') == 1 then n = n + 1 end end end return n", "0"] + queues)
+                stalled = Int(try await redisCLI(["EVAL", script, "0"] + queues).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+                if Int(locks.trimmingCharacters(in: .whitespacesAndNewlines)) == 0 && stalled > 0 { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            guard stalled > 0 else { throw SandboxError("no active job lost its lock within 45 s (no job was active when the worker hung?)") }
+            print("BullMQ worker hung: still connected, \(stalled) active jobs without a lock (stalled), nothing leaves wait")
         }
         try store.update { s in
             if !s.runtime.faults.injected.contains(fault.rawValue) { s.runtime.faults.injected.append(fault.rawValue) }
         }
+    }
+
+    /// The queue the queue faults act on: the first one `sandbox seed` created.
+    func firstQueue() throws -> String {
+        guard let q = try store.read().runtime.queues.first else { throw SandboxError("no BullMQ queue: run `sandbox seed` first") }
+        return q
     }
 
     func containerPid(_ name: String) throws -> Int32 {
@@ -293,6 +334,7 @@ extension SandboxControl {
                 done.append("API server faults cleared")
             }
             if s.runtime.faults.workerStopped { s.runtime.faults.workerStopped = false; done.append("BullMQ worker restarted") }
+            if s.runtime.faults.workerHung == true { s.runtime.faults.workerHung = nil; done.append("hung BullMQ worker restarted") }
             if s.runtime.faults.nodeDownUntil != nil || s.node.kubeletStopped {
                 s.runtime.faults.nodeDownUntil = KubeTime.string(Date().addingTimeInterval(-1))
                 done.append("node brought back (reboot)")

@@ -155,8 +155,9 @@ public enum Workload {
     }
 
     /// One trickle step as a single EVAL: producers add jobs to every seeded queue; unless the
-    /// worker is stopped (queue-backlog), it completes the active jobs (1 in 10 fails) and
-    /// takes up to 3 more from `wait`, with the events BullMQ writes.
+    /// worker is stopped (queue-backlog) or hung (queue-stalled), it completes the active jobs
+    /// (1 in 10 fails) and takes up to 3 more from `wait` unless the queue is paused or at its
+    /// rate limit, with the events BullMQ writes.
     public static func trickleCommand(now: Date, workerStopped: Bool, queues: [String]) -> [String] {
         let ms = Int64(now.timeIntervalSince1970 * 1000)
         return ["redis-cli", "EVAL", trickleScript, "0", String(ms), workerStopped ? "1" : "0"] + queues
@@ -200,7 +201,22 @@ public enum Workload {
           for _, id in ipairs(old) do redis.call('DEL', p .. id) end
           redis.call('ZREMRANGEBYRANK', p .. 'completed', 0, extra - 1)
         end
-        for k = 1, 3 do
+        -- As moveToActive does: nothing is taken from a paused queue (meta paused) or while the
+        -- rate limiter is at its max (limiter >= meta max, with a TTL); each job taken counts.
+        local paused = redis.call('HGET', p .. 'meta', 'paused') == '1'
+        local max = tonumber(redis.call('HGET', p .. 'meta', 'max') or '')
+        local takes = 3
+        if paused then takes = 0 end
+        if max then
+          local used = tonumber(redis.call('GET', p .. 'limiter') or '0') or 0
+          if used >= max and redis.call('PTTL', p .. 'limiter') > 0 then takes = 0 elseif used < max then takes = math.min(takes, max - used) end
+        end
+        for k = 1, takes do
+          if max then
+            if redis.call('INCR', p .. 'limiter') == 1 then
+              redis.call('PEXPIRE', p .. 'limiter', tonumber(redis.call('HGET', p .. 'meta', 'duration') or '1000'))
+            end
+          end
           local id = redis.call('RPOPLPUSH', p .. 'wait', p .. 'active')
           if not id then break end
           redis.call('HSET', p .. id, 'processedOn', now, 'ats', 1)
