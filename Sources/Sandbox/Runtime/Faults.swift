@@ -206,6 +206,20 @@ extension SandboxControl {
             if probe.contains("OOM") { probe = try await redisCLI(["SET", "sandbox:probe", "x"]) }
         }
         guard probe.contains("OOM") else { throw SandboxError("writes still accepted: \(probe)") }
+        // Right at maxmemory, whatever frees a few KB (a key's TTL running out, a trimmed job)
+        // lets the next small write in: the state flaps. One more large value, written in the
+        // moment a write gets in again, puts used_memory well over maxmemory (noeviction checks
+        // before a command, not its size), so the pressure holds until someone frees data.
+        let cushion = Swift.max(Int64(1 << 20), Swift.min(Int64(8 << 20), max / 16))
+        var buf = RESPBuffer()
+        buf.add(["SET", "cache:blob:cushion", String(repeating: "c", count: Int(cushion))])
+        let cushionDeadline = Date().addingTimeInterval(15)
+        while Date() < cushionDeadline {
+            let r = try await pipe(buf.data, timeout: .seconds(30))
+            if r.errors == 0 && r.replies > 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        probe = try await redisCLI(["SET", "sandbox:probe", "x"])
         print("used_memory reached maxmemory (\(max) bytes) after \(n) writes; writes now fail: \(probe.trimmingCharacters(in: .whitespacesAndNewlines))")
     }
 
