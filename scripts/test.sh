@@ -35,7 +35,8 @@ for g in "${groups[@]}"; do
   # Swift Testing's own closing line: "Test run with N tests in M suites passed|failed ..."
   n=$(grep -Eo 'Test run with [0-9]+ tests?' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
   f=$(grep -Ec '^✘ Test [^ ]+ failed after' "$log" || true)
-  f_all=$(grep -Ec '^✘ Test .* failed after' "$log" || true)
+  # Every failed test, display names with spaces included (not Swift Testing's closing "Test run" line).
+  f_all=$(grep -E '^✘ Test .* failed after' "$log" | grep -vc '^✘ Test run with' || true)
   if [ "$status" -ne 0 ] && [ "${n:-0}" -gt 0 ] && [ "${f:-0}" -gt 0 ] && [ "$f_all" -eq "$f" ] && [[ " $retry_groups " == *" $g "* ]]; then
     # The failed tests by name ("✘ Test name() failed after ..."), each run again alone.
     still=0

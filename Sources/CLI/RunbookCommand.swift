@@ -197,15 +197,14 @@ struct RunbookLaunch: Sendable {
         // (not halfway, at the first 403). --read-only and --dry-run change nothing: no check.
         // A signal meanwhile ends the kubectl calls (as during a step) and then the run, which
         // stops with "interrupted" like any run.
-        var caughtDuringCheck: String?
+        // One signal flag for the check and the run, installed here and kept until the run ends.
+        let flag = SignalFlag()
+        let flagSources = flag.install()
+        defer { flag.uninstall(flagSources) }
         if !global.readOnly, !global.dryRun {
             let access = RunbookAccess(target: try global.liveTarget(), runner: Runner())
-            let flag = SignalFlag()
-            let sources = flag.install()
             let refused = await access.refusal(rb, library: lib.runbooks)
-            flag.uninstall(sources)
-            caughtDuringCheck = flag.signal
-            if let refused, caughtDuringCheck == nil { throw refused }
+            if let refused, flag.signal == nil { throw refused }
         }
         let store = RunStateStore(directory: Paths.stateHome().appendingPathComponent("runs"))
 
@@ -231,7 +230,7 @@ struct RunbookLaunch: Sendable {
         let source = ProberSnapshotSource(prober: prober)
         print("kubectl: \(kubectl)\(global.context.map { "  context: \($0)" } ?? "")  namespace: \(run.state.target.namespace)")
         let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)
-        driver.interruption.carry(caughtDuringCheck)
+        driver.interruption = flag
         driver.passwordArgv = (try? global.liveTarget())?.passwordArgv
         let status = await driver.drive(&run)
         if existing == nil { await prober.shutdown() }

@@ -8,14 +8,20 @@ final class SignalFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var caught: String?
     var signal: String? { lock.lock(); defer { lock.unlock() }; return caught }
-    /// A signal caught before the run was driven (during the rights check): the run handles it
-    /// first, as if it came at its start.
-    func carry(_ name: String?) { lock.lock(); if caught == nil { caught = name }; lock.unlock() }
 
     /// The dispositions before install (the dashboard's own handlers when it runs a runbook).
     private var previous: [Int32: sigaction] = [:]
+    /// Installed once per run: the rights check and the driver share this flag. Installing
+    /// signal sources a second time after an uninstall left SIGTERM ignored (libdispatch keeps
+    /// its per-signal state while the disposition was restored under it), so a run signalled
+    /// mid-step went on to its step's time-out.
+    private var installed: [DispatchSourceSignal]?
+    private var nested = 0
 
     func install() -> [DispatchSourceSignal] {
+        lock.lock()
+        if let installed { nested += 1; lock.unlock(); return installed }
+        lock.unlock()
         var out: [DispatchSourceSignal] = []
         for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
             var old = sigaction()
@@ -40,10 +46,16 @@ final class SignalFlag: @unchecked Sendable {
             src.resume()
             out.append(src)
         }
+        lock.lock(); installed = out; lock.unlock()
         return out
     }
 
+    /// Undoes `install` (the outermost one: a nested install/uninstall pair leaves it in place).
     func uninstall(_ sources: [DispatchSourceSignal]) {
+        lock.lock()
+        if nested > 0 { nested -= 1; lock.unlock(); return }
+        installed = nil
+        lock.unlock()
         for s in sources { s.cancel() }
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             if var old = previous[sig] { sigaction(sig, &old, nil) } else { Foundation.signal(sig, SIG_DFL) }
@@ -100,8 +112,9 @@ public final class RunbookLineRunner: @unchecked Sendable {
         do { try log.append(entry) } catch { output("warning: could not write the incident log \(log.path): \(error)") }
     }
 
-    /// Set by SIGINT/SIGTERM/SIGHUP while a run is driven.
-    let interruption = SignalFlag()
+    /// Set by SIGINT/SIGTERM/SIGHUP while a run is driven (the same flag as the rights check's,
+    /// installed once: see SignalFlag).
+    var interruption = SignalFlag()
 
     /// Runs to the end; returns the final status. SIGINT, SIGTERM and SIGHUP end the running
     /// step's process group (every child of this process), record the interruption and end the

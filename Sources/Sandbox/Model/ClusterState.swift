@@ -301,6 +301,9 @@ public struct SandboxLayout: Sendable {
     public var daemonLog: URL { root.appendingPathComponent("daemon.log") }
     /// The API server (redis-runbook-sandbox apiserver): pid, log, port, kubeconfig, PKI.
     public var apiServerPidFile: URL { root.appendingPathComponent("apiserver.pid") }
+    /// The state generation the API server has read last (written by its state poll): a fault
+    /// command returns once the server serves with it.
+    public var apiServerGenerationFile: URL { root.appendingPathComponent("apiserver.generation") }
     public var apiServerLog: URL { root.appendingPathComponent("apiserver.log") }
     public var apiServerPortFile: URL { root.appendingPathComponent("apiserver.port") }
     public var kubeconfig: URL { root.appendingPathComponent("kubeconfig") }

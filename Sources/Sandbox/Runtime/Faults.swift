@@ -44,6 +44,7 @@ public enum Fault: String, CaseIterable, Sendable {
 
 extension SandboxControl {
     public func inject(_ fault: Fault, duration: Int? = nil, delay: Double? = nil) async throws {
+        defer { if fault.isAPIFault { waitForAPIServerState() } }
         switch fault {
         case .apiDown:
             try store.update { $0.runtime.faults.apiDown = true }
@@ -385,8 +386,21 @@ extension SandboxControl {
         try store.update { s in
             s.runtime.faults.injected.removeAll { !stillThere.contains($0) }
         }
+        if done.contains("API server faults cleared") { waitForAPIServerState() }
         print(done.isEmpty ? "nothing to heal without a runbook" : "healed: " + done.joined(separator: "; "))
         if !left.isEmpty { print("left for a runbook: " + left.sorted().joined(separator: "; ")) }
+    }
+
+    /// Returns once the API server has read the state as it is now (it follows state.json every
+    /// 100 ms): an API fault or its heal is in force when the command returns, not 0-100 ms later.
+    /// Gives up after 5 s (no API server running, or one that is stopped).
+    func waitForAPIServerState() {
+        guard apiServerPid() != nil, let want = try? store.read().generation else { return }
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            if let text = FS.read(layout.apiServerGenerationFile.path), let seen = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), seen >= want { return }
+            usleep(20_000)
+        }
     }
 
     /// Whether a fault that only a runbook repairs is still present in the live system.

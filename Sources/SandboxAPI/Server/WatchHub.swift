@@ -68,6 +68,10 @@ public final class WatchHub: Sendable {
         let s = stamp()
         if s == inner.withLockedValue({ $0.fileStamp }) && !s.isEmpty { return }
         guard let state = try? store.read() else { return }
+        defer {
+            // Tells `redis-runbook-sandbox fault|heal` which generation the server now serves with.
+            try? String(state.generation).write(to: store.layout.apiServerGenerationFile, atomically: true, encoding: .utf8)
+        }
         let catalog = ObjectCatalog(state: state, layout: store.layout)
         var fresh: [ResourceKind: [String: KctlJSON]] = [:]
         for kind in ResourceKind.allCases {
