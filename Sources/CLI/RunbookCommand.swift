@@ -199,8 +199,8 @@ struct RunbookLaunch: Sendable {
         // stops with "interrupted" like any run.
         // One signal flag for the check and the run, installed here and kept until the run ends.
         let flag = SignalFlag()
-        let flagSources = flag.install()
-        defer { flag.uninstall(flagSources) }
+        flag.install()
+        defer { flag.uninstall() }
         if !global.readOnly, !global.dryRun {
             let access = RunbookAccess(target: try global.liveTarget(), runner: Runner())
             let refused = await access.refusal(rb, library: lib.runbooks)

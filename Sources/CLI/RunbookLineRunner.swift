@@ -2,61 +2,85 @@ import Diagnosis
 import Foundation
 import ProcessRunner
 import Runbooks
+import Synchronization
 
-/// SIGINT / SIGTERM / SIGHUP as a flag (dispatch sources; the default action is restored after).
+/// The signal a runbook run caught (0: none) and how many came, set by plain C handlers (as the
+/// Terminal's): a handler may only touch atomics; `SignalFlag`'s watcher acts on them.
+private let runbookSignal = Atomic<Int32>(0)
+private let runbookSignalCount = Atomic<Int>(0)
+
+/// SIGINT / SIGTERM / SIGHUP as a flag while a runbook runs; the dispositions before it (the
+/// dashboard's own handlers when it runs a runbook) are restored after.
+///
+/// Plain sigaction handlers, not dispatch signal sources: on Linux a second dispatch source for
+/// a signal, made after the first was cancelled and the disposition restored, never fires (the
+/// signal stays ignored), so a runbook started a second time from the dashboard, or a run after
+/// its rights check, could not be stopped by SIGTERM.
 final class SignalFlag: @unchecked Sendable {
     private let lock = NSLock()
-    private var caught: String?
-    var signal: String? { lock.lock(); defer { lock.unlock() }; return caught }
-
-    /// The dispositions before install (the dashboard's own handlers when it runs a runbook).
     private var previous: [Int32: sigaction] = [:]
-    /// Installed once per run: the rights check and the driver share this flag. Installing
-    /// signal sources a second time after an uninstall left SIGTERM ignored (libdispatch keeps
-    /// its per-signal state while the disposition was restored under it), so a run signalled
-    /// mid-step went on to its step's time-out.
-    private var installed: [DispatchSourceSignal]?
+    private var watcher: Task<Void, Never>?
     private var nested = 0
+    private var active = false
 
-    func install() -> [DispatchSourceSignal] {
+    var signal: String? {
+        switch runbookSignal.load(ordering: .relaxed) {
+        case 0: return nil
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        case let s: return "signal \(s)"
+        }
+    }
+
+    /// Installs the handlers (a nested install, e.g. the run after its rights check, shares them).
+    func install() {
         lock.lock()
-        if let installed { nested += 1; lock.unlock(); return installed }
-        lock.unlock()
-        var out: [DispatchSourceSignal] = []
-        for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
+        defer { lock.unlock() }
+        if active { nested += 1; return }
+        active = true
+        runbookSignal.store(0, ordering: .relaxed)
+        runbookSignalCount.store(0, ordering: .relaxed)
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
             var old = sigaction()
             sigaction(sig, nil, &old)
             previous[sig] = old
-            Foundation.signal(sig, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            src.setEventHandler { [weak self] in
-                guard let self else { return }
-                self.lock.lock()
-                let second = self.caught != nil
-                if !second { self.caught = name }
-                self.lock.unlock()
-                if second {
-                    // A second signal: end every child now and exit.
+            Foundation.signal(sig) { s in
+                if runbookSignalCount.add(1, ordering: .relaxed).newValue == 1 { runbookSignal.store(s, ordering: .relaxed) }
+            }
+        }
+        // The first signal ends the running step's process group now (the driver also does, then
+        // records it); a second one ends every child and exits.
+        watcher = Task.detached {
+            var handled = 0
+            while !Task.isCancelled {
+                let n = runbookSignalCount.load(ordering: .relaxed)
+                if n >= 2 {
                     for pid in ChildRegistry.pids { kill(-pid, SIGKILL) }
                     _exit(130)
                 }
-                // End the running step's process group now (the driver also does, then records it).
-                Task { await ChildRegistry.terminateAll() }
+                if n == 1, handled == 0 {
+                    handled = 1
+                    await ChildRegistry.terminateAll()
+                }
+                try? await Task.sleep(for: .milliseconds(20))
             }
-            src.resume()
-            out.append(src)
         }
-        lock.lock(); installed = out; lock.unlock()
-        return out
     }
 
     /// Undoes `install` (the outermost one: a nested install/uninstall pair leaves it in place).
-    func uninstall(_ sources: [DispatchSourceSignal]) {
+    func uninstall() {
         lock.lock()
-        if nested > 0 { nested -= 1; lock.unlock(); return }
-        installed = nil
-        lock.unlock()
-        for s in sources { s.cancel() }
+        defer { lock.unlock() }
+        guard active else { return }
+        if nested > 0 { nested -= 1; return }
+        active = false
+        watcher?.cancel()
+        watcher = nil
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             if var old = previous[sig] { sigaction(sig, &old, nil) } else { Foundation.signal(sig, SIG_DFL) }
         }
@@ -120,8 +144,8 @@ public final class RunbookLineRunner: @unchecked Sendable {
     /// step's process group (every child of this process), record the interruption and end the
     /// run with its verdict; a second signal exits at once.
     public func drive(_ run: inout RunbookRun) async -> RunStatus {
-        let sources = interruption.install()
-        defer { interruption.uninstall(sources) }
+        interruption.install()
+        defer { interruption.uninstall() }
         var queue = run.handle(.start)
         var interruptedHandled = false
         while true {

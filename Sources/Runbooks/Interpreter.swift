@@ -706,6 +706,13 @@ public struct RunbookRun: Sendable {
         guard case .check(_, let expect, let onPass, let onFail, let required) = step.kind else { return [] }
         let ev: Evaluation
         let condText: String
+        if let out, !out.succeeded, Self.refusedByTheAPI(out) {
+            // A 403 says what this user may do, nothing about Redis: no branch is taken on it
+            // (a viewer's `loading` run must not read "not loading" from a refused exec).
+            var fx: [RunbookEffect] = [.show(.init(.error, "Cannot check: the API server refused the command (\(Self.firstLine(out.stderr))); this user lacks the right it needs."))]
+            fx.append(.log(checkEntry("check", nil, Evaluation(truth: .unknown, seen: ["refused: \(Self.firstLine(out.stderr))"]), text: expect?.description ?? "exitCode == 0")))
+            return fx + askRecovery(.check)
+        }
         if let expect, let out, !out.succeeded, !expect.usesExitCode {
             // A check never passes on the output of a command that failed (an empty stdout, an
             // error text that happens to match): only a condition on exitCode may expect a failure.
@@ -737,6 +744,15 @@ public struct RunbookRun: Sendable {
             fx.append(.show(.init(.error, "Check failed: expected \(condText), seen \(ev.seenDescription)\(ev.truth == .unknown ? " (unknown)" : "").")))
             return fx + askRecovery(.check)
         }
+    }
+
+    /// kubectl's words for an authorization refusal: `Error from server (Forbidden): ... is forbidden: User "..." cannot ...`.
+    static func refusedByTheAPI(_ out: CommandOutcome) -> Bool {
+        out.stderr.contains("(Forbidden)") || (out.stderr.contains(" is forbidden: User ") && out.stderr.contains(" cannot "))
+    }
+
+    static func firstLine(_ s: String) -> String {
+        String(s.split(whereSeparator: \.isNewline).first ?? "").trimmingCharacters(in: .whitespaces)
     }
 
     mutating func startPostcheck(_ out: CommandOutcome?, next: String? = nil) -> [RunbookEffect] {

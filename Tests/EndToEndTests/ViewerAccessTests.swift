@@ -100,6 +100,9 @@ import Glibc
         #expect(roOut.contains("Loading progress"), "\(roOut)")
         #expect(roOut.lowercased().contains("incident log:"), "\(roOut)")
         #expect(roOut.contains("finished:") || roOut.contains("stopped:"), "\(roOut)")
+        // Its checks through a refused exec say so; none reads "not loading" from a 403.
+        #expect(roOut.contains("Cannot check: the API server refused the command"), "\(roOut)")
+        #expect(!roOut.contains("continuing at 'not-loading'"), "\(roOut)")
     }
 
     func dashboard(_ sb: DashSandbox) async throws {

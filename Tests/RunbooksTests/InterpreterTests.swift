@@ -347,6 +347,44 @@ func runDelete(_ h: inout Harness) -> Bool { h.ran.contains { $0.argv.contains("
         #expect(h2.status == .finished, "\(h2.text)")
     }
 
+    /// A 403 from the API server says nothing about Redis: a branching check neither passes nor
+    /// takes its on-fail branch on it (a read-only user's `loading` run would otherwise report
+    /// "Redis is not loading"); the run asks retry/skip/abort, and --yes stops it.
+    @Test func aForbiddenCommandTakesNoBranch() {
+        let rb = parse(header + """
+        steps:
+          - id: progress
+            kind: check
+            title: Loading progress
+            command: [kubectl, exec, "{{pod}}", -c, redis, --, redis-cli, INFO, persistence]
+            expect: stdout contains "loading:1"
+            on-fail: not-loading
+          - id: loading
+            kind: explain
+            title: Redis is loading
+            text: wait
+          - id: not-loading
+            kind: explain
+            title: Redis is not loading
+            text: fine
+        """)
+        var forbidden = Harness.ok("", exit: 1)
+        forbidden.stderr = #"Error from server (Forbidden): pods "redis-0" is forbidden: User "oncall-viewer" cannot create resource "pods/exec" in API group "" in the namespace "default""#
+        var run = RunbookRun(runbook: rb, target: target, options: RunOptions(yes: true))
+        var h = Harness(results: [forbidden])
+        h.drive(&run)
+        #expect(h.status != .finished, "\(h.text)")
+        #expect(!h.text.contains("Redis is not loading") && !h.text.contains("continuing at"), "\(h.text)")
+        #expect(h.text.contains("Cannot check: the API server refused the command"), "\(h.text)")
+        // Any other failure of that command still takes the branch (the check is not met).
+        var other = Harness.ok("", exit: 1)
+        other.stderr = "error: unable to upgrade connection: container not found (\"redis\")"
+        var run2 = RunbookRun(runbook: rb, target: target, options: RunOptions(yes: true))
+        var h2 = Harness(results: [other])
+        h2.drive(&run2)
+        #expect(h2.text.contains("continuing at 'not-loading'"), "\(h2.text)")
+    }
+
     /// A condition on exitCode says which status the step expects: a failure may pass it.
     @Test func checkOnExitCodeMayExpectAFailure() {
         let rb = parse(header + """
