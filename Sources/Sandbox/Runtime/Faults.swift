@@ -204,23 +204,29 @@ extension SandboxControl {
             for _ in 0..<64 { lines += "SET cache:blob:\(n) \(value)\n"; n += 1 }
             _ = try await execInPod(["redis-cli"], stdin: Data(lines.utf8), timeout: .seconds(60))
             probe = try await redisCLI(["SET", "sandbox:probe", "x"])
-            if probe.contains("OOM") { probe = try await redisCLI(["SET", "sandbox:probe", "x"]) }
         }
+        // Once refused (the workload may let the next write in again: see below).
         guard probe.contains("OOM") else { throw SandboxError("writes still accepted: \(probe)") }
-        // Right at maxmemory, whatever frees a few KB (a key's TTL running out, a trimmed job)
-        // lets the next small write in: the state flaps. One more large value, written in the
-        // moment a write gets in again, puts used_memory well over maxmemory (noeviction checks
-        // before a command, not its size), so the pressure holds until someone frees data.
+        // Right at maxmemory, whatever frees a few KB (keys' TTLs running out, a trimmed job)
+        // lets the next small write in: the state would flap. So: free a few of this fault's own
+        // values until one small write gets in, then write one large value at once (noeviction
+        // checks before a command, not its size): used_memory ends 1/16 of maxmemory (1-8 MiB)
+        // over it, and the pressure holds until someone frees data.
         let cushion = Swift.max(Int64(1 << 20), Swift.min(Int64(8 << 20), max / 16))
-        var buf = RESPBuffer()
-        buf.add(["SET", "cache:blob:cushion", String(repeating: "c", count: Int(cushion))])
-        let cushionDeadline = Date().addingTimeInterval(15)
-        while Date() < cushionDeadline {
-            let r = try await pipe(buf.data, timeout: .seconds(30))
-            if r.errors == 0 && r.replies > 0 { break }
-            try await Task.sleep(for: .milliseconds(100))
+        var big = RESPBuffer()
+        big.add(["SET", "cache:blob:cushion", String(repeating: "c", count: Int(cushion))])
+        var freeFrom = n - 1
+        for _ in 0..<100 {
+            if !(try await redisCLI(["SET", "sandbox:probe", "x"])).contains("OOM") {
+                let r = try await pipe(big.data, timeout: .seconds(30))
+                if r.errors == 0 && r.replies > 0 { break }
+            }
+            let victims = (0..<8).map { "cache:blob:\(freeFrom - $0)" }
+            freeFrom -= 8
+            _ = try await redisCLI(["DEL"] + victims)
         }
         probe = try await redisCLI(["SET", "sandbox:probe", "x"])
+        guard probe.contains("OOM") else { throw SandboxError("writes still accepted after the last large value: \(probe)") }
         print("used_memory reached maxmemory (\(max) bytes) after \(n) writes; writes now fail: \(probe.trimmingCharacters(in: .whitespacesAndNewlines))")
     }
 
