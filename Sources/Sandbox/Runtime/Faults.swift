@@ -209,17 +209,18 @@ extension SandboxControl {
         guard probe.contains("OOM") else { throw SandboxError("writes still accepted: \(probe)") }
         // Right at maxmemory, whatever frees a few KB (keys' TTLs running out, a trimmed job)
         // lets the next small write in: the state would flap. So: free a few of this fault's own
-        // values until one small write gets in, then write one large value at once (noeviction
-        // checks before a command, not its size): used_memory ends 1/16 of maxmemory (1-8 MiB)
-        // over it, and the pressure holds until someone frees data.
+        // values until one small write gets in, then write one large value (1/16 of maxmemory,
+        // 1-8 MiB) from a script: Redis checks maxmemory when a script starts, not at each of its
+        // writes, and the value is made in the server (a 6 MiB argument would itself count as the
+        // client's query buffer and be refused). used_memory ends well over maxmemory and the
+        // pressure holds until someone frees data.
         let cushion = Swift.max(Int64(1 << 20), Swift.min(Int64(8 << 20), max / 16))
-        var big = RESPBuffer()
-        big.add(["SET", "cache:blob:cushion", String(repeating: "c", count: Int(cushion))])
         var freeFrom = n - 1
         for _ in 0..<100 {
             if !(try await redisCLI(["SET", "sandbox:probe", "x"])).contains("OOM") {
-                let r = try await pipe(big.data, timeout: .seconds(30))
-                if r.errors == 0 && r.replies > 0 { break }
+                let r = try await redisCLI(["EVAL", "redis.call('SET', KEYS[1], string.rep('c', tonumber(ARGV[1]))) return 1",
+                                            "1", "cache:blob:cushion", String(cushion)])
+                if r.trimmingCharacters(in: .whitespacesAndNewlines) == "1" { break }
             }
             let victims = (0..<8).map { "cache:blob:\(freeFrom - $0)" }
             freeFrom -= 8
