@@ -124,8 +124,10 @@ extension StatefulSetManifest {
         c.env.removeAll { $0.name == "REDIS_PASSWORD" || $0.name == "REDISCLI_AUTH" }
         c.env += cliAuth ? [secretEnv("REDIS_PASSWORD"), secretEnv("REDISCLI_AUTH")] : [secretEnv("REDIS_PASSWORD")]
         c.args = (c.args ?? []) + ["--requirepass", "$(REDIS_PASSWORD)"]
-        if !cliAuth, var probe = c.readinessProbe {
-            probe.command = ["sh", "-c", SandboxSecrets.passwordProbeScript]
+        // The manifest's own shell probe (`sh -c "redis-cli ping | grep -q PONG"`) gets the
+        // chart's REDISCLI_AUTH prefix; the sandbox's kubelet reads it, it never runs a shell.
+        if !cliAuth, var probe = c.readinessProbe, probe.command.count == 3, probe.command[1] == "-c" {
+            probe.command[2] = SandboxSecrets.passwordProbeScript
             c.readinessProbe = probe
         }
         template.containers[i] = c
