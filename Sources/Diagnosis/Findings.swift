@@ -23,6 +23,9 @@ public enum FindingRules {
     /// `queue-backlog`: warning when the oldest waiting job of a queue that is not paused has
     /// waited this long (healthy workers take a job within milliseconds); critical at 10×.
     public static let oldestWaitingSeconds: Int64 = 30
+    /// `redis-unreachable`: Redis has given no reply at all for this long (a PING answers in
+    /// milliseconds; the dashboard's Redis probe waits 1 s before it calls a reply late).
+    public static let redisSilentSeconds = 3
 }
 
 /// Health findings and ADR compliance computed from a snapshot.

@@ -35,6 +35,10 @@ public struct SnapshotInputs: Sendable {
     /// The API server itself did not answer a request of its own (the liveness probe): Redis
     /// answering through a `kubectl exec` session opened before does not say it answers now.
     public var apiSilent = false
+    /// How long the Redis probe of this refresh has waited for a reply with no answer at all,
+    /// set only once the API server has answered since Redis fell silent (so the silence is
+    /// Redis's, or its node's, not the control plane's).
+    public var redisSilentSeconds: Int?
 
     public init(now: Date) { self.now = now }
 }
@@ -111,6 +115,12 @@ public enum SnapshotBuilder {
             s.redisError = t.trimmingCharacters(in: .whitespacesAndNewlines)
         } else if let info, !info.isEmpty {
             s.redisState = s.persistence.loading == true ? "loading" : "ok"
+        }
+        // Redis (or its node) stopped answering while the API server still answers: say so at
+        // once, not only in the header, and long before the node's status changes.
+        if s.redisState == nil, !clusterFailed, let silent = input.redisSilentSeconds, silent >= FindingRules.redisSilentSeconds {
+            s.redisState = "unreachable"
+            s.redisError = "no reply from redis-cli for \(silent)s while the API server answers"
         }
         if s.redisState == "loading" { s.persistence.loading = true }
         // Not read because this user may not exec into the pod: say so, in plain words.

@@ -208,6 +208,17 @@ public actor Prober {
         if let e = logsError { errors.append(SourceError(source: "logs", message: e.message, staleSeconds: nil, kind: e.kind)) }
         input.errors = errors
         input.apiSilent = apiDown != nil
+        // Redis silent: a finding at once if the API server has answered since (the silence is
+        // Redis's or its node's); otherwise ask the API server now, so the next refresh knows
+        // which of the two is silent (a hung control plane also stalls `kubectl exec`).
+        if r.pending, let since = r.pendingSince, apiDown == nil {
+            let silent = Int(t.timeIntervalSince(since).rounded(.down))
+            if let a = apiAnsweredAt, a > since {
+                input.redisSilentSeconds = silent
+            } else if silent >= FindingRules.redisSilentSeconds - 1, useWatches {
+                checkLiveness(t, now: true)
+            }
+        }
         var snap = SnapshotBuilder.build(input)
         if r.info != nil {
             lastKnownKeyspace = (snap.keyspace, snap.takenAt)
@@ -256,7 +267,7 @@ public actor Prober {
             return r
         }
         let secs = Int(now().timeIntervalSince(pending.since).rounded())
-        return RedisResult(error: "no reply from redis-cli for \(secs)s (still waiting)", pending: true)
+        return RedisResult(error: "no reply from redis-cli for \(secs)s (still waiting)", pending: true, pendingSince: pending.since)
     }
 
     // MARK: - Kubernetes objects
@@ -418,9 +429,9 @@ public actor Prober {
     /// for its --request-timeout, not the frame. While the server is known down a second probe
     /// may start before the first has timed out, so a hung server that comes back is seen within
     /// the back-off, not the back-off plus a time-out.
-    private func checkLiveness(_ t: Date) {
-        guard t >= livenessNext, livenessInFlight < (apiDown == nil ? 1 : 2) else { return }
-        if apiDown == nil, let a = apiAnsweredAt, t.timeIntervalSince(a) < livenessInterval { return }
+    private func checkLiveness(_ t: Date, now asap: Bool = false) {
+        guard t >= livenessNext || asap, livenessInFlight < (apiDown == nil ? 1 : 2) else { return }
+        if !asap, apiDown == nil, let a = apiAnsweredAt, t.timeIntervalSince(a) < livenessInterval { return }
         if apiDown == nil, apiAnsweredAt == nil, snapshotsTaken == 0 { return }  // the first refresh's reads answer that
         livenessInFlight += 1
         livenessProbes += 1
@@ -564,6 +575,8 @@ public actor Prober {
         var queuesSearching = false
         /// The probe is still running (the refresh did not wait for it).
         var pending = false
+        /// When the still-running probe started (Redis has not answered since).
+        var pendingSince: Date?
     }
 
     private static let configNames = ["appendonly", "appendfsync", "maxmemory", "maxmemory-policy", "appenddirname", "appendfilename", "dir"]

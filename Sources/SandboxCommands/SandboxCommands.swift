@@ -49,6 +49,9 @@ public struct SandboxUp: AsyncParsableCommand {
     var fast = false
     @Flag(name: .customLong("no-wait"), help: "Return without waiting for redis-0 to be ready.")
     var noWait = false
+    @Option(name: .customLong("node-monitor-grace-period"),
+            help: "Seconds without a kubelet heartbeat before the node controller calls the node Unknown (kube-controller-manager's flag; default 10, 3 with --fast; a real cluster: 40).")
+    var nodeMonitorGracePeriod: Int?
 
     public func run() async throws {
         var o = SandboxControl.UpOptions()
@@ -60,6 +63,10 @@ public struct SandboxUp: AsyncParsableCommand {
         o.redisPasswordEnvOnly = redisPasswordEnvOnly
         o.wait = !noWait
         if fast { o.timings = .fast }
+        if let g = nodeMonitorGracePeriod {
+            guard g >= 1 else { sandboxFail(ValidationError("--node-monitor-grace-period must be at least 1 second, got \(g)")) }
+            o.timings.nodeMonitorGracePeriodSeconds = g
+        }
         do { try await dir.control.up(o) } catch { sandboxFail(error) }
     }
 }

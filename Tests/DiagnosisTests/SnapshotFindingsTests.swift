@@ -358,6 +358,32 @@ import Testing
         }
     }
 
+    /// Redis gave no reply at all (its node froze): a finding at once when the API server has
+    /// answered since; nothing while the silence may be the control plane's, or is too short.
+    @Test func redisSilentWhileTheAPIAnswersIsAFinding() throws {
+        let silent = try build {
+            $0.infoText = nil; $0.config = nil
+            $0.redisSessionError = "no reply from redis-cli for 3s (still waiting)"
+            $0.redisSilentSeconds = FindingRules.redisSilentSeconds
+        }
+        let f = try #require(finding(silent, "redis-unreachable"))
+        #expect(f.severity == .critical && f.evidence.contains("no reply from redis-cli for 3s"), "\(f)")
+        #expect(CheckReport.make(silent).exitCode == 2)
+        let short = try build {
+            $0.infoText = nil; $0.config = nil
+            $0.redisSessionError = "no reply from redis-cli for 2s (still waiting)"
+            $0.redisSilentSeconds = FindingRules.redisSilentSeconds - 1
+        }
+        #expect(finding(short, "redis-unreachable") == nil, "a reply 2 s late is no outage yet")
+        let apiDown = try build {
+            $0.pod = nil; $0.node = nil; $0.infoText = nil; $0.config = nil; $0.metricsText = nil; $0.queues = nil
+            $0.redisSessionError = "no reply from redis-cli for 9s (still waiting)"
+            $0.redisSilentSeconds = 9
+            $0.errors = Self.refusedErrors()
+        }
+        #expect(finding(apiDown, "redis-unreachable") == nil, "the control plane's silence is not Redis's")
+    }
+
     @Test func unreachableClusterIsUnknownNotARedisOutage() throws {
         let s = try build {
             $0.pod = nil; $0.node = nil; $0.infoText = nil; $0.config = nil; $0.metricsText = nil; $0.queues = nil
