@@ -42,7 +42,7 @@ public struct DisconnectedDataSource: DashboardDataSource {
     }
     public func snapshot() async -> Snapshot {
         var s = Snapshot()
-        s.takenAt = ISO8601DateFormatter().string(from: Date())
+        s.takenAt = RFC3339.format()
         s.context = context
         s.namespace = namespace
         s.redisState = nil

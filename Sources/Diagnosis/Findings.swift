@@ -36,7 +36,7 @@ public enum Findings {
         func add(_ id: String, _ sev: Severity, _ summary: String, _ evidence: String, _ runbook: String) {
             out.append(Finding(id: id, severity: sev, summary: summary, evidence: evidence, runbook: runbook))
         }
-        let now = s.takenAt.flatMap(Timestamps.parse)
+        let now = s.takenAt.flatMap(RFC3339.parse)
         let mem = s.memory, per = s.persistence
         let redis = s.pod?.containers.first { $0.name == "redis" } ?? s.pod?.containers.first { !$0.name.contains("exporter") }
         let exporterC = s.pod?.containers.first { $0.name.contains("exporter") }
@@ -79,7 +79,7 @@ public enum Findings {
             // Restarts since the previous refresh without CrashLoopBackOff (yet).
             for c in pod.containers where c.reason != "CrashLoopBackOff" && c.name == redis?.name {
                 if let t = c.lastTermination, t.reason != "OOMKilled", t.reason != "Completed",
-                   let fin = t.finishedAt.flatMap(Timestamps.parse), let now, now.timeIntervalSince(fin) < 600, (c.restarts ?? 0) > 0 {
+                   let fin = t.finishedAt.flatMap(RFC3339.parse), let now, now.timeIntervalSince(fin) < 600, (c.restarts ?? 0) > 0 {
                     add("crash-loop", .warning, "Container \(c.name) restarted recently",
                         "\(c.name): \(c.restarts ?? 0) restarts, last exit \(t.exitCode.map(String.init) ?? "?") \(t.reason ?? "") at \(t.finishedAt ?? "?")", aofLog != nil ? "aof-corruption" : "pod-restart")
                 }
@@ -87,10 +87,10 @@ public enum Findings {
             for c in pod.containers {
                 guard let t = c.lastTermination, t.reason == "OOMKilled" else { continue }
                 var recent = true
-                if let fin = t.finishedAt.flatMap(Timestamps.parse), let now { recent = now.timeIntervalSince(fin) < FindingRules.recentOOMKillSeconds }
+                if let fin = t.finishedAt.flatMap(RFC3339.parse), let now { recent = now.timeIntervalSince(fin) < FindingRules.recentOOMKillSeconds }
                 var ev = "\(c.name): last termination OOMKilled, exit code \(t.exitCode.map(String.init) ?? "?")"
                 if let f = t.finishedAt { ev += ", at \(f)" }
-                if let l = mem.limitBytes, c.name == redis?.name { ev += "; container limit \(Fmt.bytes(l))" }
+                if let l = mem.limitBytes, c.name == redis?.name { ev += "; container limit \(Fmt.size(l))" }
                 add("oom-killed", recent ? .critical : .warning, "Container \(c.name) was OOMKilled by the kernel", ev, "memory-pressure")
             }
         }
@@ -136,14 +136,14 @@ public enum Findings {
             if ratio >= FindingRules.usedOfMaxmemoryWarning {
                 add("memory-pressure", ratio >= 1 ? .critical : .warning,
                     "Used memory is at \(Fmt.pct(ratio)) of maxmemory",
-                    "used_memory \(Fmt.bytes(used)) of maxmemory \(Fmt.bytes(mx)) (\(Fmt.pct(ratio))), policy \(mem.policy ?? "unknown")", "memory-pressure")
+                    "used_memory \(Fmt.size(used)) of maxmemory \(Fmt.size(mx)) (\(Fmt.pct(ratio))), policy \(mem.policy ?? "unknown")", "memory-pressure")
             }
         }
         if let rss = mem.rssBytes, let lim = mem.limitBytes, lim > 0 {
             let ratio = Double(rss) / Double(lim)
             if ratio >= FindingRules.rssOfLimitCritical {
                 add("memory-pressure", .critical, "Redis RSS is at \(Fmt.pct(ratio)) of the container memory limit: OOMKill is near",
-                    "used_memory_rss \(Fmt.bytes(rss)) of limit \(Fmt.bytes(lim)) (\(Fmt.pct(ratio)))", "memory-pressure")
+                    "used_memory_rss \(Fmt.size(rss)) of limit \(Fmt.size(lim)) (\(Fmt.pct(ratio)))", "memory-pressure")
             }
         }
         if s.redisState == "oom" || (mem.oomRejectionsPerSec ?? 0) > 0 {
@@ -162,8 +162,8 @@ public enum Findings {
             if let lim = mem.limitBytes, lim > 0 {
                 let rssRatio = mem.rssBytes.map { Double($0) / Double(lim) }
                 let sev: Severity = (rssRatio ?? 0) >= FindingRules.unsetCriticalRssOfLimit ? .critical : .warning
-                var ev = "maxmemory 0 (unset): the container limit \(Fmt.bytes(lim)) is the only limit"
-                if let r = rssRatio, let rss = mem.rssBytes { ev += "; RSS \(Fmt.bytes(rss)) (\(Fmt.pct(r)) of the limit)" }
+                var ev = "maxmemory 0 (unset): the container limit \(Fmt.size(lim)) is the only limit"
+                if let r = rssRatio, let rss = mem.rssBytes { ev += "; RSS \(Fmt.size(rss)) (\(Fmt.pct(r)) of the limit)" }
                 ev += "; with \(mem.policy ?? "noeviction") Redis is OOMKilled before the eviction policy ever applies"
                 add("maxmemory-unset", sev, "maxmemory is unset: the container limit is the only limit", ev, "memory-pressure")
             } else {
@@ -176,14 +176,14 @@ public enum Findings {
             let headroom = lim - mx
             let cow = max(mem.aofLastCowBytes ?? 0, mem.rdbLastCowBytes ?? 0)
             if ratio > FindingRules.maxmemoryOfLimit {
-                var ev = "maxmemory \(Fmt.bytes(mx)) is \(Fmt.pct(ratio)) of the container limit \(Fmt.bytes(lim)) (rule: at most \(Fmt.pct(FindingRules.maxmemoryOfLimit))); headroom \(Fmt.bytes(max(headroom, 0)))"
-                if cow > 0 { ev += "; last fork CoW \(Fmt.bytes(cow))" }
+                var ev = "maxmemory \(Fmt.size(mx)) is \(Fmt.pct(ratio)) of the container limit \(Fmt.size(lim)) (rule: at most \(Fmt.pct(FindingRules.maxmemoryOfLimit))); headroom \(Fmt.size(max(headroom, 0)))"
+                if cow > 0 { ev += "; last fork CoW \(Fmt.size(cow))" }
                 add("maxmemory-too-close-to-limit", ratio >= 1 ? .critical : .warning,
                     "maxmemory leaves too little room under the container limit for a fork and overhead", ev, "memory-pressure")
             } else if cow > 0 && cow >= headroom {
                 add("maxmemory-too-close-to-limit", .warning,
                     "The last fork's copy-on-write did not fit in the headroom under the container limit",
-                    "last fork CoW \(Fmt.bytes(cow)) >= headroom \(Fmt.bytes(headroom)) (limit \(Fmt.bytes(lim)) − maxmemory \(Fmt.bytes(mx)))", "memory-pressure")
+                    "last fork CoW \(Fmt.size(cow)) >= headroom \(Fmt.size(headroom)) (limit \(Fmt.size(lim)) − maxmemory \(Fmt.size(mx)))", "memory-pressure")
             }
         }
 
@@ -306,7 +306,7 @@ public enum Findings {
         let mx = s.memory.maxmemoryBytes ?? s.config.maxmemory
         let lim = s.memory.limitBytes
         out.append(check("maxmemory-set", "maxmemory set", mx.map { $0 > 0 },
-                         mx.map { $0 == 0 ? "unset: the container limit is the only limit" : "maxmemory \(Fmt.bytes($0))" }))
+                         mx.map { $0 == 0 ? "unset: the container limit is the only limit" : "maxmemory \(Fmt.size($0))" }))
         let headroom: AdrCheck
         if let mx, mx > 0, let lim, lim > 0 {
             let r = Double(mx) / Double(lim)
@@ -314,8 +314,8 @@ public enum Findings {
             // the limit must hold the last fork's copy-on-write too.
             let cow = max(s.memory.aofLastCowBytes ?? 0, s.memory.rdbLastCowBytes ?? 0)
             let room = lim - mx
-            var detail = "maxmemory \(Fmt.bytes(mx)) = \(Fmt.pct(r)) of limit \(Fmt.bytes(lim)), \(Fmt.bytes(max(room, 0))) left for a fork"
-            if cow > 0 { detail += " (last fork CoW \(Fmt.bytes(cow)))" }
+            var detail = "maxmemory \(Fmt.size(mx)) = \(Fmt.pct(r)) of limit \(Fmt.size(lim)), \(Fmt.size(max(room, 0))) left for a fork"
+            if cow > 0 { detail += " (last fork CoW \(Fmt.size(cow)))" }
             headroom = AdrCheck(id: "maxmemory-headroom", title: "maxmemory <= \(Fmt.pct(FindingRules.maxmemoryOfLimit)) of the container limit",
                                 status: r <= FindingRules.maxmemoryOfLimit && room >= cow ? .pass : .fail, detail: detail)
         } else if mx == 0 {
@@ -324,7 +324,7 @@ public enum Findings {
                                                                   : "maxmemory unset and no container limit known")
         } else if let mx, mx > 0, s.pod != nil, lim == nil {
             headroom = AdrCheck(id: "maxmemory-headroom", title: "maxmemory <= \(Fmt.pct(FindingRules.maxmemoryOfLimit)) of the container limit",
-                                status: .pass, detail: "no container memory limit; maxmemory \(Fmt.bytes(mx)) is the limit")
+                                status: .pass, detail: "no container memory limit; maxmemory \(Fmt.size(mx)) is the limit")
         } else {
             headroom = AdrCheck(id: "maxmemory-headroom", title: "maxmemory <= \(Fmt.pct(FindingRules.maxmemoryOfLimit)) of the container limit",
                                 status: .unknown, detail: "unknown: \(mx == nil ? "maxmemory" : "container limit") not read")
@@ -352,20 +352,3 @@ public enum Findings {
     }
 }
 
-/// Small formatting helpers shared by findings and text output.
-enum Fmt {
-    /// Binary units: "512.0Mi (536870912 B)" style is too long for evidence; this gives "512.0 MiB".
-    static func bytes(_ b: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-        var v = Double(b), i = 0
-        while abs(v) >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
-        return i == 0 ? "\(b) B" : String(format: "%.1f", v) + " " + units[i]
-    }
-    static func pct(_ r: Double) -> String {
-        let p = r * 100
-        return p == p.rounded() ? "\(Int(p))%" : String(format: "%.1f%%", p)
-    }
-    static func num(_ d: Double) -> String {
-        d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(format: "%.2f", d)
-    }
-}

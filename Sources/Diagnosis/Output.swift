@@ -50,9 +50,9 @@ public struct CheckReport: Sendable, Equatable {
         case .ok:
             var parts: [String] = []
             if let st = s.redisState { parts.append("redis \(st)") }
-            if let u = s.memory.usedBytes { parts.append("used \(Fmt.bytes(u))") }
-            if let m = s.memory.maxmemoryBytes, m > 0 { parts.append("maxmemory \(Fmt.bytes(m))") }
-            if let l = s.memory.limitBytes { parts.append("limit \(Fmt.bytes(l))") }
+            if let u = s.memory.usedBytes { parts.append("used \(Fmt.size(u))") }
+            if let m = s.memory.maxmemoryBytes, m > 0 { parts.append("maxmemory \(Fmt.size(m))") }
+            if let l = s.memory.limitBytes { parts.append("limit \(Fmt.size(l))") }
             summary = parts.isEmpty ? "no problems found" : parts.joined(separator: ", ")
         }
         summary = summary.replacingOccurrences(of: "\n", with: " ")
@@ -120,9 +120,9 @@ public enum StatusText {
         if s.redisState == nil, let d = s.redisDenied { r = "Redis   not readable: \(d.plain)" }
         out.append(r)
         let m = s.memory
-        var ml = "Memory  used \(m.usedBytes.map(Fmt.bytes) ?? "?"), rss \(m.rssBytes.map(Fmt.bytes) ?? "?"), peak \(m.peakBytes.map(Fmt.bytes) ?? "?")"
-        if let mx = m.maxmemoryBytes { ml += ", maxmemory \(mx == 0 ? "unset: the container limit is the only limit" : Fmt.bytes(mx))" } else { ml += ", maxmemory ?" }
-        ml += ", limit \(m.limitBytes.map(Fmt.bytes) ?? "none/unknown"), policy \(m.policy ?? "?")"
+        var ml = "Memory  used \(m.usedBytes.map(Fmt.size) ?? "?"), rss \(m.rssBytes.map(Fmt.size) ?? "?"), peak \(m.peakBytes.map(Fmt.size) ?? "?")"
+        if let mx = m.maxmemoryBytes { ml += ", maxmemory \(mx == 0 ? "unset: the container limit is the only limit" : Fmt.size(mx))" } else { ml += ", maxmemory ?" }
+        ml += ", limit \(m.limitBytes.map(Fmt.size) ?? "none/unknown"), policy \(m.policy ?? "?")"
         if let o = m.oomRejections { ml += ", OOM rejections \(o)" }
         out.append(ml)
         let p = s.persistence

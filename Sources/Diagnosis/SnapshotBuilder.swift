@@ -47,7 +47,7 @@ public struct SnapshotInputs: Sendable {
 public enum SnapshotBuilder {
     public static func build(_ input: SnapshotInputs) -> Snapshot {
         var s = Snapshot()
-        s.takenAt = Timestamps.format(input.now)
+        s.takenAt = RFC3339.format(input.now)
         s.context = input.context
         s.namespace = input.namespace
         s.errors = input.errors
@@ -78,7 +78,7 @@ public enum SnapshotBuilder {
         if let v = s.config.appendonly { s.persistence.aofEnabled = (v == "yes") }
 
         // Rates
-        if let prev = input.previous, let prevAt = prev.takenAt.flatMap(Timestamps.parse) {
+        if let prev = input.previous, let prevAt = prev.takenAt.flatMap(RFC3339.parse) {
             let dt = input.now.timeIntervalSince(prevAt)
             if dt > 0, let cur = s.memory.oomRejections, let before = prev.memory.oomRejections, cur >= before {
                 s.memory.oomRejectionsPerSec = Double(cur - before) / dt
@@ -271,8 +271,3 @@ extension SnapshotBuilder {
 }
 
 /// RFC 3339 timestamps as Kubernetes and the snapshot write them.
-enum Timestamps {
-    static func format(_ d: Date) -> String { RFC3339.format(d) }
-    /// Parses "2024-07-01T21:35:03Z", with or without fractional seconds.
-    static func parse(_ s: String) -> Date? { RFC3339.parse(s) }
-}

@@ -142,12 +142,7 @@ public struct RunStateStore: Sendable {
 }
 
 public enum Timestamps {
-    public static func iso(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: d)
-    }
+    public static func iso(_ d: Date) -> String { RFC3339.format(d, fractionDigits: 3) }
     /// 20250101-120000 (UTC), for file names and the {{timestamp}} variable.
     public static func compact(_ d: Date) -> String {
         var cal = Calendar(identifier: .gregorian)

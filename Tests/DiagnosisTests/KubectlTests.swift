@@ -154,19 +154,19 @@ import Testing
     }
 
     @Test func quantities() {
-        #expect(KubeQuantity.parse("512Mi") == 536_870_912)
-        #expect(KubeQuantity.parse("1Gi") == 1_073_741_824)
-        #expect(KubeQuantity.parse("500M") == 500_000_000)
-        #expect(KubeQuantity.parse("1e9") == 1_000_000_000)
-        #expect(KubeQuantity.parse("128974848") == 128_974_848)
-        #expect(KubeQuantity.parse("1.5Gi") == 1_610_612_736)
-        #expect(KubeQuantity.parse("64Ki") == 65536)
-        #expect(KubeQuantity.parse("1k") == 1000)
-        #expect(KubeQuantity.parse("1E") == 1_000_000_000_000_000_000)
-        #expect(KubeQuantity.parse("100m") == 1)
-        #expect(KubeQuantity.parse("") == nil)
-        #expect(KubeQuantity.parse("lots") == nil)
-        #expect(KubeQuantity.parse("-1Gi") == nil)
+        #expect(Quantity.parse("512Mi") == 536_870_912)
+        #expect(Quantity.parse("1Gi") == 1_073_741_824)
+        #expect(Quantity.parse("500M") == 500_000_000)
+        #expect(Quantity.parse("1e9") == 1_000_000_000)
+        #expect(Quantity.parse("128974848") == 128_974_848)
+        #expect(Quantity.parse("1.5Gi") == 1_610_612_736)
+        #expect(Quantity.parse("64Ki") == 65536)
+        #expect(Quantity.parse("1k") == 1000)
+        #expect(Quantity.parse("1E") == 1_000_000_000_000_000_000)
+        #expect(Quantity.parse("100m") == 1)
+        #expect(Quantity.parse("") == nil)
+        #expect(Quantity.parse("lots") == nil)
+        #expect(Quantity.parse("-1Gi") == nil)
     }
 
     @Test(arguments: [

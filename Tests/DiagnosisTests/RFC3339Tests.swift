@@ -46,4 +46,17 @@ import Testing
             t += 86_400 * 37 + 7_777   // whole seconds: Kubernetes times have none below
         }
     }
+
+    /// The incident log's times (milliseconds), as Foundation's formatter wrote them before.
+    @Test func formatsFractionsAsTheIncidentLogDid() {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        f.timeZone = TimeZone(identifier: "UTC")
+        for t in [0.0, 1_719_869_703.25, 1_719_869_703.999, 1_800_000_000.5, 1_719_869_703.042] {
+            let d = Date(timeIntervalSince1970: t)
+            #expect(RFC3339.format(d, fractionDigits: 3) == f.string(from: d), "\(t)")
+            #expect(RFC3339.parse(RFC3339.format(d, fractionDigits: 3)).map { abs($0.timeIntervalSince1970 - t) < 0.001 } == true)
+        }
+        #expect(RFC3339.format(Date(timeIntervalSince1970: 5.5), fractionDigits: 0) == "1970-01-01T00:00:05Z")
+    }
 }

@@ -209,7 +209,7 @@ enum InfoText {
 }
 
 enum Healthy {
-    static let now = Timestamps.parse("2025-10-05T12:00:00Z")!
+    static let now = RFC3339.parse("2025-10-05T12:00:00Z")!
     static var config: [String: String] {
         ["appendonly": "yes", "appendfsync": "everysec", "maxmemory-policy": "noeviction", "maxmemory": "402653184"]
     }

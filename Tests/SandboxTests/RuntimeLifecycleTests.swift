@@ -95,7 +95,7 @@ struct RuntimeLifecycleTests {
             #expect(await sb.redisCLI(["SET", "kept", "yes"]).contains("OK"))
             try await Task.sleep(for: .milliseconds(1200))
             // kubectl delete pod: graceful termination, then the StatefulSet re-creates it with the same PVC.
-            try sb.store.update { s in s.pods[s.podIndex("redis-0")!].deletionTimestamp = KubeTime.string() }
+            try sb.store.update { s in s.pods[s.podIndex("redis-0")!].deletionTimestamp = RFC3339.format() }
             #expect(await sb.waitUntil(40) { s in
                 guard let p = s.pods.first(where: { $0.name == "redis-0" }) else { return false }
                 return p.uid != first.uid && TestSandbox.isReady(s)
@@ -135,7 +135,7 @@ struct RuntimeLifecycleTests {
                 var c = ContainerSpec(name: "repair", image: "redis:7.0.15-alpine")
                 c.command = ["redis-check-aof", "appendonlydir/appendonly.aof.manifest"]
                 c.volumeMounts = [VolumeMount(name: "data", mountPath: "/data")]
-                var p = PodState(name: "repair", uid: ClusterState.newUID(), createdAt: KubeTime.string(), labels: ["run": "repair"],
+                var p = PodState(name: "repair", uid: ClusterState.newUID(), createdAt: RFC3339.format(), labels: ["run": "repair"],
                                  templateGeneration: 0, containers: [c])
                 p.restartPolicy = "Never"
                 p.pvcName = "data-redis-0"

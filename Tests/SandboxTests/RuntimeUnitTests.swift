@@ -80,10 +80,10 @@ struct RuntimeUnitTests {
     }
 
     @Test func quantities() {
-        #expect(Quantity.bytes("512Mi") == 536_870_912)
-        #expect(Quantity.bytes("1Gi") == 1_073_741_824)
-        #expect(Quantity.bytes("64M") == 64_000_000)
-        #expect(Quantity.bytes("x") == nil)
+        #expect(Quantity.parse("512Mi") == 536_870_912)
+        #expect(Quantity.parse("1Gi") == 1_073_741_824)
+        #expect(Quantity.parse("64M") == 64_000_000)
+        #expect(Quantity.parse("x") == nil)
         #expect(Quantity.redisMemory(384 << 20) == "384mb")
     }
 
@@ -114,9 +114,9 @@ struct RuntimeUnitTests {
 
     @Test func timesRoundTrip() {
         let d = Date(timeIntervalSince1970: 1_795_705_243)
-        let s = KubeTime.string(d)
+        let s = RFC3339.format(d)
         #expect(s.hasSuffix("Z") && s.count == 20)
-        #expect(KubeTime.date(s) == d)
+        #expect(RFC3339.parse(s) == d)
     }
 
     @Test func podExecEntersThePodNamespaces() {

@@ -3,7 +3,7 @@ import Foundation
 
 /// A cluster state as the daemon writes it (one Running redis-0), for unit tests of the model.
 enum KctlFixture {
-    static let now = KctlTime.parse("2026-11-26T16:00:00Z")!
+    static let now = RFC3339.parse("2026-11-26T16:00:00Z")!
 
     static func redisTemplate() -> PodTemplate {
         var redis = ContainerSpec(name: "redis", image: "redis:7.0.15-alpine")

@@ -105,7 +105,7 @@ public struct StatefulSetManifest: Sendable, Equatable {
     /// Sets the redis container's memory limit (request too, when it equalled the limit) and
     /// its `--maxmemory` argument to 75% of it, leaving fork headroom.
     public mutating func setRedisMemoryLimit(_ limit: String, container: String = "redis") throws {
-        guard let bytes = Quantity.bytes(limit), bytes >= 16 << 20 else {
+        guard let bytes = Quantity.parse(limit), bytes >= 16 << 20 else {
             throw ManifestError.invalid("memory limit \(limit) is not a quantity of at least 16Mi")
         }
         guard let i = template.containers.firstIndex(where: { $0.name == container }) else {

@@ -57,7 +57,7 @@ public struct KctlRows: Sendable {
         var lastRestart: Date?
         for c in pod.containerStatuses {
             restarts += c.restartCount
-            if case .terminated(_, _, _, _, _, let finished)? = c.lastState, let d = KctlTime.parse(finished) {
+            if case .terminated(_, _, _, _, _, let finished)? = c.lastState, let d = RFC3339.parse(finished) {
                 if lastRestart == nil || d > lastRestart! { lastRestart = d }
             }
             if c.ready, case .running = c.state { ready += 1 }

@@ -1,24 +1,7 @@
 import Foundation
 
-/// Timestamps and durations as the API server and kubectl print them.
+/// Durations as the API server and kubectl print them (times themselves: `RFC3339`).
 public enum KctlTime {
-    /// Parses "2026-11-26T15:18:11Z" (also with fractional seconds or an offset).
-    public static func parse(_ s: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        if let d = f.date(from: s) { return d }
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: s)
-    }
-
-    /// RFC 3339 UTC with second precision.
-    public static func format(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: d)
-    }
-
     /// k8s.io/apimachinery/pkg/util/duration.HumanDuration.
     public static func humanDuration(_ interval: TimeInterval) -> String {
         let seconds = Int(interval.rounded(.towardZero))
@@ -51,7 +34,7 @@ public enum KctlTime {
 
     /// translateTimestampSince: "<unknown>" for a missing time.
     public static func since(_ timestamp: String?, now: Date) -> String {
-        guard let timestamp, let d = parse(timestamp) else { return "<unknown>" }
+        guard let timestamp, let d = RFC3339.parse(timestamp) else { return "<unknown>" }
         return humanDuration(now.timeIntervalSince(d))
     }
 

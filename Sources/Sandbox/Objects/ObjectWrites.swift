@@ -49,14 +49,14 @@ public enum ObjectWrites {
               patch.objectValue?.keys.sorted() == ["spec"], patch["spec"]?.objectValue?.keys.sorted() == ["resources"] else {
             throw KubectlError("The PersistentVolumeClaim \"\(name)\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests for bound claims")
         }
-        guard let newBytes = Quantity.bytes(storage) else {
+        guard let newBytes = Quantity.parse(storage) else {
             throw KubectlError("error: unable to parse quantity \"\(storage)\"")
         }
         do {
             guard let i = state.pvcs.firstIndex(where: { $0.name == name }) else {
                 throw KubectlError.notFound("persistentvolumeclaims", name)
             }
-            let old = Quantity.bytes(state.pvcs[i].request) ?? 0
+            let old = Quantity.parse(state.pvcs[i].request) ?? 0
             if newBytes < old {
                 throw KubectlError("The PersistentVolumeClaim \"\(name)\" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than previous value")
             }

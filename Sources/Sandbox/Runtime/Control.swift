@@ -214,7 +214,7 @@ public struct SandboxControl: Sendable {
             try SandboxSecrets.write(layout.root, name: SandboxSecrets.redisSecretName, key: SandboxSecrets.redisSecretKey,
                                      value: SandboxSecrets.newPassword())
         }
-        let now = KubeTime.string()
+        let now = RFC3339.format()
         var node = NodeState(uid: ClusterState.newUID(), createdAt: now, capacityMemoryBytes: Self.memTotal())
         node.capacityCPU = String(ProcessInfo.processInfo.activeProcessorCount)
         var sts = StatefulSetState(uid: ClusterState.newUID(), createdAt: now, template: manifest.template)
@@ -236,7 +236,7 @@ public struct SandboxControl: Sendable {
         state.runtime.memoryEnforcement = state.runtime.cgroupRoot == nil ? "rss-poll" : "cgroup-v1"
         if getuid() == 0 {
             // tmpfs volumes make `disk-full` real; capped so a sandbox never holds much RAM by accident.
-            let req = Quantity.bytes(manifest.storageRequest) ?? (1 << 30)
+            let req = Quantity.parse(manifest.storageRequest) ?? (1 << 30)
             state.runtime.volumeTmpfsBytes = min(req, 2 << 30)
         }
         return state

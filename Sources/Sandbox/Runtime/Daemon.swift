@@ -65,7 +65,7 @@ public final class SandboxDaemon {
     }
 
     func log(_ s: String) {
-        let line = "\(KubeTime.string()) \(s)\n"
+        let line = "\(RFC3339.format()) \(s)\n"
         if let h = logHandle { h.write(Data(line.utf8)) } else { FileHandle.standardError.write(Data(line.utf8)) }
     }
 
@@ -105,15 +105,15 @@ public final class SandboxDaemon {
     // MARK: - One pass
 
     func tick(_ s: inout ClusterState, now: Date) {
-        let nowS = KubeTime.string(now)
+        let nowS = RFC3339.format(now)
         nodeOutage(&s, now: now, nowS: nowS)
         if lastHeartbeat == .distantPast {
             // Daemon (re)start: the last lease renewal known is the last status the node posted.
-            lastHeartbeat = KubeTime.date(s.node.lastHeartbeatTime) ?? now
+            lastHeartbeat = RFC3339.parse(s.node.lastHeartbeatTime) ?? now
         }
         if !s.node.kubeletStopped, now.timeIntervalSince(lastHeartbeat) >= Double(s.runtime.timings.heartbeatSeconds) {
             lastHeartbeat = now   // the lease renewal
-            let posted = KubeTime.date(s.node.lastHeartbeatTime) ?? .distantPast
+            let posted = RFC3339.parse(s.node.lastHeartbeatTime) ?? .distantPast
             if now.timeIntervalSince(posted) >= Double(s.runtime.timings.nodeStatusReportSeconds) {
                 s.node.lastHeartbeatTime = nowS
             }
@@ -129,11 +129,11 @@ public final class SandboxDaemon {
     // MARK: - Node outage (fault node-down): the kubelet stops, every pod process is frozen.
 
     func nodeOutage(_ s: inout ClusterState, now: Date, nowS: String) {
-        let until = s.runtime.faults.nodeDownUntil.flatMap(KubeTime.date)
+        let until = s.runtime.faults.nodeDownUntil.flatMap(RFC3339.parse)
         if !s.node.kubeletStopped, let until, now < until {
             s.node.kubeletStopped = true
             for p in allPodProcesses() { kill(p, SIGSTOP) }
-            log("node-down: kubelet stopped, \(allPodProcesses().count) pod processes frozen until \(KubeTime.string(until))")
+            log("node-down: kubelet stopped, \(allPodProcesses().count) pod processes frozen until \(RFC3339.format(until))")
         } else if s.node.kubeletStopped, until == nil || now >= until! {
             // The node comes back as after a reboot: nothing of the old pods survives.
             for p in allPodProcesses() { kill(p, SIGKILL); kill(p, SIGCONT) }
@@ -185,7 +185,7 @@ public final class SandboxDaemon {
                 s.recordEvent(type: "Warning", reason: "NodeNotReady", message: "Node is not ready", kind: "Pod",
                               name: s.pods[i].name, uid: s.pods[i].uid, source: "node-controller", now: nowS)
             }
-            log("node controller: \(s.node.name) Ready=Unknown (lease not renewed since \(KubeTime.string(lastHeartbeat)))")
+            log("node controller: \(s.node.name) Ready=Unknown (lease not renewed since \(RFC3339.format(lastHeartbeat)))")
         } else if s.node.readyStatus != "True", !stale, !s.node.kubeletStopped {
             s.node.readyStatus = "True"
             s.node.readyReason = "KubeletReady"
@@ -198,7 +198,7 @@ public final class SandboxDaemon {
         }
         // Taint-based eviction: pods without a toleration leave an unreachable node.
         if let taint = s.node.taints.first(where: { $0.key == "node.kubernetes.io/unreachable" && $0.effect == "NoExecute" }),
-           let added = taint.timeAdded.flatMap(KubeTime.date),
+           let added = taint.timeAdded.flatMap(RFC3339.parse),
            now.timeIntervalSince(added) >= Double(t.podEvictionTimeoutSeconds) {
             for i in s.pods.indices where s.pods[i].nodeName == s.node.name && s.pods[i].deletionTimestamp == nil
                 && s.pods[i].phase != "Succeeded" && s.pods[i].phase != "Failed" {
@@ -491,7 +491,7 @@ public final class SandboxDaemon {
         case .terminated:
             return      // restartPolicy Never / OnFailure success: stays terminated
         case .waiting(let reason, _):
-            if reason == "CrashLoopBackOff", let next = st.nextStartAt.flatMap(KubeTime.date), now < next { return }
+            if reason == "CrashLoopBackOff", let next = st.nextStartAt.flatMap(RFC3339.parse), now < next { return }
             startContainer(&s, pod: pod, spec: spec, st: &st, crt: crt, rt: rt, now: now, nowS: nowS)
         case .running:
             // A status says running but we have no process (daemon restarted): it is gone.
@@ -535,7 +535,7 @@ public final class SandboxDaemon {
             crt.started = now
             crt.startedAt = nowS
             crt.killedForMemory = false
-            crt.limitBytes = spec.limitsMemory.flatMap(Quantity.bytes)
+            crt.limitBytes = spec.limitsMemory.flatMap(Quantity.parse)
             crt.cgroup = nil
             if let root = s.runtime.cgroupRoot,
                let cg = MemoryCgroup.child(root, name: "\(pod.name)-\(pod.uid.prefix(8))-\(spec.name)", limitBytes: nil) {
@@ -563,7 +563,7 @@ public final class SandboxDaemon {
                           fieldPath: fieldPath, source: "kubelet", host: s.node.name, now: nowS)
             let (delay, next) = KubeletRules.nextBackoff(current: st.backoffSeconds, ranSeconds: 0, timings: s.runtime.timings)
             st.backoffSeconds = next
-            st.nextStartAt = KubeTime.string(now.addingTimeInterval(Double(max(delay, 1))))
+            st.nextStartAt = RFC3339.format(now.addingTimeInterval(Double(max(delay, 1))))
         }
     }
 
@@ -611,7 +611,7 @@ public final class SandboxDaemon {
         } else {
             st.state = .waiting(reason: "CrashLoopBackOff",
                                 message: KubeletRules.backoffMessage(seconds: delay, container: spec.name, pod: pod.name, namespace: s.namespace, uid: pod.uid))
-            st.nextStartAt = KubeTime.string(now.addingTimeInterval(Double(delay)))
+            st.nextStartAt = RFC3339.format(now.addingTimeInterval(Double(delay)))
             s.recordEvent(type: "Warning", reason: "BackOff",
                           message: "Back-off restarting failed container \(spec.name) in pod \(pod.name)_\(s.namespace)(\(pod.uid))",
                           kind: "Pod", name: pod.name, uid: pod.uid, fieldPath: "spec.containers{\(spec.name)}", source: "kubelet",

@@ -75,8 +75,8 @@ extension SandboxControl {
             let s = try store.read()
             let secs = duration ?? s.runtime.timings.nodeOutageSeconds
             try store.update { s in
-                s.runtime.faults.nodeDownSince = KubeTime.string()
-                s.runtime.faults.nodeDownUntil = KubeTime.string(Date().addingTimeInterval(Double(secs)))
+                s.runtime.faults.nodeDownSince = RFC3339.format()
+                s.runtime.faults.nodeDownUntil = RFC3339.format(Date().addingTimeInterval(Double(secs)))
             }
             print("node \(s.node.name) goes down for \(secs) s (kubelet stops, pod processes frozen); `sandbox heal` brings it back now")
         case .exporterDown:
@@ -158,7 +158,7 @@ extension SandboxControl {
     func oomKill() async throws {
         let pid = try containerPid("redis")
         let (_, pod) = try redisPod()
-        let limit = pod.containers.first { $0.name == "redis" }?.limitsMemory.flatMap(Quantity.bytes) ?? (512 << 20)
+        let limit = pod.containers.first { $0.name == "redis" }?.limitsMemory.flatMap(Quantity.parse) ?? (512 << 20)
         _ = try await redisCLI(["CONFIG", "SET", "maxmemory", "0"])
         var buf = RESPBuffer()
         buf.add(["MULTI"])
@@ -358,14 +358,14 @@ extension SandboxControl {
             if s.runtime.faults.workerStopped { s.runtime.faults.workerStopped = false; done.append("BullMQ worker restarted") }
             if s.runtime.faults.workerHung == true { s.runtime.faults.workerHung = nil; done.append("hung BullMQ worker restarted") }
             if s.runtime.faults.nodeDownUntil != nil || s.node.kubeletStopped {
-                s.runtime.faults.nodeDownUntil = KubeTime.string(Date().addingTimeInterval(-1))
+                s.runtime.faults.nodeDownUntil = RFC3339.format(Date().addingTimeInterval(-1))
                 done.append("node brought back (reboot)")
             }
             if s.runtime.faults.exporterExtraArgs != nil {
                 s.runtime.faults.exporterExtraArgs = nil
                 for i in s.pods.indices {
                     for c in s.pods[i].containerStatuses.indices where s.pods[i].containerStatuses[c].name == "redis-exporter" {
-                        s.pods[i].containerStatuses[c].nextStartAt = KubeTime.string(Date().addingTimeInterval(-1))
+                        s.pods[i].containerStatuses[c].nextStartAt = RFC3339.format(Date().addingTimeInterval(-1))
                         s.pods[i].containerStatuses[c].backoffSeconds = 0
                     }
                 }

@@ -3,46 +3,6 @@ import Foundation
 import Glibc
 #endif
 
-/// RFC 3339 UTC timestamps with second precision, as the API server prints them.
-public enum KubeTime {
-    public static func string(_ date: Date = Date()) -> String {
-        var t = time_t(date.timeIntervalSince1970.rounded(.down))
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1,
-                      Int(tmv.tm_mday), Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec))
-    }
-
-    public static func date(_ s: String) -> Date? {
-        let p = s.split(whereSeparator: { "-T:Z".contains($0) }).compactMap { Int($0) }
-        guard p.count == 6 else { return nil }
-        var tmv = tm()
-        tmv.tm_year = Int32(p[0] - 1900); tmv.tm_mon = Int32(p[1] - 1); tmv.tm_mday = Int32(p[2])
-        tmv.tm_hour = Int32(p[3]); tmv.tm_min = Int32(p[4]); tmv.tm_sec = Int32(p[5])
-        return Date(timeIntervalSince1970: TimeInterval(timegm(&tmv)))
-    }
-}
-
-/// Kubernetes resource quantities (memory): "512Mi", "1Gi", "384M", "1000000".
-public enum Quantity {
-    public static func bytes(_ s: String) -> Int64? {
-        let t = s.trimmingCharacters(in: .whitespaces)
-        let units: [(String, Double)] = [("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776),
-                                        ("k", 1e3), ("K", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)]
-        for (suffix, mult) in units where t.hasSuffix(suffix) {
-            guard let v = Double(t.dropLast(suffix.count)), v >= 0 else { return nil }
-            return Int64(v * mult)
-        }
-        guard let v = Double(t), v >= 0 else { return nil }
-        return Int64(v)
-    }
-
-    /// Redis' memory notation for `--maxmemory`: "384mb" when a whole number of MiB, else bytes.
-    public static func redisMemory(_ bytes: Int64) -> String {
-        bytes % (1 << 20) == 0 ? "\(bytes >> 20)mb" : "\(bytes)"
-    }
-}
-
 /// Small file helpers used by the runtime.
 enum FS {
     static func write(_ text: String, to path: String) {

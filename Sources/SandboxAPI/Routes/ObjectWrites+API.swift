@@ -63,7 +63,7 @@ extension ObjectHandlers {
                 throw APIStatus(code: 409, reason: "AlreadyExists", message: "pods \"\(name)\" already exists",
                                 details: ["name": .string(name), "kind": "pods"])
             }
-            let pod = ObjectWrites.newPod(name: name, createdAt: KubeTime.string(), plan: plan)
+            let pod = ObjectWrites.newPod(name: name, createdAt: RFC3339.format(), plan: plan)
             state.pods.append(pod)
             return pod.uid
         }
@@ -86,7 +86,7 @@ extension ObjectHandlers {
         }
         if let g = grace, g < 0 { grace = 0 }
         let ns = info.namespace ?? ""
-        let nowS = KubeTime.string()
+        let nowS = RFC3339.format()
         let result: (pod: PodState, removed: Bool) = try update { state in
             guard ns == state.namespace, let i = state.pods.firstIndex(where: { $0.name == name }) else {
                 throw APIStatus.notFound(resource: "pods", name: name)

@@ -157,7 +157,7 @@ public struct ObjectCatalog: Sendable {
             return [
                 "apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": .object(data),
                 "metadata": [
-                    "creationTimestamp": .string(KubeTime.string(created)), "name": .string(name),
+                    "creationTimestamp": .string(RFC3339.format(created)), "name": .string(name),
                     "namespace": .string(state.namespace), "resourceVersion": "1", "uid": .string(stableUID("secret/" + name)),
                 ],
             ]

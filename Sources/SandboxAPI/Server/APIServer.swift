@@ -74,7 +74,7 @@ public final class APIServer: Sendable {
     }
 
     func log(_ s: String) {
-        FileHandle.standardError.write(Data("\(KubeTime.string()) apiserver: \(s)\n".utf8))
+        FileHandle.standardError.write(Data("\(RFC3339.format()) apiserver: \(s)\n".utf8))
     }
 
     private func bind() async throws -> Channel {

@@ -53,7 +53,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // TLS errors, resets, a malformed request (NIO's HTTPServerProtocolErrorHandler answers
         // 400 first): close this connection only; the server goes on.
-        FileHandle.standardError.write(Data("\(KubeTime.string()) apiserver: connection closed after error: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("\(RFC3339.format()) apiserver: connection closed after error: \(error)\n".utf8))
         context.close(promise: nil)
     }
 }

@@ -41,7 +41,7 @@ struct LogOptions: Equatable, Sendable {
         o.sinceSeconds = try int("sinceSeconds")
         o.limitBytes = try int("limitBytes")
         if let t = request.query("sinceTime") {
-            guard let d = KctlTime.parse(t) else {
+            guard let d = RFC3339.parse(t) else {
                 throw APIStatus.badRequest("PodLogOptions in version \"v1\" cannot be handled as a PodLogOptions: parsing time \"\(t)\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"\(t)\" as \"2006\"")
             }
             o.sinceTime = d
@@ -83,8 +83,8 @@ struct LogSource: Equatable, Sendable {
         func file(_ n: Int) -> URL { layout.containerLog(pod: pod.name, container: container, restart: max(0, n)) }
         func started(_ v: ContainerStateValue?) -> Date? {
             switch v {
-            case .running(let s)?: return KubeTime.date(s)
-            case .terminated(_, _, _, _, let s?, _)?: return KubeTime.date(s)
+            case .running(let s)?: return RFC3339.parse(s)
+            case .terminated(_, _, _, _, let s?, _)?: return RFC3339.parse(s)
             default: return nil
             }
         }
@@ -103,7 +103,7 @@ struct LogSource: Equatable, Sendable {
         }
         switch st.state {
         case .running(let s):
-            return LogSource(file: file(st.restartCount), restart: st.restartCount, running: pod.sandboxPid > 0, startedAt: KubeTime.date(s))
+            return LogSource(file: file(st.restartCount), restart: st.restartCount, running: pod.sandboxPid > 0, startedAt: RFC3339.parse(s))
         case .terminated:
             return LogSource(file: file(st.restartCount), restart: st.restartCount, running: false, startedAt: started(st.state))
         case .waiting(let reason, _):
@@ -199,7 +199,7 @@ struct LogFormatter {
         // Microseconds (a Double holds no more here), so 12:00:01.250 stays .25, not .249999.
         let micros = Int64((d.timeIntervalSince1970 * 1e6).rounded())
         let whole = Double(micros / 1_000_000)
-        var base = KubeTime.string(Date(timeIntervalSince1970: whole))
+        var base = RFC3339.format(Date(timeIntervalSince1970: whole))
         let nanos = Int(micros % 1_000_000) * 1000
         if nanos > 0 {
             var frac = String(format: "%09d", nanos)
@@ -219,7 +219,7 @@ struct LogFormatter {
         let head = String(decoding: line.prefix(80), as: UTF8.self)
         if let r = head.range(of: "time=\"") {
             let rest = head[r.upperBound...]
-            if let end = rest.firstIndex(of: "\"") { return KctlTime.parse(String(rest[..<end])) }
+            if let end = rest.firstIndex(of: "\"") { return RFC3339.parse(String(rest[..<end])) }
             return nil
         }
         // Redis: pid:role DD Mon YYYY HH:MM:SS.mmm

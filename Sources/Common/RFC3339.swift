@@ -59,8 +59,24 @@ public enum RFC3339 {
         return Date(timeIntervalSince1970: Double(secs) + fraction)
     }
 
+    /// "2024-07-01T21:35:03Z" (UTC, whole seconds), as Kubernetes writes its times; with
+    /// `fractionDigits` (1...9) "2024-07-01T21:35:03.123Z", as the incident log writes them.
+    public static func format(_ d: Date = Date(), fractionDigits: Int) -> String {
+        let whole = format(d)
+        let n = min(max(fractionDigits, 0), 9)
+        guard n > 0, d.timeIntervalSince1970.isFinite else { return whole }
+        let t = d.timeIntervalSince1970
+        var scale = 1.0
+        for _ in 0..<n { scale *= 10 }
+        var frac = Int(((t - t.rounded(.down)) * scale).rounded(.down))
+        frac = min(max(frac, 0), Int(scale) - 1)
+        var digits = String(frac)
+        while digits.count < n { digits = "0" + digits }
+        return String(whole.dropLast()) + "." + digits + "Z"
+    }
+
     /// "2024-07-01T21:35:03Z" (UTC, whole seconds), as Kubernetes writes its times.
-    public static func format(_ d: Date) -> String {
+    public static func format(_ d: Date = Date()) -> String {
         let t = d.timeIntervalSince1970
         guard t.isFinite else { return "1970-01-01T00:00:00Z" }
         let total = Int(t.rounded(.down))

@@ -1,7 +1,28 @@
 import Foundation
-import Diagnosis
 
+/// Numbers, sizes, durations and times as the tool prints them, in one place: the screen's
+/// compact forms ("612M", "45s") and the sentences' forms ("612.0 MiB", "75%") of findings,
+/// checks and reports.
 public enum Fmt {
+    /// 1024-based sizes for sentences (findings' evidence, checks, reports): "512.0 MiB", "12 B".
+    public static func size(_ b: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var v = Double(b), i = 0
+        while abs(v) >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        return i == 0 ? "\(b) B" : fixed(v, 1) + " " + units[i]
+    }
+
+    /// A ratio as a percentage for sentences: "75%", "75.5%".
+    public static func pct(_ r: Double) -> String {
+        let p = r * 100
+        return p == p.rounded() ? "\(Int(p))%" : fixed(p, 1) + "%"
+    }
+
+    /// A whole number as such, anything else with two decimals: "3", "0.25".
+    public static func num(_ d: Double) -> String {
+        d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : fixed(d, 2)
+    }
+
     /// 1024-based sizes: "512B", "12.3K", "612M", "1.50G"; "—" when unknown.
     public static func bytes(_ b: Int64?) -> String {
         guard let b else { return "—" }
