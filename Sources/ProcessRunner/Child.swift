@@ -13,8 +13,15 @@ public struct ChildSpawnError: Error, Sendable, CustomStringConvertible {
     public var description: String { "cannot start \(argv.first ?? "<empty>"): \(reason)" }
 }
 
-/// A supervised long-lived process for the sandbox (kubelet-like): own process group, output
-/// appended to files, non-blocking status. Spawned with posix_spawn here, nowhere else.
+/// A supervised long-lived process (the sandbox's containers, the dashboard's `kubectl get
+/// --watch`): own process group, output appended to files, non-blocking status.
+///
+/// Why posix_spawn here beside swift-subprocess (which `Runner` and `LineSession` use): these
+/// processes outlive the call that starts them (polled by later refreshes or daemon ticks, like
+/// a kubelet), write straight to files nobody has to drain, and are owned by no awaiting task;
+/// swift-subprocess ties a process to the closure awaiting it and to pipes it owns. Both paths
+/// give the child its own process group, an empty signal mask and default dispositions, share
+/// one executable lookup (`executablePath`) and one recorder; nothing outside this module spawns.
 public final class Child: @unchecked Sendable {
     public let pid: Int32
     /// True when the child leads its own process group (signals can go to the whole group).
@@ -127,21 +134,12 @@ public final class Child: @unchecked Sendable {
             recorder?.commandFinished(id: id, result: CommandResult(spec: spec, termination: .failedToStart(error.description)))
             return error
         }
-        guard let first = argv.first, !first.isEmpty else { throw fail("empty command line") }
         let path: String
-        if first.contains("/") {
-            path = first
-        } else if let found = resolveExecutable(first, path: env["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]) {
-            path = found
-        } else {
-            throw fail("executable not found in PATH")
+        switch executablePath(for: argv.first ?? "", path: env["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]) {
+        case .failure(let e): throw fail(e.reason)
+        case .success(let p): path = p
         }
-        if let wd = workingDirectory {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: wd, isDirectory: &isDir), isDir.boolValue else {
-                throw fail("working directory does not exist: \(wd)")
-            }
-        }
+        if let why = missingWorkingDirectory(workingDirectory) { throw fail(why) }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -295,17 +293,13 @@ public func execReplacingCurrentProcess(_ argv: [String], environment: [String: 
         exit(127)
     }
     let env = environment ?? ProcessInfo.processInfo.environment
-    guard let first = argv.first, !first.isEmpty else { die("empty command line") }
     var spec = CommandSpec(argv)
     if let environment { spec.environment = environment }
     recorder?.commandStarted(id: nextCommandID(), spec: spec)
     let path: String
-    if first.contains("/") {
-        path = first
-    } else if let found = resolveExecutable(first, path: env["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]) {
-        path = found
-    } else {
-        die("\(first): executable not found in PATH")
+    switch executablePath(for: argv.first ?? "", path: env["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]) {
+    case .failure(let e): die(e.reason == "empty command line" ? e.reason : "\(argv[0]): \(e.reason)")
+    case .success(let p): path = p
     }
     fflush(nil)
     let envStrings = env.map { "\($0.key)=\($0.value)" }
@@ -326,6 +320,26 @@ public func execReplacingCurrentProcess(_ argv: [String], environment: [String: 
         }
     }
     die("\(path): \(errnoText(code))")
+}
+
+/// The one executable lookup of every spawn (Runner, LineSession, Child, exec): a name with a
+/// "/" is taken as it is (and must be executable), any other is looked up in `path`.
+/// The error says which name failed and why.
+func executablePath(for first: String, path: String?) -> Result<String, ChildSpawnError> {
+    func fail(_ why: String) -> Result<String, ChildSpawnError> { .failure(ChildSpawnError(argv: [first], reason: why)) }
+    guard !first.isEmpty else { return fail("empty command line") }
+    if first.contains("/") {
+        return access(first, X_OK) == 0 ? .success(first) : fail("cannot execute: \(errnoText(errno))")
+    }
+    guard let found = resolveExecutable(first, path: path) else { return fail("executable not found in PATH") }
+    return .success(found)
+}
+
+/// A working directory that does not exist is the spawn's error, named before anything runs.
+func missingWorkingDirectory(_ wd: String?) -> String? {
+    guard let wd else { return nil }
+    var isDir: ObjCBool = false
+    return FileManager.default.fileExists(atPath: wd, isDirectory: &isDir) && isDir.boolValue ? nil : "working directory does not exist: \(wd)"
 }
 
 /// PATH lookup that never uses the current directory (empty PATH entries and "." are skipped,

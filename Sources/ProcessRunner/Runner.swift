@@ -321,25 +321,13 @@ struct LaunchPlan {
 
     static func make(argv: [String], environment: [String: String], removeEnvironment: [String], path: String?,
                      workingDirectory: String?) -> Result<LaunchPlan, Failure> {
-        guard let first = argv.first, !first.isEmpty else { return .failure(Failure(message: "empty command line")) }
+        let first = argv.first ?? ""
         let resolved: String
-        if first.contains("/") {
-            if access(first, X_OK) != 0 {
-                return .failure(Failure(message: "\(first): cannot execute: \(errnoText(errno))"))
-            }
-            resolved = first
-        } else {
-            guard let found = resolveExecutable(first, path: path) else {
-                return .failure(Failure(message: "\(first): executable not found in PATH"))
-            }
-            resolved = found
+        switch executablePath(for: first, path: path) {
+        case .failure(let e): return .failure(Failure(message: first.isEmpty ? e.reason : "\(first): \(e.reason)"))
+        case .success(let p): resolved = p
         }
-        if let wd = workingDirectory {
-            var isDir: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: wd, isDirectory: &isDir) || !isDir.boolValue {
-                return .failure(Failure(message: "\(first): working directory does not exist: \(wd)"))
-            }
-        }
+        if let why = missingWorkingDirectory(workingDirectory) { return .failure(Failure(message: "\(first): \(why)")) }
         var overrides: [Subprocess.Environment.Key: String?] = [:]
         for name in removeEnvironment {
             if let key = Subprocess.Environment.Key(rawValue: name) { overrides.updateValue(nil, forKey: key) }
