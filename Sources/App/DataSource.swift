@@ -34,17 +34,15 @@ extension DashboardDataSource {
 /// The placeholder source until a cluster is wired in: every source says "not connected".
 public struct DisconnectedDataSource: DashboardDataSource {
     public let kubectlPath: String
-    public let context: String?
-    public let namespace: String
-    public let pod: String
-    public init(kubectlPath: String, context: String?, namespace: String, pod: String) {
-        self.kubectlPath = kubectlPath; self.context = context; self.namespace = namespace; self.pod = pod
+    public let target: Target
+    public init(kubectlPath: String, target: Target) {
+        self.kubectlPath = kubectlPath; self.target = target
     }
     public func snapshot() async -> Snapshot {
         var s = Snapshot()
         s.takenAt = RFC3339.format()
-        s.context = context
-        s.namespace = namespace
+        s.context = target.context
+        s.namespace = target.namespace
         s.redisState = nil
         s.errors = ["pod", "redis", "exporter", "queues"].map { SourceError(source: $0, message: "not connected") }
         return s

@@ -68,9 +68,11 @@ public struct AppModel: Sendable {
     public var colors: Bool
     public var refreshInterval: Double
     public var kubectlPath: String
-    public var context: String?
-    public var namespace: String
-    public var podName: String
+    /// What the dashboard is pointed at (the header shows its context, namespace and pod).
+    public var target: Target
+    public var context: String? { target.context }
+    public var namespace: String { target.namespace }
+    public var podName: String { target.pod }
     public var containers: [String]
 
     // Data.
@@ -101,10 +103,9 @@ public struct AppModel: Sendable {
     public var quitting = false
 
     public init(readOnly: Bool = false, colors: Bool = true, refreshInterval: Double = 2, kubectlPath: String = "kubectl",
-                context: String? = nil, namespace: String = "default", podName: String = "redis-0",
-                containers: [String] = ["redis", "redis-exporter"], now: Date = Date(timeIntervalSince1970: 0)) {
+                target: Target = Target(), now: Date = Date(timeIntervalSince1970: 0)) {
         self.readOnly = readOnly; self.colors = colors; self.refreshInterval = refreshInterval; self.kubectlPath = kubectlPath
-        self.context = context; self.namespace = namespace; self.podName = podName; self.containers = containers
+        self.target = target; self.containers = [target.container, target.exporterContainer]
         self.now = now
         self.logs = LogsState(container: containers.first ?? "redis")
     }

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Live
 
@@ -126,15 +127,15 @@ public struct AlertTarget: Sendable, Equatable {
         }
         var t = AlertTarget(runbookId: rb, alertname: alert.alertname, severity: alert.labels["severity"])
         if let ns = alert.labels["namespace"] {
-            guard LiveTarget.isDNSLabel(ns) else { throw AlertPayloadError("\(f).namespace", "\(String(reflecting: ns)) is not a Kubernetes namespace name (DNS-1123 label)") }
+            guard Target.isDNSLabel(ns) else { throw AlertPayloadError("\(f).namespace", "\(String(reflecting: ns)) is not a Kubernetes namespace name (DNS-1123 label)") }
             t.namespace = ns
         }
         if let p = alert.labels["pod"] {
-            guard LiveTarget.isDNSSubdomain(p) else { throw AlertPayloadError("\(f).pod", "\(String(reflecting: p)) is not a Kubernetes pod name (DNS-1123 subdomain)") }
+            guard Target.isDNSSubdomain(p) else { throw AlertPayloadError("\(f).pod", "\(String(reflecting: p)) is not a Kubernetes pod name (DNS-1123 subdomain)") }
             t.pod = p
         }
         if let s = alert.labels["statefulset"] {
-            guard LiveTarget.isDNSSubdomain(s) else { throw AlertPayloadError("\(f).statefulset", "\(String(reflecting: s)) is not a StatefulSet name (DNS-1123 subdomain)") }
+            guard Target.isDNSSubdomain(s) else { throw AlertPayloadError("\(f).statefulset", "\(String(reflecting: s)) is not a StatefulSet name (DNS-1123 subdomain)") }
             t.statefulset = s
         }
         if let c = alert.labels["cluster"] {

@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Foundation
 import Live
@@ -85,13 +86,13 @@ public struct GlobalOptions: ParsableArguments, Sendable {
         // what Kubernetes itself accepts goes through.
         for (flag, value, label) in [("--namespace", namespace, true), ("--statefulset", statefulset, false), ("--pod", podName, false),
                                      ("--container", container, true), ("--exporter-container", exporterContainer, true)] {
-            guard label ? LiveTarget.isDNSLabel(value) : LiveTarget.isDNSSubdomain(value) else {
+            guard label ? Target.isDNSLabel(value) : Target.isDNSSubdomain(value) else {
                 let rule = label ? "a DNS-1123 label: lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit"
                                  : "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
                 throw ValidationError("\(flag) must be \(rule), as Kubernetes requires; got \(String(reflecting: value))")
             }
         }
-        guard LiveTarget.isEnvName(redisPasswordEnv) else {
+        guard Target.isEnvName(redisPasswordEnv) else {
             throw ValidationError("--redis-password-env must be an environment variable name (letters, digits, _), got \(String(reflecting: redisPasswordEnv))")
         }
     }

@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Foundation
 import Live
@@ -37,10 +38,18 @@ extension GlobalOptions {
         return nil
     }
 
-    public func liveTarget() throws -> LiveTarget {
-        LiveTarget(kubectl: try resolveKubectl(), context: context, kubeconfig: resolvedKubeconfig, namespace: namespace,
-                   statefulset: statefulset, pod: pod, container: container, exporterContainer: exporterContainer,
-                   bullmqPrefix: bullmqPrefix, passwordEnv: redisPasswordEnv, requestTimeout: requestTimeout, asUser: asUser)
+    /// What every subcommand is pointed at, parsed once: the dashboard, `status`, `check`, the
+    /// runbook runner and the Markdown export all take it from here.
+    public var target: Target {
+        Target(context: context, kubeconfig: resolvedKubeconfig, namespace: namespace, statefulset: statefulset, pod: pod,
+               container: container, exporterContainer: exporterContainer, requestTimeout: requestTimeout, asUser: asUser)
+    }
+
+    /// The dashboard's target; the kubectl path as given when it cannot be resolved (`resolve`
+    /// false), so the dashboard opens and its panels say what failed.
+    public func liveTarget(resolve: Bool = true) throws -> LiveTarget {
+        LiveTarget(kubectl: resolve ? try resolveKubectl() : (kubectl ?? "kubectl"), target: target,
+                   bullmqPrefix: bullmqPrefix, passwordEnv: redisPasswordEnv)
     }
 
     /// The sandbox's own executable: beside this one, else on PATH.

@@ -188,10 +188,7 @@ struct RunbookLaunch: Sendable {
             preset[stepId] = String(a[a.index(after: eq)...])
         }
         let options = RunOptions(yes: yes, yesDestructive: yesDestructive, dryRun: global.dryRun, readOnly: global.readOnly, presetAnswers: preset)
-        let target = RunTarget(context: global.context, kubeconfig: global.kubeconfig, namespace: global.namespace,
-                               statefulset: global.statefulset, pod: global.podName, container: global.container,
-                               exporterContainer: global.exporterContainer, options: values,
-                               requestTimeout: global.requestTimeout, asUser: global.asUser)
+        let target = RunTarget(target: global.target, options: values)
         let kubectl = try global.resolveKubectl()
         // A user without the rights the runbook's changes need is refused now, before any step
         // (not halfway, at the first 403). --read-only and --dry-run change nothing: no check.

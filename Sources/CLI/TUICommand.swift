@@ -24,16 +24,7 @@ public struct TUICommand: AsyncParsableCommand {
         try await global.ensureSandboxIfRequested()
         // A kubectl that cannot be found does not keep the dashboard closed: it opens, and every
         // panel says what failed ("kubectl: executable not found in PATH"), as with any probe error.
-        let target: LiveTarget
-        if let t = try? global.liveTarget() {
-            target = t
-        } else {
-            target = LiveTarget(kubectl: global.kubectl ?? "kubectl", context: global.context, kubeconfig: global.kubeconfig,
-                                namespace: global.namespace, statefulset: global.statefulset, pod: global.pod,
-                                container: global.container, exporterContainer: global.exporterContainer,
-                                bullmqPrefix: global.bullmqPrefix, passwordEnv: global.redisPasswordEnv,
-                                requestTimeout: global.requestTimeout, asUser: global.asUser)
-        }
+        let target = (try? global.liveTarget()) ?? (try! global.liveTarget(resolve: false))
         let prober = Prober(target: target, runner: Runner(), useWatches: true)
         // A slow Redis probe must not hold back the pod and node panels (see Prober.redisWait).
         await prober.setRedisWait(.milliseconds(Int(min(max(global.refresh * 0.8, 0.5), 2) * 1000)))
@@ -73,8 +64,7 @@ public struct TUICommand: AsyncParsableCommand {
 
     public static func model(source: some DashboardDataSource, global: GlobalOptions) -> AppModel {
         AppModel(readOnly: global.readOnly, colors: global.colorEnabled(), refreshInterval: global.refresh,
-                 kubectlPath: source.kubectlPath, context: global.context, namespace: global.namespace,
-                 podName: global.podName, containers: [global.container, global.exporterContainer], now: Date())
+                 kubectlPath: source.kubectlPath, target: global.target, now: Date())
     }
 
 }

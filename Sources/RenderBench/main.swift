@@ -89,7 +89,7 @@ func snapshot(step: Int) -> Snapshot {
 }
 
 var model = AppModel(readOnly: false, colors: true, refreshInterval: 1, kubectlPath: "/usr/local/bin/kubectl",
-                     context: "prod-eu-west-1", namespace: "jobs", podName: "redis-0", now: Date(timeIntervalSince1970: 1_800_000_000))
+                     target: Target(context: "prod-eu-west-1", namespace: "jobs"), now: Date(timeIntervalSince1970: 1_800_000_000))
 model.width = width; model.height = height
 // Fill the memory history ring buffers (1800 samples) through the real update path.
 for i in 0..<(model.memoryUsed.capacity + 10) {

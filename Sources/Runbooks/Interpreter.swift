@@ -1243,13 +1243,7 @@ public struct RunbookRun: Sendable {
             argv.append(s)
         }
         if argv.first == "kubectl" {
-            var globals: [String] = []
-            if let ctx = state.target.context, !ctx.isEmpty { globals += ["--context", ctx] }
-            if let k = state.target.kubeconfig, !k.isEmpty { globals += ["--kubeconfig", k] }
-            if let t = state.target.requestTimeout, !t.isEmpty { globals += ["--request-timeout", t] }
-            if let u = state.target.asUser, !u.isEmpty { globals += ["--as", u] }
-            globals += ["-n", state.target.namespace]
-            argv.insert(contentsOf: globals, at: 1)
+            argv.insert(contentsOf: state.target.target.kubectlGlobalFlags(), at: 1)
         }
         var stdin: String? = nil
         if let st = c.stdin {

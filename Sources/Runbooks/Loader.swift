@@ -520,8 +520,9 @@ struct Builder {
         }
         if program == "kubectl" {
             for (s, n) in list.dropFirst() {
-                if ["-n", "--namespace", "--context", "--kubeconfig"].contains(s) || s.hasPrefix("--namespace=") || s.hasPrefix("--context=") || s.hasPrefix("--kubeconfig=") {
-                    error(n, "kubectl flag '\(clip(s, 30))' in a runbook", expected: "no --context/-n/--kubeconfig: the engine adds them from the command line")
+                if Target.kubectlGlobalFlagNames.contains(where: { s == $0 || ($0.hasPrefix("--") && s.hasPrefix($0 + "=")) }) {
+                    error(n, "kubectl flag '\(clip(s, 30))' in a runbook",
+                          expected: "none of \(Target.kubectlGlobalFlagNames.joined(separator: " ")): the engine adds them from the command line")
                 }
             }
         }

@@ -85,7 +85,7 @@ public enum RunbookMarkdown {
 
     public static func display(_ c: CommandTemplate) -> String {
         var argv = c.argv.map(\.raw)
-        if argv.first == "kubectl" { argv.insert(contentsOf: ["-n", "{{namespace}}"], at: 1) }
+        if argv.first == "kubectl" { argv.insert(contentsOf: Target(namespace: "{{namespace}}").kubectlGlobalFlags(), at: 1) }
         return argv.map(RenderedCommand.quote).joined(separator: " ")
     }
 

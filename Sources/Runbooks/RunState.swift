@@ -19,25 +19,43 @@ public struct RunOptions: Codable, Sendable, Equatable {
 }
 
 /// Where the run points: the values of the built-in variables and the kubectl global flags.
+/// A run's target: what it is pointed at (`Target`, read through as `runTarget.namespace`
+/// etc.) and the values of `option:` variables. Saved in the run state with the target's fields
+/// at the top level, as before `Target` existed (an older state file still resumes).
+@dynamicMemberLookup
 public struct RunTarget: Codable, Sendable, Equatable {
-    public var context: String?
-    public var kubeconfig: String?
-    /// kubectl's --request-timeout and --as (nil: not passed).
-    public var requestTimeout: String?
-    public var asUser: String?
-    public var namespace: String
-    public var statefulset: String
-    public var pod: String
-    public var container: String
-    public var exporterContainer: String
+    public var target: Target
     /// Values for `option:` variables (`--set name=value` and global options such as node).
     public var options: [String: String]
+
+    public init(target: Target, options: [String: String] = [:]) {
+        self.target = target; self.options = options
+    }
+
     public init(context: String? = nil, kubeconfig: String? = nil, namespace: String = "default", statefulset: String = "redis",
                 pod: String? = nil, container: String = "redis", exporterContainer: String = "redis-exporter", options: [String: String] = [:],
                 requestTimeout: String? = nil, asUser: String? = nil) {
-        self.requestTimeout = requestTimeout; self.asUser = asUser
-        self.context = context; self.kubeconfig = kubeconfig; self.namespace = namespace; self.statefulset = statefulset
-        self.pod = pod ?? "\(statefulset)-0"; self.container = container; self.exporterContainer = exporterContainer; self.options = options
+        self.init(target: Target(context: context, kubeconfig: kubeconfig, namespace: namespace, statefulset: statefulset, pod: pod,
+                                 container: container, exporterContainer: exporterContainer, requestTimeout: requestTimeout, asUser: asUser),
+                  options: options)
+    }
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<Target, T>) -> T {
+        get { target[keyPath: path] }
+        set { target[keyPath: path] = newValue }
+    }
+
+    private enum CodingKeys: String, CodingKey { case options }
+
+    public init(from decoder: any Decoder) throws {
+        target = try Target(from: decoder)
+        options = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([String: String].self, forKey: .options) ?? [:]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try target.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(options, forKey: .options)
     }
 }
 

@@ -1,3 +1,4 @@
+import Common
 import App
 import Diagnosis
 import Foundation
@@ -46,7 +47,7 @@ func sampleSnapshot(maxmemory: Int64 = 0, used: Int64 = 700 << 20) -> Snapshot {
 
 func model(readOnly: Bool = false, width: Int = 120, height: Int = 40) -> AppModel {
     var m = AppModel(readOnly: readOnly, colors: true, refreshInterval: 2, kubectlPath: "/usr/local/bin/kubectl",
-                     context: "prod-eu", namespace: "jobs", podName: "redis-0", now: t0)
+                     target: Target(context: "prod-eu", namespace: "jobs"), now: t0)
     m.width = width; m.height = height
     return m
 }

@@ -1,3 +1,4 @@
+import Common
 import App
 import Diagnosis
 import Foundation
@@ -41,7 +42,7 @@ func iso(_ s: String) -> Date? { ISO8601DateFormatter().date(from: s) }
     func render(_ snaps: [Snapshot], width: Int, height: Int) -> Grid {
         let now = snaps.last?.takenAt.flatMap { iso($0) } ?? Date(timeIntervalSince1970: 0)
         var m = AppModel(readOnly: false, colors: true, refreshInterval: 1, kubectlPath: "/usr/local/bin/kubectl",
-                         context: "prod", namespace: "jobs", podName: snaps.last?.pod?.name ?? "redis-0", now: now)
+                         target: Target(context: "prod", namespace: "jobs", pod: snaps.last?.pod?.name), now: now)
         m.width = width; m.height = height
         for s in snaps { _ = App.update(&m, .snapshotArrived(s)) }
         return App.render(m, width: width, height: height)

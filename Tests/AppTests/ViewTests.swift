@@ -1,3 +1,4 @@
+import Common
 import App
 import Diagnosis
 import Foundation
@@ -142,7 +143,7 @@ import Testing
     }
 
     @Test func disconnectedDashboardSaysSo() async {
-        let src = DisconnectedDataSource(kubectlPath: "/usr/bin/kubectl", context: nil, namespace: "default", pod: "redis-0")
+        let src = DisconnectedDataSource(kubectlPath: "/usr/bin/kubectl", target: Target())
         let g = dashboard(await src.snapshot(), width: 80, height: 24)
         #expect(g.lines()[0].contains("redis: not connected"))
         #expect(g.text.contains("error: not connected"))
