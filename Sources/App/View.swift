@@ -290,7 +290,10 @@ extension App {
         let used = mem.usedBytes.map(Double.init)
         let maxm = mem.maxmemoryBytes
         let limit = mem.limitBytes
-        func styleFor(_ r: Double?) -> Style { guard let r else { return .plain }; return r >= 0.9 ? badStyle : (r >= 0.75 ? warnStyle : okStyle) }
+        // Colours are the rules' verdicts (the same as the findings'), never thresholds of their own.
+        func style(_ sev: Severity?, known: Bool) -> Style { guard known else { return .plain }; return sev == .critical ? badStyle : (sev == nil ? okStyle : warnStyle) }
+        func styleOfMax(_ r: Double?) -> Style { style(r.flatMap(Rules.usedOfMaxmemory), known: r != nil) }
+        func styleOfLimit(_ r: Double?) -> Style { style(r.flatMap(Rules.ofLimit), known: r != nil) }
         let unsetRows = (maxm == 0 && sparkWidth < 120) ? 1 : 0
         let rows = 7 + unsetRows
         let draw: (inout Grid, Rect) -> Void = { g, r in
@@ -310,21 +313,21 @@ extension App {
             } else {
                 let ratio = (used != nil && maxm != nil && maxm! > 0) ? used! / Double(maxm!) : nil
                 Gauge(label: "used/max", value: used, limit: maxm.map(Double.init),
-                      detail: "\(Fmt.bytes(mem.usedBytes))/\(Fmt.bytes(maxm)) \(Fmt.percent(ratio))", style: styleFor(ratio)).render(into: &g, rect: row())
+                      detail: "\(Fmt.bytes(mem.usedBytes))/\(Fmt.bytes(maxm)) \(Fmt.percent(ratio))", style: styleOfMax(ratio)).render(into: &g, rect: row())
             }
             let lratio = (used != nil && limit != nil && limit! > 0) ? used! / Double(limit!) : nil
             Gauge(label: "used/lim", value: used, limit: limit.map(Double.init),
-                  detail: "\(Fmt.bytes(mem.usedBytes))/\(Fmt.bytes(limit)) \(Fmt.percent(lratio))", style: styleFor(lratio)).render(into: &g, rect: row())
+                  detail: "\(Fmt.bytes(mem.usedBytes))/\(Fmt.bytes(limit)) \(Fmt.percent(lratio))", style: styleOfLimit(lratio)).render(into: &g, rect: row())
             var rr = row()
             g.write(line: [Span("rss \(Fmt.bytes(mem.rssBytes))  peak \(Fmt.bytes(mem.peakBytes))  frag "),
                            Span(mem.fragmentationRatio.map { Fmt.fixed($0, 2) } ?? "—", (mem.fragmentationRatio ?? 1) > 1.5 ? warnStyle : .plain)],
                     x: rr.x, y: rr.y, clip: rr)
             rr = row()
             let cow = max(mem.aofLastCowBytes ?? 0, mem.rdbLastCowBytes ?? 0)
-            let base = mem.rssBytes ?? mem.usedBytes
-            if let l = limit, let b = base {
-                let head = l - b
-                let risky = mem.aofLastCowBytes != nil || mem.rdbLastCowBytes != nil ? Int64(cow) >= head : false
+            // The room a fork has is what maxmemory leaves under the limit (ADR 0005's rule).
+            if let l = limit, let mx = maxm, mx > 0 {
+                let head = Rules.forkRoom(maxmemory: mx, limit: l)
+                let risky = mem.aofLastCowBytes != nil || mem.rdbLastCowBytes != nil ? !Rules.forkFits(maxmemory: mx, limit: l, cow: cow) : false
                 g.write(line: [Span("fork CoW \(Fmt.bytes(Int64(cow))) vs headroom \(Fmt.bytes(head)) "),
                                Span(risky ? "fork may OOM" : "ok", risky ? badStyle : okStyle)], x: rr.x, y: rr.y, clip: rr)
             } else {

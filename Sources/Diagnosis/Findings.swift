@@ -133,15 +133,15 @@ public enum Findings {
         // Memory
         if let used = mem.usedBytes, let mx = mem.maxmemoryBytes, mx > 0 {
             let ratio = Double(used) / Double(mx)
-            if ratio >= FindingRules.usedOfMaxmemoryWarning {
-                add("memory-pressure", ratio >= 1 ? .critical : .warning,
+            if let sev = Rules.usedOfMaxmemory(ratio) {
+                add("memory-pressure", sev,
                     "Used memory is at \(Fmt.pct(ratio)) of maxmemory",
                     "used_memory \(Fmt.size(used)) of maxmemory \(Fmt.size(mx)) (\(Fmt.pct(ratio))), policy \(mem.policy ?? "unknown")", "memory-pressure")
             }
         }
         if let rss = mem.rssBytes, let lim = mem.limitBytes, lim > 0 {
             let ratio = Double(rss) / Double(lim)
-            if ratio >= FindingRules.rssOfLimitCritical {
+            if Rules.ofLimit(ratio) == .critical {
                 add("memory-pressure", .critical, "Redis RSS is at \(Fmt.pct(ratio)) of the container memory limit: OOMKill is near",
                     "used_memory_rss \(Fmt.size(rss)) of limit \(Fmt.size(lim)) (\(Fmt.pct(ratio)))", "memory-pressure")
             }
@@ -180,7 +180,7 @@ public enum Findings {
                 if cow > 0 { ev += "; last fork CoW \(Fmt.size(cow))" }
                 add("maxmemory-too-close-to-limit", ratio >= 1 ? .critical : .warning,
                     "maxmemory leaves too little room under the container limit for a fork and overhead", ev, "memory-pressure")
-            } else if cow > 0 && cow >= headroom {
+            } else if cow > 0 && !Rules.forkFits(maxmemory: mx, limit: lim, cow: cow) {
                 add("maxmemory-too-close-to-limit", .warning,
                     "The last fork's copy-on-write did not fit in the headroom under the container limit",
                     "last fork CoW \(Fmt.size(cow)) >= headroom \(Fmt.size(headroom)) (limit \(Fmt.size(lim)) − maxmemory \(Fmt.size(mx)))", "memory-pressure")
@@ -298,14 +298,14 @@ public enum Findings {
     public static func adrChecks(_ s: Snapshot) -> [AdrCheck] {
         var out: [AdrCheck] = []
         let aof = s.config.appendonly ?? s.persistence.aofEnabled.map { $0 ? "yes" : "no" }
-        out.append(check("appendonly", "appendonly yes", aof.map { $0 == "yes" }, aof.map { "appendonly \($0)" }))
+        out.append(check("appendonly", aof.map { $0 == "yes" }, aof.map { "appendonly \($0)" }))
         let fsync = s.config.appendfsync ?? s.persistence.appendfsync
-        out.append(check("appendfsync", "appendfsync everysec", fsync.map { $0 == "everysec" }, fsync.map { "appendfsync \($0)" }))
+        out.append(check("appendfsync", fsync.map { $0 == "everysec" }, fsync.map { "appendfsync \($0)" }))
         let policy = s.config.maxmemoryPolicy ?? s.memory.policy
-        out.append(check("maxmemory-policy", "maxmemory-policy noeviction", policy.map { $0 == "noeviction" }, policy.map { "maxmemory-policy \($0)" }))
+        out.append(check("maxmemory-policy", policy.map { $0 == "noeviction" }, policy.map { "maxmemory-policy \($0)" }))
         let mx = s.memory.maxmemoryBytes ?? s.config.maxmemory
         let lim = s.memory.limitBytes
-        out.append(check("maxmemory-set", "maxmemory set", mx.map { $0 > 0 },
+        out.append(check("maxmemory-set", mx.map { $0 > 0 },
                          mx.map { $0 == 0 ? "unset: the container limit is the only limit" : "maxmemory \(Fmt.size($0))" }))
         let headroom: AdrCheck
         if let mx, mx > 0, let lim, lim > 0 {
@@ -316,17 +316,17 @@ public enum Findings {
             let room = lim - mx
             var detail = "maxmemory \(Fmt.size(mx)) = \(Fmt.pct(r)) of limit \(Fmt.size(lim)), \(Fmt.size(max(room, 0))) left for a fork"
             if cow > 0 { detail += " (last fork CoW \(Fmt.size(cow)))" }
-            headroom = AdrCheck(id: "maxmemory-headroom", title: "maxmemory <= \(Fmt.pct(FindingRules.maxmemoryOfLimit)) of the container limit",
-                                status: r <= FindingRules.maxmemoryOfLimit && room >= cow ? .pass : .fail, detail: detail)
+            headroom = AdrCheck(id: "maxmemory-headroom", title: Rules.title("maxmemory-headroom"),
+                                status: Rules.headroomPasses(maxmemory: mx, limit: lim, cow: cow) ? .pass : .fail, detail: detail)
         } else if mx == 0 {
-            headroom = AdrCheck(id: "maxmemory-headroom", title: "maxmemory <= \(Fmt.pct(FindingRules.maxmemoryOfLimit)) of the container limit",
+            headroom = AdrCheck(id: "maxmemory-headroom", title: Rules.title("maxmemory-headroom"),
                                 status: .fail, detail: lim != nil ? "maxmemory unset: Redis is OOMKilled before noeviction applies"
                                                                   : "maxmemory unset and no container limit known")
         } else if let mx, mx > 0, s.pod != nil, lim == nil {
-            headroom = AdrCheck(id: "maxmemory-headroom", title: "maxmemory <= \(Fmt.pct(FindingRules.maxmemoryOfLimit)) of the container limit",
+            headroom = AdrCheck(id: "maxmemory-headroom", title: Rules.title("maxmemory-headroom"),
                                 status: .pass, detail: "no container memory limit; maxmemory \(Fmt.size(mx)) is the limit")
         } else {
-            headroom = AdrCheck(id: "maxmemory-headroom", title: "maxmemory <= \(Fmt.pct(FindingRules.maxmemoryOfLimit)) of the container limit",
+            headroom = AdrCheck(id: "maxmemory-headroom", title: Rules.title("maxmemory-headroom"),
                                 status: .unknown, detail: "unknown: \(mx == nil ? "maxmemory" : "container limit") not read")
         }
         out.append(headroom)
@@ -334,21 +334,21 @@ public enum Findings {
         // A crash-looping or not-ready exporter container is not up, whatever its last metrics said.
         let exporterNotReady = s.pod?.containers.first { $0.name.contains("exporter") && $0.ready == false }
         switch (s.exporter.present, s.exporter.up) {
-        case (false, _): exp = AdrCheck(id: "exporter", title: "exporter sidecar present and up", status: .fail, detail: "no exporter container in the pod")
+        case (false, _): exp = AdrCheck(id: "exporter", title: Rules.title("exporter"), status: .fail, detail: "no exporter container in the pod")
         case (_, _) where exporterNotReady != nil:
-            exp = AdrCheck(id: "exporter", title: "exporter sidecar present and up", status: .fail,
+            exp = AdrCheck(id: "exporter", title: Rules.title("exporter"), status: .fail,
                            detail: "container \(exporterNotReady!.name) not ready (\(exporterNotReady!.reason ?? exporterNotReady!.state ?? "unknown"))")
-        case (_, false): exp = AdrCheck(id: "exporter", title: "exporter sidecar present and up", status: .fail, detail: "redis_up 0")
-        case (true, true): exp = AdrCheck(id: "exporter", title: "exporter sidecar present and up", status: .pass, detail: "present, redis_up 1")
-        default: exp = AdrCheck(id: "exporter", title: "exporter sidecar present and up", status: .unknown,
+        case (_, false): exp = AdrCheck(id: "exporter", title: Rules.title("exporter"), status: .fail, detail: "redis_up 0")
+        case (true, true): exp = AdrCheck(id: "exporter", title: Rules.title("exporter"), status: .pass, detail: "present, redis_up 1")
+        default: exp = AdrCheck(id: "exporter", title: Rules.title("exporter"), status: .unknown,
                                 detail: s.exporter.present == true ? "present; metrics not read" : "unknown: pod not read")
         }
         out.append(exp)
         return out
     }
 
-    private static func check(_ id: String, _ title: String, _ ok: Bool?, _ detail: String?) -> AdrCheck {
-        AdrCheck(id: id, title: title, status: ok.map { $0 ? .pass : .fail } ?? .unknown, detail: detail ?? "unknown: not read")
+    private static func check(_ id: String, _ ok: Bool?, _ detail: String?) -> AdrCheck {
+        AdrCheck(id: id, title: Rules.title(id), status: ok.map { $0 ? .pass : .fail } ?? .unknown, detail: detail ?? "unknown: not read")
     }
 }
 
