@@ -2,6 +2,7 @@ import Diagnosis
 import MemoryAnalysis
 import Foundation
 import Render
+import Runbooks
 
 public enum InputMode: Sendable, Equatable {
     case normal
@@ -56,6 +57,24 @@ public struct AnalysisOutcome: Sendable, Equatable {
     public init(text: String, complete: Bool, stopReason: String?) { self.text = text; self.complete = complete; self.stopReason = stopReason }
 }
 
+/// The runbook screen: the runbook opened last (or why it could not be opened).
+public struct RunbookScreenState: Sendable {
+    public enum Content: Sendable {
+        case loaded(Runbook)
+        /// No runbook has this id: the known ids, the closest first.
+        case unknown(known: [String])
+        /// The library could not be read.
+        case failed(String)
+    }
+    public var id: String
+    public var content: Content
+    /// The variables table, shown on demand (`v`).
+    public var showVariables = false
+    public init(id: String, content: Content) { self.id = id; self.content = content }
+    /// The runbook that `X` would start (nil: nothing to run).
+    public var runbook: Runbook? { if case .loaded(let rb) = content { return rb }; return nil }
+}
+
 /// Everything the TUI shows. Only `update` changes it.
 public struct AppModel: Sendable {
     public var screen: Screen = .dashboard
@@ -88,7 +107,10 @@ public struct AppModel: Sendable {
     public var queueTrend: [String: Int64] = [:]
     public var logs: LogsState
     public var events = EventsState()
-    public var runbook: (id: String, text: String)?
+    public var runbook: RunbookScreenState?
+    /// Where a runbook started from here runs (its kubectl flags and variables): the runbook
+    /// screen shows each command exactly as that run would.
+    public var runTarget: RunTarget
     public var analysis = AnalysisState()
 
     // UI state.
@@ -107,6 +129,8 @@ public struct AppModel: Sendable {
         self.context = context; self.namespace = namespace; self.podName = podName; self.containers = containers
         self.now = now
         self.logs = LogsState(container: containers.first ?? "redis")
+        self.runTarget = RunTarget(context: context, namespace: namespace, pod: podName, container: containers.first ?? "redis",
+                                   exporterContainer: containers.dropFirst().first ?? "redis-exporter")
     }
 
     public var keyBindings: [KeyBinding] { Keymap.bindings(readOnly: readOnly) }
