@@ -70,6 +70,9 @@ public struct RunbookScreenState: Sendable {
     public var content: Content
     /// The variables table, shown on demand (`v`).
     public var showVariables = false
+    /// The runbook as steps with the values of the last snapshot: kept by `update` (made when
+    /// the runbook or a snapshot arrives, so a frame does not redo it); nil: made when drawn.
+    public var preview: RunbookPreview?
     public init(id: String, content: Content) { self.id = id; self.content = content }
     /// The runbook that `X` would start (nil: nothing to run).
     public var runbook: Runbook? { if case .loaded(let rb) = content { return rb }; return nil }

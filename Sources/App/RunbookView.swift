@@ -14,6 +14,16 @@ extension AppModel {
 }
 
 extension App {
+    /// Makes the runbook screen's preview from the runbook, the run target and the snapshot.
+    static func preparePreview(_ m: inout AppModel) {
+        let preview = m.runbook?.runbook.map { makePreview($0, m) }
+        m.runbook?.preview = preview
+    }
+
+    static func makePreview(_ rb: Runbook, _ m: AppModel) -> RunbookPreview {
+        RunbookPreview.make(rb, target: m.runTarget, snapshot: m.snapshot.map(SnapshotPaths.lookup) ?? { _ in nil })
+    }
+
     /// The body a screen gets (under the header and the banner, above the status bar).
     static func bodyHeight(_ m: AppModel) -> Int {
         let banner = (m.snapshot?.cluster.map { !$0.isReachable } ?? false) || !(m.snapshot?.denied ?? []).isEmpty
@@ -38,8 +48,7 @@ extension App {
             rows += wrapped([Span("✗ ", badStyle)], "Runbook '\(state.id)' could not be opened: \(message)", badStyle, width: width)
             return (rows, 0)
         case .loaded(let rb):
-            let lookup = m.snapshot.map(SnapshotPaths.lookup) ?? { _ in nil }
-            let p = RunbookPreview.make(rb, target: m.runTarget, snapshot: lookup)
+            let p = state.preview ?? makePreview(rb, m)
             rows += wrapped([], p.title, Style(bold: true), width: width)
             rows += wrapped([Span("id ", .dim), Span(p.id, .bold)] + (p.when.isEmpty ? [] : [Span(" · answers ", .dim)]),
                             p.when.joined(separator: ", "), .plain, width: width, indent: 3)

@@ -70,6 +70,8 @@ public enum App {
             return []
         case .snapshotArrived(let s):
             receive(&m, s)
+            // The runbook screen shows the new values; elsewhere its preview is made when drawn.
+            if m.screen == .runbook { preparePreview(&m) } else { m.runbook?.preview = nil }
             return []
         case .logsArrived(let container, let previous, let result):
             guard container == m.logs.container, previous == m.logs.previous else { return [] }
@@ -97,6 +99,7 @@ public enum App {
             }
             // Each runbook opens at its top, with its variables hidden.
             m.selection[.runbook] = 0
+            preparePreview(&m)
             go(&m, .runbook)
             return []
         case .runbookRunEnded(let outcome):

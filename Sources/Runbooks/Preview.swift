@@ -4,7 +4,7 @@ import Foundation
 /// checks and expects in plain words and the exact command it would run (kubectl's global
 /// flags of the run target included, secrets masked), filled in with the values known now (the
 /// target and the live snapshot) and `<name>` for a value only the run itself will know.
-public struct RunbookPreview: Sendable {
+public struct RunbookPreview: Sendable, Equatable {
     public struct Variable: Sendable, Equatable {
         public var name: String
         public var meaning: String
@@ -104,7 +104,7 @@ public struct RunbookPreview: Sendable {
 
     /// `RenderedCommand.quote`, reading a `<name>` placeholder as a plain word (it is shown as is).
     static func quoteKeepingPlaceholders(_ arg: String) -> String {
-        let plain = arg.replacingOccurrences(of: "<[A-Za-z_][A-Za-z0-9_]*>", with: "x", options: .regularExpression)
+        let plain = arg.contains("<") ? arg.replacingOccurrences(of: "<[A-Za-z_][A-Za-z0-9_]*>", with: "x", options: .regularExpression) : arg
         return RenderedCommand.quote(plain) == plain ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 

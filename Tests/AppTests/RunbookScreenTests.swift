@@ -154,6 +154,23 @@ import Testing
         #expect(press(&m, .char("v")) == [])
     }
 
+    /// The values on screen are the last snapshot's; the preview is made once per snapshot,
+    /// not once per frame (a frame comes every tick and on every key).
+    @Test func valuesFollowTheSnapshot() throws {
+        var m = try opened("memory-pressure", width: 200, height: 60)
+        #expect(m.runbook?.preview != nil)
+        #expect(App.render(m, width: 200, height: 60).text.contains("used_memory 734003200 bytes"))
+        _ = App.update(&m, .snapshotArrived(sampleSnapshot(used: 800 << 20)))
+        #expect(App.render(m, width: 200, height: 60).text.contains("used_memory 838860800 bytes"))
+        // Elsewhere the preview is dropped and made again when the runbook screen is drawn.
+        _ = press(&m, .char("d"))
+        _ = App.update(&m, .snapshotArrived(sampleSnapshot(used: 900 << 20)))
+        #expect(m.runbook?.preview == nil)
+        _ = press(&m, .escape)
+        #expect(m.screen == .runbook)
+        #expect(App.render(m, width: 200, height: 60).text.contains("used_memory 943718400 bytes"))
+    }
+
     @Test func closestFirst() {
         #expect(RunbookPreview.closestFirst(to: "pod-restrat", in: ["loading", "pod-restart", "backup"]).first == "pod-restart")
         #expect(RunbookPreview.closestFirst(to: "memory", in: ["loading", "memory-pressure", "backup"]).first == "memory-pressure")
