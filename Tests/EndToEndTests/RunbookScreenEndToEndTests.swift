@@ -7,18 +7,14 @@ import Testing
 /// with the live values, and `:runbook nope` is an error with nothing to run.
 @Suite(.serialized) struct RunbookScreenEndToEndTests {
     @Test(.timeLimit(.minutes(4))) func runbookScreenFromTheDashboard() async throws {
-        let sb = try await DashSandbox.start()
-        var dash: LiveDashboard?
-        do {
-            dash = try LiveDashboard(kubectl: sb.kubectl, kubeconfig: sb.kubeconfig, width: 80, height: 24)
-            try await dash!.waitFor(30, "the live dashboard") { l in l.first?.contains("redis: up") == true }
+        try await withLiveDashboard(seed: nil, width: 80, height: 24) { sb, dash in
             // A real cause for a finding with a runbook: maxmemory-policy changed at runtime.
             _ = try await sb.sandbox("fault", ["config-drift"])
-            try await dash!.waitFor(30, "the eviction-policy finding") { l in l.contains { $0.contains("eviction-policy") } }
+            try await dash.waitFor(30, "the eviction-policy finding") { l in l.contains { $0.contains("eviction-policy") } }
 
             // Enter on the selected finding opens its runbook.
-            try dash!.tmux.sendKeys("Enter")
-            var screen = try await dash!.waitFor(15, "the runbook screen") { l in l.count > 1 && l[1].contains("┌ Runbook ") }
+            try dash.tmux.sendKeys("Enter")
+            var screen = try await dash.waitFor(15, "the runbook screen") { l in l.count > 1 && l[1].contains("┌ Runbook ") }
             let text = screen.joined(separator: "\n")
             #expect(!text.contains("{{") && !text.contains("|---|") && !text.contains("# "), "raw Markdown on screen:\n\(text)")
             #expect(screen[23].contains("X run") && screen[23].contains("v variables"), "\(screen[23])")
@@ -31,10 +27,10 @@ import Testing
             }
             var rows: [String] = []
             for _ in 0..<8 {
-                screen = try dash!.screen()
+                screen = try dash.screen()
                 rows += inner(screen)
                 if rows.joined(separator: " ").contains("$ kubectl --kubeconfig \(sb.kubeconfig) -n default") { break }
-                try dash!.tmux.sendKeys("PageDown")
+                try dash.tmux.sendKeys("PageDown")
                 try await Task.sleep(for: .milliseconds(300))
             }
             let body = rows.joined(separator: "\n")
@@ -44,32 +40,25 @@ import Testing
             #expect(!body.contains("…"), "a row was cut:\n\(body)")
 
             // v: the variables, with the values known now.
-            try dash!.tmux.sendKeys("v")
-            screen = try await dash!.waitFor(10, "the variables") { l in l.contains { $0.contains("Variables (") } }
+            try dash.tmux.sendKeys("v")
+            screen = try await dash.waitFor(10, "the variables") { l in l.contains { $0.contains("Variables (") } }
             let vars = screen.joined(separator: "\n")
             #expect(vars.contains("namespace = default") || vars.contains("container = redis"), "\(vars)")
-            try dash!.tmux.sendKeys("v")
-            try await dash!.waitFor(10, "the variables hidden again") { l in !l.contains { $0.contains("Variables (") } }
+            try dash.tmux.sendKeys("v")
+            try await dash.waitFor(10, "the variables hidden again") { l in !l.contains { $0.contains("Variables (") } }
 
             // An unknown id: an error naming it and the known runbooks; no X.
-            try dash!.tmux.type(":runbook nope")
-            try dash!.tmux.sendKeys("Enter")
-            screen = try await dash!.waitFor(10, "the unknown-runbook error") { l in l.contains { $0.contains("No runbook 'nope'.") } }
+            try dash.tmux.type(":runbook nope")
+            try dash.tmux.sendKeys("Enter")
+            screen = try await dash.waitFor(10, "the unknown-runbook error") { l in l.contains { $0.contains("No runbook 'nope'.") } }
             #expect(screen.joined(separator: " ").contains("Known runbooks, the closest first:"))
             #expect(screen.joined(separator: " ").contains("pod-restart"))
             #expect(!screen[23].contains("X run") && !screen[23].contains("v variables"), "\(screen[23])")
-            try dash!.tmux.sendKeys("X")
+            try dash.tmux.sendKeys("X")
             try await Task.sleep(for: .milliseconds(500))
-            screen = try dash!.screen()
+            screen = try dash.screen()
             #expect(!screen.joined().contains("Type the runbook id"), "X offered a run of an unknown runbook")
             #expect(screen[23].contains("nothing to run"), "\(screen[23])")
-        } catch {
-            let screen = (try? dash?.screen().joined(separator: "\n")) ?? nil
-            dash?.close()
-            await sb.stop()
-            throw DashFailure("\(error)\n--- last screen ---\n\(screen ?? "(none)")")
         }
-        dash?.close()
-        await sb.stop()
     }
 }
