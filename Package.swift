@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "DiagnosisTests", dependencies: ["Diagnosis"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "RunbooksTests", dependencies: ["Runbooks"], swiftSettings: strict),
         .testTarget(name: "MemoryAnalysisTests", dependencies: ["MemoryAnalysis", "Live", "ProcessRunner"], swiftSettings: strict),
-        .testTarget(name: "AppTests", dependencies: ["App", "Render", "Diagnosis", "MemoryAnalysis"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "AppTests", dependencies: ["App", "Render", "Diagnosis", "MemoryAnalysis", "Runbooks"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "ProcessRunner"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI"], swiftSettings: strict),
         // A started sandbox with its API server and the real kubectl binaries, for any test target.

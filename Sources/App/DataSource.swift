@@ -1,12 +1,20 @@
 import Diagnosis
 import MemoryAnalysis
 import Foundation
+import Runbooks
 
 /// A failure of one data source, shown inline in the panel that uses it.
 public struct SourceFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// Why a runbook could not be opened.
+public enum RunbookOpenFailure: Error, Sendable, Equatable {
+    /// No runbook has that id; the ids there are.
+    case unknown(known: [String])
+    case failed(String)
 }
 
 /// Where the dashboard gets its data. Every call runs off the main loop; it must return (with
@@ -19,8 +27,8 @@ public protocol DashboardDataSource: Sendable {
     func logs(container: String, previous: Bool) async -> Result<String, SourceFailure>
     /// Events of the pod, newest first.
     func events() async -> Result<[EventSummary], SourceFailure>
-    /// The text of a runbook (for the runbook screen).
-    func runbook(id: String) async -> Result<String, SourceFailure>
+    /// A runbook by id (for the runbook screen).
+    func runbook(id: String) async -> Result<Runbook, RunbookOpenFailure>
     /// Read-only keyspace analysis; `progress` is called once per batch; task cancellation stops it.
     func analyzeMemory(progress: @escaping @Sendable (MemoryProgress) -> Void) async -> AnalysisOutcome
 }
@@ -49,5 +57,5 @@ public struct DisconnectedDataSource: DashboardDataSource {
     }
     public func logs(container: String, previous: Bool) async -> Result<String, SourceFailure> { .failure(SourceFailure("not connected")) }
     public func events() async -> Result<[EventSummary], SourceFailure> { .failure(SourceFailure("not connected")) }
-    public func runbook(id: String) async -> Result<String, SourceFailure> { .failure(SourceFailure("runbooks are not wired in yet (\(id))")) }
+    public func runbook(id: String) async -> Result<Runbook, RunbookOpenFailure> { .failure(.failed("runbooks are not wired in yet (\(id))")) }
 }

@@ -24,6 +24,8 @@ public enum Action: String, Sendable, CaseIterable, Hashable {
     case dashboard, memory, logs, events, findings
     case refresh, togglePrevious, switchContainer, toggleWrap
     case startRunbook
+    /// The runbook screen's variables table (shown on demand).
+    case toggleVariables
     /// Start the keyspace analysis (read-only: SCAN + MEMORY USAGE in bounded batches).
     case analyze
 }
@@ -39,8 +41,13 @@ public struct KeyBinding: Sendable, Hashable {
     public var mutates: Bool
     /// Shown in the status bar.
     public var hint: Bool
-    public init(key: Key, action: Action, help: String, screens: Set<Screen>? = nil, mutates: Bool = false, hint: Bool = false) {
+    /// Screens whose status bar lists this hint first (the keys that screen is about), so a
+    /// narrow terminal cuts the general ones instead.
+    public var leadOn: Set<Screen>
+    public init(key: Key, action: Action, help: String, screens: Set<Screen>? = nil, mutates: Bool = false, hint: Bool = false,
+                leadOn: Set<Screen> = []) {
         self.key = key; self.action = action; self.help = help; self.screens = screens; self.mutates = mutates; self.hint = hint
+        self.leadOn = leadOn
     }
     public func applies(to screen: Screen) -> Bool { screens?.contains(screen) ?? true }
 }
@@ -79,7 +86,9 @@ public enum Keymap {
         KeyBinding(key: .char("c"), action: .switchContainer, help: "switch container", screens: [.logs], hint: true),
         KeyBinding(key: .char("w"), action: .toggleWrap, help: "wrap long lines (on/off): see a whole log line", screens: [.logs], hint: true),
         KeyBinding(key: .char("X"), action: .startRunbook, help: "start the selected finding's runbook (may change the cluster)",
-                   screens: [.dashboard, .findings, .runbook], mutates: true, hint: true),
+                   screens: [.dashboard, .findings, .runbook], mutates: true, hint: true, leadOn: [.runbook]),
+        KeyBinding(key: .char("v"), action: .toggleVariables, help: "show / hide the runbook's variables and their values now",
+                   screens: [.runbook], hint: true, leadOn: [.runbook]),
     ]
 
     /// The bindings in effect: read-only mode removes every mutating one.
@@ -91,11 +100,13 @@ public enum Keymap {
         bindings(readOnly: readOnly).first { $0.key == key && $0.applies(to: screen) }?.action
     }
 
-    /// Status bar hints for a screen, derived from the table.
-    public static func hints(for screen: Screen, readOnly: Bool) -> [KeyHint] {
-        var seen = Set<Action>()
+    /// Status bar hints for a screen, derived from the table: the screen's own keys first,
+    /// without the actions that do nothing there now (`unavailable`).
+    public static func hints(for screen: Screen, readOnly: Bool, unavailable: Set<Action> = []) -> [KeyHint] {
+        var seen = unavailable
         var out: [KeyHint] = []
-        for b in bindings(readOnly: readOnly) where b.hint && b.applies(to: screen) && !seen.contains(b.action) {
+        let applicable = bindings(readOnly: readOnly).filter { $0.hint && $0.applies(to: screen) }
+        for b in applicable.filter({ $0.leadOn.contains(screen) }) + applicable where !seen.contains(b.action) {
             seen.insert(b.action)
             out.append(KeyHint(b.key.description, shortLabel(b.action)))
         }
@@ -119,6 +130,7 @@ public enum Keymap {
         case .toggleWrap: "wrap"
         case .startRunbook: "run"
         case .analyze: "analyse"
+        case .toggleVariables: "variables"
         default: a.rawValue
         }
     }

@@ -2,6 +2,7 @@ import Diagnosis
 import MemoryAnalysis
 import Foundation
 import Render
+import Runbooks
 
 public enum InputMode: Sendable, Equatable {
     case normal
@@ -56,6 +57,27 @@ public struct AnalysisOutcome: Sendable, Equatable {
     public init(text: String, complete: Bool, stopReason: String?) { self.text = text; self.complete = complete; self.stopReason = stopReason }
 }
 
+/// The runbook screen: the runbook opened last (or why it could not be opened).
+public struct RunbookScreenState: Sendable {
+    public enum Content: Sendable {
+        case loaded(Runbook)
+        /// No runbook has this id: the known ids, the closest first.
+        case unknown(known: [String])
+        /// The library could not be read.
+        case failed(String)
+    }
+    public var id: String
+    public var content: Content
+    /// The variables table, shown on demand (`v`).
+    public var showVariables = false
+    /// The runbook as steps with the values of the last snapshot: kept by `update` (made when
+    /// the runbook or a snapshot arrives, so a frame does not redo it); nil: made when drawn.
+    public var preview: RunbookPreview?
+    public init(id: String, content: Content) { self.id = id; self.content = content }
+    /// The runbook that `X` would start (nil: nothing to run).
+    public var runbook: Runbook? { if case .loaded(let rb) = content { return rb }; return nil }
+}
+
 /// Everything the TUI shows. Only `update` changes it.
 public struct AppModel: Sendable {
     public var screen: Screen = .dashboard
@@ -90,7 +112,10 @@ public struct AppModel: Sendable {
     public var queueTrend: [String: Int64] = [:]
     public var logs: LogsState
     public var events = EventsState()
-    public var runbook: (id: String, text: String)?
+    public var runbook: RunbookScreenState?
+    /// Where a runbook started from here runs (its kubectl flags and variables): the runbook
+    /// screen shows each command exactly as that run would.
+    public var runTarget: RunTarget
     public var analysis = AnalysisState()
 
     // UI state.
@@ -108,6 +133,7 @@ public struct AppModel: Sendable {
         self.target = target; self.containers = [target.container, target.exporterContainer]
         self.now = now
         self.logs = LogsState(container: containers.first ?? "redis")
+        self.runTarget = RunTarget(target: target)
     }
 
     public var keyBindings: [KeyBinding] { Keymap.bindings(readOnly: readOnly) }

@@ -2,6 +2,7 @@ import Diagnosis
 import MemoryAnalysis
 import Foundation
 import Render
+import Runbooks
 
 public enum AppMsg: Sendable {
     /// First message: asks for the first refresh and arms the tick.
@@ -13,7 +14,9 @@ public enum AppMsg: Sendable {
     case snapshotArrived(Snapshot)
     case logsArrived(container: String, previous: Bool, Result<String, SourceFailure>)
     case eventsArrived(Result<[EventSummary], SourceFailure>)
-    case runbookArrived(id: String, Result<String, SourceFailure>)
+    case runbookArrived(id: String, Result<Runbook, RunbookOpenFailure>)
+    /// A runbook started with `X` ended (its line-mode run is over): the outcome line.
+    case runbookRunEnded(String)
     /// A source failed outside a snapshot (e.g. the data source itself crashed).
     case sourceFailed(source: String, message: String)
     /// A message for the status bar (from the runtime).
@@ -67,6 +70,8 @@ public enum App {
             return []
         case .snapshotArrived(let s):
             receive(&m, s)
+            // The runbook screen shows the new values; elsewhere its preview is made when drawn.
+            if m.screen == .runbook { preparePreview(&m) } else { m.runbook?.preview = nil }
             return []
         case .logsArrived(let container, let previous, let result):
             guard container == m.logs.container, previous == m.logs.previous else { return [] }
@@ -87,11 +92,26 @@ public enum App {
             return []
         case .runbookArrived(let id, let result):
             switch result {
-            case .success(let t): m.runbook = (id, t)
-            case .failure(let e): m.runbook = (id, "Runbook \(id) could not be opened: \(e.message)")
+            case .success(let rb): m.runbook = RunbookScreenState(id: id, content: .loaded(rb))
+            case .failure(.unknown(let known)):
+                m.runbook = RunbookScreenState(id: id, content: .unknown(known: RunbookPreview.closestFirst(to: id, in: known)))
+            case .failure(.failed(let message)): m.runbook = RunbookScreenState(id: id, content: .failed(message))
             }
+            // Each runbook opens at its top, with its variables hidden.
+            m.selection[.runbook] = 0
+            preparePreview(&m)
             go(&m, .runbook)
             return []
+        case .runbookRunEnded(let outcome):
+            // Back to the dashboard ("Press Enter to return to the dashboard"), with the outcome
+            // in the status bar and fresh data (the run changed things).
+            m.flash = outcome
+            m.mode = .normal
+            go(&m, .dashboard)
+            guard !m.refreshInFlight else { return [] }
+            m.refreshInFlight = true
+            m.lastRefreshRequest = m.now
+            return [.refresh]
         case .sourceFailed(let source, let message):
             m.refreshInFlight = false
             var s = m.snapshot ?? Snapshot()
@@ -235,7 +255,7 @@ public enum App {
         case .events: m.filteredEvents().count
         case .logs: m.logLines().count
         case .help: Keymap.helpRows(readOnly: m.readOnly).count
-        case .runbook: (m.runbook?.text ?? "").split(separator: "\n", omittingEmptySubsequences: false).count
+        case .runbook: runbookRows(m).rows.count
         case .analysis: (m.analysis.reportText ?? "").split(separator: "\n", omittingEmptySubsequences: false).count
         case .memory: 0
         }
@@ -252,6 +272,13 @@ public enum App {
             var next = absolute ?? (cur + (delta ?? 0))
             next = max(0, min(maxTop, next))
             m.logs.scroll = next >= maxTop ? nil : next
+            return
+        }
+        if m.screen == .runbook {
+            // A scroll offset: the last page ends with the last row.
+            let maxTop = max(0, n - runbookVisibleRows(m))
+            let next = absolute ?? ((m.selection[.runbook] ?? 0) + (delta ?? 0))
+            m.selection[.runbook] = max(0, min(maxTop, next))
             return
         }
         guard n > 0 else { m.selection[m.screen] = 0; return }
@@ -323,10 +350,23 @@ public enum App {
             m.analysis.startedAt = m.now
             m.selection[.analysis] = 0
             return [.startMemoryAnalysis]
+        case .toggleVariables:
+            guard m.screen == .runbook, m.runbook?.runbook != nil else { return [] }
+            m.runbook?.showVariables.toggle()
+            // Shown: scrolled to them (they follow the header); hidden: back to the top.
+            let rows = runbookRows(m)
+            m.selection[.runbook] = m.runbook?.showVariables == true ? rows.variablesStart : 0
+            move(&m, by: 0)
         case .startRunbook:
             guard !m.readOnly else { return [] }
             let id: String?
-            if m.screen == .runbook { id = m.runbook?.id } else {
+            if m.screen == .runbook {
+                guard let rb = m.runbook?.runbook else {
+                    m.flash = "no runbook '\(m.runbook?.id ?? "")': nothing to run"
+                    return []
+                }
+                id = rb.id
+            } else {
                 let list = m.findings(filter: m.screen)
                 let i = m.selection[m.screen] ?? 0
                 id = i < list.count ? list[i].runbook : nil

@@ -160,7 +160,7 @@ extension App {
             var msg = m.flash ?? ""
             if msg.isEmpty, let f = m.filters[m.screen], !f.isEmpty { msg = "filter: \(f)" }
             if msg.isEmpty, m.readOnly { msg = "read-only" }
-            StatusBar(hints: Keymap.hints(for: m.screen, readOnly: m.readOnly), message: msg,
+            StatusBar(hints: Keymap.hints(for: m.screen, readOnly: m.readOnly, unavailable: m.unavailableActions), message: msg,
                       messageStyle: m.flash != nil ? Style(fg: .yellow, bold: true) : .bold).render(into: &g, rect: r)
         }
     }
@@ -698,10 +698,6 @@ extension App {
         }
     }
 
-    static func drawRunbook(_ g: inout Grid, _ m: AppModel, _ body: Rect) {
-        let inner = Panel(title: "Runbook \(m.runbook?.id ?? "")").render(into: &g, rect: body).inset(dx: 1, dy: 0)
-        TextBlock(text: m.runbook?.text ?? "", overflow: .wrap).with(offset: m.selection[.runbook] ?? 0).render(into: &g, rect: inner)
-    }
 }
 
 extension TextBlock {

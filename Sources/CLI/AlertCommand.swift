@@ -83,7 +83,7 @@ public struct AlertCommand: AsyncParsableCommand {
             dup2(fd, STDIN_FILENO)
             close(fd)
         }
-        try await TUICommand.open(global: g, runbook: (rb.id, RunbookMarkdown.export(rb)))
+        try await TUICommand.open(global: g, runbook: rb)
     }
 
     /// NAME → runbook: a runbook id, an alert of the shipped rules, or a finding id a runbook answers.

@@ -4,13 +4,14 @@ import Foundation
 import Live
 import MemoryAnalysis
 import ProcessRunner
+import Runbooks
 
 /// The dashboard's data from a real (or sandbox) cluster, through the `Prober`.
 struct LiveDataSource: DashboardDataSource {
     let prober: Prober
     let kubectlPath: String
-    /// Text of a runbook by id (rendered by the runbook library), or nil when unknown.
-    let runbookText: @Sendable (String) -> String?
+    /// The runbook library (loaded on first use).
+    let runbooks: @Sendable () -> RunbookLibrary
 
     func snapshot() async -> Snapshot { await prober.snapshot() }
 
@@ -41,8 +42,9 @@ struct LiveDataSource: DashboardDataSource {
         return AnalysisOutcome(text: report.renderText(), complete: report.complete, stopReason: report.stopReason)
     }
 
-    func runbook(id: String) async -> Result<String, SourceFailure> {
-        if let text = runbookText(id) { return .success(text) }
-        return .failure(SourceFailure("no runbook with id \(id)"))
+    func runbook(id: String) async -> Result<Runbook, RunbookOpenFailure> {
+        let lib = runbooks()
+        if let rb = lib.runbook(id: id) { return .success(rb) }
+        return .failure(.unknown(known: lib.runbooks.map(\.id)))
     }
 }

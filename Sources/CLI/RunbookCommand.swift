@@ -171,6 +171,12 @@ struct RunbookLaunch: Sendable {
     var sets: [String] = []
     var answers: [String] = []
 
+    /// Where a run goes: the target's names and kubectl flags, and the values of `option:`
+    /// variables (`bullmq_prefix` from the global option, then `--set`).
+    static func target(global: GlobalOptions, options: [String: String]? = nil) -> RunTarget {
+        RunTarget(target: global.target, options: options ?? ["bullmq_prefix": global.bullmqPrefix])
+    }
+
     /// The final status and the exit code (0 finished, 3 stopped safe, 4 stopped with changes in place).
     func run(global: GlobalOptions, prober existing: Prober?) async throws -> (RunStatus, Int) {
         let lib = loadLibrary(global)
@@ -188,7 +194,7 @@ struct RunbookLaunch: Sendable {
             preset[stepId] = String(a[a.index(after: eq)...])
         }
         let options = RunOptions(yes: yes, yesDestructive: yesDestructive, dryRun: global.dryRun, readOnly: global.readOnly, presetAnswers: preset)
-        let target = RunTarget(target: global.target, options: values)
+        let target = RunbookLaunch.target(global: global, options: values)
         let kubectl = try global.resolveKubectl()
         // A user without the rights the runbook's changes need is refused now, before any step
         // (not halfway, at the first 403). --read-only and --dry-run change nothing: no check.

@@ -17,7 +17,7 @@ public struct TUICommand: AsyncParsableCommand {
     }
 
     /// Opens the dashboard; with `runbook`, on that runbook's page (Esc goes to the dashboard).
-    static func open(global: GlobalOptions, runbook: (id: String, text: String)? = nil) async throws {
+    static func open(global: GlobalOptions, runbook: Runbook? = nil) async throws {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw ValidationError("the dashboard needs a terminal; use `redis-runbook status` or `check` in scripts")
         }
@@ -34,9 +34,7 @@ public struct TUICommand: AsyncParsableCommand {
         let library = LazyRunbookLibrary(global)
         let analysisRunner = Runner()
         let analysisOptions = MemoryAnalysisOptions(scanCount: 500, top: 20, sampleFraction: 1, bullPrefix: global.bullmqPrefix)
-        let source = LiveDataSource(prober: prober, kubectlPath: target.kubectl, runbookText: { id in
-            library.value.runbook(id: id).map(RunbookMarkdown.export)
-        }, analysisOptions: analysisOptions, analysisSession: {
+        let source = LiveDataSource(prober: prober, kubectlPath: target.kubectl, runbooks: { library.value }, analysisOptions: analysisOptions, analysisSession: {
             await MemoryCommand.openSession(target, runner: analysisRunner)
         })
         let runner: TUIRuntime.RunbookRunner = { id in
@@ -49,7 +47,7 @@ public struct TUICommand: AsyncParsableCommand {
         }
         var model = TUICommand.model(source: source, global: global)
         if let runbook {
-            model.runbook = runbook
+            model.runbook = RunbookScreenState(id: runbook.id, content: .loaded(runbook))
             model.history = [.dashboard]
             model.screen = .runbook
         }
@@ -63,8 +61,11 @@ public struct TUICommand: AsyncParsableCommand {
     }
 
     public static func model(source: some DashboardDataSource, global: GlobalOptions) -> AppModel {
-        AppModel(readOnly: global.readOnly, colors: global.colorEnabled(), refreshInterval: global.refresh,
-                 kubectlPath: source.kubectlPath, target: global.target, now: Date())
+        var m = AppModel(readOnly: global.readOnly, colors: global.colorEnabled(), refreshInterval: global.refresh,
+                         kubectlPath: source.kubectlPath, target: global.target, now: Date())
+        // The target `X` runs a runbook against: the runbook screen shows its commands as that run will.
+        m.runTarget = RunbookLaunch.target(global: global)
+        return m
     }
 
 }

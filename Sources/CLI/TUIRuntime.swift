@@ -158,7 +158,8 @@ public enum TUIRuntime {
                     fflush(nil)
                     _ = readLine()
                     term.resume()
-                    inbox.push(.notice(outcome))
+                    // "Press Enter to return to the dashboard": the dashboard, not the runbook screen.
+                    inbox.push(.runbookRunEnded(outcome))
                 }
             }
             return true

@@ -174,7 +174,7 @@ public enum SnapshotJSON {
 
 /// Dotted-path access to a snapshot's JSON for runbook conditions.
 public enum SnapshotPaths {
-    indirect enum JSONValue: Decodable {
+    indirect enum JSONValue: Decodable, Sendable {
         case null, bool(Bool), int(Int64), double(Double), string(String), array([JSONValue]), object([String: JSONValue])
         init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
@@ -202,6 +202,16 @@ public enum SnapshotPaths {
     /// "true"/"false", numbers decimal strings; nil for null, missing paths, objects and arrays.
     public static func value(at path: String, in s: Snapshot) -> String? {
         guard let root = tree(s) else { return nil }
+        return value(at: path, in: root)
+    }
+
+    /// `value(at:in:)` for many paths of one snapshot: the snapshot is encoded once.
+    public static func lookup(_ s: Snapshot) -> @Sendable (String) -> String? {
+        guard let root = tree(s) else { return { _ in nil } }
+        return { value(at: $0, in: root) }
+    }
+
+    static func value(at path: String, in root: JSONValue) -> String? {
         var cur = root
         for seg in path.split(separator: ".").map(String.init) {
             switch cur {

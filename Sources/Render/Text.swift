@@ -113,9 +113,12 @@ public enum TextLayout {
     }
 
     /// Word-wraps one paragraph to `width` columns; words longer than the width are split.
-    public static func wrap(_ text: String, width: Int) -> [String] {
+    /// `firstWidth`: the first row's own width (a row that starts after a label).
+    public static func wrap(_ text: String, width: Int, firstWidth: Int? = nil) -> [String] {
         guard width > 0 else { return [] }
         var lines: [String] = []
+        let width0 = max(1, firstWidth ?? width)
+        func limit() -> Int { lines.isEmpty ? width0 : width }
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = ""
             var lineW = 0
@@ -123,17 +126,17 @@ public enum TextLayout {
                 var w = String(word)
                 var ww = TextWidth.of(w)
                 let sep = line.isEmpty ? 0 : 1
-                if lineW + sep + ww <= width {
+                if lineW + sep + ww <= limit() {
                     if sep == 1 { line += " " }
                     line += w; lineW += sep + ww
                     continue
                 }
                 if !line.isEmpty { lines.append(line); line = ""; lineW = 0 }
-                while ww > width {
+                while ww > limit() {
                     var head = ""
                     var hw = 0
                     var rest = Substring(w)
-                    while let c = rest.first, hw + TextWidth.of(c) <= width { head.append(c); hw += TextWidth.of(c); rest = rest.dropFirst() }
+                    while let c = rest.first, hw + TextWidth.of(c) <= limit() { head.append(c); hw += TextWidth.of(c); rest = rest.dropFirst() }
                     if head.isEmpty { head = String(rest.prefix(1)); rest = rest.dropFirst() }
                     lines.append(head)
                     w = String(rest); ww = TextWidth.of(w)

@@ -279,13 +279,7 @@ public struct RunbookRun: Sendable {
         fx.append(.log(start))
         // built-ins
         let t = state.target
-        state.variables["namespace"] = t.namespace
-        state.variables["context"] = t.context ?? ""
-        state.variables["statefulset"] = t.statefulset
-        state.variables["pod"] = t.pod
-        state.variables["container"] = t.container
-        state.variables["exporter_container"] = t.exporterContainer
-        state.variables["pvc"] = "data-\(t.pod)"
+        state.variables.merge(RunbookPreview.builtinValues(t)) { _, new in new }
         state.variables["timestamp"] = Timestamps.compact(startDate)
         for v in runbook.variables {
             switch v.source {
@@ -308,13 +302,7 @@ public struct RunbookRun: Sendable {
     mutating func resolveSnapshotVariables(_ lookup: @Sendable (String) -> String?) -> [RunbookEffect] {
         for v in runbook.variables {
             if case .snapshot(let path) = v.source, state.variables[v.name] == nil {
-                if let val = lookup(path), !val.isEmpty {
-                    if let m = v.multiply {
-                        if let x = Double(val) { state.variables[v.name] = String(Int64((x * m).rounded(.down))) }
-                    } else {
-                        state.variables[v.name] = val
-                    }
-                }
+                if let val = v.snapshotValue(lookup(path)) { state.variables[v.name] = val }
             }
         }
         return askNextVariable(from: 0)

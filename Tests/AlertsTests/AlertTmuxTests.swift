@@ -10,9 +10,9 @@ import TmuxTestSupport
         // No cluster needed: an unreachable kubectl only fills the panels with errors.
         try tmux.launchApp(["alert", "RedisWritesRejectedOOM", "--kubectl", "/nonexistent/kubectl"])
         let screen = try tmux.waitFor(timeout: 20, "the memory-pressure runbook on screen") { lines in
-            lines.contains { $0.contains("Runbook memory-pressure") } && lines.contains { $0.contains("# Redis is running out of memory") }
+            lines.contains { $0.contains("Runbook memory-pressure") } && lines.contains { $0.contains("│ Redis is running out of memory") }
         }
-        #expect(screen.contains { $0.contains("Runbook id: `memory-pressure`") })
+        #expect(screen.contains { $0.contains("id memory-pressure · answers memory-pressure") })
         // Esc goes back to the dashboard the runbook was opened over.
         try tmux.sendKeys("Escape")
         try tmux.waitFor(timeout: 10, "the dashboard after Esc") { !$0.contains { $0.contains("Runbook memory-pressure") } }
@@ -45,7 +45,7 @@ import TmuxTestSupport
         #expect(r.succeeded && r.stdoutText.contains("opened tmux window redis-alert in session oncall"), "\(r.stdoutText)\(r.stderrText)")
         let screen = try await waitUntil(20, "the disk-full runbook in window redis-alert", every: 0.3) { () -> String? in
             let s = await tmux(["capture-pane", "-p", "-t", "oncall:redis-alert"])
-            return s.contains("Runbook disk-full") && s.contains("# The Redis volume is full") ? s : nil
+            return s.contains("Runbook disk-full") && s.contains("│ The Redis volume is full") ? s : nil
         }
         #expect(!screen.contains("pod-restart"))
         _ = await tmux(["send-keys", "-t", "oncall:redis-alert", "q"])

@@ -210,7 +210,7 @@ import Glibc
         // Prometheus → Alertmanager (the shipped route and receiver) → webhook (the shipped hook)
         // → open-in-tmux.sh → a tmux window with the dashboard on the memory-pressure runbook.
         let window = try await waitUntil(60, "the Alertmanager receiver to open a redis-alert window on memory-pressure") { () -> String? in
-            await stack.alertWindows().first { $0.contains("Runbook memory-pressure") && $0.contains("# Redis is running out of memory") }
+            await stack.alertWindows().first { $0.contains("Runbook memory-pressure") && $0.contains("│ Redis is running out of memory") }
         }
         #expect(!window.isEmpty)
 
@@ -219,7 +219,7 @@ import Glibc
         do {
             try tmux.launchApp(["alert", oom.labels["runbook_id"] ?? "?", "--kubectl", stack.kubectl, "--kubeconfig", stack.kubeconfig, "--refresh", "1"])
             try tmux.waitFor(timeout: 20, "the memory-pressure runbook in the dashboard") { l in
-                l.contains { $0.contains("Runbook memory-pressure") } && l.contains { $0.contains("# Redis is running out of memory") }
+                l.contains { $0.contains("Runbook memory-pressure") } && l.contains { $0.contains("│ Redis is running out of memory") }
             }
             try tmux.sendKeys("q")
             _ = try tmux.waitForExit()

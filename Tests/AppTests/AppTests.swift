@@ -72,7 +72,7 @@ func press(_ m: inout AppModel, _ keys: Key...) -> [AppEffect] {
         #expect(App.update(&m, .tick(t0.addingTimeInterval(4))) == [.scheduleTick(after: 1)])
     }
 
-    @Test func findingsAreSortedAndEnterOpensTheRunbook() {
+    @Test func findingsAreSortedAndEnterOpensTheRunbook() throws {
         var m = model()
         _ = App.update(&m, .snapshotArrived(sampleSnapshot()))
         #expect(m.findings(filter: .dashboard).map(\.id) == ["oom-killed", "maxmemory-unset", "queue-backlog"])
@@ -81,9 +81,9 @@ func press(_ m: inout AppModel, _ keys: Key...) -> [AppEffect] {
         #expect(press(&m, .down, .enter) == [])
         #expect(m.flash == "queue-backlog has no runbook")
         #expect(press(&m, .down, .down, .up, .up, .up, .enter) == [.openRunbook(id: "oom-killed")])
-        _ = App.update(&m, .runbookArrived(id: "oom-killed", .success("# OOM killed\nstep 1")))
+        _ = App.update(&m, .runbookArrived(id: "memory-pressure", .success(try RunbookScreenTests.bundled("memory-pressure"))))
         #expect(m.screen == .runbook)
-        #expect(App.render(m, width: 80, height: 24).text.contains("step 1"))
+        #expect(App.render(m, width: 80, height: 24).text.contains("Redis is running out of memory"))
         _ = press(&m, .escape)
         #expect(m.screen == .dashboard)
     }

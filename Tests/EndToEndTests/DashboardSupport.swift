@@ -224,13 +224,13 @@ final class LiveDashboard: @unchecked Sendable {
 }
 
 /// Runs `body` with a started, seeded sandbox and a dashboard on it; tears both down.
-func withLiveDashboard(_ extra: [String] = [], seed preset: String? = "demo",
+func withLiveDashboard(_ extra: [String] = [], seed preset: String? = "demo", width: Int = 160, height: Int = 48,
                        _ body: (DashSandbox, LiveDashboard) async throws -> Void) async throws {
     let sb = try await DashSandbox.start(extra)
     var dash: LiveDashboard?
     do {
         if let preset { try await sb.sandbox("seed", ["--preset", preset], timeout: .seconds(180)) }
-        dash = try LiveDashboard(kubectl: sb.kubectl, kubeconfig: sb.kubeconfig)
+        dash = try LiveDashboard(kubectl: sb.kubectl, kubeconfig: sb.kubeconfig, width: width, height: height)
         try await dash!.waitUntilLive()
         try await body(sb, dash!)
     } catch {

@@ -60,10 +60,11 @@ import Testing
             #expect(answered >= 2, "the runbook asked its questions in the dashboard's terminal")
             #expect(sawExactCommand, "the exact delete command was shown before it ran")
 
-            // Back in the dashboard where the operator left it (the runbook screen) with the outcome
-            // in the status bar; `d` goes to the dashboard, live again.
-            try await dash!.waitFor(15, "the runbook's outcome in the status bar") { l in l.last?.contains("runbook pod-restart: finished") == true }
-            try dash!.tmux.sendKeys("d")
+            // "Press Enter to return to the dashboard" returns to the dashboard (not the runbook
+            // screen the run was started from), with the outcome in the status bar, live again.
+            let back = try await dash!.waitFor(15, "the runbook's outcome in the status bar") { l in l.last?.contains("runbook pod-restart: finished") == true }
+            #expect(!back.contains { $0.contains("┌ Runbook pod-restart") }, "Enter returned to the runbook screen")
+            #expect(back.contains { $0.contains("Pod health") }, "Enter did not return to the dashboard")
             let screen = try await dash!.waitFor(30, "the dashboard after the runbook") { l in
                 l.first?.contains("redis-runbook") == true && l.contains { $0.contains("redis-0  Running") }
             }
