@@ -77,8 +77,12 @@ struct LiveFaultTests {
     @Test(.timeLimit(.minutes(2))) func dashboardReapsHungKubectl() async throws {
         let env = try RelEnv()
         let pids = env.path("hung.pids")
+        let calls = env.path("hung.calls")
+        // Each call: its pid, when it started, whether it is a watch (long-lived by design).
         let k = try env.script("kubectl", """
         echo $$ >> '\(pids)'
+        case " $* " in *" --watch "*|*" -w "*) w=watch ;; *) w=once ;; esac
+        echo "$$ $(date +%s) $w" >> '\(calls)'
         exec sleep 600
         """)
         let tmux = try TmuxSession(width: 100, height: 30)
@@ -103,7 +107,15 @@ struct LiveFaultTests {
         let hung = Procs.pids(in: pids)
         #expect(hung.count >= 2, "the hung kubectl was never started: \(hung)")
         let killed = hung.filter { !Procs.alive($0) }
-        #expect(!killed.isEmpty, "no hung kubectl was killed at its timeout (alive: \(hung.filter(Procs.alive)))")
+        // Every one-shot call started more than its 12 s limit (and a second) ago is gone, not just one.
+        let now = Int(Date().timeIntervalSince1970)
+        let overdue = ((try? String(contentsOfFile: calls, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line -> pid_t? in
+            let f = line.split(separator: " ")
+            guard f.count == 3, f[2] == "once", let pid = pid_t(f[0]), let started = Int(f[1]), now - started >= 14 else { return nil }
+            return pid
+        }
+        #expect(!overdue.isEmpty, "no one-shot kubectl call is older than its limit yet")
+        #expect(overdue.filter(Procs.alive).isEmpty, "one-shot kubectl calls alive past their 12 s limit: \(overdue.filter(Procs.alive))")
         for p in killed { #expect(!Procs.children(of: app).contains(p), "killed kubectl \(p) not reaped") }
         let t0 = Date()
         try tmux.type("?")
@@ -115,5 +127,8 @@ struct LiveFaultTests {
         let (status, stty) = try tmux.waitForExit()
         #expect(status == 0, "exit status \(status)")
         #expect(stty.contains(" echo") && stty.contains(" icanon"), "terminal not restored: \(stty)")
+        // Quitting ended every kubectl it started, watches included (before the clean-up's SIGKILL).
+        let left = await Procs.eventually(3) { Procs.pids(in: pids).allSatisfy { !Procs.alive($0) } }
+        #expect(left, "kubectl processes alive after q: \(Procs.pids(in: pids).filter(Procs.alive))")
     }
 }

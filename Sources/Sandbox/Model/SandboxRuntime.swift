@@ -91,6 +91,10 @@ public struct SandboxTimings: Codable, Sendable, Equatable {
 public struct FaultSwitches: Codable, Sendable, Equatable {
     /// Extra arguments given to the exporter container on its next starts (exporter-down).
     public var exporterExtraArgs: [String]?
+    /// slow-loading: a slow volume. The redis container's next starts get Redis's own
+    /// `key-load-delay` (µs a key; -N: a short sleep every N keys on average), so LOADING lasts
+    /// long enough to be seen on any machine; optional so a state file written before it loads.
+    public var redisKeyLoadDelayMicros: Int?
     /// BullMQ worker stopped (queue-backlog): producers go on, nothing leaves `wait`.
     public var workerStopped: Bool = false
     /// BullMQ worker hung (queue-stalled): its connections stay (its client names are in CLIENT

@@ -363,7 +363,8 @@ public struct SandboxControl: Sendable {
         let f = s.runtime.faults
         out.append("faults: " + (f.injected.isEmpty ? "none" : f.injected.joined(separator: ", "))
                    + (f.workerStopped ? "; BullMQ worker stopped" : "") + (f.nodeDownUntil.map { "; node down until \($0)" } ?? "")
-                   + (f.exporterExtraArgs.map { "; exporter args +\($0.joined(separator: " "))" } ?? "") + (f.diskFull ? "; volume full" : ""))
+                   + (f.exporterExtraArgs.map { "; exporter args +\($0.joined(separator: " "))" } ?? "") + (f.diskFull ? "; volume full" : "")
+                   + (f.redisKeyLoadDelayMicros.map { "; slow volume (redis key-load-delay \($0))" } ?? ""))
         out.append("memory limits: \(s.runtime.memoryEnforcement)" + (s.runtime.cgroupRoot.map { " (\($0))" } ?? ""))
         out.append("redis-server: \(s.runtime.commandPaths["redis-server"] ?? "?")")
         out.append("kubeconfig: \(layout.kubeconfig.path) (the real kubectl: export KUBECONFIG=\(layout.kubeconfig.path))")

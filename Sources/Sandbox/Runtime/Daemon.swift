@@ -512,6 +512,9 @@ public final class SandboxDaemon {
            let extra = s.runtime.faults.exporterExtraArgs {
             argv += extra
         }
+        if spec.name == "redis", let delay = s.runtime.faults.redisKeyLoadDelayMicros, delay != 0 {
+            argv += ["--key-load-delay", String(delay)]
+        }
         let logPath = layout.containerLog(pod: pod.name, container: spec.name, restart: st.restartCount).path
         FS.mkdirs((logPath as NSString).deletingLastPathComponent)
         try? FileManager.default.removeItem(atPath: logPath)

@@ -179,7 +179,24 @@ extension SandboxControl {
     /// the limit, where client buffers coming and going can let a small write through. When a
     /// lone write still goes through after the pipelines, the last stretch is written one command
     /// at a time (a buffer of one command) until two lone writes in a row are refused.
+    /// The fill is a bulk load: AOF rewrites are held off while it writes (as an operator's bulk
+    /// import would), since a rewrite forked in the middle of hundreds of MB of writes copies
+    /// pages past the container limit and gets Redis OOMKilled: another fault (`oom-kill`), not
+    /// this one. The setting is put back once writes are refused (or the fill failed).
     func memoryPressure() async throws {
+        let rewritePct = try await redisCLI(["CONFIG", "GET", "auto-aof-rewrite-percentage"])
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.dropFirst().first ?? "100"
+        _ = try await redisCLI(["CONFIG", "SET", "auto-aof-rewrite-percentage", "0"])
+        do {
+            try await fillToMaxmemory()
+        } catch {
+            _ = try? await redisCLI(["CONFIG", "SET", "auto-aof-rewrite-percentage", rewritePct])
+            throw error
+        }
+        _ = try await redisCLI(["CONFIG", "SET", "auto-aof-rewrite-percentage", rewritePct])
+    }
+
+    private func fillToMaxmemory() async throws {
         let mem = try await info("memory")
         guard let max = mem["maxmemory"].flatMap(Int64.init), max > 0 else { throw SandboxError("maxmemory is 0: there is nothing to press against") }
         var used = mem["used_memory"].flatMap(Int64.init) ?? 0
@@ -334,9 +351,13 @@ extension SandboxControl {
             written += n
         }
         try await Task.sleep(for: .milliseconds(1200))
+        // A slow volume under the replay: Redis's key-load-delay -8 sleeps once every 8 keys on
+        // average (its debugDelay; a positive value would sleep at every key, and each sleep
+        // costs tens of µs): about 9 s more for a million keys, measured here.
+        try store.update { $0.runtime.faults.redisKeyLoadDelayMicros = -8 }
         let pid = try containerPid("redis")
         kill(pid, SIGKILL)
-        print("wrote \(written) keys (each a SET in the AOF) and killed redis-server; it restarts and shows LOADING while it replays them")
+        print("wrote \(written) keys (each a SET in the AOF) and killed redis-server; it restarts on a slow volume and shows LOADING while it replays them")
     }
 
     // MARK: - heal
@@ -360,6 +381,10 @@ extension SandboxControl {
             if s.runtime.faults.nodeDownUntil != nil || s.node.kubeletStopped {
                 s.runtime.faults.nodeDownUntil = RFC3339.format(Date().addingTimeInterval(-1))
                 done.append("node brought back (reboot)")
+            }
+            if s.runtime.faults.redisKeyLoadDelayMicros != nil {
+                s.runtime.faults.redisKeyLoadDelayMicros = nil
+                done.append("volume fast again (redis' next start loads at full speed)")
             }
             if s.runtime.faults.exporterExtraArgs != nil {
                 s.runtime.faults.exporterExtraArgs = nil
