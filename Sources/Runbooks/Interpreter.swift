@@ -287,6 +287,7 @@ public struct RunbookRun: Sendable {
         state.variables["exporter_container"] = t.exporterContainer
         state.variables["pvc"] = "data-\(t.pod)"
         state.variables["timestamp"] = Timestamps.compact(startDate)
+        if let b = t.backupDir, !b.isEmpty { state.variables["backup_dir"] = b }
         for v in runbook.variables {
             switch v.source {
             case .option(let name):
@@ -605,7 +606,7 @@ public struct RunbookRun: Sendable {
             }
             phase = .typed(rc, attempts: 0)
             fx.append(.ask(.init(kind: .typed(expected: state.target.pod),
-                                 text: "This cannot be undone. Type the pod name (\(state.target.pod)) to run it", stepIndex: state.stepIndex)))
+                                 text: "\(undoSentence()) Type the pod name (\(state.target.pod)) to run it", stepIndex: state.stepIndex)))
             return fx
         }
         if options.yes {
@@ -615,6 +616,27 @@ public struct RunbookRun: Sendable {
         phase = .proceedCommand(rc)
         fx.append(.ask(.init(kind: .proceed, text: "Run this command?", stepIndex: state.stepIndex)))
         return fx
+    }
+
+    /// What the typed confirmation says about taking the step back: only a step without undo
+    /// commands "cannot be undone".
+    func undoSentence() -> String {
+        guard case .commands(let cmds)? = step.undo, !cmds.isEmpty else {
+            if case .none(let reason)? = step.undo, !reason.isEmpty { return "This cannot be undone (kept: \(render(reason)))." }
+            return "This cannot be undone."
+        }
+        let shown = cmds.compactMap { renderCommand($0, mutates: true, destructive: false)?.display }
+        let later = runbook.steps.contains { if case .undoes(let id)? = $0.undo { return id == step.id }; return false }
+        return "If the run stops before its end, this run takes it back with: " + shown.map { "$ " + $0 }.joined(separator: "; ")
+            + (later ? " (a later step of this runbook also takes it back)." : ".")
+    }
+
+    /// The data before the run (live at its start, else the last-seen record), set by the
+    /// driver before `.start`; a resumed run keeps the one of its first start.
+    public mutating func setDataBefore(_ point: DataPoint?, source: String) {
+        if resumed, state.dataBefore != nil { return }
+        state.dataBefore = point
+        state.dataBeforeSource = source
     }
 
     mutating func answerProceed(_ rc: RenderedCommand, _ a: RunAnswer) -> [RunbookEffect] {
@@ -1229,7 +1251,11 @@ public struct RunbookRun: Sendable {
         for p in t.parts {
             switch p {
             case .text(let s): out += s
-            case .variable(let v): out += state.variables[v] ?? "{{\(v)}}"
+            case .variable(let v):
+                // Never a raw {{name}} on screen: the value, else the variable's stated default.
+                if let val = state.variables[v] { out += val }
+                else if let d = runbook.variables.first(where: { $0.name == v })?.defaultValue, !d.contains("{{") { out += d }
+                else { out += "(no value for \(v))" }
             }
         }
         return out

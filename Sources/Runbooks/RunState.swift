@@ -32,10 +32,13 @@ public struct RunTarget: Codable, Sendable, Equatable {
     public var exporterContainer: String
     /// Values for `option:` variables (`--set name=value` and global options such as node).
     public var options: [String: String]
+    /// This run's folder for backups on this machine (the `backup_dir` variable), in the
+    /// tool's state directory. nil: the variable has no value (commands using it are not built).
+    public var backupDir: String?
     public init(context: String? = nil, kubeconfig: String? = nil, namespace: String = "default", statefulset: String = "redis",
                 pod: String? = nil, container: String = "redis", exporterContainer: String = "redis-exporter", options: [String: String] = [:],
-                requestTimeout: String? = nil, asUser: String? = nil) {
-        self.requestTimeout = requestTimeout; self.asUser = asUser
+                requestTimeout: String? = nil, asUser: String? = nil, backupDir: String? = nil) {
+        self.requestTimeout = requestTimeout; self.asUser = asUser; self.backupDir = backupDir
         self.context = context; self.kubeconfig = kubeconfig; self.namespace = namespace; self.statefulset = statefulset
         self.pod = pod ?? "\(statefulset)-0"; self.container = container; self.exporterContainer = exporterContainer; self.options = options
     }
@@ -92,6 +95,11 @@ public struct RunState: Codable, Sendable, Equatable {
     public var lastQuestion: Int?
     /// Set when the run was interrupted (signal) during a step.
     public var interrupted: String?
+    /// The data before the run (live at its start, else the target's last-seen record), kept so
+    /// a resumed run is still accounted against the state before its first start.
+    public var dataBefore: DataPoint?
+    /// Where `dataBefore` came from ("live at the start of the run", "last seen ...").
+    public var dataBeforeSource: String?
 
     public init(runbookId: String, runbookFile: String, startedAt: String, options: RunOptions, target: RunTarget, logPath: String?) {
         self.runbookId = runbookId; self.runbookFile = runbookFile; self.startedAt = startedAt
@@ -147,6 +155,11 @@ public enum Timestamps {
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         f.timeZone = TimeZone(identifier: "UTC")
         return f.string(from: d)
+    }
+    public static func parse(_ s: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: s) ?? ISO8601DateFormatter().date(from: s)
     }
     /// 20250101-120000 (UTC), for file names and the {{timestamp}} variable.
     public static func compact(_ d: Date) -> String {
