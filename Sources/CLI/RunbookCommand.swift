@@ -247,12 +247,16 @@ struct RunbookLaunch: Sendable {
         let oneShot = try global.liveTarget()
         let source = ProberSnapshotSource(prober: prober, lastSeen: lastSeen, recordAs: (dataTarget, "runbook \(rb.id)"),
                                           fresh: { Prober(target: oneShot, runner: runner, useWatches: false) })
-        if let live = await source.data() {
-            run.setDataBefore(live, source: "live at the start of the run")
-        } else if let r = lastSeen {
-            run.setDataBefore(r.data, source: "last seen at \(r.data.seenAt) by \(r.by)")
-        } else {
-            run.setDataBefore(nil, source: "unknown: Redis did not answer at the start and no last-seen record of this target")
+        // Only a run that may change something is accounted for (a read-only runbook, --dry-run
+        // and --read-only change no data), and not after a signal (the operator asked to stop now).
+        if rb.hasMutatingSteps, !global.dryRun, !global.readOnly, flag.signal == nil {
+            if let live = await source.data() {
+                run.setDataBefore(live, source: "live at the start of the run")
+            } else if let r = lastSeen {
+                run.setDataBefore(r.data, source: "last seen at \(r.data.seenAt) by \(r.by)")
+            } else {
+                run.setDataBefore(nil, source: "unknown: Redis did not answer at the start and no last-seen record of this target")
+            }
         }
         print("kubectl: \(kubectl)\(global.context.map { "  context: \($0)" } ?? "")  namespace: \(run.state.target.namespace)")
         let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)

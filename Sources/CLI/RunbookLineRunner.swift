@@ -204,7 +204,7 @@ public final class RunbookLineRunner: @unchecked Sendable {
     /// launch set the data before the run.
     func accountData(_ run: RunbookRun) async {
         let st = run.state
-        guard let source = st.dataBeforeSource else { return }
+        guard let source = st.dataBeforeSource, interruption.signal == nil else { return }
         let after = await snapshot.data()
         var cuts: [AofCut] = []
         if let a = run.runbook.endState.aofFiles, let b = st.variables[a.before], let af = st.variables[a.after] {

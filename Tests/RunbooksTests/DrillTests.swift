@@ -151,14 +151,16 @@ struct DrillsA {
 
             // The bytes cut, from the real files: redis-check-aof's size of the damaged file is its
             // size on disk, and --fix keeps it up to ok_up_to.
-            let analyzed = try #require(lines.first { $0.contains("AOF analyzed: filename=") && $0.contains("ok_up_to=") }, "no AOF analyzed line")
-            func field(_ name: String) -> String? {
-                analyzed.range(of: "\(name)=")
-                    .map { String(analyzed[$0.upperBound...].prefix { $0 != "," && $0 != " " }) }
+            func field(_ name: String, _ line: String) -> String? {
+                line.range(of: "\(name)=").map { String(line[$0.upperBound...].prefix { $0 != "," && $0 != " " }) }
             }
-            let file = try #require(field("filename"))
-            let size = try #require(field("size").flatMap { Int($0) })
-            let okUpTo = try #require(field("ok_up_to").flatMap { Int($0) })
+            // The damaged file's line (the base file's comes first and is whole).
+            let analyzed = try #require(lines.first { l in
+                l.contains("AOF analyzed: filename=") && field("size", l) != nil && field("size", l) != field("ok_up_to", l)
+            }, "no AOF analyzed line for a damaged file")
+            let file = try #require(field("filename", analyzed))
+            let size = try #require(field("size", analyzed).flatMap { Int($0) })
+            let okUpTo = try #require(field("ok_up_to", analyzed).flatMap { Int($0) })
             #expect(damaged[file]?.count == size, "\(file): \(damaged[file]?.count ?? -1) bytes on disk, check-aof says \(size)")
             #expect(size > okUpTo)
             #expect(data.hasPrefix("Data: keys \(g(seenKeys)) (last seen "), "\(data)")
