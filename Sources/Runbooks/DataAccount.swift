@@ -205,12 +205,7 @@ public struct DataAccount: Codable, Sendable, Equatable {
         return DataAccount(before: before, beforeSource: beforeSource, after: after, aofCuts: aofCuts, line: "Data: " + parts.joined(separator: ", "))
     }
 
-    static func grouped(_ n: Int64) -> String {
-        let s = String(n.magnitude)
-        var out = ""
-        for (i, ch) in s.reversed().enumerated() { if i > 0 && i % 3 == 0 { out.append(",") }; out.append(ch) }
-        return (n < 0 ? "-" : "") + String(out.reversed())
-    }
+    static func grouped(_ n: Int64) -> String { RunbookRun.grouped(Int(clamping: n)) }
 
     static func age(_ t: TimeInterval) -> String {
         let s = max(0, Int(t))

@@ -258,7 +258,20 @@ public struct RunbookRun: Sendable {
     // MARK: - Start and variables
 
     mutating func startRun() -> [RunbookEffect] {
-        var fx: [RunbookEffect] = [.show(.init(.heading, "\(runbook.title)  (\(runbook.id))"))]
+        if !resumed {
+            // built-ins (first: the title and summary may use them)
+            let t = state.target
+            state.variables["namespace"] = t.namespace
+            state.variables["context"] = t.context ?? ""
+            state.variables["statefulset"] = t.statefulset
+            state.variables["pod"] = t.pod
+            state.variables["container"] = t.container
+            state.variables["exporter_container"] = t.exporterContainer
+            state.variables["pvc"] = "data-\(t.pod)"
+            state.variables["timestamp"] = Timestamps.compact(startDate)
+            if let b = t.backupDir, !b.isEmpty { state.variables["backup_dir"] = b }
+        }
+        var fx: [RunbookEffect] = [.show(.init(.heading, "\(render(runbook.title))  (\(runbook.id))"))]
         var start = IncidentEntry(type: .runStart, runbook: runbook.id)
         start.message = resumed ? "resumed at step \(state.stepIndex + 1)" : runbook.title
         start.options = options
@@ -275,19 +288,9 @@ public struct RunbookRun: Sendable {
             }
             return fx + beginStep()
         }
-        fx.append(.show(.init(.text, runbook.summary)))
+        fx.append(.show(.init(.text, render(runbook.summary))))
         fx.append(.log(start))
-        // built-ins
         let t = state.target
-        state.variables["namespace"] = t.namespace
-        state.variables["context"] = t.context ?? ""
-        state.variables["statefulset"] = t.statefulset
-        state.variables["pod"] = t.pod
-        state.variables["container"] = t.container
-        state.variables["exporter_container"] = t.exporterContainer
-        state.variables["pvc"] = "data-\(t.pod)"
-        state.variables["timestamp"] = Timestamps.compact(startDate)
-        if let b = t.backupDir, !b.isEmpty { state.variables["backup_dir"] = b }
         for v in runbook.variables {
             switch v.source {
             case .option(let name):

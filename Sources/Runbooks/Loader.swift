@@ -304,8 +304,8 @@ struct Builder {
         var topRefs: [(String, YamsNode)] = []
         textRefs(titleN, field: "title", into: &topRefs)
         textRefs(summaryN, field: "summary", into: &topRefs)
-        for (v, node) in topRefs where BuiltinVariables.names[v] == nil {
-            error(node, "'{{\(v)}}' in the runbook's title or summary", expected: "only built-in variables there (they are shown before any variable has a value)")
+        for (v, node) in topRefs where BuiltinVariables.names[v] == nil || v == "keys_at_start" || v == "replicas_at_start" {
+            error(node, "'{{\(v)}}' in the runbook's title or summary", expected: "only the target's built-in variables there (namespace, pod, statefulset, ...: they are shown before anything else has a value)")
         }
         let summary = summaryN.flatMap { string($0, field: "summary") } ?? ""
         var when: [String] = []

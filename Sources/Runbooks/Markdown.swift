@@ -197,9 +197,5 @@ public enum RunbookMarkdown {
         return digits.flatMap { Int($0) }
     }
 
-    static func parseISO(_ s: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: s) ?? ISO8601DateFormatter().date(from: s)
-    }
+    static func parseISO(_ s: String) -> Date? { Timestamps.parse(s) }
 }

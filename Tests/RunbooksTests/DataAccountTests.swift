@@ -277,3 +277,22 @@ private func mode(_ path: String) -> Int {
         #expect(typed.last?.hasPrefix("This cannot be undone (kept: nothing to take back).") == true, "\(typed)")
     }
 }
+
+@Suite struct TitleTemplateTests {
+    @Test func runbookTitleMayUseOnlyTheTargetsBuiltIns() throws {
+        let (_, d, path) = validate("id: t\ntitle: \"Restart {{pod}} ({{keys_at_start}} keys)\"\nsummary: S\nsteps:\n  - kind: explain\n    title: T\n    text: x\n")
+        let e = try #require(d.first)
+        #expect(e.location.file == path && e.location.line == 2, "\(e)")
+        #expect(e.message == "'{{keys_at_start}}' in the runbook's title or summary", "\(e)")
+        #expect(d.count == 1, "{{pod}} is fine: \(d.map(\.description))")
+    }
+
+    @Test func runbookTitleIsRendered() {
+        let rb = parse("id: t\ntitle: \"Restart {{pod}}\"\nsummary: \"Restarts {{pod}} in {{namespace}}\"\nsteps:\n  - kind: explain\n    title: T\n    text: x\n")
+        var run = RunbookRun(runbook: rb, target: RunTarget(namespace: "prod", pod: "redis-1"), options: RunOptions(yes: true))
+        var h = Harness()
+        h.drive(&run)
+        #expect(h.shown.first?.text == "Restart redis-1  (t)")
+        #expect(h.shown.contains { $0.text == "Restarts redis-1 in prod" })
+    }
+}
