@@ -50,7 +50,9 @@ public struct ProberSnapshotSource: SnapshotSource {
 
     public func data() async -> DataPoint? {
         var snap = await prober.snapshot()
-        if LastSeen.point(snap) == nil, let make = fresh {
+        // Only when the cluster answered (the pod was read): an unreachable API server would
+        // only be waited for twice.
+        if LastSeen.point(snap) == nil, !snap.errors.contains(where: { $0.source == "pod" }), let make = fresh {
             let p = make()
             snap = await p.snapshot()
             await p.shutdown()

@@ -33,7 +33,7 @@ public struct CheckCommand: AsyncParsableCommand {
         let snap: Snapshot
         do {
             try await global.ensureSandboxIfRequested()
-            snap = try await takeSnapshot(global)
+            snap = try await takeSnapshot(global, by: "check")
         } catch {
             print("REDIS UNKNOWN - \(error)")
             throw ExitCode(3)
@@ -45,13 +45,13 @@ public struct CheckCommand: AsyncParsableCommand {
 }
 
 /// One refresh, one-shot probes (no watches: a single snapshot does not need them).
-func takeSnapshot(_ global: GlobalOptions) async throws -> Snapshot {
+func takeSnapshot(_ global: GlobalOptions, by: String = "status") async throws -> Snapshot {
     let prober = Prober(target: try global.liveTarget(), runner: Runner(), useWatches: false)
     let snap = await prober.snapshot()
     await prober.shutdown()
     // A full answer is this target's "last seen" data (what a runbook run accounts against
     // when Redis is down at its start).
-    if let err = LastSeen.record(snap, target: LastSeen.target(global), by: "status") {
+    if let err = LastSeen.record(snap, target: LastSeen.target(global), by: by) {
         FileHandle.standardError.write(Data("warning: \(err)\n".utf8))
     }
     return snap

@@ -608,8 +608,11 @@ public struct RunbookRun: Sendable {
                 return fx + launch(rc)
             }
             phase = .typed(rc, attempts: 0)
+            // The prompt stays one short line; how the step is taken back (when it can be) is said before it.
+            let undo = undoSentence()
+            if let undo { fx.append(.show(.init(.text, undo))) }
             fx.append(.ask(.init(kind: .typed(expected: state.target.pod),
-                                 text: "\(undoSentence()) Type the pod name (\(state.target.pod)) to run it", stepIndex: state.stepIndex)))
+                                 text: "\(undo == nil ? "This cannot be undone. " : "")Type the pod name (\(state.target.pod)) to run it", stepIndex: state.stepIndex)))
             return fx
         }
         if options.yes {
@@ -621,13 +624,10 @@ public struct RunbookRun: Sendable {
         return fx
     }
 
-    /// What the typed confirmation says about taking the step back: only a step without undo
-    /// commands "cannot be undone".
-    func undoSentence() -> String {
-        guard case .commands(let cmds)? = step.undo, !cmds.isEmpty else {
-            if case .none(let reason)? = step.undo, !reason.isEmpty { return "This cannot be undone (kept: \(render(reason)))." }
-            return "This cannot be undone."
-        }
+    /// How a destructive step with undo commands is taken back (shown before its typed
+    /// confirmation); nil when it has none: then it "cannot be undone".
+    func undoSentence() -> String? {
+        guard case .commands(let cmds)? = step.undo, !cmds.isEmpty else { return nil }
         let shown = cmds.compactMap { renderCommand($0, mutates: true, destructive: false)?.display }
         let later = runbook.steps.contains { if case .undoes(let id)? = $0.undo { return id == step.id }; return false }
         return "If the run stops before its end, this run takes it back with: " + shown.map { "$ " + $0 }.joined(separator: "; ")
