@@ -12,8 +12,14 @@ struct LiveDataSource: DashboardDataSource {
     let kubectlPath: String
     /// The runbook library (loaded on first use).
     let runbooks: @Sendable () -> RunbookLibrary
+    /// Keeps the target's last-seen record (at most every 10 s, full answers only).
+    var lastSeen: LastSeenThrottle? = nil
 
-    func snapshot() async -> Snapshot { await prober.snapshot() }
+    func snapshot() async -> Snapshot {
+        let s = await prober.snapshot()
+        lastSeen?.offer(s)
+        return s
+    }
 
     func logs(container: String, previous: Bool) async -> Result<String, SourceFailure> {
         switch await prober.logs(container: container, previous: previous) {

@@ -194,7 +194,13 @@ struct RunbookLaunch: Sendable {
             preset[stepId] = String(a[a.index(after: eq)...])
         }
         let options = RunOptions(yes: yes, yesDestructive: yesDestructive, dryRun: global.dryRun, readOnly: global.readOnly, presetAnswers: preset)
-        let target = RunbookLaunch.target(global: global, options: values)
+        let now = Date()
+        var target = RunbookLaunch.target(global: global, options: values)
+        // Backups on this machine go to a folder of this run in the state directory, never the
+        // current directory.
+        if rb.mentions(variable: "backup_dir") {
+            target.backupDir = Paths.stateHome().appendingPathComponent("backups").appendingPathComponent("\(rb.id)-\(Timestamps.compact(now))").path
+        }
         let kubectl = try global.resolveKubectl()
         // A user without the rights the runbook's changes need is refused now, before any step
         // (not halfway, at the first 403). --read-only and --dry-run change nothing: no check.
@@ -224,13 +230,37 @@ struct RunbookLaunch: Sendable {
                 print("note: an unfinished run of '\(rb.id)' stopped at step \(saved.stepIndex + 1); starting a new run (use --resume to continue that one).")
             }
             logPath = global.auditLog ?? IncidentLog.defaultPath(incidentsDir: Paths.incidentsDir(), runbookId: rb.id)
-            run = RunbookRun(runbook: rb, target: target, options: options, logPath: logPath)
+            run = RunbookRun(runbook: rb, target: target, options: options, logPath: logPath, now: now)
+        }
+        if let dir = run.state.target.backupDir {
+            if !global.dryRun {
+                do { try SecureFiles.makePrivateDirectory(URL(fileURLWithPath: dir)) } catch {
+                    throw ValidationError("cannot create the backup folder \(dir): \(error.localizedDescription)")
+                }
+            }
+            print("Backups of this run on this machine go to: \(dir)")
         }
         let log = try IncidentLog(path: logPath, tightenParent: global.auditLog == nil)
         let runner = Runner()
         let prober: Prober
         if let existing { prober = existing } else { prober = Prober(target: try global.liveTarget(), runner: runner, useWatches: false) }
-        let source = ProberSnapshotSource(prober: prober)
+        // The data before the run: live now, else the target's last-seen record (Redis down).
+        let dataTarget = LastSeen.target(global)
+        let lastSeen = LastSeen.load(dataTarget)
+        let oneShot = try global.liveTarget()
+        let source = ProberSnapshotSource(prober: prober, lastSeen: lastSeen, recordAs: (dataTarget, "runbook \(rb.id)"),
+                                          fresh: { Prober(target: oneShot, runner: runner, useWatches: false) })
+        // Only a run that may change something is accounted for (a read-only runbook, --dry-run
+        // and --read-only change no data), and not after a signal (the operator asked to stop now).
+        if rb.hasMutatingSteps, !global.dryRun, !global.readOnly, flag.signal == nil {
+            if let live = await source.data() {
+                run.setDataBefore(live, source: "live at the start of the run")
+            } else if let r = lastSeen {
+                run.setDataBefore(r.data, source: "last seen at \(r.data.seenAt) by \(r.by)")
+            } else {
+                run.setDataBefore(nil, source: "unknown: Redis did not answer at the start and no last-seen record of this target")
+            }
+        }
         print("kubectl: \(kubectl)\(global.context.map { "  context: \($0)" } ?? "")  namespace: \(run.state.target.namespace)")
         let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)
         driver.interruption = flag

@@ -189,6 +189,7 @@ public final class RunbookLineRunner: @unchecked Sendable {
             case .ask(let p):
                 queue = run.handle(.answer(ask(p))) + queue
             case .finished(let status, _):
+                await accountData(run)
                 output("Incident log: \(log.path)")
                 printedLogPath = true
                 if status != .finished { output("Run state saved; continue with: redis-runbook runbook run \(run.runbook.id) --resume") }
@@ -197,6 +198,26 @@ public final class RunbookLineRunner: @unchecked Sendable {
             }
         }
         return run.state.status
+    }
+
+    /// The run's one data accounting line (after the verdict), printed and logged, when the
+    /// launch set the data before the run.
+    func accountData(_ run: RunbookRun) async {
+        let st = run.state
+        guard let source = st.dataBeforeSource, interruption.signal == nil else { return }
+        let after = await snapshot.data()
+        var cuts: [AofCut] = []
+        if let a = run.runbook.endState.aofFiles, let b = st.variables[a.before], let af = st.variables[a.after] {
+            cuts = FileListing.cuts(before: b, after: af)
+        }
+        var age: TimeInterval? = nil
+        if source.hasPrefix("last seen"), let b = st.dataBefore { age = LastSeen.seconds(from: b.seenAt, to: st.startedAt) }
+        let account = DataAccount.make(before: st.dataBefore, beforeSource: source, beforeAge: age, after: after, aofCuts: cuts)
+        output(account.line)
+        var e = IncidentEntry(type: .data, runbook: run.runbook.id)
+        e.message = account.line
+        e.data = account
+        write(e)
     }
 
     /// Runs a step's command. A `kubectl exec ... -- redis-cli CMD ARGS` that Redis answers with

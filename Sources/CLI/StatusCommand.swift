@@ -3,6 +3,7 @@ import Diagnosis
 import Foundation
 import Live
 import ProcessRunner
+import Runbooks
 
 /// `redis-runbook status [--json]`: one snapshot of the pod and Redis. Exit 0 when it could be
 /// taken (whatever it shows: `check` grades it), 3 when the target could not be read.
@@ -32,7 +33,7 @@ public struct CheckCommand: AsyncParsableCommand {
         let snap: Snapshot
         do {
             try await global.ensureSandboxIfRequested()
-            snap = try await takeSnapshot(global)
+            snap = try await takeSnapshot(global, by: "check")
         } catch {
             print("REDIS UNKNOWN - \(error)")
             throw ExitCode(3)
@@ -44,9 +45,14 @@ public struct CheckCommand: AsyncParsableCommand {
 }
 
 /// One refresh, one-shot probes (no watches: a single snapshot does not need them).
-func takeSnapshot(_ global: GlobalOptions) async throws -> Snapshot {
+func takeSnapshot(_ global: GlobalOptions, by: String = "status") async throws -> Snapshot {
     let prober = Prober(target: try global.liveTarget(), runner: Runner(), useWatches: false)
     let snap = await prober.snapshot()
     await prober.shutdown()
+    // A full answer is this target's "last seen" data (what a runbook run accounts against
+    // when Redis is down at its start).
+    if let err = LastSeen.record(snap, target: LastSeen.target(global), by: by) {
+        FileHandle.standardError.write(Data("warning: \(err)\n".utf8))
+    }
     return snap
 }

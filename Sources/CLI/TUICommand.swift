@@ -34,9 +34,10 @@ public struct TUICommand: AsyncParsableCommand {
         let library = LazyRunbookLibrary(global)
         let analysisRunner = Runner()
         let analysisOptions = MemoryAnalysisOptions(scanCount: 500, top: 20, sampleFraction: 1, bullPrefix: global.bullmqPrefix)
-        let source = LiveDataSource(prober: prober, kubectlPath: target.kubectl, runbooks: { library.value }, analysisOptions: analysisOptions, analysisSession: {
+        var source = LiveDataSource(prober: prober, kubectlPath: target.kubectl, runbooks: { library.value }, analysisOptions: analysisOptions, analysisSession: {
             await MemoryCommand.openSession(target, runner: analysisRunner)
         })
+        source.lastSeen = LastSeenThrottle(target: LastSeen.target(global))
         let runner: TUIRuntime.RunbookRunner = { id in
             do {
                 let (status, code) = try await RunbookLaunch(id: id).run(global: global, prober: prober)

@@ -6,6 +6,8 @@ public struct IncidentEntry: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
         case runStart = "run-start", runEnd = "run-end", step, stepDone = "step-done", stepSkipped = "step-skipped"
         case command, answer, check, snapshot, capture, note, refused
+        /// The run's data accounting (keys, AOF bytes cut, jobs; before and after).
+        case data
     }
     public var ts: String?
     public var type: Kind
@@ -40,6 +42,8 @@ public struct IncidentEntry: Codable, Sendable, Equatable {
     public var status: String?
     public var options: RunOptions?
     public var variables: [String: String]?
+    // data accounting
+    public var data: DataAccount?
 
     public init(type: Kind, runbook: String? = nil) { self.type = type; self.runbook = runbook }
 }

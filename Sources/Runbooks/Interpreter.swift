@@ -258,7 +258,12 @@ public struct RunbookRun: Sendable {
     // MARK: - Start and variables
 
     mutating func startRun() -> [RunbookEffect] {
-        var fx: [RunbookEffect] = [.show(.init(.heading, "\(runbook.title)  (\(runbook.id))"))]
+        if !resumed {
+            // built-ins (first: the title and summary may use them)
+            state.variables.merge(RunbookPreview.builtinValues(state.target)) { _, new in new }
+            state.variables["timestamp"] = Timestamps.compact(startDate)
+        }
+        var fx: [RunbookEffect] = [.show(.init(.heading, "\(render(runbook.title))  (\(runbook.id))"))]
         var start = IncidentEntry(type: .runStart, runbook: runbook.id)
         start.message = resumed ? "resumed at step \(state.stepIndex + 1)" : runbook.title
         start.options = options
@@ -275,12 +280,9 @@ public struct RunbookRun: Sendable {
             }
             return fx + beginStep()
         }
-        fx.append(.show(.init(.text, runbook.summary)))
+        fx.append(.show(.init(.text, render(runbook.summary))))
         fx.append(.log(start))
-        // built-ins
         let t = state.target
-        state.variables.merge(RunbookPreview.builtinValues(t)) { _, new in new }
-        state.variables["timestamp"] = Timestamps.compact(startDate)
         for v in runbook.variables {
             switch v.source {
             case .option(let name):
@@ -592,8 +594,11 @@ public struct RunbookRun: Sendable {
                 return fx + launch(rc)
             }
             phase = .typed(rc, attempts: 0)
+            // The prompt stays one short line; how the step is taken back (when it can be) is said before it.
+            let undo = undoSentence()
+            if let undo { fx.append(.show(.init(.text, undo))) }
             fx.append(.ask(.init(kind: .typed(expected: state.target.pod),
-                                 text: "This cannot be undone. Type the pod name (\(state.target.pod)) to run it", stepIndex: state.stepIndex)))
+                                 text: "\(undo == nil ? "This cannot be undone. " : "")Type the pod name (\(state.target.pod)) to run it", stepIndex: state.stepIndex)))
             return fx
         }
         if options.yes {
@@ -603,6 +608,24 @@ public struct RunbookRun: Sendable {
         phase = .proceedCommand(rc)
         fx.append(.ask(.init(kind: .proceed, text: "Run this command?", stepIndex: state.stepIndex)))
         return fx
+    }
+
+    /// How a destructive step with undo commands is taken back (shown before its typed
+    /// confirmation); nil when it has none: then it "cannot be undone".
+    func undoSentence() -> String? {
+        guard case .commands(let cmds)? = step.undo, !cmds.isEmpty else { return nil }
+        let shown = cmds.compactMap { renderCommand($0, mutates: true, destructive: false)?.display }
+        let later = runbook.steps.contains { if case .undoes(let id)? = $0.undo { return id == step.id }; return false }
+        return "If the run stops before its end, this run takes it back with: " + shown.map { "$ " + $0 }.joined(separator: "; ")
+            + (later ? " (a later step of this runbook also takes it back)." : ".")
+    }
+
+    /// The data before the run (live at its start, else the last-seen record), set by the
+    /// driver before `.start`; a resumed run keeps the one of its first start.
+    public mutating func setDataBefore(_ point: DataPoint?, source: String) {
+        if resumed, state.dataBefore != nil { return }
+        state.dataBefore = point
+        state.dataBeforeSource = source
     }
 
     mutating func answerProceed(_ rc: RenderedCommand, _ a: RunAnswer) -> [RunbookEffect] {
@@ -1217,7 +1240,11 @@ public struct RunbookRun: Sendable {
         for p in t.parts {
             switch p {
             case .text(let s): out += s
-            case .variable(let v): out += state.variables[v] ?? "{{\(v)}}"
+            case .variable(let v):
+                // Never a raw {{name}} on screen: the value, else the variable's stated default.
+                if let val = state.variables[v] { out += val }
+                else if let d = runbook.variables.first(where: { $0.name == v })?.defaultValue, !d.contains("{{") { out += d }
+                else { out += "(no value for \(v))" }
             }
         }
         return out

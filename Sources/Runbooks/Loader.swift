@@ -254,6 +254,18 @@ struct Builder {
         }
     }
 
+    /// Collects the `{{name}}` references of a text shown to the operator (title, text,
+    /// question, label, undo-reason...); a malformed placeholder is an error at its position.
+    mutating func textRefs(_ n: YamsNode?, field: String, into refs: inout [(String, YamsNode)]) {
+        guard let n, let s = n.string else { return }
+        do {
+            let t = try Template.parse(s)
+            for v in t.variables { refs.append((v, n)) }
+        } catch {
+            diags.append(.init(loc(n, offset: error.offset), "bad template in '\(field)': \(error.message)", expected: error.expected))
+        }
+    }
+
     // MARK: runbook
 
     static let topKeys = ["id", "title", "summary", "when", "variables", "steps", "end-state"]
@@ -289,6 +301,12 @@ struct Builder {
             id = s
         }
         let title = titleN.flatMap { string($0, field: "title") } ?? ""
+        var topRefs: [(String, YamsNode)] = []
+        textRefs(titleN, field: "title", into: &topRefs)
+        textRefs(summaryN, field: "summary", into: &topRefs)
+        for (v, node) in topRefs where BuiltinVariables.names[v] == nil || v == "keys_at_start" || v == "replicas_at_start" {
+            error(node, "'{{\(v)}}' in the runbook's title or summary", expected: "only the target's built-in variables there (namespace, pod, statefulset, ...: they are shown before anything else has a value)")
+        }
         let summary = summaryN.flatMap { string($0, field: "summary") } ?? ""
         var when: [String] = []
         if let w = value(m, "when") { when = stringList(w, field: "when")?.map(\.0) ?? [] }
@@ -296,6 +314,7 @@ struct Builder {
         // variables
         var vars: [VariableDecl] = []
         var varNames: Set<String> = []
+        var askRefs: [(String, YamsNode)] = []
         if let vn = value(m, "variables") {
             if case .sequence(let seq) = vn {
                 for item in seq {
@@ -330,7 +349,7 @@ struct Builder {
                                 else { error(srcN, "option name '\(clip(o, 40))'", expected: "a name of letters, digits and _ (set with --set \(name)=VALUE), e.g. \(Builder.optionNames.prefix(6).joined(separator: ", "))") }
                             }
                         case "ask":
-                            if let q = string(srcN, field: "ask") { source = .ask(q) }
+                            if let q = string(srcN, field: "ask") { source = .ask(q); textRefs(srcN, field: "ask", into: &askRefs) }
                         default:
                             if let b = bool(srcN, field: "capture") {
                                 if b { source = .capture } else { error(srcN, "'capture: false'", expected: "capture: true (or another source)") }
@@ -361,7 +380,7 @@ struct Builder {
         var steps: [Step] = []
         var ids: [String: YamsNode] = [:]
         var branchRefs: [StepRef] = []
-        var varRefs: [(String, YamsNode)] = []
+        var varRefs: [(String, YamsNode)] = askRefs
         var captureRefs: [(String, YamsNode)] = []
         if let stepsN {
             if case .sequence(let seq) = stepsN {
@@ -421,7 +440,7 @@ struct Builder {
         return rb
     }
 
-    static let endStateKeys = ["wait", "serving", "replicas", "no-pods", "keys", "checks"]
+    static let endStateKeys = ["wait", "serving", "replicas", "no-pods", "keys", "checks", "aof-files"]
 
     /// The standard checks behind `serving: true`, as data (templates and conditions).
     static func servingChecks(_ l: SourceLocation) -> [EndState.Check] {
@@ -473,16 +492,32 @@ struct Builder {
                 if varNames.contains(b) { fb = b } else { error(bn, "'before: \(clip(b, 40))' is not a declared variable", expected: "the variable with the key count before the incident (e.g. keys_before)") }
             }
             let label = value(km, "loss-label").flatMap { string($0, field: "loss-label") } ?? "keys lost"
+            var lrefs: [(String, YamsNode)] = []
+            textRefs(value(km, "loss-label"), field: "loss-label", into: &lrefs)
+            for (v, node) in lrefs where !varNames.contains(v) { error(node, "undeclared variable '{{\(v)}}'", expected: "a declared or built-in variable") }
             let cmd = CommandTemplate(argv: ["kubectl", "exec", "{{pod}}", "-c", "{{container}}", "--", "redis-cli", "DBSIZE"].map { try! Template.parse($0) }, timeoutSeconds: 20)
             es.keys = .init(command: cmd, fallbackBefore: fb, maxLoss: maxLoss, lossLabel: label, location: loc(kn))
+        }
+        if let an = value(m, "aof-files"), let am = mapping(an, what: "'aof-files' in 'end-state'") {
+            checkKeys(am, allowed: ["before", "after"], what: "'aof-files' in 'end-state'")
+            var names: [String] = []
+            for key in ["before", "after"] {
+                guard let vn = require(am, key, at: an, what: "'aof-files'", expected: "'\(key)': the capture variable with `ls -l` of the AOF files \(key) the repair"),
+                      let v = string(vn, field: key) else { continue }
+                if varNames.contains(v) && BuiltinVariables.names[v] == nil { names.append(v) }
+                else { error(vn, "'\(key): \(clip(v, 40))' is not a declared variable", expected: "a variable declared with 'capture: true'") }
+            }
+            if names.count == 2 { es.aofFiles = .init(before: names[0], after: names[1]) }
         }
         if let cn = value(m, "checks") {
             guard case .sequence(let seq) = cn else { error(cn, "'checks' is \(typeName(cn))", expected: "a list of checks (name, command, expect)"); return es }
             for item in seq {
                 guard let cm = mapping(item, what: "an end-state check") else { continue }
                 checkKeys(cm, allowed: ["name", "command", "expect", "timeout"], what: "an end-state check")
-                let name = require(cm, "name", at: item, what: "an end-state check", expected: "a 'name' shown in the verdict").flatMap { string($0, field: "name") }
+                let nameN = require(cm, "name", at: item, what: "an end-state check", expected: "a 'name' shown in the verdict")
+                let name = nameN.flatMap { string($0, field: "name") }
                 var refs: [(String, YamsNode)] = []
+                textRefs(nameN, field: "name", into: &refs)
                 let cmd = require(cm, "command", at: item, what: "an end-state check", expected: "a read-only 'command'").flatMap { commandTemplate(cm, $0, kind: "check", varRefs: &refs) }
                 let exN = require(cm, "expect", at: item, what: "an end-state check", expected: "an 'expect' condition")
                 let ex = exN.flatMap { condition($0, field: "expect") }
@@ -561,14 +596,13 @@ struct Builder {
         }
         let titleN = require(m, "title", at: item, what: what, expected: "a 'title' for the step")
         let title = titleN.flatMap { string($0, field: "title") } ?? ""
-        if let titleN, let tpl = try? Template.parse(title) { for v in tpl.variables { varRefs.append((v, titleN)) } }
-        for key in ["question"] {
-            if let qn = value(m, key), let q = qn.string, let tpl = try? Template.parse(q) { for v in tpl.variables { varRefs.append((v, qn)) } }
-        }
+        textRefs(titleN, field: "title", into: &varRefs)
+        textRefs(value(m, "question"), field: "question", into: &varRefs)
+        textRefs(value(m, "undo-reason"), field: "undo-reason", into: &varRefs)
         var text: String? = nil
         if let tn = value(m, "text") {
             text = string(tn, field: "text")
-            if let t = text, let tpl = try? Template.parse(t) { for v in tpl.variables { varRefs.append((v, tn)) } }
+            textRefs(tn, field: "text", into: &varRefs)
         }
         let pre = value(m, "precheck").flatMap { condition($0, field: "precheck") }
         let post = value(m, "postcheck").flatMap { condition($0, field: "postcheck") }
@@ -688,7 +722,9 @@ struct Builder {
                         guard let om = mapping(o, what: "a choice option") else { continue }
                         checkKeys(om, allowed: ["key", "label", "goto"], what: "a choice option")
                         let key = require(om, "key", at: o, what: "a choice option", expected: "a short 'key' the operator types").flatMap { string($0, field: "key") }
-                        let label = require(om, "label", at: o, what: "a choice option", expected: "a 'label'").flatMap { string($0, field: "label") }
+                        let labelN = require(om, "label", at: o, what: "a choice option", expected: "a 'label'")
+                        let label = labelN.flatMap { string($0, field: "label") }
+                        textRefs(labelN, field: "label", into: &varRefs)
                         let gotoN = require(om, "goto", at: o, what: "a choice option", expected: "'goto': a step id or 'end'")
                         let gotoS = gotoN.flatMap { string($0, field: "goto") }
                         if let gotoN, let gotoS { branches.append(.init(name: gotoS, node: gotoN)) }

@@ -104,6 +104,8 @@ public enum RunbookMarkdown {
             o += "| Duration | \(Int(b.timeIntervalSince(a))) s |\n"
         }
         o += "| Outcome | **\(end?.status ?? "interrupted")**\(end?.message.map { " — \(cell($0))" } ?? "") |\n"
+        let account = entries.last { $0.type == .data }?.data
+        if let account { o += "| Data | \(cell(account.line)) |\n" }
         o += "| Context / namespace | \(start?.context ?? "(current)") / \(start?.namespace ?? "?") |\n"
         if let opts = start?.options {
             var f: [String] = []
@@ -136,6 +138,7 @@ public enum RunbookMarkdown {
             case .capture: ev = "Recorded \(code(e.name ?? "")) = \(code(String((e.value ?? "").prefix(80))))"
             case .note: ev = e.message ?? "note"
             case .refused: ev = "**Refused**: \(e.message ?? "") \(code((e.argv ?? []).joined(separator: " ")))"
+            case .data: ev = "**\(e.data?.line ?? e.message ?? "Data: ?")**"
             }
             o += "| \(t) | \(stepLabel) | \(cell(ev)) |\n"
         }
@@ -161,6 +164,13 @@ public enum RunbookMarkdown {
         }
 
         o += "## Data accounting\n\n"
+        if let a = account {
+            o += "**\(a.line)**\n\n"
+            o += "- Before: \(a.before.map { "\($0.totalKeys) keys at \($0.seenAt)" } ?? "unknown") (\(a.beforeSource))\n"
+            o += "- After: \(a.after.map { "\($0.totalKeys) keys at \($0.seenAt)" } ?? "unknown (Redis did not answer at the end of the run)")\n"
+            for c in a.aofCuts { o += "- AOF file \(code(c.file)): \(c.beforeBytes) → \(c.afterBytes) bytes (\(c.cutBytes) cut)\n" }
+            o += "\n"
+        }
         let caps = entries.filter { $0.type == .capture }
         var last: [String: String] = [:]
         for c in caps { if let n = c.name { last[n] = c.value ?? "" } }

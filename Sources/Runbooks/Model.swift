@@ -38,6 +38,7 @@ public enum BuiltinVariables {
         "timestamp": "when the run started, UTC, e.g. 20250101-120000",
         "replicas_at_start": "the StatefulSet's .spec.replicas when the run started (read at the start when the end state checks replicas)",
         "keys_at_start": "DBSIZE when the run started (\"unknown\" when Redis did not answer)",
+        "backup_dir": "this run's folder for backups on this machine, in the tool's state directory (never the current directory)",
     ]
 }
 
@@ -182,8 +183,16 @@ public struct EndState: Sendable {
             self.command = command; self.fallbackBefore = fallbackBefore; self.maxLoss = maxLoss; self.lossLabel = lossLabel; self.location = location
         }
     }
+    /// Two capture variables holding `ls -l` listings of the AOF files before and after a
+    /// repair: the bytes cut from each file go into the run's data accounting line.
+    public struct AofFiles: Sendable {
+        public var before: String
+        public var after: String
+        public init(before: String, after: String) { self.before = before; self.after = after }
+    }
     public var checks: [Check]
     public var keys: Keys?
+    public var aofFiles: AofFiles?
     /// How long to wait for the end state after undo steps ran (the pod has to come back).
     public var waitSeconds: Double
     /// Read `replicas_at_start` at the start of the run.

@@ -61,8 +61,10 @@ public struct RunbookPreview: Sendable, Equatable {
     /// The built-in variables a run sets from its target before the first step (`timestamp`,
     /// `replicas_at_start` and `keys_at_start` are only known once a run starts).
     public static func builtinValues(_ t: RunTarget) -> [String: String] {
-        ["namespace": t.namespace, "context": t.context ?? "", "statefulset": t.statefulset, "pod": t.pod,
-         "container": t.container, "exporter_container": t.exporterContainer, "pvc": "data-\(t.pod)"]
+        var v = ["namespace": t.namespace, "context": t.context ?? "", "statefulset": t.statefulset, "pod": t.pod,
+                 "container": t.container, "exporter_container": t.exporterContainer, "pvc": "data-\(t.pod)"]
+        if let b = t.backupDir, !b.isEmpty { v["backup_dir"] = b }
+        return v
     }
 
     /// The values known before a run: built-ins, command-line options (or their defaults) and

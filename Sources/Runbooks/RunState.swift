@@ -18,7 +18,6 @@ public struct RunOptions: Codable, Sendable, Equatable {
     }
 }
 
-/// Where the run points: the values of the built-in variables and the kubectl global flags.
 /// A run's target: what it is pointed at (`Target`, read through as `runTarget.namespace`
 /// etc.) and the values of `option:` variables. Saved in the run state with the target's fields
 /// at the top level, as before `Target` existed (an older state file still resumes).
@@ -27,17 +26,20 @@ public struct RunTarget: Codable, Sendable, Equatable {
     public var target: Target
     /// Values for `option:` variables (`--set name=value` and global options such as node).
     public var options: [String: String]
+    /// This run's folder for backups on this machine (the `backup_dir` variable), in the
+    /// tool's state directory. nil: the variable has no value (commands using it are not built).
+    public var backupDir: String?
 
-    public init(target: Target, options: [String: String] = [:]) {
-        self.target = target; self.options = options
+    public init(target: Target, options: [String: String] = [:], backupDir: String? = nil) {
+        self.target = target; self.options = options; self.backupDir = backupDir
     }
 
     public init(context: String? = nil, kubeconfig: String? = nil, namespace: String = "default", statefulset: String = "redis",
                 pod: String? = nil, container: String = "redis", exporterContainer: String = "redis-exporter", options: [String: String] = [:],
-                requestTimeout: String? = nil, asUser: String? = nil) {
+                requestTimeout: String? = nil, asUser: String? = nil, backupDir: String? = nil) {
         self.init(target: Target(context: context, kubeconfig: kubeconfig, namespace: namespace, statefulset: statefulset, pod: pod,
                                  container: container, exporterContainer: exporterContainer, requestTimeout: requestTimeout, asUser: asUser),
-                  options: options)
+                  options: options, backupDir: backupDir)
     }
 
     public subscript<T>(dynamicMember path: WritableKeyPath<Target, T>) -> T {
@@ -45,17 +47,20 @@ public struct RunTarget: Codable, Sendable, Equatable {
         set { target[keyPath: path] = newValue }
     }
 
-    private enum CodingKeys: String, CodingKey { case options }
+    private enum CodingKeys: String, CodingKey { case options, backupDir }
 
     public init(from decoder: any Decoder) throws {
         target = try Target(from: decoder)
-        options = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([String: String].self, forKey: .options) ?? [:]
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        options = try c.decodeIfPresent([String: String].self, forKey: .options) ?? [:]
+        backupDir = try c.decodeIfPresent(String.self, forKey: .backupDir)
     }
 
     public func encode(to encoder: any Encoder) throws {
         try target.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(options, forKey: .options)
+        try c.encodeIfPresent(backupDir, forKey: .backupDir)
     }
 }
 
@@ -110,6 +115,11 @@ public struct RunState: Codable, Sendable, Equatable {
     public var lastQuestion: Int?
     /// Set when the run was interrupted (signal) during a step.
     public var interrupted: String?
+    /// The data before the run (live at its start, else the target's last-seen record), kept so
+    /// a resumed run is still accounted against the state before its first start.
+    public var dataBefore: DataPoint?
+    /// Where `dataBefore` came from ("live at the start of the run", "last seen ...").
+    public var dataBeforeSource: String?
 
     public init(runbookId: String, runbookFile: String, startedAt: String, options: RunOptions, target: RunTarget, logPath: String?) {
         self.runbookId = runbookId; self.runbookFile = runbookFile; self.startedAt = startedAt
@@ -161,6 +171,7 @@ public struct RunStateStore: Sendable {
 
 public enum Timestamps {
     public static func iso(_ d: Date) -> String { RFC3339.format(d, fractionDigits: 3) }
+    public static func parse(_ s: String) -> Date? { RFC3339.parse(s) }
     /// 20250101-120000 (UTC), for file names and the {{timestamp}} variable.
     public static func compact(_ d: Date) -> String {
         var cal = Calendar(identifier: .gregorian)

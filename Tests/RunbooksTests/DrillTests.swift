@@ -107,6 +107,86 @@ struct DrillsA {
         }
     }
 
+    /// Issue 19.6 "Data accounted for": `status` leaves the target's last-seen record (keys,
+    /// AOF sizes, jobs) in the state directory; the AOF is damaged (Redis down); the runbook,
+    /// repaired unattended from an empty current directory, ends with one "Data:" line naming
+    /// the keys last seen (not unknown) and the bytes --fix cut (the real file sizes), in the
+    /// output, the incident log and `report`; its local backup is under the state directory and
+    /// nothing appears in the current directory.
+    @Test func aofCorruptionDataAccounted() async throws {
+        try await DrillBox.with { box in
+            _ = try await seeded(box, 300)
+            _ = try await box.cli(["BGREWRITEAOF"])
+            try await box.eventually("AOF rewrite done", timeout: 30) { try await box.cli(["INFO", "persistence"]).contains("aof_rewrite_in_progress:0") }
+            let status = try await box.redisRunbook(["status", "--kubectl", box.kubectlPath], timeout: 60)
+            #expect(status.status == 0, "\(status)")
+            let seenDir = box.tmp.appendingPathComponent("state/redis-runbook/last-seen")
+            func record() throws -> [String: Any] {
+                let files = try FileManager.default.contentsOfDirectory(atPath: seenDir.path).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+                try #require(files.count == 1, "last-seen records: \(files)")
+                let data = try #require(FileManager.default.contents(atPath: seenDir.appendingPathComponent(files[0]).path))
+                return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            }
+            let seenKeys = try #require(((try record()["data"] as? [String: Any])?["keys"] as? [String: Any])?["db0"] as? Int)
+            #expect(seenKeys >= 300, "keys in the last-seen record: \(seenKeys)")
+            var st = stat()
+            #expect(stat(seenDir.path, &st) == 0 && st.st_mode & 0o777 == 0o700)
+
+            try await box.fault("aof-corruption")
+            try await box.waitFinding(runbook: "aof-corruption", timeout: 60)
+            // `status` while Redis is down leaves the record as it was.
+            #expect(((try record()["data"] as? [String: Any])?["keys"] as? [String: Any])?["db0"] as? Int == seenKeys)
+            let damaged = try aofFingerprint(box)
+
+            let cwd = box.tmp.appendingPathComponent("cwd")
+            try FileManager.default.createDirectory(at: cwd, withIntermediateDirectories: true)
+            let r = try await Drill.run([box.b, "runbook", "run", "aof-corruption", "--kubectl", box.kubectlPath, "--audit-log", box.logPath,
+                                         "--yes", "--yes-destructive"], env: box.env, cwd: cwd, timeout: 400)
+            box.transcript.append(String(r.output.suffix(5000)))
+            #expect(r.status == 0, "\(r)")
+            let lines = r.output.split(separator: "\n").map(String.init)
+            let verdictAt = try #require(lines.lastIndex { $0.hasPrefix("finished") || $0.hasPrefix("stopped") }, "\(r.output.suffix(2000))")
+            let data = try #require(lines.first { $0.hasPrefix("Data: ") }, "\(r.output.suffix(2000))")
+            #expect(lines.firstIndex(of: data) == verdictAt + 1, "the Data line follows the verdict")
+
+            // The bytes cut, from the real files: redis-check-aof's size of the damaged file is its
+            // size on disk, and --fix keeps it up to ok_up_to.
+            func field(_ name: String, _ line: String) -> String? {
+                line.range(of: "\(name)=").map { String(line[$0.upperBound...].prefix { $0 != "," && $0 != " " }) }
+            }
+            // The damaged file's line (the base file's comes first and is whole).
+            let analyzed = try #require(lines.first { l in
+                l.contains("AOF analyzed: filename=") && field("size", l) != nil && field("size", l) != field("ok_up_to", l)
+            }, "no AOF analyzed line for a damaged file")
+            let file = try #require(field("filename", analyzed))
+            let size = try #require(field("size", analyzed).flatMap { Int($0) })
+            let okUpTo = try #require(field("ok_up_to", analyzed).flatMap { Int($0) })
+            #expect(damaged[file]?.count == size, "\(file): \(damaged[file]?.count ?? -1) bytes on disk, check-aof says \(size)")
+            #expect(size > okUpTo)
+            #expect(data.hasPrefix("Data: keys \(g(seenKeys)) (last seen "), "\(data)")
+            #expect(data.contains("AOF tail cut: \(g(size - okUpTo)) bytes of \(file)"), "\(data)")
+            #expect(!data.contains("unknown"), "\(data)")
+            #expect(r.output.contains("Keys before the incident (last seen): \(seenKeys)."), "the runbook's text")
+
+            // In the incident log (structured) and in `report`.
+            let entry = try #require(try box.logEntries().last { $0["type"] as? String == "data" })
+            #expect(entry["message"] as? String == data)
+            let cuts = try #require((entry["data"] as? [String: Any])?["aofCuts"] as? [[String: Any]])
+            #expect(cuts.count == 1 && cuts[0]["beforeBytes"] as? Int == size && cuts[0]["afterBytes"] as? Int == okUpTo, "\(cuts)")
+            let report = try await box.redisRunbook(["report", box.logPath])
+            #expect(report.output.contains("| Data | \(data) |"), "\(report.output.prefix(1500))")
+
+            // The local backup is in this run's folder in the state directory; the current directory stays empty.
+            let said = try #require(lines.first { $0.hasPrefix("Backups of this run on this machine go to: ") })
+            let backupDir = String(said.dropFirst("Backups of this run on this machine go to: ".count))
+            #expect(backupDir.hasPrefix(box.tmp.appendingPathComponent("state/redis-runbook/backups/aof-corruption-").path), "\(backupDir)")
+            let copied = try FileManager.default.contentsOfDirectory(atPath: backupDir)
+            #expect(copied.contains { $0.hasPrefix("redis-aof-backup-") }, "backup folder: \(copied)")
+            #expect(r.output.contains("kubectl -n default cp redis-repair:/data/backup-") && r.output.contains(" \(backupDir)/redis-aof-backup-"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: cwd.path).isEmpty, "files in the current directory")
+        }
+    }
+
     /// Issue 19.2: every cause of a BullMQ backlog made real in the sandbox (workers' connections
     /// gone, the queue paused as BullMQ pauses it, the rate limiter at its max, a hung worker's
     /// stalled jobs, Redis at maxmemory) and the queue-backlog runbook on each: the default and
