@@ -101,16 +101,17 @@ let package = Package(
         .testTarget(name: "RunbooksTests", dependencies: ["Runbooks"], swiftSettings: strict),
         .testTarget(name: "MemoryAnalysisTests", dependencies: ["MemoryAnalysis", "Live", "ProcessRunner"], swiftSettings: strict),
         .testTarget(name: "AppTests", dependencies: ["App", "Render", "Diagnosis", "MemoryAnalysis", "Runbooks"], resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "ProcessRunner"], swiftSettings: strict),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "ProcessRunner", "SandboxFixture"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI"], swiftSettings: strict),
         // A started sandbox with its API server and the real kubectl binaries, for any test target.
-        .target(name: "APISandboxTestSupport", dependencies: ["Sandbox", "ProcessRunner"], path: "Tests/APISandboxTestSupport", swiftSettings: strict),
-        .testTarget(name: "SandboxAPITests", dependencies: ["SandboxAPI", "Sandbox", "ProcessRunner", "APISandboxTestSupport"], swiftSettings: strict),
+        .target(name: "SandboxFixture", dependencies: ["ProcessRunner"], path: "Tests/SandboxFixture", swiftSettings: strict),
+        .target(name: "APISandboxTestSupport", dependencies: ["Sandbox", "ProcessRunner", "SandboxFixture"], path: "Tests/APISandboxTestSupport", swiftSettings: strict),
+        .testTarget(name: "SandboxAPITests", dependencies: ["SandboxAPI", "Sandbox", "ProcessRunner", "APISandboxTestSupport", "SandboxFixture"], swiftSettings: strict),
         .target(name: "TmuxTestSupport", path: "Tests/TmuxTestSupport", swiftSettings: strict),
-        .testTarget(name: "EndToEndTests", dependencies: ["ProcessRunner", "TmuxTestSupport"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["ProcessRunner", "TmuxTestSupport", "SandboxFixture"], swiftSettings: strict),
         .testTarget(name: "HostileInputTests", dependencies: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"], resources: [.copy("Corpus")], swiftSettings: strict),
         // Alerts, runbook pages, the alert command, kubectl and k9s plugins, make install (issue 17).
         .testTarget(name: "AlertsTests", dependencies: ["CLI", "Runbooks", "ProcessRunner", "TmuxTestSupport", "Yams"], swiftSettings: strict),
-        .testTarget(name: "ReliabilityTests", dependencies: ["ProcessRunner", "Sandbox", "Runbooks", "Diagnosis", "Live", "TmuxTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ReliabilityTests", dependencies: ["ProcessRunner", "Sandbox", "Runbooks", "Diagnosis", "Live", "TmuxTestSupport", "SandboxFixture"], swiftSettings: strict),
     ]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import ProcessRunner
 import Sandbox
+@_exported import SandboxFixture
 import Testing
 
 /// A real sandbox with its API server for tests (the conformance suite; other suites can
@@ -8,46 +9,24 @@ import Testing
 /// --dir <tmp> --fast`, one per suite (the `.apiSandbox` trait), `down` at the end.
 /// Tests reach it through `APISandbox.current` and run the real kubectl against its kubeconfig.
 public struct APISandbox: Sendable {
-    public let dir: URL
-    public let binary: String
+    public let process: SandboxProcess
+    public var dir: URL { process.dir }
+    public var binary: String { process.binary }
     public var layout: SandboxLayout { SandboxLayout(root: dir) }
-    public var kubeconfig: String { layout.kubeconfig.path }
+    public var kubeconfig: String { process.kubeconfig }
 
     @TaskLocal public static var current: APISandbox?
 
-    /// The redis-runbook-sandbox binary next to the test runner (`swift build --product redis-runbook-sandbox`).
-    public static func binaryPath() -> String? {
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var dir = exe.deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("redis-runbook-sandbox").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }
-
     public static func start() async throws -> APISandbox {
-        guard let binary = binaryPath() else { throw APITestError("redis-runbook-sandbox not built next to the test runner (swift build --product redis-runbook-sandbox)") }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("api-e2e-\(UUID().uuidString.prefix(8))")
-        let sb = APISandbox(dir: dir, binary: binary)
-        let up = await Runner().run(CommandSpec([binary, "up", "--dir", dir.path, "--fast"], timeout: .seconds(120)))
-        guard up.succeeded else {
-            await sb.stop()
-            throw APITestError("sandbox up failed: \(up.termination) \(up.stdoutText) \(up.stderrText)")
-        }
-        return sb
+        APISandbox(process: try await SandboxProcess.up(prefix: "api-e2e"))
     }
 
-    public func stop() async {
-        _ = await Runner().run(CommandSpec([binary, "down", "--dir", dir.path], timeout: .seconds(60)))
-        try? FileManager.default.removeItem(at: dir)
-    }
+    public func stop() async { await process.down() }
 
     /// `redis-runbook-sandbox ARGS --dir DIR`
     @discardableResult
     public func sandbox(_ args: [String]) async -> CommandResult {
-        await Runner().run(CommandSpec([binary] + args + ["--dir", dir.path], timeout: .seconds(60)))
+        await process.run(args + ["--dir", dir.path])
     }
 
     /// The real kubectl `k` with this sandbox's kubeconfig and its own HOME (discovery cache).
@@ -62,12 +41,7 @@ public struct APISandbox: Sendable {
 
     /// Polls until `condition` holds (true) or `seconds` pass (false).
     public func waitUntil(_ seconds: Double, _ condition: (ClusterState) -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if let s = try? state(), condition(s) { return true }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-        return false
+        await SandboxProcess.eventually(seconds) { (try? state()).map(condition) ?? false }
     }
 
     public static func ready(_ s: ClusterState, _ name: String = "redis-0") -> Bool {

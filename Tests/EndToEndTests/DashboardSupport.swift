@@ -1,6 +1,7 @@
 import Foundation
 import TmuxTestSupport
 import ProcessRunner
+import SandboxFixture
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -40,37 +41,28 @@ struct CheckView: Sendable {
 /// A sandbox in its own temp dir, `--fast` timings, started with `redis-runbook-sandbox` and
 /// driven with the real kubectl through its API server (DIR/kubeconfig). Always `stop()` it.
 final class DashSandbox: Sendable {
-    let dir: URL
+    let process: SandboxProcess
+    /// The tool: `redis-runbook`, built next to the test runner.
     let binary: String
+    var dir: URL { process.dir }
     /// The real kubectl (Debian's dispatcher); every call gets `--kubeconfig` for this sandbox.
-    let kubectl = "/usr/bin/kubectl"
-    var kubeconfig: String { dir.appendingPathComponent("kubeconfig").path }
+    let kubectl = SandboxProcess.kubectl
+    var kubeconfig: String { process.kubeconfig }
     /// What points the tool at this sandbox: its kubeconfig, nothing sandbox-specific.
     var toolArgs: [String] { ["--kubectl", kubectl, "--kubeconfig", kubeconfig] }
-    var sandboxBinary: String { URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("redis-runbook-sandbox").path }
+    var sandboxBinary: String { process.binary }
 
-    init(dir: URL, binary: String) { self.dir = dir; self.binary = binary }
+    init(process: SandboxProcess, binary: String) { self.process = process; self.binary = binary }
 
     static func start(_ extra: [String] = []) async throws -> DashSandbox {
         let binary = TmuxSession.binaryPath()
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw DashFailure("redis-runbook is not built next to the test runner (\(binary))")
         }
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("rrdash-\(UUID().uuidString.prefix(8))")
-        let sb = DashSandbox(dir: dir, binary: binary)
-        let up = await sb.runSandbox(["up", "--dir", dir.path, "--fast"] + extra, timeout: .seconds(120))
-        guard up.succeeded else {
-            let log = sb.daemonLog()
-            await sb.stop()
-            throw DashFailure("sandbox up failed (\(up.termination)): \(up.stdoutText) \(up.stderrText)\n\(log)")
-        }
-        return sb
+        return DashSandbox(process: try await SandboxProcess.up(prefix: "rrdash", extra), binary: binary)
     }
 
-    func stop() async {
-        _ = await runSandbox(["down", "--dir", dir.path], timeout: .seconds(60))
-        try? FileManager.default.removeItem(at: dir)
-    }
+    func stop() async { await process.down() }
 
     /// The tool: `redis-runbook ARGS`.
     func run(_ args: [String], timeout: Duration = .seconds(60)) async -> CommandResult {
@@ -78,7 +70,7 @@ final class DashSandbox: Sendable {
     }
 
     func runSandbox(_ args: [String], timeout: Duration = .seconds(60)) async -> CommandResult {
-        await Runner().run(CommandSpec([sandboxBinary] + args, timeout: timeout))
+        await process.run(args, timeout: timeout)
     }
 
     /// `redis-runbook-sandbox SUB --dir DIR ARGS`; throws with its output when it fails.
@@ -93,15 +85,11 @@ final class DashSandbox: Sendable {
 
     /// The real kubectl against this sandbox, with its own discovery cache.
     func kubectl(_ args: [String], timeout: Duration = .seconds(30)) async -> CommandResult {
-        let argv = [kubectl, "--kubeconfig", kubeconfig, "--cache-dir", dir.appendingPathComponent("kcache").path] + args
-        return await Runner().run(CommandSpec(argv, timeout: timeout))
+        await process.kubectl(args, timeout: timeout)
     }
 
     /// `redis-cli ARGS` in the pod through the sandbox kubectl.
-    func redisCLI(_ args: [String]) async -> String {
-        let r = await kubectl(["exec", "redis-0", "-c", "redis", "--", "redis-cli"] + args)
-        return r.stdoutText + r.stderrText
-    }
+    func redisCLI(_ args: [String]) async -> String { await process.redisCLI(args) }
 
     func status() async throws -> StatusView {
         let r = await run(["status", "--json"] + toolArgs, timeout: .seconds(40))
@@ -142,10 +130,7 @@ final class DashSandbox: Sendable {
         throw DashFailure("timed out after \(timeout)s waiting for status --json: \(what); last findings \(last?.ids ?? []), errors \(last?.errors ?? [])\n\(daemonLog())")
     }
 
-    func daemonLog() -> String {
-        ((try? String(contentsOf: dir.appendingPathComponent("daemon.log"), encoding: .utf8)) ?? "")
-            .split(separator: "\n").suffix(25).joined(separator: "\n")
-    }
+    func daemonLog() -> String { process.daemonLog() }
 }
 
 /// The findings panel as read from the screen: (severity label, id) per row, in screen order.

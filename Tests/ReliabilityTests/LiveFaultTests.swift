@@ -3,6 +3,7 @@ import Foundation
 import TmuxTestSupport
 import Live
 import ProcessRunner
+import SandboxFixture
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -17,10 +18,9 @@ struct LiveFaultTests {
     /// back-off, and Redis data resumes once the new pod is ready.
     @Test(.timeLimit(.minutes(3))) func sessionDiesWithThePodAndReconnects() async throws {
         let env = try RelEnv()
-        let sbDir = env.path("sandbox")
-        let up = await env.runSandbox(["up", "--dir", sbDir, "--fast"], timeout: .seconds(150))
-        defer { _ = Runner.blockingStop(env.binary, sbDir) }
-        try #require(up.succeeded, "sandbox up: \(up.stdoutText) \(up.stderrText)")
+        let sb = try await SandboxProcess.up(prefix: "rrrel", [])
+        defer { sb.downBlocking() }
+        let sbDir = sb.dir.path
         let kubectl = RelEnv.kubectl
         let kc = sbDir + "/kubeconfig"
         let prober = Prober(target: LiveTarget(kubectl: kubectl, kubeconfig: kc), runner: Runner(), useWatches: true)

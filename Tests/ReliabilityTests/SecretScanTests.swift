@@ -4,6 +4,7 @@ import Live
 import TmuxTestSupport
 import ProcessRunner
 import Sandbox
+import SandboxFixture
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -70,10 +71,9 @@ struct SecretScanTests {
     /// too) get the redis container's environment, as `kubectl exec` does: they authenticate.
     @Test(.timeLimit(.minutes(5))) func sandboxSeedAndFaultsAuthenticateInPasswordMode() async throws {
         let env = try RelEnv()
-        let sbDir = env.path("sandbox")
-        let up = await env.runSandbox(["up", "--dir", sbDir, "--fast", "--redis-password-secret", "--memory-limit", "64Mi"], timeout: .seconds(150))
-        defer { _ = Runner.blockingStop(env.binary, sbDir) }
-        #expect(up.succeeded, "sandbox up: \(up.stdoutText) \(up.stderrText)")
+        let sb = try await SandboxProcess.up(prefix: "rrrel", ["--redis-password-secret", "--memory-limit", "64Mi"])
+        defer { sb.downBlocking() }
+        let sbDir = sb.dir.path
         let kubectl = RelEnv.kubectl
         let kc = sbDir + "/kubeconfig"
         let seed = await env.runSandbox(["seed", "--dir", sbDir, "--preset", "demo"], timeout: .seconds(120))
@@ -87,10 +87,9 @@ struct SecretScanTests {
 
     @Test(.timeLimit(.minutes(5))) func passwordNeverOnACommandLineLogOrScreen() async throws {
         let env = try RelEnv()
-        let sbDir = env.path("sandbox")
-        let up = await env.runSandbox(["up", "--dir", sbDir, "--fast", "--redis-password-secret"], timeout: .seconds(150))
-        defer { _ = Runner.blockingStop(env.binary, sbDir) }
-        #expect(up.succeeded, "sandbox up: \(up.stdoutText) \(up.stderrText)")
+        let sb = try await SandboxProcess.up(prefix: "rrrel", ["--redis-password-secret"])
+        defer { sb.downBlocking() }
+        let sbDir = sb.dir.path
         let root = URL(fileURLWithPath: sbDir)
         let password = try #require(SandboxSecrets.read(root, name: SandboxSecrets.redisSecretName, key: SandboxSecrets.redisSecretKey))
         #expect(password.count == 32)
@@ -230,17 +229,5 @@ struct SecretScanTests {
         let wpText = await env.run(["status", "--kubectl", kubectl, "--kubeconfig", kc], timeout: .seconds(60))
         #expect(wpText.stdoutText.contains("Redis   \(wpState ?? "?")"), "\(wpText.stdoutText)")
         #expect(!wpText.stdoutText.contains(newPass) && !wpText.stdoutText.contains(password))
-    }
-}
-
-extension Runner {
-    /// `redis-runbook sandbox down --dir DIR`, synchronously (for defer).
-    static func blockingStop(_ binary: String, _ dir: String) -> Bool {
-        let sandboxBinary = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("redis-runbook-sandbox").path
-        let c = try? Child.spawn([sandboxBinary, "down", "--dir", dir], stdoutPath: "/dev/null", stderrPath: "/dev/null")
-        guard let c else { return false }
-        let ok = c.wait() == .exited(0)
-        try? FileManager.default.removeItem(atPath: dir)
-        return ok
     }
 }

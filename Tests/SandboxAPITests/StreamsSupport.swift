@@ -1,6 +1,7 @@
 import Foundation
 import ProcessRunner
 import Sandbox
+import SandboxFixture
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -10,15 +11,13 @@ import Glibc
 /// real kubectl binaries, for the pod-stream suites. Each kubectl run gets its own HOME and
 /// KUBECACHEDIR, so no discovery cache is shared between versions or with the user's.
 struct StreamsSandbox: Sendable {
-    let dir: URL
-    let binary: String
+    let process: SandboxProcess
+    var dir: URL { process.dir }
+    var binary: String { process.binary }
     var layout: SandboxLayout { SandboxLayout(root: dir) }
     var state: ClusterState? { try? StateStore(layout: layout).read() }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-        init(_ d: String) { description = d }
-    }
+    typealias Failure = SandboxProcess.Failure
 
     /// A real kubectl binary of a given minor version.
     struct Kubectl: Sendable, CustomStringConvertible {
@@ -47,28 +46,8 @@ struct StreamsSandbox: Sendable {
     }
 
     /// The redis-runbook-sandbox binary next to (or above) the test runner.
-    static func binaryPath() -> String? {
-        var dir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("redis-runbook-sandbox").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }
-
     static func start() async throws -> StreamsSandbox {
-        guard let binary = binaryPath() else {
-            throw Failure("redis-runbook-sandbox is not built next to the test runner (swift build --product redis-runbook-sandbox)")
-        }
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("rrstreams-\(UUID().uuidString.prefix(8))")
-        let sb = StreamsSandbox(dir: dir, binary: binary)
-        let up = await Runner().run(CommandSpec([binary, "up", "--dir", dir.path, "--fast"], timeout: .seconds(120)))
-        guard up.succeeded else {
-            await sb.stop()
-            throw Failure("sandbox up failed (\(up.termination)): \(up.stdoutText) \(up.stderrText)")
-        }
-        return sb
+        StreamsSandbox(process: try await SandboxProcess.up(prefix: "rrstreams"))
     }
 
     /// Runs `body` with a fresh sandbox, always stopped afterwards.
@@ -83,13 +62,10 @@ struct StreamsSandbox: Sendable {
         await sb.stop()
     }
 
-    func stop() async {
-        _ = await Runner().run(CommandSpec([binary, "down", "--dir", dir.path], timeout: .seconds(60)))
-        try? FileManager.default.removeItem(at: dir)
-    }
+    func stop() async { await process.down() }
 
     func sandbox(_ args: [String]) async -> CommandResult {
-        await Runner().run(CommandSpec([binary] + args + ["--dir", dir.path], timeout: .seconds(120)))
+        await process.run(args + ["--dir", dir.path], timeout: .seconds(120))
     }
 
     /// One real kubectl run against the sandbox's kubeconfig, with a HOME and cache of its own.
@@ -108,22 +84,9 @@ struct StreamsSandbox: Sendable {
 
     /// Polls until `check` holds or `seconds` pass.
     func eventually(_ seconds: Double, _ check: () async -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if await check() { return true }
-            try? await Task.sleep(for: .milliseconds(250))
-        }
-        return false
+        await SandboxProcess.eventually(seconds, every: .milliseconds(250), check)
     }
 
     /// Processes whose command line mentions `marker` (none may be left behind by a session).
-    static func processes(containing marker: String) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { e -> Int32? in
-            guard let pid = Int32(e), pid != getpid(),
-                  let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
-            let cmd = String(decoding: raw.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
-            return cmd.contains(marker) ? pid : nil
-        }
-    }
+    static func processes(containing marker: String) -> [Int32] { TestProcesses.mentioning(marker) }
 }
