@@ -285,6 +285,18 @@ extension App {
         return DashPanel(title: "Pod health", sources: ["pod", "node", "events"], preferred: ls.count + 2 - extra, minimum: 4, draw: lines(ls))
     }
 
+    /// The session's memory: used, maxmemory and the container limit over time (the dashboard's
+    /// memory panel when it has room, and the memory screen).
+    static func memoryChart(_ m: AppModel) -> LineChart {
+        let used = m.memoryUsed.elements, maxm = m.memoryMax.elements, lim = m.memoryLimit.elements
+        let top = max(used.max() ?? 0, maxm.max() ?? 0, lim.max() ?? 0) * 1.1
+        var series: [Series] = []
+        if lim.contains(where: { $0 > 0 }) { series.append(Series(name: "limit", values: lim, style: Style(fg: .red), mark: "━")) }
+        if maxm.contains(where: { $0 > 0 }) { series.append(Series(name: "maxmemory", values: maxm, style: Style(fg: .yellow), mark: "─")) }
+        series.append(Series(name: "used", values: used, style: Style(fg: .green, bold: true), mark: "•"))
+        return LineChart(series: series, yMax: top, formatY: { Fmt.bytes($0) })
+    }
+
     static func memoryPanel(_ m: AppModel, sparkWidth: Int) -> DashPanel {
         let mem = m.snapshot?.memory ?? MemorySummary()
         let used = mem.usedBytes.map(Double.init)
@@ -340,14 +352,7 @@ extension App {
                            Span("  policy \(mem.policy ?? m.snapshot?.config.maxmemoryPolicy ?? "—")")], x: rr.x, y: rr.y, clip: rr)
             if r.maxY - y >= 6, m.memoryUsed.count >= 2 {
                 // Room to spare: a small chart of the session instead of the sparkline.
-                let used = m.memoryUsed.elements, maxv = m.memoryMax.elements, lim = m.memoryLimit.elements
-                let top = max(used.max() ?? 0, maxv.max() ?? 0, lim.max() ?? 0) * 1.1
-                var series: [Series] = []
-                if lim.contains(where: { $0 > 0 }) { series.append(Series(name: "limit", values: lim, style: Style(fg: .red), mark: "━")) }
-                if maxv.contains(where: { $0 > 0 }) { series.append(Series(name: "maxmemory", values: maxv, style: Style(fg: .yellow), mark: "─")) }
-                series.append(Series(name: "used", values: used, style: Style(fg: .green, bold: true), mark: "•"))
-                LineChart(series: series, yMax: top, formatY: { Fmt.bytes($0) })
-                    .render(into: &g, rect: Rect(x: r.x, y: y, width: r.width, height: r.maxY - y))
+                memoryChart(m).render(into: &g, rect: Rect(x: r.x, y: y, width: r.width, height: r.maxY - y))
                 return
             }
             rr = row()
@@ -555,14 +560,7 @@ extension App {
         var summary: Line = [Span("used \(Fmt.bytes(mem.usedBytes))  rss \(Fmt.bytes(mem.rssBytes))  peak \(Fmt.bytes(mem.peakBytes))  limit \(Fmt.bytes(mem.limitBytes))  maxmemory ")]
         if mem.maxmemoryBytes == 0 { summary.append(Span("unset: the container limit is the only limit", warnStyle)) } else { summary.append(Span(Fmt.bytes(mem.maxmemoryBytes))) }
         g.write(line: summary, x: inner.x, y: inner.y, clip: inner)
-        let used = m.memoryUsed.elements, maxm = m.memoryMax.elements, lim = m.memoryLimit.elements
-        let top = max(used.max() ?? 0, maxm.max() ?? 0, lim.max() ?? 0) * 1.1
-        var series: [Series] = []
-        if lim.contains(where: { $0 > 0 }) { series.append(Series(name: "limit", values: lim, style: Style(fg: .red), mark: "━")) }
-        if maxm.contains(where: { $0 > 0 }) { series.append(Series(name: "maxmemory", values: maxm, style: Style(fg: .yellow), mark: "─")) }
-        series.append(Series(name: "used", values: used, style: Style(fg: .green, bold: true), mark: "•"))
-        LineChart(series: series, yMax: top, formatY: { Fmt.bytes($0) })
-            .render(into: &g, rect: Rect(x: inner.x, y: inner.y + 2, width: inner.width, height: inner.height - 2))
+        memoryChart(m).render(into: &g, rect: Rect(x: inner.x, y: inner.y + 2, width: inner.width, height: inner.height - 2))
     }
 
     static func drawLogs(_ g: inout Grid, _ m: AppModel, _ body: Rect) {

@@ -4,38 +4,35 @@ import Sandbox
 
 /// What a request asks, parsed from its path as the real apiserver's RequestInfoFactory does:
 /// group, version, namespace, resource, name, subresource, and the verbs for RBAC and metrics.
+@dynamicMemberLookup
 public struct RequestInfo: Sendable {
-    public var isResource = false
-    public var group = ""
-    public var version = ""
-    public var namespace: String?
-    public var resource: String?
-    public var name: String?
-    public var subresource: String?
-    /// For pods/proxy: what follows `/proxy` ("" or "/metrics").
-    public var subpath = ""
+    /// The path's parts, from the one parser (`APIParse.pathInfo`): group, version, namespace,
+    /// resource, name, subresource, subpath (read through as `info.namespace` etc.).
+    public let path: APIParse.PathInfo
     /// get, list, watch, create, update, patch, delete, deletecollection.
-    public var verb = "get"
-    public var isWatch = false
+    public private(set) var verb = "get"
+    public private(set) var isWatch = false
     /// Health endpoints (/healthz, /readyz, /livez and their /... checks).
-    public var isHealth = false
+    public let isHealth: Bool
+    /// A resource path of the API (not discovery, not /version).
+    public var isResource: Bool { path.isAPI && path.isResource }
+
+    public subscript<T>(dynamicMember key: KeyPath<APIParse.PathInfo, T>) -> T { path[keyPath: key] }
 
     public init(_ r: APIRequest) {
         isHealth = RequestInfo.isHealthPath(r.path)
-        let p = APIParse.pathInfo(r.path)
-        guard p.isAPI else {
+        path = APIParse.pathInfo(r.path)
+        guard path.isAPI else {
             verb = r.method == .POST ? "post" : r.method.rawValue.lowercased()
             return
         }
-        group = p.group; version = p.version
-        guard p.isResource else { return }
-        isResource = true
-        namespace = p.namespace; resource = p.resource; name = p.name; subresource = p.subresource; subpath = p.subpath
+        guard path.isResource else { return }
+        let name = path.name
         let watchParam = r.query("watch").map { $0 == "true" || $0 == "1" } ?? false
         switch r.method {
         case .GET, .HEAD:
             if name == nil { verb = watchParam ? "watch" : "list"; isWatch = watchParam } else { verb = "get" }
-            if let sub = subresource, ["exec", "attach", "portforward"].contains(sub) { verb = "create" }
+            if let sub = path.subresource, ["exec", "attach", "portforward"].contains(sub) { verb = "create" }
         case .POST: verb = "create"
         case .PUT: verb = "update"
         case .PATCH: verb = "patch"
@@ -50,7 +47,7 @@ public struct RequestInfo: Sendable {
     /// The verb label of apiserver_request_total.
     public var metricVerb: String {
         guard isResource else { return verb.uppercased() == "POST" ? "POST" : "GET" }
-        if let sub = subresource, ["exec", "attach", "portforward", "proxy"].contains(sub) { return "CONNECT" }
+        if let sub = path.subresource, ["exec", "attach", "portforward", "proxy"].contains(sub) { return "CONNECT" }
         switch verb {
         case "get": return "GET"
         case "list": return "LIST"
