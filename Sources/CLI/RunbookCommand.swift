@@ -1,6 +1,7 @@
 import ArgumentParser
 import Live
 import Foundation
+import MemoryAnalysis
 import ProcessRunner
 import Runbooks
 
@@ -232,6 +233,19 @@ struct RunbookLaunch: Sendable {
         let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)
         driver.interruption = flag
         driver.passwordArgv = (try? global.liveTarget())?.passwordArgv
+        if let target = try? global.liveTarget() {
+            // The same analysis as `redis-runbook memory` (MemoryCommand.analyze), for keyspace-analysis steps.
+            driver.keyspaceAnalyzer = { req in
+                var options = MemoryAnalysisOptions(scanCount: req.scanCount, top: req.top, sampleFraction: 1, bullPrefix: req.bullPrefix)
+                options.topPatterns = req.top
+                let started = ContinuousClock.now
+                let report = await MemoryCommand.analyze(target, options: options, runner: Runner()) { _ in }
+                let d = ContinuousClock.now - started
+                return KeyspaceOutcome(complete: report.complete, stopReason: report.stopReason, report: report.renderText(),
+                                       values: report.runbookValues(),
+                                       durationSeconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+            }
+        }
         let status = await driver.drive(&run)
         if existing == nil { await prober.shutdown() }
         // No process started by this run outlives it (a snapshot probe still in its timeout, ...).

@@ -201,6 +201,30 @@ public enum Findings {
                 "appendfsync \(f)\(f == "always" ? " (slow; Redis exits on a disk-full write error)" : f == "no" ? " (the kernel decides when data reaches disk)" : "")", "config-drift")
         }
 
+        // Running config against the pod's manifest (what a restart comes back with)
+        if let m = s.manifest {
+            var diffs: [String] = []
+            var maxmemoryDiffers = false
+            if let want = m.maxmemoryBytes, let have = s.config.maxmemory ?? mem.maxmemoryBytes, want != have {
+                diffs.append("maxmemory \(have) (\(Fmt.bytes(have))) running, --maxmemory \(m.maxmemory ?? String(want)) (\(Fmt.bytes(want))) in the manifest")
+                maxmemoryDiffers = true
+            }
+            if let want = m.maxmemoryPolicy, let have = s.config.maxmemoryPolicy ?? mem.policy, want != have.lowercased() {
+                diffs.append("maxmemory-policy \(have) running, \(want) in the manifest")
+            }
+            if let want = m.appendonly, let have = s.config.appendonly, want != have.lowercased() {
+                diffs.append("appendonly \(have) running, \(want) in the manifest")
+            }
+            if let want = m.appendfsync, let have = s.config.appendfsync ?? per.appendfsync, want != have.lowercased() {
+                diffs.append("appendfsync \(have) running, \(want) in the manifest")
+            }
+            if !diffs.isEmpty {
+                add("config-not-persisted", .warning,
+                    "The running config differs from the manifest: a restart brings the manifest's values back",
+                    diffs.joined(separator: "; "), maxmemoryDiffers ? "memory-pressure" : "config-drift")
+            }
+        }
+
         // Exporter
         if s.exporter.up == false {
             add("exporter-down", .warning, "The exporter cannot reach Redis (redis_up 0)", "redis_up 0", "exporter-down")
