@@ -151,7 +151,11 @@ public struct ManifestConfig: Codable, Sendable, Equatable {
             while i < list.count {
                 let a = list[i]
                 var name = "", value: String? = nil, valueIndex: Int? = nil
-                if a.hasPrefix("--"), let eq = a.firstIndex(of: "=") {
+                if a.hasPrefix("--"), let sp = a.firstIndex(of: " ") {
+                    // `- --appendonly yes` in exec form is one argument; redis-server reads it as one line.
+                    name = String(a[a.index(a.startIndex, offsetBy: 2)..<sp])
+                    value = a[a.index(after: sp)...].trimmingCharacters(in: .whitespaces)
+                } else if a.hasPrefix("--"), let eq = a.firstIndex(of: "=") {
                     name = String(a[a.index(a.startIndex, offsetBy: 2)..<eq]); value = String(a[a.index(after: eq)...])
                 } else if a.hasPrefix("--"), i + 1 < list.count {
                     name = String(a.dropFirst(2)); value = list[i + 1]; valueIndex = i + 1
