@@ -412,7 +412,7 @@ struct DrillsB {
                 // values as the biggest pattern, with its TTL state.
                 #expect(c.result.output.contains("The biggest pattern outside BullMQ: cache:blob:{id}"), "\(name): no cause named\n\(c.result.output.suffix(3000))")
                 #expect(c.result.output.contains("TTL: no TTL"), "\(name): no TTL state")
-                #expect(!c.result.output.contains("{{"), "\(name): a raw {{variable}} was printed")
+                #expect(!c.result.output.split(separator: "\n").contains { $0.hasPrefix("-- Step") && $0.contains("{{") }, "\(name): a title printed a raw {{variable}}")
             }
             let c = try await box.cell("memory-pressure", "remedy=limit", yes + ["--answer", "remedy=limit", "--set", "new_limit=128Mi",
                                                                                    "--set", "limit_maxmemory=100663296"], exit: 0,
@@ -453,7 +453,7 @@ struct DrillsB {
             #expect(out.contains("Scan finished: \(blobs) keys in \(progress.count) batches"), "\(out.suffix(3000))")
             #expect(out.contains("✓ memory.usedBytes <"), "memory did not go down\n\(out.suffix(3000))")
             #expect(out.contains("WRITES-OK"))
-            #expect(!out.contains("{{"), "a raw {{variable}} was printed")
+            #expect(!out.split(separator: "\n").contains { $0.hasPrefix("-- Step") && $0.contains("{{") }, "a title printed a raw {{variable}}")
             // Every batch is a logged command with at most 500 keys (SCAN COUNT 500), never KEYS.
             let batches = try box.logEntries().filter { e in
                 e["type"] as? String == "command" && ((e["argv"] as? [String]) ?? []).contains("cache:blob:*")
@@ -470,12 +470,19 @@ struct DrillsB {
             #expect(try #require(try await box.dbsize()) < before)
             #expect(try await box.cli(["EXISTS", "drill:1", "drill:200"]) == "2", "a seeded key went")
             #expect(!(try await box.cli(["SET", "drill:probe", "x"])).contains("OOM"))
-            try await box.verifyRecovered(runbook: "memory-pressure")
+            _ = try await box.cli(["DEL", "drill:probe"])
+            // The dashboard no longer sees pressure (the OOM count since Redis started stays, as
+            // the oom-rejections finding says, until a restart).
+            try await box.eventually("no memory-pressure finding", timeout: 60) {
+                !(try await box.findings().contains { $0.id == "memory-pressure" })
+            }
 
             // maxmemory at runtime only: the dashboard flags the running value against the manifest.
+            // Declined: the run stops with the runtime value kept (exit 4) and says it is lost at a restart.
             var r = try await box.cell("memory-pressure", "remedy=maxmemory, persist no",
                                        yes + ["--answer", "remedy=maxmemory", "--set", "new_maxmemory=52428800", "--answer", "persist-ask=no"],
-                                       exit: 0, verdict: "finished: Redis serving")
+                                       exit: 4, verdict: "stopped: ")
+            #expect(r.result.output.contains("CONFIG SET maxmemory 50331648"), "the verdict does not list the undo")
             #expect(r.result.output.contains("- 48mb") && r.result.output.contains("+ 52428800"), "no diff shown\n\(r.result.output.suffix(3000))")
             #expect(r.result.output.contains("maxmemory 52428800 is a runtime change only"))
             try await box.eventually("config-not-persisted finding", timeout: 60) {
@@ -483,13 +490,14 @@ struct DrillsB {
             }
             // Persisted: the StatefulSet carries it, a deleted pod comes back with it, the finding goes.
             r = try await box.cell("memory-pressure", "remedy=maxmemory, persist yes",
-                                   yes + ["--answer", "remedy=maxmemory", "--set", "new_maxmemory=52428800", "--answer", "persist-ask=yes"],
+                                   yes + ["--answer", "remedy=maxmemory", "--set", "new_maxmemory=54525952", "--answer", "persist-ask=yes"],
                                    exit: 0, verdict: "finished: Redis serving")
+            #expect(r.result.output.contains("- 48mb") && r.result.output.contains("+ 54525952"))
             #expect(r.result.output.contains("\"op\":\"test\""), "the patch does not test the old value")
             let args = try await box.kubectl(["get", "statefulset", "redis", "-o", "jsonpath={.spec.template.spec.containers[0].args}"])
-            #expect(args.output.contains("52428800"), "StatefulSet args: \(args.output)")
+            #expect(args.output.contains("\"--maxmemory\",\"54525952\""), "StatefulSet args: \(args.output)")
             try await restartPod(box)
-            #expect(try await box.cli(["CONFIG", "GET", "maxmemory"]).contains("52428800"))
+            #expect(try await box.cli(["CONFIG", "GET", "maxmemory"]).contains("54525952"))
             try await box.eventually("config-not-persisted gone", timeout: 60) {
                 !(try await box.findings().contains { $0.id == "config-not-persisted" })
             }
