@@ -223,6 +223,8 @@ struct DrillsA {
             var c = try await box.cell("memory-pressure", "password-only: stop at remedy", yesD + ["--answer", "remedy=stop"],
                                        exit: 3, verdict: "stopped: writes accepted: no")
             #expect(c.live.keys == before && c.live.ready == "True", "\(c.live)")
+            // The keyspace analysis authenticates as `memory` does (AUTH on the session's stdin).
+            #expect(c.result.output.contains("The biggest pattern outside BullMQ: cache:blob:{id}"), "\(c.result.output.suffix(3000))")
             c = try await box.cell("memory-pressure", "password-only: remedy=limit",
                                    yes + ["--answer", "remedy=limit", "--set", "new_limit=128Mi", "--set", "limit_maxmemory=100663296"],
                                    exit: 0, verdict: "finished: Redis serving; \(g(before)) of \(g(before)) keys")
