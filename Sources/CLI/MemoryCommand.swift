@@ -18,7 +18,7 @@ public struct MemoryCommand: AsyncParsableCommand {
         abstract: "Where the memory went, without blocking Redis.",
         discussion: """
         Walks the keyspace of db0 with SCAN in small read-only Lua batches (EVALSHA_RO: SCAN, \
-        MEMORY USAGE key SAMPLES 5, TYPE) through one `kubectl exec -i POD -- redis-cli` session, \
+        MEMORY USAGE key SAMPLES 5, TYPE, PTTL) through one `kubectl exec -i POD -- redis-cli` session, \
         groups keys into patterns (ids, UUIDs, hashes, tokens, timestamps become placeholders), \
         and breaks BullMQ queues down per state. It never runs KEYS, never writes, works while \
         Redis rejects writes with OOM, pauses when Redis answers slowly, and stops cleanly \
@@ -28,7 +28,7 @@ public struct MemoryCommand: AsyncParsableCommand {
         complete, stopReason, progressPercent, server{usedMemory, usedMemoryRSS, \
         fragmentationBytes, maxmemory, dbSize, ...}, totals{keyBytes, unattributedBytes, \
         unattributedShare, ...}, scan{keysScanned, batches, durationSeconds, maxBatchLatencyMs, ...}, \
-        sampling{fraction, estimated, scale}, patterns[{pattern, keys, bytes, share, averageBytes, type}], \
+        sampling{fraction, estimated, scale}, patterns[{pattern, keys, bytes, share, averageBytes, type, keysWithTTL}], \
         otherPatterns, topKeys[{key, keyHex, type, bytes, pattern}], \
         bullmq{prefix, queues[{queue, keys, bytes, jobs, states[{state, structureKeys, structureBytes, \
         jobs, jobKeys, jobBytes, bytes}]}]}, notes[].
