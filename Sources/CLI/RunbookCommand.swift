@@ -73,6 +73,8 @@ struct RunbookShow: AsyncParsableCommand {
             if s.destructive { flags.append("DESTRUCTIVE") }
             print("\(i + 1). [\(s.kind.name)\(s.id.map { " \($0)" } ?? "")] \(s.title)\(flags.isEmpty ? "" : "  (\(flags.joined(separator: ", ")))")")
             if let c = s.command { print("     $ " + RunbookMarkdown.display(c)) }
+            if case .keyspace(let top, let scanCount) = s.kind { print("     $ redis-runbook memory --top \(top) --scan-count \(scanCount)   (read-only)") }
+            if let b = s.batches { print("     (in batches: again with each {{\(b.cursor)}} it returns until 0, at most \(b.maxBatches))") }
             switch s.kind {
             case .check(_, let e, let p, let f, _):
                 if let e { print("     expect: \(e)") }
