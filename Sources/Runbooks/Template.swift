@@ -75,7 +75,7 @@ public struct MissingVariables: Error, Sendable, Equatable {
 public enum SizeText {
     public static func bytes(_ text: String) -> Int64? {
         let t = text.trimmingCharacters(in: .whitespaces)
-        guard let end = t.firstIndex(where: { !($0.isNumber || $0 == ".") }) ?? Optional(t.endIndex) else { return nil }
+        let end = t.firstIndex { !($0.isASCII && ($0.isNumber || $0 == ".")) } ?? t.endIndex
         guard let number = Double(t[..<end]), number >= 0 else { return nil }
         let unit = String(t[end...])
         let factor: Double
