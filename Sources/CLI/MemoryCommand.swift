@@ -18,7 +18,7 @@ public struct MemoryCommand: AsyncParsableCommand {
         abstract: "Where the memory went, without blocking Redis.",
         discussion: """
         Walks the keyspace of db0 with SCAN in small read-only Lua batches (EVALSHA_RO: SCAN, \
-        MEMORY USAGE key SAMPLES 5, TYPE) through one `kubectl exec -i POD -- redis-cli` session, \
+        MEMORY USAGE key SAMPLES 5, TYPE, PTTL) through one `kubectl exec -i POD -- redis-cli` session, \
         groups keys into patterns (ids, UUIDs, hashes, tokens, timestamps become placeholders), \
         and breaks BullMQ queues down per state. It never runs KEYS, never writes, works while \
         Redis rejects writes with OOM, pauses when Redis answers slowly, and stops cleanly \
@@ -28,7 +28,7 @@ public struct MemoryCommand: AsyncParsableCommand {
         complete, stopReason, progressPercent, server{usedMemory, usedMemoryRSS, \
         fragmentationBytes, maxmemory, dbSize, ...}, totals{keyBytes, unattributedBytes, \
         unattributedShare, ...}, scan{keysScanned, batches, durationSeconds, maxBatchLatencyMs, ...}, \
-        sampling{fraction, estimated, scale}, patterns[{pattern, keys, bytes, share, averageBytes, type}], \
+        sampling{fraction, estimated, scale}, patterns[{pattern, keys, bytes, share, averageBytes, type, keysWithTTL}], \
         otherPatterns, topKeys[{key, keyHex, type, bytes, pattern}], \
         bullmq{prefix, queues[{queue, keys, bytes, jobs, states[{state, structureKeys, structureBytes, \
         jobs, jobKeys, jobBytes, bytes}]}]}, notes[].
@@ -65,12 +65,8 @@ public struct MemoryCommand: AsyncParsableCommand {
         var options = MemoryAnalysisOptions(scanCount: scanCount, top: top, sampleFraction: sample ?? 1, bullPrefix: global.bullmqPrefix)
         options.topPatterns = top
 
-        let runner = Runner()
-        let session = await Self.openSession(target, runner: runner)
-
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1 && !json)
-        let analyzer = MemoryAnalyzer(channel: session, options: options)
-        let task = Task { await analyzer.run { progress.show($0) } }
+        let task = Task { await Self.analyze(target, options: options, runner: Runner()) { progress.show($0) } }
         // Ctrl-C: stop between batches and still print what was found.
         signal(SIGINT, SIG_IGN)
         let sigint = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
@@ -80,7 +76,6 @@ public struct MemoryCommand: AsyncParsableCommand {
         sigint.cancel()
         signal(SIGINT, SIG_DFL)
         progress.clear()
-        await session.close()
         // The memory command's end: nothing it started outlives it.
         await ChildRegistry.terminateAll()
 
@@ -95,6 +90,17 @@ public struct MemoryCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("redis-runbook memory: stopped at \(Int(report.progressPercent))% because \(report.stopReason ?? "of an unknown error")\n".utf8))
             throw ExitCode(2)
         }
+    }
+
+    /// The keyspace analysis behind `memory` and the runbooks' `keyspace-analysis` steps: one
+    /// redis-cli session, bounded read-only SCAN batches (`MemoryAnalyzer`), closed at the end.
+    /// Cancelling the task stops it between batches with a partial report.
+    static func analyze(_ target: LiveTarget, options: MemoryAnalysisOptions, runner: Runner,
+                        progress: @escaping @Sendable (MemoryProgress) -> Void) async -> MemoryReport {
+        let session = await Self.openSession(target, runner: runner)
+        let report = await MemoryAnalyzer(channel: session, options: options).run(progress: progress)
+        await session.close()
+        return report
     }
 
     /// A session for the analysis; when Redis answers NOAUTH, the pod's password variable is read

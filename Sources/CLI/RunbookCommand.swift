@@ -1,6 +1,7 @@
 import ArgumentParser
 import Live
 import Foundation
+import MemoryAnalysis
 import ProcessRunner
 import Runbooks
 
@@ -72,6 +73,8 @@ struct RunbookShow: AsyncParsableCommand {
             if s.destructive { flags.append("DESTRUCTIVE") }
             print("\(i + 1). [\(s.kind.name)\(s.id.map { " \($0)" } ?? "")] \(s.title)\(flags.isEmpty ? "" : "  (\(flags.joined(separator: ", ")))")")
             if let c = s.command { print("     $ " + RunbookMarkdown.display(c)) }
+            if case .keyspace(let top, let scanCount) = s.kind { print("     $ redis-runbook memory --top \(top) --scan-count \(scanCount)   (read-only)") }
+            if let b = s.batches { print("     (in batches: again with each {{\(b.cursor)}} it returns until 0, at most \(b.maxBatches))") }
             switch s.kind {
             case .check(_, let e, let p, let f, _):
                 if let e { print("     expect: \(e)") }
@@ -265,6 +268,19 @@ struct RunbookLaunch: Sendable {
         let driver = RunbookLineRunner(runner: runner, kubectl: kubectl, log: log, store: store, snapshot: source)
         driver.interruption = flag
         driver.passwordArgv = (try? global.liveTarget())?.passwordArgv
+        if let target = try? global.liveTarget() {
+            // The same analysis as `redis-runbook memory` (MemoryCommand.analyze), for keyspace-analysis steps.
+            driver.keyspaceAnalyzer = { req in
+                var options = MemoryAnalysisOptions(scanCount: req.scanCount, top: req.top, sampleFraction: 1, bullPrefix: req.bullPrefix)
+                options.topPatterns = req.top
+                let started = ContinuousClock.now
+                let report = await MemoryCommand.analyze(target, options: options, runner: Runner()) { _ in }
+                let d = ContinuousClock.now - started
+                return KeyspaceOutcome(complete: report.complete, stopReason: report.stopReason, report: report.renderText(),
+                                       values: report.runbookValues(),
+                                       durationSeconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+            }
+        }
         let status = await driver.drive(&run)
         if existing == nil { await prober.shutdown() }
         // No process started by this run outlives it (a snapshot probe still in its timeout, ...).

@@ -119,6 +119,9 @@ public final class RunbookLineRunner: @unchecked Sendable {
     /// read when a redis-cli step meets NOAUTH (the container has REDIS_PASSWORD but no
     /// REDISCLI_AUTH), kept in memory only, sent as `AUTH` on redis-cli's stdin.
     var passwordArgv: [String]?
+    /// Runs a `keyspace-analysis` step: the analysis of `redis-runbook memory` (set by the
+    /// launch, which knows the live target). Without it the step reports that it could not run.
+    var keyspaceAnalyzer: (@Sendable (KeyspaceRequest) async -> KeyspaceOutcome)?
     /// The run ended through `.finished` and its incident log path was printed.
     private(set) var printedLogPath = false
     private var password: String?
@@ -188,6 +191,10 @@ public final class RunbookLineRunner: @unchecked Sendable {
                 queue = run.handle(.waited) + queue
             case .ask(let p):
                 queue = run.handle(.answer(ask(p))) + queue
+            case .analyzeKeyspace(let req):
+                let out = await analyzeKeyspace(req)
+                if interruption.signal != nil && !interruptedHandled { continue }
+                queue = run.handle(.keyspaceAnalyzed(out)) + queue
             case .finished(let status, _):
                 await accountData(run)
                 output("Incident log: \(log.path)")
@@ -218,6 +225,24 @@ public final class RunbookLineRunner: @unchecked Sendable {
         e.message = account.line
         e.data = account
         write(e)
+    }
+
+    /// The keyspace analysis, stopped between batches when a signal arrives.
+    func analyzeKeyspace(_ req: KeyspaceRequest) async -> KeyspaceOutcome {
+        guard let analyzer = keyspaceAnalyzer else {
+            return KeyspaceOutcome(complete: false, stopReason: "this driver cannot run the keyspace analysis", report: "", values: [:], durationSeconds: 0)
+        }
+        let work = Task { await analyzer(req) }
+        let flag = interruption
+        let watcher = Task {
+            while !Task.isCancelled {
+                if flag.signal != nil { work.cancel(); return }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let out = await work.value
+        watcher.cancel()
+        return out
     }
 
     /// Runs a step's command. A `kubectl exec ... -- redis-cli CMD ARGS` that Redis answers with

@@ -187,21 +187,51 @@ public enum Findings {
             }
         }
 
+        // The running config against the pod's manifest (what a restart comes back with).
+        var manifestDiff: [String: String] = [:]
+        if let m = s.manifest {
+            if let want = m.maxmemoryBytes, let have = s.config.maxmemory ?? mem.maxmemoryBytes, want != have {
+                manifestDiff["maxmemory"] = "maxmemory \(have) (\(Fmt.bytes(have))) running, --maxmemory \(m.maxmemory ?? String(want)) (\(Fmt.bytes(want))) in the manifest"
+            }
+            if let want = m.maxmemoryPolicy, let have = (s.config.maxmemoryPolicy ?? mem.policy)?.lowercased(), want != have {
+                manifestDiff["maxmemory-policy"] = "maxmemory-policy \(have) running, \(want) in the manifest"
+            }
+            if let want = m.appendonly, let have = s.config.appendonly?.lowercased(), want != have {
+                manifestDiff["appendonly"] = "appendonly \(have) running, \(want) in the manifest"
+            }
+            if let want = m.appendfsync, let have = (s.config.appendfsync ?? per.appendfsync)?.lowercased(), want != have {
+                manifestDiff["appendfsync"] = "appendfsync \(have) running, \(want) in the manifest"
+            }
+        }
+        /// A setting that an ADR finding already reports: its manifest difference goes into that evidence.
+        func restartNote(_ key: String) -> String {
+            guard let d = manifestDiff.removeValue(forKey: key) else { return "" }
+            return "; " + d + " (a restart brings the manifest's value back)"
+        }
+
         // Config drift against ADR 0005
         let policy = s.config.maxmemoryPolicy ?? mem.policy
         if let p = policy, p != "noeviction" {
             let evicted = mem.evictedKeys ?? 0
             add("eviction-policy", evicted > 0 ? .critical : .warning,
                 "maxmemory-policy is \(p), not noeviction: BullMQ keys can be evicted",
-                "maxmemory-policy \(p)\(mem.evictedKeys.map { ", evicted_keys \($0)" } ?? "")", "config-drift")
+                "maxmemory-policy \(p)\(mem.evictedKeys.map { ", evicted_keys \($0)" } ?? "")" + restartNote("maxmemory-policy"), "config-drift")
         }
         if s.config.appendonly == "no" || (s.config.appendonly == nil && per.aofEnabled == false && per.loading != true) {
             add("aof-disabled", .warning, "AOF persistence is off: a restart loses every write since the last RDB save",
-                s.config.appendonly != nil ? "appendonly no" : "aof_enabled:0", "config-drift")
+                (s.config.appendonly != nil ? "appendonly no" : "aof_enabled:0") + restartNote("appendonly"), "config-drift")
         }
         if let f = s.config.appendfsync ?? per.appendfsync, f != "everysec" {
             add("fsync-policy", .warning, "appendfsync is \(f), the ADR says everysec",
-                "appendfsync \(f)\(f == "always" ? " (slow; Redis exits on a disk-full write error)" : f == "no" ? " (the kernel decides when data reaches disk)" : "")", "config-drift")
+                "appendfsync \(f)\(f == "always" ? " (slow; Redis exits on a disk-full write error)" : f == "no" ? " (the kernel decides when data reaches disk)" : "")" + restartNote("appendfsync"), "config-drift")
+        }
+        // What no other finding reports: the running value is right (or a choice, like a raised
+        // maxmemory) but the manifest says something else, so the next restart undoes it.
+        if !manifestDiff.isEmpty {
+            let order = ["maxmemory", "maxmemory-policy", "appendonly", "appendfsync"]
+            add("config-not-persisted", .warning,
+                "The running config differs from the manifest: a restart brings the manifest's values back",
+                order.compactMap { manifestDiff[$0] }.joined(separator: "; "), manifestDiff["maxmemory"] != nil ? "memory-pressure" : "config-drift")
         }
 
         // Exporter

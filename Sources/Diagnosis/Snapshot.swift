@@ -43,12 +43,15 @@ public struct Snapshot: Codable, Sendable, Equatable {
     /// True while the walk that finds BullMQ queues has not finished once (a large keyspace):
     /// `queues` may be incomplete. Nil when the list is complete or Redis was not read.
     public var queuesSearching: Bool?
+    /// The Redis settings the pod's manifest passes as redis-server arguments (what a restart
+    /// comes back with). Nil without a pod.
+    public var manifest: ManifestConfig?
 
     public init() {}
 
     public enum CodingKeys: String, CodingKey {
         case schemaVersion, takenAt, context, namespace, pod, memory, persistence, clients, exporter, queues, findings, errors, redisState, redisVersion, keyspace, config
-        case redisError, redisServer, logEvidence, adr, keyspaceLastKnown, keyspaceLastKnownAt, cluster, queuesSearching
+        case redisError, redisServer, logEvidence, adr, keyspaceLastKnown, keyspaceLastKnownAt, cluster, queuesSearching, manifest
     }
     // Encode nil optionals as null (the schema promises the keys).
     public func encode(to encoder: any Encoder) throws {
@@ -77,6 +80,7 @@ public struct Snapshot: Codable, Sendable, Equatable {
         try c.encode(keyspaceLastKnownAt, forKey: .keyspaceLastKnownAt)
         try c.encode(cluster, forKey: .cluster)
         try c.encode(queuesSearching, forKey: .queuesSearching)
+        try c.encode(manifest, forKey: .manifest)
     }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -104,6 +108,84 @@ public struct Snapshot: Codable, Sendable, Equatable {
         keyspaceLastKnownAt = try c.decodeIfPresent(String.self, forKey: .keyspaceLastKnownAt)
         cluster = try c.decodeIfPresent(ClusterAccess.self, forKey: .cluster)
         queuesSearching = try c.decodeIfPresent(Bool.self, forKey: .queuesSearching)
+        manifest = try c.decodeIfPresent(ManifestConfig.self, forKey: .manifest)
+    }
+}
+
+/// Redis settings as the pod's manifest declares them: `redis-server` arguments of the Redis
+/// container (`command` + `args`), e.g. `--maxmemory 384mb`. The pod's spec is the
+/// StatefulSet's template it was created from; a restart comes back with these values, so a
+/// running value that differs from them is lost at the next restart. Nil fields: not set there
+/// (e.g. in a config file the tool cannot read).
+public struct ManifestConfig: Codable, Sendable, Equatable {
+    /// The `--maxmemory` argument as written (`384mb`).
+    public var maxmemory: String?
+    public var maxmemoryBytes: Int64?
+    public var maxmemoryPolicy: String?
+    public var appendonly: String?
+    public var appendfsync: String?
+    /// Index of the Redis container in the pod spec (and the StatefulSet template).
+    public var containerIndex: Int?
+    /// Index of the value after `--maxmemory` in the container's `args` (nil when it is in `command` or absent).
+    public var maxmemoryArgIndex: Int?
+    public init() {}
+
+    public enum CodingKeys: String, CodingKey { case maxmemory, maxmemoryBytes, maxmemoryPolicy, appendonly, appendfsync, containerIndex, maxmemoryArgIndex }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(maxmemory, forKey: .maxmemory)
+        try c.encode(maxmemoryBytes, forKey: .maxmemoryBytes)
+        try c.encode(maxmemoryPolicy, forKey: .maxmemoryPolicy)
+        try c.encode(appendonly, forKey: .appendonly)
+        try c.encode(appendfsync, forKey: .appendfsync)
+        try c.encode(containerIndex, forKey: .containerIndex)
+        try c.encode(maxmemoryArgIndex, forKey: .maxmemoryArgIndex)
+    }
+
+    /// Reads `--name value` pairs from a container's command and args.
+    public static func parse(command: [String], args: [String], containerIndex: Int?) -> ManifestConfig {
+        var m = ManifestConfig()
+        m.containerIndex = containerIndex
+        func scan(_ list: [String], isArgs: Bool) {
+            var i = 0
+            while i < list.count {
+                let a = list[i]
+                var name = "", value: String? = nil, valueIndex: Int? = nil
+                if a.hasPrefix("--"), let sp = a.firstIndex(of: " ") {
+                    // `- --appendonly yes` in exec form is one argument; redis-server reads it as one line.
+                    name = String(a[a.index(a.startIndex, offsetBy: 2)..<sp])
+                    value = a[a.index(after: sp)...].trimmingCharacters(in: .whitespaces)
+                } else if a.hasPrefix("--"), let eq = a.firstIndex(of: "=") {
+                    name = String(a[a.index(a.startIndex, offsetBy: 2)..<eq]); value = String(a[a.index(after: eq)...])
+                } else if a.hasPrefix("--"), i + 1 < list.count {
+                    name = String(a.dropFirst(2)); value = list[i + 1]; valueIndex = i + 1
+                }
+                switch name.lowercased() {
+                case "maxmemory":
+                    m.maxmemory = value; m.maxmemoryBytes = value.flatMap(ManifestConfig.redisBytes)
+                    m.maxmemoryArgIndex = isArgs ? valueIndex : nil
+                case "maxmemory-policy": m.maxmemoryPolicy = value?.lowercased()
+                case "appendonly": m.appendonly = value?.lowercased()
+                case "appendfsync": m.appendfsync = value?.lowercased()
+                default: break
+                }
+                i += valueIndex != nil && !name.isEmpty && ["maxmemory", "maxmemory-policy", "appendonly", "appendfsync"].contains(name.lowercased()) ? 2 : 1
+            }
+        }
+        scan(command, isArgs: false)
+        scan(args, isArgs: true)
+        return m
+    }
+
+    /// A Redis memory value (`384mb`, `1gb`, `100kb`, `1m`, bytes) in bytes, as redis.conf reads it.
+    public static func redisBytes(_ text: String) -> Int64? {
+        let t = text.lowercased()
+        let units: [(String, Int64)] = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1_000), ("b", 1)]
+        for (u, f) in units where t.hasSuffix(u) {
+            guard let n = Int64(t.dropLast(u.count)) else { return nil }
+            return n * f
+        }
+        return Int64(t)
     }
 }
 

@@ -57,6 +57,10 @@ public enum SnapshotBuilder {
             s.pod = podSummary(pod, node: input.node, events: input.events ?? [], redisContainer: input.redisContainer)
             s.memory.limitBytes = s.pod?.redisMemoryLimitBytes
             s.exporter.present = (pod.spec?.containers ?? []).contains(where: isExporter)
+            if let rc = redisContainer(in: pod, named: input.redisContainer) {
+                let idx = (pod.spec?.containers ?? []).firstIndex { $0 == rc }
+                s.manifest = ManifestConfig.parse(command: rc.command ?? [], args: rc.args ?? [], containerIndex: idx)
+            }
         }
 
         // Redis INFO

@@ -3,7 +3,7 @@ import Foundation
 /// Folds sized keys into bounded aggregates: per pattern, the top N keys, and BullMQ per queue
 /// and state. Memory stays bounded whatever the key count (patterns and queues are capped).
 struct Aggregator {
-    struct PatternStat { var keys = 0; var bytes = 0; var byType = [Int](repeating: 0, count: KeyType.allCases.count) }
+    struct PatternStat { var keys = 0; var bytes = 0; var withTTL = 0; var byType = [Int](repeating: 0, count: KeyType.allCases.count) }
     struct StateStat { var structureKeys = 0; var structureBytes = 0; var jobs = 0; var jobKeys = 0; var jobBytes = 0 }
     struct QueueStat { var keys = 0; var bytes = 0; var states: [String: StateStat] = [:] }
 
@@ -39,9 +39,11 @@ struct Aggregator {
             patterns[pattern, default: PatternStat()].keys += 1
             patterns[pattern]!.bytes += k.bytes
             patterns[pattern]!.byType[ti] += 1
+            if k.hasTTL { patterns[pattern]!.withTTL += 1 }
         } else {
             overflowed = true
             overflow.keys += 1; overflow.bytes += k.bytes; overflow.byType[ti] += 1
+            if k.hasTTL { overflow.withTTL += 1 }
         }
         if topN > 0, top.count < topN || k.bytes > top[top.count - 1].bytes {
             let at = top.firstIndex { $0.bytes < k.bytes } ?? top.count
@@ -84,7 +86,7 @@ struct Aggregator {
             return MemoryReport.PatternRow(pattern: name, keys: s(st.keys), bytes: s(st.bytes),
                                            share: Double(s(st.bytes)) / denom,
                                            averageBytes: st.keys > 0 ? st.bytes / st.keys : 0,
-                                           type: KeyType.allCases[ti].rawValue)
+                                           type: KeyType.allCases[ti].rawValue, keysWithTTL: s(st.withTTL))
         }
         let restBytes = rest.reduce(0) { $0 + $1.1.bytes }
         let other = MemoryReport.OtherPatterns(patterns: rest.count, keys: s(rest.reduce(0) { $0 + $1.1.keys }),

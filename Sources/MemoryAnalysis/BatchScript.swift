@@ -3,7 +3,7 @@ import Foundation
 /// The read-only Lua script run once per batch (`EVALSHA_RO sha 0 cursor count samples threshold prefix`).
 ///
 /// It runs `SCAN cursor COUNT count`, and for each key found (or each key whose SHA-1 falls
-/// under `threshold` when sampling) `MEMORY USAGE key SAMPLES samples`, `TYPE key` and, for
+/// under `threshold` when sampling) `MEMORY USAGE key SAMPLES samples`, `TYPE key`, `PTTL key` and, for
 /// keys under the BullMQ prefix, the state of the job the key belongs to: `ZSCORE` in the
 /// queue's completed/failed/delayed/prioritized/waiting-children sets, else `EXISTS <job>:lock`
 /// (active), else waiting. Every call is O(1) or O(log N); nothing is written.
@@ -11,7 +11,8 @@ import Foundation
 /// Reply: ONE bulk string on one line, printable ASCII only:
 ///   `RRM1 <cursor> <keysScanned> <scriptMicros>` then per sized key ` <rec>` with
 ///   rec = `<type><bytes>,<state><enc><len>:<key>`
-///   - type: s string, l list, h hash, z zset, t set, x stream, o other
+///   - type: s string, l list, h hash, z zset, t set, x stream, o other; upper case when the
+///     key has a TTL (PTTL >= 0)
 ///   - state: `-` not BullMQ, `S` queue structure, or the job's state: C completed, F failed,
 ///     D delayed, P prioritized, G waiting-children, A active, W waiting/paused/unknown
 ///   - enc `r`: key bytes as is (they are all in 0x21...0x7E); enc `x`: lowercase hex of the key
@@ -66,6 +67,7 @@ for i = 1, #keys do
     local size = redis.call('MEMORY', 'USAGE', k, 'SAMPLES', samples)
     if size then
       local t = tcode[redis.call('TYPE', k)['ok']] or 'o'
+      if redis.call('PTTL', k) >= 0 then t = string.upper(t) end
       local enc, kk = 'r', k
       if string.find(k, '[^!-~]') then
         enc = 'x'
@@ -100,6 +102,8 @@ public struct SizedKey: Sendable, Equatable {
     public var type: KeyType
     public var bytes: Int
     public var bull: BullCode
+    /// The key expires (it has a TTL).
+    public var hasTTL: Bool = false
 }
 
 public enum KeyType: String, Sendable, Codable, CaseIterable {
@@ -189,7 +193,9 @@ extension BatchReply {
         keys.reserveCapacity(scanned)
         while i < b.count {
             // <type><bytes>,<state><enc><len>:<key>
-            let type = KeyType(code: b[i]); i += 1
+            let code = b[i]; i += 1
+            let hasTTL = code >= 0x41 && code <= 0x5A
+            let type = KeyType(code: hasTTL ? code + 0x20 : code)
             var size = 0, digits = 0
             while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { size = size &* 10 &+ Int(b[i] - 0x30); i += 1; digits += 1 }
             guard digits > 0, i < b.count, b[i] == UInt8(ascii: ",") else { throw BatchReplyError.malformed("bad size at \(i)") }
@@ -212,7 +218,7 @@ extension BatchReply {
                 key = k
             default: throw BatchReplyError.malformed("bad key encoding at \(i)")
             }
-            keys.append(SizedKey(key: key, type: type, bytes: size, bull: bull))
+            keys.append(SizedKey(key: key, type: type, bytes: size, bull: bull, hasTTL: hasTTL))
             if i < b.count {
                 guard b[i] == 0x20 else { throw BatchReplyError.malformed("missing separator at \(i)") }
                 i += 1

@@ -15,6 +15,33 @@ import Foundation
 /// - `{token}`  alphanumeric segments of 16+ characters mixing letters and digits
 /// Everything else is kept literally (rendered with `KeyDisplay`).
 public enum KeyPattern {
+    /// The placeholders `pattern` writes.
+    public static let placeholders = ["{uuid}", "{date}", "{token}", "{ts}", "{id}", "{hash}"]
+
+    /// A `SCAN ... MATCH` glob for a pattern: each placeholder becomes `*`, glob characters in the
+    /// literal parts are escaped. nil when the pattern cannot be matched safely: it holds an
+    /// escaped (non-printable) byte, is the overflow row, or has fewer than 3 literal
+    /// characters (a glob such as `*` or `*:*` would match nearly every key).
+    public static func scanGlob(_ pattern: String) -> String? {
+        guard !pattern.isEmpty, !pattern.hasPrefix("("), !pattern.contains("\\"),
+              pattern.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) else { return nil }
+        var glob = ""
+        var literals = 0
+        var rest = Substring(pattern)
+        while !rest.isEmpty {
+            if let p = placeholders.first(where: { rest.hasPrefix($0) }) {
+                if !glob.hasSuffix("*") { glob += "*" }
+                rest = rest.dropFirst(p.count)
+                continue
+            }
+            let c = rest.removeFirst()
+            if "*?[]".contains(c) { glob += "\\" }
+            glob.append(c)
+            if c.isLetter || c.isNumber { literals += 1 }
+        }
+        return literals >= 3 ? glob : nil
+    }
+
     public static func pattern(_ key: [UInt8]) -> String {
         pattern(key[...])
     }

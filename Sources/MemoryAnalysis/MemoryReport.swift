@@ -19,7 +19,7 @@ import Foundation
 ///   `maxBatchLatencyMs`, `medianBatchLatencyMs`, `maxScriptMs`, `medianScriptMs`, `pauses`, `pausedSeconds`,
 ///   `scanCount`, `lastScanCount`, `memorySamples`, `command`
 /// - `sampling`: `fraction`, `estimated`, `scale`
-/// - `patterns[]`: `pattern`, `keys`, `bytes`, `share`, `averageBytes`, `type`
+/// - `patterns[]`: `pattern`, `keys`, `bytes`, `share`, `averageBytes`, `type`, `keysWithTTL`
 /// - `otherPatterns`: `patterns`, `keys`, `bytes`, `share` (everything beyond `patterns[]`)
 /// - `topKeys[]`: `key` (terminal-safe rendering), `keyHex` (only when the name is not clean
 ///   printable UTF-8), `type`, `bytes`, `pattern`
@@ -96,6 +96,14 @@ public struct MemoryReport: Sendable, Codable, Equatable {
         public var share: Double
         public var averageBytes: Int
         public var type: String
+        /// Keys of the pattern that have a TTL (PTTL >= 0).
+        public var keysWithTTL: Int
+        /// "none", "all" or "N of M keys" expire.
+        public var ttlState: String {
+            if keysWithTTL == 0 { return "no TTL" }
+            if keysWithTTL >= keys { return "all expire" }
+            return "\(keysWithTTL) of \(keys) expire"
+        }
     }
 
     public struct OtherPatterns: Sendable, Codable, Equatable {
@@ -206,10 +214,10 @@ extension MemoryReport {
 
         line("Top patterns by bytes")
         let pw = min(60, max(20, (patterns.map { $0.pattern.count }.max() ?? 0)))
-        line("  \(pad("pattern", pw))  \(lpad("keys", 9))  \(lpad("bytes", 10))  \(lpad("share", 6))  \(lpad("avg", 9))  type")
+        line("  \(pad("pattern", pw))  \(lpad("keys", 9))  \(lpad("bytes", 10))  \(lpad("share", 6))  \(lpad("avg", 9))  \(pad("type", 6))  ttl")
         for p in patterns {
             let name = p.pattern.count > pw ? String(p.pattern.prefix(pw - 1)) + "…" : p.pattern
-            line("  \(pad(name, pw))  \(lpad(String(p.keys), 9))  \(lpad(ByteFormat.human(p.bytes), 10))  \(lpad(ByteFormat.percent(p.share), 6))  \(lpad(ByteFormat.human(p.averageBytes), 9))  \(p.type)")
+            line("  \(pad(name, pw))  \(lpad(String(p.keys), 9))  \(lpad(ByteFormat.human(p.bytes), 10))  \(lpad(ByteFormat.percent(p.share), 6))  \(lpad(ByteFormat.human(p.averageBytes), 9))  \(pad(p.type, 6))  \(p.ttlState)")
         }
         if otherPatterns.patterns > 0 {
             line("  \(pad("(\(otherPatterns.patterns) more patterns)", pw))  \(lpad(String(otherPatterns.keys), 9))  \(lpad(ByteFormat.human(otherPatterns.bytes), 10))  \(lpad(ByteFormat.percent(otherPatterns.share), 6))")
@@ -235,5 +243,45 @@ extension MemoryReport {
             for n in notes { line("Note: \(n)") }
         }
         return o
+    }
+}
+
+// MARK: - Values for a runbook
+
+extension MemoryReport {
+    /// The pattern a runbook offers to free: the biggest by bytes that is not under the BullMQ
+    /// prefix (BullMQ data is trimmed per queue and state, never by pattern) and that has a
+    /// SCAN MATCH glob (`KeyPattern.scanGlob`).
+    public func topFreeablePattern() -> PatternRow? {
+        let bull = bullmq.prefix.isEmpty ? nil : bullmq.prefix + ":"
+        return patterns.first { p in
+            if let bull, p.pattern.hasPrefix(bull) { return false }
+            return KeyPattern.scanGlob(p.pattern) != nil
+        }
+    }
+
+    /// Named values a runbook step captures from the analysis (`keyspace-analysis`):
+    /// `top_pattern`, `top_pattern_glob`, `top_pattern_keys`, `top_pattern_bytes`,
+    /// `top_pattern_human`, `top_pattern_ttl`, `top_pattern_type`, `top_pattern_share`,
+    /// `keyspace_keys_scanned`, `keyspace_key_bytes`, `keyspace_complete`, `keyspace_patterns`
+    /// (the top five, one line each). Empty strings when no freeable pattern was found.
+    public func runbookValues() -> [String: String] {
+        var v: [String: String] = [:]
+        let top = topFreeablePattern()
+        v["top_pattern"] = top?.pattern ?? ""
+        v["top_pattern_glob"] = top.flatMap { KeyPattern.scanGlob($0.pattern) } ?? ""
+        v["top_pattern_keys"] = top.map { String($0.keys) } ?? "0"
+        v["top_pattern_bytes"] = top.map { String($0.bytes) } ?? "0"
+        v["top_pattern_human"] = top.map { ByteFormat.human($0.bytes) } ?? "0 B"
+        v["top_pattern_ttl"] = top?.ttlState ?? "unknown"
+        v["top_pattern_type"] = top?.type ?? ""
+        v["top_pattern_share"] = top.map { ByteFormat.percent($0.share) } ?? "0.0%"
+        v["keyspace_keys_scanned"] = String(scan.keysScanned)
+        v["keyspace_key_bytes"] = String(totals.keyBytes)
+        v["keyspace_complete"] = complete ? "yes" : "no"
+        v["keyspace_patterns"] = patterns.prefix(5).map {
+            "\($0.pattern): \(ByteFormat.human($0.bytes)) in \($0.keys) keys (\(ByteFormat.percent($0.share))), \($0.ttlState)"
+        }.joined(separator: "\n")
+        return v
     }
 }

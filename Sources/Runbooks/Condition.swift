@@ -399,6 +399,7 @@ public enum SnapshotPathCatalog {
         "clients": ["connected", "blocked", "opsPerSec", "rejectedConnections"],
         "exporter": ["up", "present"],
         "config": ["appendonly", "appendfsync", "maxmemoryPolicy", "maxmemory", "appenddirname", "appendfilename", "dir"],
+        "manifest": ["maxmemory", "maxmemoryBytes", "maxmemoryPolicy", "appendonly", "appendfsync", "containerIndex", "maxmemoryArgIndex"],
     ]
     public static let scalars: Set<String> = ["schemaVersion", "takenAt", "context", "namespace", "redisState", "redisVersion", "redisError", "redisServer", "keyspaceLastKnownAt"]
     public static let openSections: Set<String> = ["keyspace", "keyspaceLastKnown", "queues", "findings", "errors"]

@@ -104,8 +104,36 @@ public enum RunbookEffect: Sendable {
     case recordSnapshot(phase: String, stepIndex: Int)
     /// Persist the run state (JSON) so a new process can resume.
     case saveState(RunState)
+    /// Run the keyspace analysis of `redis-runbook memory` (read-only, bounded SCAN batches)
+    /// and reply `.keyspaceAnalyzed`.
+    case analyzeKeyspace(KeyspaceRequest)
     /// The run is over (finished, aborted, refused). No more effects follow.
     case finished(RunStatus, String)
+}
+
+/// What a `keyspace-analysis` step asks the driver for.
+public struct KeyspaceRequest: Sendable, Equatable {
+    public var top: Int
+    public var scanCount: Int
+    public var bullPrefix: String
+    public init(top: Int, scanCount: Int, bullPrefix: String) { self.top = top; self.scanCount = scanCount; self.bullPrefix = bullPrefix }
+    /// The equivalent command line, shown and logged.
+    public var display: String { "redis-runbook memory --top \(top) --scan-count \(scanCount) --bullmq-prefix \(bullPrefix)" }
+}
+
+/// The driver's answer to `.analyzeKeyspace`.
+public struct KeyspaceOutcome: Sendable, Equatable {
+    /// The scan reached the end of the keyspace.
+    public var complete: Bool
+    public var stopReason: String?
+    /// The report as `redis-runbook memory` prints it.
+    public var report: String
+    /// Named values (`top_pattern`, `top_pattern_bytes`, ...) that become variables.
+    public var values: [String: String]
+    public var durationSeconds: Double
+    public init(complete: Bool, stopReason: String?, report: String, values: [String: String], durationSeconds: Double) {
+        self.complete = complete; self.stopReason = stopReason; self.report = report; self.values = values; self.durationSeconds = durationSeconds
+    }
 }
 
 public enum RunbookEvent: Sendable {
@@ -114,6 +142,7 @@ public enum RunbookEvent: Sendable {
     case commandFinished(CommandOutcome)
     case answer(RunAnswer)
     case waited
+    case keyspaceAnalyzed(KeyspaceOutcome)
     /// The run was interrupted (Ctrl-C, SIGTERM, SIGHUP): the driver has ended the step's
     /// process group. The run stops at once, leaving the system as it is (no undo, no checks
     /// that could hang), and says what is in place.
@@ -147,6 +176,7 @@ public struct RunbookRun: Sendable {
         case confirm
         case choice
         case manual
+        case keyspace(KeyspaceRequest)
         case waitCommand(elapsed: Double)
         case waitSnapshot(elapsed: Double, outcome: CommandOutcome?)
         case waitSleeping(elapsed: Double)
@@ -234,6 +264,8 @@ public struct RunbookRun: Sendable {
             fx += answerChoice(a, by: "operator")
         case (.manual, .answer(let a)):
             fx += answerManual(a, by: "operator")
+        case (.keyspace(let req), .keyspaceAnalyzed(let out)):
+            fx += keyspaceDone(req, out)
         case (.waitCommand(let elapsed), .commandFinished(let out)):
             fx += waitCommandDone(elapsed, out)
         case (.waitSnapshot(let elapsed, let out), .snapshot(let lookup)):
@@ -304,7 +336,7 @@ public struct RunbookRun: Sendable {
     mutating func resolveSnapshotVariables(_ lookup: @Sendable (String) -> String?) -> [RunbookEffect] {
         for v in runbook.variables {
             if case .snapshot(let path) = v.source, state.variables[v.name] == nil {
-                if let val = v.snapshotValue(lookup(path)) { state.variables[v.name] = val }
+                if let val = v.snapshotValue(lookup(path), variables: state.variables) { state.variables[v.name] = val }
             }
         }
         return askNextVariable(from: 0)
@@ -408,11 +440,19 @@ public struct RunbookRun: Sendable {
         if visits[key]! > limit {
             return abort("Step \(state.stepIndex + 1) (\(render(s.title))) was reached \(limit) times; stopping instead of looping.", status: .aborted)
         }
-        var fx: [RunbookEffect] = [.show(.init(.step, "Step \(state.stepIndex + 1)/\(runbook.steps.count): \(render(s.title))"))]
         var e = stepEntry(.step)
         e.message = s.kind.name
-        fx.append(.log(e))
-        return fx + continueStep()
+        // The "Step N/M: title" line is shown once the step's ask: variables have values, so a
+        // title never shows a raw {{name}}.
+        headerPending = true
+        return [.log(e)] + continueStep()
+    }
+    var headerPending = false
+
+    mutating func stepHeader() -> [RunbookEffect] {
+        guard headerPending else { return [] }
+        headerPending = false
+        return [.show(.init(.step, "Step \(state.stepIndex + 1)/\(runbook.steps.count): \(render(step.title))"))]
     }
 
     /// Variables a step uses (templates, texts, conditions).
@@ -443,7 +483,7 @@ public struct RunbookRun: Sendable {
         }) {
             let v = runbook.variables[idx]
             guard case .ask(let question) = v.source else { return [] }
-            let def = v.defaultValue.map { render($0) }
+            let def = v.defaultValue.map { computedDefault(v, render($0)) }
             if options.yes {
                 guard let def else {
                     return abort("Step \(state.stepIndex + 1) needs '\(v.name)' (\(v.description)), which has no default; pass --set \(v.name)=VALUE.", status: .aborted)
@@ -457,7 +497,7 @@ public struct RunbookRun: Sendable {
             return [.ask(.init(kind: .text(defaultValue: def), text: render(question), stepIndex: state.stepIndex))]
         }
         let s = step
-        var fx: [RunbookEffect] = []
+        var fx: [RunbookEffect] = stepHeader()
         if let text = s.text {
             if case .manual = s.kind {} else { fx.append(.show(.init(.text, render(text)))) }
         }
@@ -473,7 +513,7 @@ public struct RunbookRun: Sendable {
 
     mutating func answerStepVariable(_ i: Int, _ a: RunAnswer) -> [RunbookEffect] {
         let v = runbook.variables[i]
-        let def = v.defaultValue.map { render($0) }
+        let def = v.defaultValue.map { computedDefault(v, render($0)) }
         var value: String?
         var by = "operator"
         switch a {
@@ -521,6 +561,11 @@ public struct RunbookRun: Sendable {
             }
             return evaluateCheck(nil, { _ in nil })
         case .command(let cmd, _):
+            if let b = s.batches {
+                state.variables[b.cursor] = "0"
+                state.variables[b.count] = "0"
+                batchesRun = 0
+            }
             guard let rc = renderCommand(cmd, mutates: s.mutates, destructive: s.destructive) else { return missingVariables(cmd) }
             return prepareCommand(rc)
         case .confirm(let q, let def, _, _):
@@ -557,8 +602,45 @@ public struct RunbookRun: Sendable {
             return fx
         case .waitUntil(let cond, _, _, let timeout):
             return [.show(.init(.text, "Waiting up to \(Int(timeout)) s for: \(cond)"))] + pollWait(0)
+        case .keyspace(let top, let scanCount):
+            let prefix = state.variables["bullmq_prefix"].flatMap { $0.isEmpty ? nil : $0 } ?? "bull"
+            let req = KeyspaceRequest(top: top, scanCount: scanCount, bullPrefix: prefix)
+            phase = .keyspace(req)
+            return [.show(.init(.command, "$ " + req.display + "   (read-only: SCAN in batches of at most \(scanCount), never KEYS)")), .analyzeKeyspace(req)]
         }
     }
+
+    mutating func keyspaceDone(_ req: KeyspaceRequest, _ out: KeyspaceOutcome) -> [RunbookEffect] {
+        var fx: [RunbookEffect] = []
+        var e = IncidentEntry(type: .command, runbook: runbook.id)
+        fillStep(&e)
+        e.argv = req.display.split(separator: " ").map(String.init)
+        e.mutates = false
+        e.context = state.target.context; e.namespace = state.target.namespace
+        e.exitCode = out.complete ? 0 : 2
+        e.termination = out.complete ? "complete" : "partial: \(out.stopReason ?? "stopped")"
+        e.durationSeconds = out.durationSeconds
+        e.stdout = out.report
+        fx.append(.log(e))
+        if !out.report.isEmpty { fx.append(.show(.init(.output, IncidentLog.excerpt(out.report, limit: 4000)))) }
+        if out.complete {
+            fx.append(.show(.init(.success, "(analysis complete, \(String(format: "%.1f", out.durationSeconds)) s)")))
+        } else {
+            fx.append(.show(.init(.warning, "Partial analysis (\(out.stopReason ?? "stopped")): the figures cover the keys scanned so far.")))
+        }
+        for (name, value) in out.values.sorted(by: { $0.key < $1.key }) {
+            state.variables[name] = value
+            var c = IncidentEntry(type: .capture, runbook: runbook.id)
+            fillStep(&c); c.name = name; c.value = value
+            fx.append(.log(c))
+        }
+        return fx + startPostcheck(nil)
+    }
+
+    /// The default of a variable after `size`, `multiply` and `reserve`: e.g. 1Gi with multiply
+    /// 0.75 and a reserve of 400 MiB gives min(768 MiB, 1 GiB − 400 MiB) = 624 MiB, in bytes.
+    /// A value that is not a size is returned as it is.
+    func computedDefault(_ v: VariableDecl, _ value: String) -> String { v.computedValue(value, variables: state.variables) }
 
     // MARK: command steps
 
@@ -677,11 +759,15 @@ public struct RunbookRun: Sendable {
         if rc.mutates {
             state.inFlightStep = nil
             if case .none? = step.undo { pushUndo() }
-            fx.append(.recordSnapshot(phase: "after", stepIndex: state.stepIndex))
+            // A batch step records its "after" snapshot once, after its last batch.
+            if step.batches == nil { fx.append(.recordSnapshot(phase: "after", stepIndex: state.stepIndex)) }
             if out.succeeded, case .undoes(let other)? = step.undo, let j = runbook.stepIndex(id: other) {
                 // The change of step `other` is taken back by this step: no undo needed any more.
                 state.undoStack = (state.undoStack ?? []).filter { $0.stepIndex != j }
             }
+        }
+        if let b = step.batches, case .command(let cmd, _) = step.kind {
+            return fx + batchDone(b, cmd, rc, out)
         }
         let shown = [out.stdout, out.stderr].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: "\n")
         if !shown.isEmpty { fx.append(.show(.init(.output, IncidentLog.excerpt(shown, limit: 2000)))) }
@@ -709,6 +795,47 @@ public struct RunbookRun: Sendable {
         default:
             return fx + startPostcheck(out)
         }
+    }
+
+    // MARK: batches
+
+    var batchesRun = 0
+
+    /// One batch of a `batches:` step is done: record its cursor and count, then run the next
+    /// batch (same confirmation) until the cursor is 0 or `max` batches ran.
+    mutating func batchDone(_ b: BatchSpec, _ cmd: CommandTemplate, _ rc: RenderedCommand, _ out: CommandOutcome) -> [RunbookEffect] {
+        batchesRun += 1
+        let lines = out.stdout.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard out.succeeded, lines.count >= 2, let cursor = UInt64(lines[0]), let n = Int(lines[1]) else {
+            let shown = [out.stdout, out.stderr].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: "\n")
+            var fx: [RunbookEffect] = []
+            if !shown.isEmpty { fx.append(.show(.init(.output, IncidentLog.excerpt(shown, limit: 2000)))) }
+            fx.append(.show(.init(.error, "Batch \(batchesRun) did not return a cursor and a count (\(out.termination)); \(state.variables[b.count] ?? "0") keys were handled before it.")))
+            return fx + askRecovery(.command)
+        }
+        let done = (Int(state.variables[b.count] ?? "0") ?? 0) + n
+        state.variables[b.cursor] = String(cursor)
+        state.variables[b.count] = String(done)
+        let total: String = b.total.flatMap { t -> String? in
+            if case .success(let s) = t.render(state.variables) { return s }
+            return nil
+        } ?? "?"
+        var fx: [RunbookEffect] = [.show(.init(.progress, "batch \(batchesRun): \(done) of \(total) keys (cursor \(cursor))"))]
+        if cursor != 0 && batchesRun < b.maxBatches {
+            guard let next = renderCommand(cmd, mutates: rc.mutates, destructive: rc.destructive) else { return fx + missingVariables(cmd) }
+            phase = .command(next)
+            return fx + [.runCommand(next)]
+        }
+        var c = IncidentEntry(type: .capture, runbook: runbook.id)
+        fillStep(&c); c.name = b.count; c.value = String(done)
+        fx.append(.log(c))
+        if rc.mutates { fx.append(.recordSnapshot(phase: "after", stepIndex: state.stepIndex)) }
+        if cursor != 0 {
+            fx.append(.show(.init(.warning, "Stopped after \(batchesRun) batches (the step's limit) with the scan not finished: \(done) keys handled. Run the step again to go on.")))
+        } else {
+            fx.append(.show(.init(.success, "Scan finished: \(done) keys in \(batchesRun) batches.")))
+        }
+        return fx + startPostcheck(out)
     }
 
     // MARK: checks
@@ -1055,6 +1182,9 @@ public struct RunbookRun: Sendable {
         e.exitCode = out.exitCode; e.termination = out.termination; e.durationSeconds = out.durationSeconds
         e.stdout = out.stdout; e.stderr = out.stderr
         var fx: [RunbookEffect] = [.log(e), .recordSnapshot(phase: "after", stepIndex: entry.stepIndex)]
+        if let b = step.batches, case .command(let cmd, _) = step.kind {
+            return fx + batchDone(b, cmd, rc, out)
+        }
         let shown = [out.stdout, out.stderr].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: "\n")
         if !shown.isEmpty { fx.append(.show(.init(.output, IncidentLog.excerpt(shown, limit: 2000)))) }
         if !out.succeeded {

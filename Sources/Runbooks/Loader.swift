@@ -269,18 +269,20 @@ struct Builder {
     // MARK: runbook
 
     static let topKeys = ["id", "title", "summary", "when", "variables", "steps", "end-state"]
-    static let variableKeys = ["name", "description", "from", "option", "ask", "capture", "default", "multiply"]
+    static let variableKeys = ["name", "description", "from", "option", "ask", "capture", "default", "multiply", "size", "reserve"]
     static let commonStepKeys = ["id", "title", "kind", "text", "precheck", "postcheck", "next", "stop", "max-visits"]
     static let kindKeys: [String: [String]] = [
         "explain": [],
         "check": ["command", "stdin", "timeout", "expect", "on-pass", "on-fail", "required", "capture"],
-        "command": ["command", "stdin", "timeout", "mutates", "destructive", "allow-failure", "capture", "undo", "undo-reason", "undoes"],
+        "command": ["command", "stdin", "timeout", "mutates", "destructive", "allow-failure", "capture", "undo", "undo-reason", "undoes", "batches"],
         "confirm": ["question", "default", "on-yes", "on-no", "destructive"],
         "choice": ["question", "options", "default"],
         "wait-until": ["condition", "command", "stdin", "interval", "timeout"],
         "manual": [],
+        "keyspace-analysis": ["top", "scan-count"],
     ]
-    static let kindOrder = ["explain", "check", "command", "confirm", "choice", "wait-until", "manual"]
+    static let kindOrder = ["explain", "check", "command", "confirm", "choice", "wait-until", "manual", "keyspace-analysis"]
+    static let batchKeys = ["cursor", "count", "total", "max"]
     static let optionNames = ["namespace", "context", "statefulset", "pod", "container", "exporter_container", "node", "aof_layout",
                               "aof_dir", "aof_manifest", "aof_file", "backup_path", "backup_dir", "memory_limit", "maxmemory", "queue", "kubeconfig"]
 
@@ -362,14 +364,37 @@ struct Builder {
                             error(value(vm, "default"), "default of '\(name)' uses '{{\(v)}}', which is not declared before it", expected: "a built-in or a variable declared earlier")
                         }
                     }
+                    let size = value(vm, "size").flatMap { bool($0, field: "size") } ?? false
                     var mult: Double? = nil
                     if let mn = value(vm, "multiply") {
                         if case .scalar(let ms) = mn, let x = Double(ms.string), x > 0 { mult = x }
                         else { error(mn, "'multiply' is \(typeName(mn))", expected: "a positive number") }
-                        if case .snapshot = source {} else if source != nil { error(mn, "'multiply' on a variable that is not from the snapshot", expected: "multiply only with 'from:'") }
+                        if case .snapshot = source {} else if case .ask = source, size {} else if source != nil {
+                            error(mn, "'multiply' on a variable that is not from the snapshot", expected: "multiply only with 'from:' (or with 'ask:' and 'size: true')")
+                        }
+                    }
+                    if size, let sn = value(vm, "size") {
+                        if case .ask = source, def == nil { error(sn, "'size: true' on an asked variable without a 'default'", expected: "a 'default' size the prompt computes from") }
+                        if case .option = source { error(sn, "'size: true' on an option", expected: "size only with 'from:' or 'ask:'") }
+                        if case .capture = source { error(sn, "'size: true' on a captured variable", expected: "size only with 'from:' or 'ask:'") }
+                    }
+                    var reserve: [Template] = []
+                    if let rn = value(vm, "reserve") {
+                        if value(vm, "size") == nil || !size { error(rn, "'reserve' without 'size: true'", expected: "'size: true' with it") }
+                        for (r, node) in stringList(rn, field: "reserve") ?? [] {
+                            guard let t = try? Template.parse(r) else { error(node, "'reserve' item '\(clip(r, 40))'", expected: "a {{variable}} holding bytes"); continue }
+                            for v in t.variables where !varNames.contains(v) && BuiltinVariables.names[v] == nil {
+                                error(node, "reserve of '\(name)' uses '{{\(v)}}', which is not declared before it", expected: "a built-in or a variable declared earlier")
+                            }
+                            reserve.append(t)
+                        }
                     }
                     varNames.insert(name)
-                    if let source { vars.append(.init(name: name, description: desc ?? "", source: source, defaultValue: def, multiply: mult, location: loc(item))) }
+                    if let source {
+                        var d = VariableDecl(name: name, description: desc ?? "", source: source, defaultValue: def, multiply: mult, location: loc(item))
+                        d.size = size; d.reserve = reserve
+                        vars.append(d)
+                    }
                 }
             } else {
                 error(vn, "'variables' is \(typeName(vn))", expected: "a list of variables")
@@ -766,9 +791,40 @@ struct Builder {
             if let tn = require(m, "timeout", at: item, what: "a wait-until step", expected: "a 'timeout' (seconds)") { timeout = seconds(tn, field: "timeout") ?? 300 }
             guard let cond else { return nil }
             k = .waitUntil(condition: cond, command: cmd.map { var c = $0; c.timeoutSeconds = min(30, max(5, interval * 5)); return c }, intervalSeconds: interval, timeoutSeconds: timeout)
+        case "keyspace-analysis":
+            var top = 10, scanCount = 500
+            if let tn = value(m, "top") {
+                if let i = tn.int, (1...100).contains(i) { top = i } else { error(tn, "'top' is \(typeName(tn))", expected: "a number from 1 to 100 (pattern rows)") }
+            }
+            if let cn = value(m, "scan-count") {
+                if let i = cn.int, (10...1000).contains(i) { scanCount = i } else { error(cn, "'scan-count' is \(typeName(cn))", expected: "a number from 10 to 1000 (SCAN COUNT per batch)") }
+            }
+            if capture != nil, let cn = value(m, "capture") { error(cn, "'capture' on a keyspace-analysis step", expected: "the step's named values (top_pattern, ...) declared as capture variables") }
+            k = .keyspace(top: top, scanCount: scanCount)
         default: // manual
             if text == nil, value(m, "text") == nil { error(item, "missing field 'text' in a manual step", expected: "the instructions in 'text'") }
             k = .manual(instructions: text ?? "")
+        }
+        var batches: BatchSpec? = nil
+        if let bn = value(m, "batches"), let bm = mapping(bn, what: "'batches'") {
+            checkKeys(bm, allowed: Builder.batchKeys, what: "'batches'")
+            let cursorN = require(bm, "cursor", at: bn, what: "'batches'", expected: "'cursor': the capture variable holding the SCAN cursor")
+            let countN = require(bm, "count", at: bn, what: "'batches'", expected: "'count': the capture variable holding the keys handled so far")
+            let cursor = cursorN.flatMap { string($0, field: "cursor") }
+            let count = countN.flatMap { string($0, field: "count") }
+            if let cursor, let cursorN { captures.append((cursor, cursorN)) }
+            if let count, let countN { captures.append((count, countN)) }
+            var total: Template? = nil
+            if let tn = value(bm, "total"), let t = string(tn, field: "total") {
+                if let tpl = try? Template.parse(t) { total = tpl; for v in tpl.variables { varRefs.append((v, tn)) } }
+                else { error(tn, "'total' '\(clip(t, 40))'", expected: "a number or {{variable}}") }
+            }
+            var maxBatches = 1000
+            if let mn = value(bm, "max") {
+                if let i = mn.int, (1...100_000).contains(i) { maxBatches = i } else { error(mn, "'max' is \(typeName(mn))", expected: "a number of batches from 1 to 100000") }
+            }
+            if capture != nil, let cn = value(m, "capture") { error(cn, "'capture' with 'batches'", expected: "the batch variables 'cursor' and 'count' instead") }
+            if let cursor, let count { batches = BatchSpec(cursor: cursor, count: count, total: total, maxBatches: maxBatches) }
         }
         if post != nil, case .explain = k, let n = value(m, "postcheck") {
             error(n, "a postcheck on an explain step", expected: "postcheck only on steps that do something")
@@ -779,7 +835,7 @@ struct Builder {
         guard diags.count == before else { return nil }
         var st = Step(id: id, title: title, text: text, kind: k, mutates: mutates, destructive: destructive,
                       precheck: pre, postcheck: post, next: next, capture: capture, location: loc(item))
-        st.undo = undo; st.stop = stop; st.maxVisits = maxVisits
+        st.undo = undo; st.stop = stop; st.maxVisits = maxVisits; st.batches = batches
         return st
     }
 

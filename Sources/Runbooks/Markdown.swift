@@ -59,6 +59,9 @@ public enum RunbookMarkdown {
                 o += fence("$ " + display(c)) + "\n\n"
                 if let st = c.stdin { o += "Input sent to the command: \(code(st.raw.replacingOccurrences(of: "\n", with: "\\n")))\n\n" }
                 if allowFailure { o += "A non-zero exit status is accepted.\n\n" }
+                if let b = s.batches {
+                    o += "Runs in batches: again with `{{\(b.cursor)}}` set to the cursor each batch returns (first line of its output) until it is 0, at most \(b.maxBatches) batches; `{{\(b.count)}}` counts the keys handled\(b.total.map { " (progress: N of \($0.raw) keys)" } ?? ""). Confirmed once, before the first batch.\n\n"
+                }
             case .confirm(let q, let d, let y, let n):
                 o += "Question: \(q) — default **\(d ? "yes" : "no")**"
                 if let y { o += " · yes → `\(y)`" }
@@ -73,6 +76,9 @@ public enum RunbookMarkdown {
                 o += "Wait until \(code(c.description)), checking every \(fmt(interval)) s, for at most \(fmt(timeout)) s.\n\n"
             case .manual(let instr):
                 o += instr.trimmingCharacters(in: .whitespacesAndNewlines) + "\n\nConfirm when done.\n\n"
+            case .keyspace(let top, let scanCount):
+                o += fence("$ redis-runbook memory --top \(top) --scan-count \(scanCount)") + "\n\n"
+                o += "The keyspace analysis of `redis-runbook memory` (read-only Lua batches of SCAN COUNT ≤ \(scanCount), never KEYS). Sets `{{top_pattern}}`, `{{top_pattern_glob}}`, `{{top_pattern_keys}}`, `{{top_pattern_bytes}}`, `{{top_pattern_human}}`, `{{top_pattern_ttl}}` (the biggest pattern outside BullMQ) and `{{keyspace_patterns}}` (the top five).\n\n"
             }
             if let p = s.postcheck { o += "Postcheck: \(code(p.description))\n\n" }
             if let n = s.next { o += "Then go to `\(n)`.\n\n" }

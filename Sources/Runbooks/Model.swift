@@ -59,7 +59,14 @@ public struct VariableDecl: Sendable {
     /// Used when the source has no value (and offered as the default when asking).
     public var defaultValue: String?
     /// For numeric snapshot values: multiply and round down (e.g. 0.75 of the memory limit).
+    /// With `size`, it applies to the rendered default of an `ask:` variable too.
     public var multiply: Double?
+    /// The default is a memory size (`1Gi`, `512mb`, bytes): it is converted to bytes, then
+    /// `multiply` and `reserve` apply, so a prompt offers e.g. 75 % of a new limit.
+    public var size: Bool = false
+    /// Bytes that must stay free under the size (e.g. the last fork's copy-on-write): the
+    /// result is min(size × multiply, size − the largest of these). Templates.
+    public var reserve: [Template] = []
     public var location: SourceLocation
     public init(name: String, description: String, source: Source, defaultValue: String?, multiply: Double? = nil, location: SourceLocation) {
         self.name = name; self.description = description; self.source = source; self.defaultValue = defaultValue
@@ -101,6 +108,9 @@ public struct Step: Sendable {
         case choice(question: String, options: [ChoiceOption], defaultKey: String)
         case waitUntil(condition: Condition, command: CommandTemplate?, intervalSeconds: Double, timeoutSeconds: Double)
         case manual(instructions: String)
+        /// The keyspace analysis of `redis-runbook memory` (bounded SCAN batches, read-only),
+        /// run by the driver; its named values (`top_pattern`, ...) become variables.
+        case keyspace(top: Int, scanCount: Int)
 
         public var name: String {
             switch self {
@@ -111,6 +121,7 @@ public struct Step: Sendable {
             case .choice: return "choice"
             case .waitUntil: return "wait-until"
             case .manual: return "manual"
+            case .keyspace: return "keyspace-analysis"
             }
         }
     }
@@ -134,6 +145,8 @@ public struct Step: Sendable {
     public var stop: StopMode?
     /// A step on a loop: the run stops when it is entered more often than this.
     public var maxVisits: Int?
+    /// A command run again batch after batch (a SCAN cursor), gated and confirmed once.
+    public var batches: BatchSpec?
     public var location: SourceLocation
 
     public init(id: String?, title: String, text: String?, kind: Kind, mutates: Bool = false, destructive: Bool = false,
@@ -151,6 +164,24 @@ public struct Step: Sendable {
         case .waitUntil(_, let c, _, _): return c
         default: return nil
         }
+    }
+}
+
+/// A command step that walks a SCAN cursor: the command runs again while the cursor it returns
+/// is not 0. Its stdout is the new cursor on the first line and the number of keys the batch
+/// handled on the second (what `redis-cli EVAL` prints for a `{cursor, n}` reply). The step is
+/// confirmed once; each batch is shown and logged with its progress ("N of M keys").
+public struct BatchSpec: Sendable {
+    /// Variable holding the cursor: set to 0 when the step starts, then to each batch's cursor.
+    public var cursor: String
+    /// Variable holding the running count of keys handled.
+    public var count: String
+    /// What the progress line counts against ("N of M keys"), e.g. `{{top_pattern_keys}}`.
+    public var total: Template?
+    /// At most this many batches (the run stops the loop there and says so).
+    public var maxBatches: Int
+    public init(cursor: String, count: String, total: Template?, maxBatches: Int) {
+        self.cursor = cursor; self.count = count; self.total = total; self.maxBatches = maxBatches
     }
 }
 

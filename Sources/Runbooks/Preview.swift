@@ -207,6 +207,12 @@ public struct RunbookPreview: Sendable, Equatable {
             case .manual(let instructions):
                 d.append(Detail(.text, "by hand", fill(instructions.trimmingCharacters(in: .whitespacesAndNewlines), values)))
                 d.append(Detail(.flow, "", "confirm when done (--yes never does)"))
+            case .keyspace(let top, let scanCount):
+                d.append(Detail(.text, "analyses", "the keyspace as `redis-runbook memory` does: SCAN COUNT \(scanCount) in bounded batches, MEMORY USAGE and PTTL per key, read-only; the top \(top) patterns by bytes"))
+                d.append(Detail(.flow, "", "saves top_pattern, top_pattern_glob, top_pattern_keys, top_pattern_bytes, top_pattern_ttl"))
+            }
+            if let b = s.batches {
+                d.append(Detail(.flow, "", "repeats in batches until the SCAN cursor (\(b.cursor)) is 0 (at most \(b.maxBatches)), counting in \(b.count)"))
             }
             if let p = s.postcheck { d.append(Detail(.condition, "afterwards", cond(p))) }
             if let c = s.capture { d.append(Detail(.flow, "", "saves its output as \(c)")) }
@@ -280,9 +286,25 @@ public struct RunbookPreview: Sendable, Equatable {
 
 extension VariableDecl {
     /// The value of a `from:` variable for a snapshot value (`multiply` applied), nil when none.
-    public func snapshotValue(_ raw: String?) -> String? {
+    public func snapshotValue(_ raw: String?, variables: [String: String] = [:]) -> String? {
         guard let raw, !raw.isEmpty else { return nil }
-        guard let m = multiply else { return raw }
-        return Double(raw).map { String(Int64(($0 * m).rounded(.down))) }
+        guard multiply != nil || size || !reserve.isEmpty else { return raw }
+        let c = computedValue(raw, variables: variables)
+        return Int64(c) != nil ? c : nil
+    }
+
+    /// A computed size (`size`, `multiply`, `reserve`): the base value (bytes, or a size text
+    /// such as 1Gi with `size`), times `multiply`, at most the base minus the largest `reserve`;
+    /// the value as given when it cannot be computed.
+    public func computedValue(_ value: String, variables: [String: String]) -> String {
+        guard multiply != nil || size || !reserve.isEmpty else { return value }
+        guard let base = size ? SizeText.bytes(value) : Double(value).map({ Int64($0) }), base > 0 else { return value }
+        var result = multiply.map { Int64((Double(base) * $0).rounded(.down)) } ?? base
+        let r = reserve.compactMap { t -> Int64? in
+            guard case .success(let s) = t.render(variables) else { return nil }
+            return SizeText.bytes(s)
+        }.max() ?? 0
+        if r > 0 { result = min(result, base - r) }
+        return result > 0 ? String(result) : value
     }
 }

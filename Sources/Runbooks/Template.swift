@@ -68,3 +68,40 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
 public struct MissingVariables: Error, Sendable, Equatable {
     public var names: [String]
 }
+
+/// Memory sizes as operators type them: bytes (`805306368`), Kubernetes quantities (`1Gi`,
+/// `512Mi`, `1G`, `1.5Gi`) and Redis units (`384mb`, `1gb`, `100kb`; `1m` = 10^6 as in
+/// redis.conf). nil for anything else.
+public enum SizeText {
+    public static func bytes(_ text: String) -> Int64? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let end = t.firstIndex { !($0.isASCII && ($0.isNumber || $0 == ".")) } ?? t.endIndex
+        guard let number = Double(t[..<end]), number >= 0 else { return nil }
+        let unit = String(t[end...])
+        let factor: Double
+        switch unit {
+        case "": factor = 1
+        case "Ki": factor = 1024
+        case "Mi": factor = 1024 * 1024
+        case "Gi": factor = 1024 * 1024 * 1024
+        case "Ti": factor = 1024 * 1024 * 1024 * 1024
+        case "k", "K": factor = 1e3
+        case "M": factor = 1e6
+        case "G": factor = 1e9
+        case "T": factor = 1e12
+        default:
+            switch unit.lowercased() {
+            case "b": factor = 1
+            case "kb": factor = 1024
+            case "mb": factor = 1024 * 1024
+            case "gb": factor = 1024 * 1024 * 1024
+            case "m": factor = 1e6
+            case "g": factor = 1e9
+            default: return nil
+            }
+        }
+        let v = number * factor
+        guard v.isFinite, v < 9e18 else { return nil }
+        return Int64(v.rounded(.down))
+    }
+}

@@ -23,7 +23,7 @@ import Testing
         #expect(o["schemaVersion"] as? Int == 1)
         let top = ["schemaVersion", "takenAt", "context", "namespace", "pod", "memory", "persistence", "clients", "exporter", "queues",
                    "findings", "errors", "redisState", "redisVersion", "keyspace", "config", "redisError", "redisServer", "logEvidence", "adr",
-                   "keyspaceLastKnown", "keyspaceLastKnownAt", "cluster", "queuesSearching"]
+                   "keyspaceLastKnown", "keyspaceLastKnownAt", "cluster", "queuesSearching", "manifest"]
         #expect(Set(o.keys) == Set(top))
         #expect(o["takenAt"] is NSNull && o["redisState"] is NSNull && o["context"] is NSNull)
         func keys(_ v: Any?) -> Set<String> { Set((v as? [String: Any])?.keys.map { $0 } ?? []) }

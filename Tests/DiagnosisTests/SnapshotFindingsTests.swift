@@ -304,8 +304,11 @@ import Testing
             $0.infoText = InfoText.make(policy: "allkeys-lru", aofEnabled: 0, evicted: 681)
         }
         let ev = try #require(finding(s, "eviction-policy"))
-        #expect(ev.severity == .critical && ev.runbook == "config-drift" && ev.evidence == "maxmemory-policy allkeys-lru, evicted_keys 681")
-        #expect(finding(s, "aof-disabled")?.evidence == "appendonly no")
+        #expect(ev.severity == .critical && ev.runbook == "config-drift" && ev.evidence.hasPrefix("maxmemory-policy allkeys-lru, evicted_keys 681"))
+        // The pod's manifest says noeviction and appendonly yes: the evidence says a restart brings them back.
+        #expect(ev.evidence.hasSuffix("; maxmemory-policy allkeys-lru running, noeviction in the manifest (a restart brings the manifest's value back)"))
+        #expect(finding(s, "aof-disabled")?.evidence == "appendonly no; appendonly no running, yes in the manifest (a restart brings the manifest's value back)")
+        #expect(finding(s, "config-not-persisted") == nil)
         #expect(finding(s, "aof-disabled")?.runbook == "config-drift")
         #expect(finding(s, "fsync-policy")?.evidence.hasPrefix("appendfsync always") == true)
         #expect(finding(s, "fsync-policy")?.runbook == "config-drift")
@@ -517,5 +520,51 @@ import Testing
         #expect(ranks == ranks.sorted())
         #expect(s.findings.first?.id == "node-not-ready")
         #expect(Set(s.findings.map(\.id)) == ["node-not-ready", "aof-disabled", "oom-rejections"])
+    }
+}
+
+/// Issue 19.5: the running config against the pod's manifest (what a restart brings back).
+@Suite struct ManifestDriftTests {
+    @Test func manifestArgumentsAreRead() throws {
+        let m = ManifestConfig.parse(command: ["redis-server"], args: ["--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory", "384mb",
+                                                                       "--maxmemory-policy", "noeviction"], containerIndex: 0)
+        #expect(m.maxmemory == "384mb" && m.maxmemoryBytes == 402_653_184 && m.maxmemoryArgIndex == 5 && m.containerIndex == 0)
+        #expect(m.maxmemoryPolicy == "noeviction" && m.appendonly == "yes" && m.appendfsync == "everysec")
+        // One exec-form item per setting, as in the fixture's command.
+        let one = ManifestConfig.parse(command: ["redis-server", "--appendonly yes", "--maxmemory 1gb"], args: [], containerIndex: 1)
+        #expect(one.appendonly == "yes" && one.maxmemoryBytes == 1 << 30 && one.maxmemoryArgIndex == nil)
+        // From a real pod JSON: the fixture's redis container.
+        let s = SnapshotBuilder.build(try Healthy.inputs())
+        #expect(s.manifest?.appendonly == "yes" && s.manifest?.maxmemoryPolicy == "noeviction" && s.manifest?.containerIndex == 0)
+        #expect(!s.findings.contains { $0.id == "config-not-persisted" })
+    }
+
+    func snapshot(runtime maxmemory: Int64, policy: String = "noeviction") -> Snapshot {
+        var s = Snapshot()
+        s.config.maxmemory = maxmemory
+        s.config.maxmemoryPolicy = policy
+        s.config.appendonly = "yes"
+        s.config.appendfsync = "everysec"
+        s.manifest = ManifestConfig.parse(command: ["redis-server"], args: ["--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory", "384mb",
+                                                                            "--maxmemory-policy", "noeviction"], containerIndex: 0)
+        return s
+    }
+
+    @Test func runtimeMaxmemoryThatDiffersFromTheManifestIsFlagged() {
+        let same = Findings.evaluate(snapshot(runtime: 402_653_184))
+        #expect(!same.contains { $0.id == "config-not-persisted" })
+        let f = Findings.evaluate(snapshot(runtime: 503_316_480))
+        let d = f.first { $0.id == "config-not-persisted" }
+        #expect(d?.severity == .warning && d?.runbook == "memory-pressure")
+        #expect(d?.evidence.contains("maxmemory 503316480") == true && d?.evidence.contains("--maxmemory 384mb") == true)
+        // A policy changed at runtime is the ADR finding; its evidence says the manifest differs.
+        let p = Findings.evaluate(snapshot(runtime: 402_653_184, policy: "allkeys-lru"))
+        #expect(!p.contains { $0.id == "config-not-persisted" })
+        #expect(p.first { $0.id == "eviction-policy" }?.evidence.contains("maxmemory-policy allkeys-lru running, noeviction in the manifest") == true)
+        // The running value is the ADR's but the manifest is not: the next restart undoes it.
+        var s = snapshot(runtime: 402_653_184)
+        s.manifest?.appendfsync = "always"
+        let q = Findings.evaluate(s).first { $0.id == "config-not-persisted" }
+        #expect(q?.runbook == "config-drift" && q?.evidence == "appendfsync everysec running, always in the manifest")
     }
 }

@@ -12,6 +12,7 @@ struct RunbookHostileTests {
     /// What each file must be rejected for (a fragment of the message) and where (line, nil = any).
     static let expected: [String: (fragment: String, line: Int?)] = [
         "bad-condition.yaml": ("'=' alone", 8),
+        "batches-without-cursor.yaml": ("'cursor'", nil),
         "branch-unknown.yaml": ("nowhere", nil),
         "deep-nesting.yaml": ("", nil),
         "empty.yaml": ("empty", 1),

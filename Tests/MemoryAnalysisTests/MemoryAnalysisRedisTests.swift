@@ -84,6 +84,40 @@ struct Seeded {
 
 @Suite("memory analysis against a real redis-server", .serialized)
 struct MemoryAnalysisRedisTests {
+    @Test("TTL state per pattern and the runbook's values: the top pattern outside BullMQ, its glob, keys, bytes")
+    func ttlStateAndRunbookValues() async throws {
+        try await withRedis { server in
+            var resp = RESP()
+            let blob = String(repeating: "b", count: 2000)
+            for i in 0..<300 { resp.add(strings: ["SET", "cache:blob:\(i)", blob]) }
+            for i in 0..<100 { resp.add(strings: ["SET", "sess:\(String(format: "%08x", 0xabc000 + i))", "v", "EX", "600"]) }
+            for i in 0..<60 { resp.add(strings: ["SET", "tmp:item:\(i)", "v"]) }
+            for i in 0..<20 { resp.add(strings: ["EXPIRE", "tmp:item:\(i)", "600"]) }
+            // BullMQ jobs bigger than everything else: never the pattern a runbook frees.
+            for i in 1...200 { resp.add(strings: ["HSET", "bull:q:\(i)", "data", String(repeating: "j", count: 4000)]) }
+            resp.add(strings: ["HSET", "bull:q:meta", "opts", "{}"])
+            try await server.pipe(resp.data)
+            let session = server.session()
+            var options = MemoryAnalysisOptions(scanCount: 100, top: 10)
+            options.topPatterns = 10
+            let report = await MemoryAnalyzer(channel: session, options: options).run()
+            await session.close()
+            #expect(report.complete)
+            let rows = Dictionary(uniqueKeysWithValues: report.patterns.map { ($0.pattern, $0) })
+            #expect(rows["cache:blob:{id}"]?.ttlState == "no TTL")
+            #expect(rows["sess:{hash}"]?.ttlState == "all expire")
+            #expect(rows["tmp:item:{id}"]?.ttlState == "20 of 60 expire")
+            #expect(report.patterns.first?.pattern.hasPrefix("bull:") == true, "\(report.patterns.map(\.pattern))")
+            let v = report.runbookValues()
+            #expect(v["top_pattern"] == "cache:blob:{id}")
+            #expect(v["top_pattern_glob"] == "cache:blob:*")
+            #expect(v["top_pattern_keys"] == "300")
+            #expect(v["top_pattern_ttl"] == "no TTL")
+            #expect(Int(v["top_pattern_bytes"] ?? "") ?? 0 > 300 * 2000)
+            #expect(report.renderText().contains("20 of 60 expire"))
+        }
+    }
+
     @Test("pattern breakdown, BullMQ per state and top keys match MEMORY USAGE of what was written; no write command runs")
     func knownDataset() async throws {
         try await withRedis { server in
@@ -155,7 +189,7 @@ struct MemoryAnalysisRedisTests {
 
             // Only reads: the commands that ran are the script (and what it calls) plus INFO/ECHO.
             let allowed: Set<String> = ["info", "echo", "script|load", "evalsha_ro", "scan", "memory|usage", "type", "zscore",
-                                        "exists", "time", "command|docs", "command"]
+                                        "exists", "time", "command|docs", "command", "pttl"]
             let ran = Set(after.keys.filter { (after[$0] ?? 0) > (before[$0] ?? 0) })
             #expect(ran.isSubset(of: allowed), "unexpected commands: \(ran.subtracting(allowed))")
             #expect(ran.contains("evalsha_ro"))

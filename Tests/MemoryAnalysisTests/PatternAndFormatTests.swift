@@ -107,4 +107,24 @@ struct PatternAndFormatTests {
         let k = c("bull:email:de:abc123def456", .structure)!
         #expect(BullMQLayout.pattern(prefixColon: pc, k, key: Array("bull:email:de:abc123def456".utf8)) == "bull:email:de:{hash}")
     }
+
+    @Test("a pattern's SCAN MATCH glob: placeholders become *, glob characters escaped, too broad refused")
+    func scanGlobs() {
+        #expect(KeyPattern.scanGlob("cache:blob:{id}") == "cache:blob:*")
+        #expect(KeyPattern.scanGlob("sess:{uuid}:data") == "sess:*:data")
+        #expect(KeyPattern.scanGlob("user{id}:{hash}") == "user*:*")
+        #expect(KeyPattern.scanGlob("cache:api:/v1/products?page={id}") == "cache:api:/v1/products\\?page=*")
+        #expect(KeyPattern.scanGlob("{id}") == nil)
+        #expect(KeyPattern.scanGlob("{uuid}:{id}") == nil)
+        #expect(KeyPattern.scanGlob("ab:{id}") == nil)
+        #expect(KeyPattern.scanGlob("bad\\x00key:{id}") == nil)
+        #expect(KeyPattern.scanGlob("(other patterns: pattern limit reached)") == nil)
+    }
+
+    @Test("an upper-case type code says the key has a TTL")
+    func ttlFlagDecodes() throws {
+        let r = try BatchReply.parse("RRM1 0 2 10 S120,-r3:abc s80,-r3:def")
+        #expect(r.keys.map(\.hasTTL) == [true, false])
+        #expect(r.keys.map(\.type) == [.string, .string])
+    }
 }

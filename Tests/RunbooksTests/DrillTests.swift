@@ -18,6 +18,16 @@ private func seeded(_ box: DrillBox, _ n: Int) async throws -> Int {
     return size
 }
 
+/// Deletes redis-0 and waits for the StatefulSet's new pod (another uid) to be Ready and answer PONG.
+private func restartPod(_ box: DrillBox) async throws {
+    let uid = try await box.pod()?.uid
+    _ = try await box.kubectl(["delete", "pod", "redis-0", "--wait=false"])
+    try await box.eventually("redis-0 recreated and answering", timeout: 180) {
+        guard let p = try await box.pod(), p.uid != uid, p.ready == "True" else { return false }
+        return (try? await box.cli(["PING"], timeout: 5)) == "PONG"
+    }
+}
+
 /// The AOF files' contents by name (read straight from the volume on disk).
 private func aofFingerprint(_ box: DrillBox) throws -> [String: Data] {
     let dir = box.sbx + "/volumes/data-redis-0/appendonlydir"
@@ -293,6 +303,8 @@ struct DrillsA {
             var c = try await box.cell("memory-pressure", "password-only: stop at remedy", yesD + ["--answer", "remedy=stop"],
                                        exit: 3, verdict: "stopped: writes accepted: no")
             #expect(c.live.keys == before && c.live.ready == "True", "\(c.live)")
+            // The keyspace analysis authenticates as `memory` does (AUTH on the session's stdin).
+            #expect(c.result.output.contains("The biggest pattern outside BullMQ: cache:blob:{id}"), "\(c.result.output.suffix(3000))")
             c = try await box.cell("memory-pressure", "password-only: remedy=limit",
                                    yes + ["--answer", "remedy=limit", "--set", "new_limit=128Mi", "--set", "limit_maxmemory=100663296"],
                                    exit: 0, verdict: "finished: Redis serving; \(g(before)) of \(g(before)) keys")
@@ -474,18 +486,103 @@ struct DrillsB {
             let before = try #require(try await box.dbsize())
             try await box.waitFinding(runbook: "memory-pressure", timeout: 60)
             for (name, flags) in [("--yes", yes), ("--yes --yes-destructive", yesD),
-                                  ("no at bigkeys-ask", yes + ["--answer", "bigkeys-ask=no"]),
+                                  ("free: no at the typed confirmation", yes + ["--answer", "remedy=free"]),
                                   ("stop at remedy", yesD + ["--answer", "remedy=stop"])] {
                 let c = try await box.cell("memory-pressure", name, flags, exit: 3, verdict: "stopped: writes accepted: no")
                 #expect(c.live.keys == before && c.live.ready == "True", "\(name): \(c.live)")
+                // The keyspace analysis (the code of `redis-runbook memory`) names the fault's
+                // values as the biggest pattern, with its TTL state.
+                #expect(c.result.output.contains("The biggest pattern outside BullMQ: cache:blob:{id}"), "\(name): no cause named\n\(c.result.output.suffix(3000))")
+                #expect(c.result.output.contains("TTL: no TTL"), "\(name): no TTL state")
+                #expect(!c.result.output.split(separator: "\n").contains { $0.hasPrefix("-- Step") && $0.contains("{{") }, "\(name): a title printed a raw {{variable}}")
             }
             let c = try await box.cell("memory-pressure", "remedy=limit", yes + ["--answer", "remedy=limit", "--set", "new_limit=128Mi",
                                                                                    "--set", "limit_maxmemory=100663296"], exit: 0,
                                        verdict: "finished: Redis serving; \(g(before)) of \(g(before)) keys")
             box.expectServing(c.live, keys: before, "after raising the limit")
             #expect(try await box.cli(["CONFIG", "GET", "maxmemory-policy"]).contains("noeviction"))
+            // Limit and --maxmemory are both in the manifest: a deleted pod comes back with them.
+            try await restartPod(box)
+            #expect(try await box.cli(["CONFIG", "GET", "maxmemory"]).contains("100663296"))
             try await box.verifyRecovered(runbook: "memory-pressure")
             try await box.verifyLog(runOutput: c.result.output)
+        }
+    }
+
+    /// Issue 19.5: the runbook finds the cause and frees it. The analysis names the fault's
+    /// values (cache:blob:{id}, no TTL) as the top pattern; the delete path removes them in
+    /// bounded SCAN + UNLINK batches after the typed confirmation, memory goes down and writes
+    /// are accepted again, BullMQ and the seeded keys stay. Then maxmemory: a runtime CONFIG
+    /// SET left unpersisted makes the dashboard flag config-not-persisted; persisted into the
+    /// StatefulSet, it survives a deleted pod and the finding goes.
+    @Test func memoryPressureFreesThePattern() async throws {
+        try await DrillBox.with(["--memory-limit", "64Mi"]) { box in
+            _ = try await seeded(box, 200)
+            try await box.fault("memory-pressure")
+            let before = try #require(try await box.dbsize())
+            let blobs = Int(try await box.cli(["EVAL", "local n = 0 local c = '0' repeat local r = redis.call('SCAN', c, 'MATCH', 'cache:blob:*', 'COUNT', 1000) c = r[1] n = n + #r[2] until c == '0' return n", "0"])) ?? 0
+            #expect(blobs > 1000, "the fault wrote \(blobs) cache:blob keys")
+            try await box.waitFinding(runbook: "memory-pressure", timeout: 60)
+            let c = try await box.cell("memory-pressure", "remedy=free --yes-destructive", yesD + ["--answer", "remedy=free"], exit: 0,
+                                       verdict: "finished: Redis serving")
+            let out = c.result.output
+            #expect(out.contains("The biggest pattern outside BullMQ: cache:blob:{id}"))
+            #expect(out.contains("SCAN MATCH glob of the keys to delete or expire (the top pattern is cache:blob:{id}): cache:blob:*"))
+            #expect(out.contains("Typed confirmation given by --yes-destructive"))
+            // Progress "N of M keys", batch by batch, and the scan ran to its end.
+            let progress = out.split(separator: "\n").filter { $0.contains("batch ") && $0.contains(" keys (cursor ") }
+            #expect(progress.count >= 3, "batches shown: \(progress.count)\n\(out.suffix(3000))")
+            #expect(out.contains("Scan finished: \(blobs) keys in \(progress.count) batches"), "\(out.suffix(3000))")
+            #expect(out.contains("✓ memory.usedBytes <"), "memory did not go down\n\(out.suffix(3000))")
+            #expect(out.contains("WRITES-OK"))
+            #expect(!out.split(separator: "\n").contains { $0.hasPrefix("-- Step") && $0.contains("{{") }, "a title printed a raw {{variable}}")
+            // Every batch is a logged command with at most 500 keys (SCAN COUNT 500), never KEYS.
+            let batches = try box.logEntries().filter { e in
+                e["type"] as? String == "command" && ((e["argv"] as? [String]) ?? []).contains("cache:blob:*")
+            }
+            #expect(batches.count == progress.count)
+            for b in batches {
+                let argv = (b["argv"] as? [String]) ?? []
+                #expect(argv.contains("500") && !argv.contains("KEYS"))
+                let n = ((b["stdout"] as? String) ?? "").split(separator: "\n").dropFirst().first.flatMap { Int($0) } ?? -1
+                #expect((0...1000).contains(n), "a batch handled \(n) keys")
+            }
+            let left = try await box.cli(["EVAL", "local n = 0 local c = '0' repeat local r = redis.call('SCAN', c, 'MATCH', 'cache:blob:*', 'COUNT', 1000) c = r[1] n = n + #r[2] until c == '0' return n", "0"])
+            #expect(left == "0", "cache:blob keys left: \(left)")
+            #expect(try #require(try await box.dbsize()) < before)
+            #expect(try await box.cli(["EXISTS", "drill:1", "drill:200"]) == "2", "a seeded key went")
+            #expect(!(try await box.cli(["SET", "drill:probe", "x"])).contains("OOM"))
+            _ = try await box.cli(["DEL", "drill:probe"])
+            // The dashboard no longer sees pressure (the OOM count since Redis started stays, as
+            // the oom-rejections finding says, until a restart).
+            try await box.eventually("no memory-pressure finding", timeout: 60) {
+                !(try await box.findings().contains { $0.id == "memory-pressure" })
+            }
+
+            // maxmemory at runtime only: the dashboard flags the running value against the manifest.
+            // Declined: the run stops with the runtime value kept (exit 4) and says it is lost at a restart.
+            var r = try await box.cell("memory-pressure", "remedy=maxmemory, persist no",
+                                       yes + ["--answer", "remedy=maxmemory", "--set", "new_maxmemory=52428800", "--answer", "persist-ask=no"],
+                                       exit: 4, verdict: "stopped: ")
+            #expect(r.result.output.contains("CONFIG SET maxmemory 50331648"), "the verdict does not list the undo")
+            #expect(r.result.output.contains("- 48mb") && r.result.output.contains("+ 52428800"), "no diff shown\n\(r.result.output.suffix(3000))")
+            #expect(r.result.output.contains("maxmemory 52428800 is a runtime change only"))
+            try await box.eventually("config-not-persisted finding", timeout: 60) {
+                try await box.findings().contains { $0.id == "config-not-persisted" && $0.runbook == "memory-pressure" }
+            }
+            // Persisted: the StatefulSet carries it, a deleted pod comes back with it, the finding goes.
+            r = try await box.cell("memory-pressure", "remedy=maxmemory, persist yes",
+                                   yes + ["--answer", "remedy=maxmemory", "--set", "new_maxmemory=54525952", "--answer", "persist-ask=yes"],
+                                   exit: 0, verdict: "finished: Redis serving")
+            #expect(r.result.output.contains("- 48mb") && r.result.output.contains("+ 54525952"))
+            #expect(r.result.output.contains("\"op\":\"test\""), "the patch does not test the old value")
+            let args = try await box.kubectl(["get", "statefulset", "redis", "-o", "jsonpath={.spec.template.spec.containers[0].args}"])
+            #expect(args.output.contains("\"--maxmemory\",\"54525952\""), "StatefulSet args: \(args.output)")
+            try await restartPod(box)
+            #expect(try await box.cli(["CONFIG", "GET", "maxmemory"]).contains("54525952"))
+            try await box.eventually("config-not-persisted gone", timeout: 60) {
+                !(try await box.findings().contains { $0.id == "config-not-persisted" })
+            }
         }
     }
 

@@ -45,6 +45,9 @@ struct Harness {
     var status: RunStatus?
     /// Answers commands by argv before `results` (a simulated live system).
     var respond: ((RenderedCommand) -> CommandOutcome?)? = nil
+    /// The answer to a keyspace-analysis step.
+    var keyspace = KeyspaceOutcome(complete: true, stopReason: nil, report: "Top patterns by bytes", values: [:], durationSeconds: 0.1)
+    var analyses: [KeyspaceRequest] = []
 
     static func ok(_ stdout: String = "", exit: Int = 0) -> CommandOutcome {
         CommandOutcome(exitCode: exit, termination: "exited with status \(exit)", stdout: stdout, stderr: "", durationSeconds: 0.1)
@@ -70,6 +73,9 @@ struct Harness {
                 let out = respond?(rc) ?? (results.isEmpty ? Harness.ok() : results.removeFirst())
                 queue = run.handle(.commandFinished(out)) + queue
             case .wait: queue = run.handle(.waited) + queue
+            case .analyzeKeyspace(let req):
+                analyses.append(req)
+                queue = run.handle(.keyspaceAnalyzed(keyspace)) + queue
             case .ask(let p):
                 prompts.append(p)
                 let a = answers.isEmpty ? RunAnswer.useDefault : answers.removeFirst()

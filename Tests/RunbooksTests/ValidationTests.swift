@@ -13,7 +13,7 @@ import Testing
     @Test func unknownStepKind() throws {
         let d = try #require(only(header + "steps:\n  - kind: bogus\n    title: a\n"))
         #expect(d.location.line == 5 && d.location.column == 11)
-        #expect(d.description.hasSuffix("error: unknown step kind 'bogus', expected one of explain, check, command, confirm, choice, wait-until, manual"))
+        #expect(d.description.hasSuffix("error: unknown step kind 'bogus', expected one of explain, check, command, confirm, choice, wait-until, manual, keyspace-analysis"))
     }
 
     @Test func missingFieldTitleOfStep() throws {
