@@ -1,0 +1,110 @@
+import Diagnosis
+import Foundation
+import ProcessRunner
+
+// APILiveness (dashboard mode): whether the API server answers. A watch process that runs proves
+// nothing (a hung API server keeps it alive and silent), so the API server's answers are tracked,
+// and when it has said nothing for `livenessInterval` a cheap `kubectl get --raw /version` asks
+// it. While that fails, the watches' objects are stale, nothing else is requested (no watch
+// restarts, no one-shot gets, so an outage costs one probe every few seconds), and when it
+// answers again every source resumes at once. It owns `APILivenessState` and the probe; the
+// other sources tell it what they saw (`apiAnswered`, `apiUnreachable`) and read `liveness.down`.
+// It must not touch another source's fields: `resumeAll` asks each source to `resume()` itself.
+
+struct APILivenessState {
+    /// Last time the API server answered a request (a one-shot read, the probe). A watch that
+    /// delivers proves its own stream, not that the server answers new requests (a server that
+    /// hangs on new requests may keep old streams going).
+    var answeredAt: Date?
+    /// The probe's failure while the API server is unreachable (nil: reachable, or not known otherwise).
+    var down: Failure?
+    var downSince: Date?
+    var inFlight = 0
+    var next = Date.distantPast
+    var backoff: TimeInterval = 0
+    /// Liveness probes run so far (tests and the spawn budget).
+    var probes = 0
+}
+
+extension Prober {
+    /// A read of the API's own objects failed for not reaching the API server (refused,
+    /// unauthorized, TLS, no answer in time): it is known down now, without waiting for the
+    /// probe; from here only the probe asks, until it answers.
+    func apiUnreachable(_ f: Failure, _ t: Date) {
+        guard useWatches, liveness.down == nil, !f.killed, let k = f.kind.flatMap(KubectlError.Kind.init(rawValue:)), ClusterAccess.state(for: k) != nil else { return }
+        liveness.down = f
+        liveness.downSince = t
+        liveness.backoff = 1
+        liveness.next = t.addingTimeInterval(liveness.backoff)
+        let wait = liveness.backoff
+        Task {
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            await self.checkLiveness(self.now())
+        }
+    }
+
+    func apiAnswered(_ t: Date) {
+        if liveness.answeredAt.map({ $0 < t }) ?? true { liveness.answeredAt = t }
+    }
+
+    /// Starts the liveness probe when the API server has been silent for `livenessInterval` (or is
+    /// known down and its back-off has passed). Runs beside the refreshes: a hung server holds it
+    /// for its --request-timeout, not the frame. While the server is known down a second probe
+    /// may start before the first has timed out, so a hung server that comes back is seen within
+    /// the back-off, not the back-off plus a time-out.
+    func checkLiveness(_ t: Date, now asap: Bool = false) {
+        guard t >= liveness.next || asap, liveness.inFlight < (liveness.down == nil ? 1 : 2) else { return }
+        if !asap, liveness.down == nil, let a = liveness.answeredAt, t.timeIntervalSince(a) < livenessInterval { return }
+        if liveness.down == nil, liveness.answeredAt == nil, snapshotsTaken == 0 { return }  // the first refresh's reads answer that
+        liveness.inFlight += 1
+        liveness.probes += 1
+        liveness.next = t.addingTimeInterval(liveness.down == nil ? livenessInterval : max(liveness.backoff, 1))
+        Task { await self.runLiveness(started: t) }
+    }
+
+    func runLiveness(started: Date) async {
+        let argv = target.kubectlArgv(["get", "--raw", "/version", "--request-timeout=\(livenessRequestTimeout)"])
+        let r = await runner.run(CommandSpec(argv, timeout: probeTimeout, outputLimit: 1 << 16, label: "probe:liveness"))
+        let t = now()
+        liveness.inFlight -= 1
+        if r.succeeded {
+            apiAnswered(t)
+            liveness.backoff = 0
+            liveness.next = t
+            if liveness.down != nil { resumeAll(t) }
+            return
+        }
+        let f = failureMessage(r)
+        // Killed at our limit, far past its own --request-timeout: kubectl is stuck, which says
+        // nothing either way; ask again later.
+        if f.killed { liveness.next = t.addingTimeInterval(livenessInterval); return }
+        // An answer that is an error (a 500, a 429, a 404) still says the server answers.
+        if let k = f.kind.flatMap(KubectlError.Kind.init(rawValue:)), ClusterAccess.state(for: k) == nil {
+            apiAnswered(t); liveness.next = t; return
+        }
+        // The server answered something since this probe started (a later probe, a watch): this
+        // failure is older news.
+        if let a = liveness.answeredAt, a > started { return }
+        if liveness.down == nil { liveness.downSince = t }
+        liveness.down = f.kind == nil ? Failure(message: "API server not answering: \(f.message)", kind: KubectlError.Kind.timeout.rawValue) : f
+        liveness.backoff = min(max(liveness.backoff * 2, 1), livenessMaxBackoff)
+        liveness.next = max(liveness.next, t.addingTimeInterval(liveness.backoff))
+        // The next probe does not wait for a refresh to notice its time has come.
+        let wait = max(liveness.next.timeIntervalSince(t), 0.05)
+        Task {
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            await self.checkLiveness(self.now())
+        }
+    }
+
+    /// The API server answers again: every source at once (back-offs reset, watches restarted,
+    /// since one attached to a hung connection may never deliver again).
+    func resumeAll(_ t: Date) {
+        liveness.down = nil
+        liveness.downSince = nil
+        cluster.resume()
+        exporter.resume()
+        redisState.resume()
+        logReader.resume()
+    }
+}

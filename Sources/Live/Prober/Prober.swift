@@ -1,0 +1,226 @@
+import Diagnosis
+import Foundation
+import MemoryAnalysis
+import ProcessRunner
+
+// Prober (the coordinator): one `Snapshot` per refresh. It owns the schedule (which source is asked
+// when: the first frame asks only for the pod and Redis, the rest joins the next one), the public
+// settings, and the assembly of `SnapshotInputs` from what each source holds; the sources keep
+// their own state (`ClusterState`, `APILivenessState`, `RedisSessionState`, `QueueDiscovery`,
+// `ExporterState`, `LogReaderState`) and fill it in their own files (ClusterReader, APILiveness,
+// RedisSession, BullMQQueues, ExporterScrape, LogReader; one-shot reads and their error wording in
+// KubectlReads). It must not read a source's raw output or change a source's back-off itself: it
+// calls the source. All of it is isolated to this actor; nothing here spawns but through
+// `Runner`, `LineSession` and `KubeWatch`, and `SnapshotBuilder.build` stays pure.
+
+/// Gathers one `Snapshot` per refresh from the cluster and from Redis.
+///
+/// Spawn budget (what keeps the app cheap to leave open during an incident):
+/// - Redis data (PING, INFO, CONFIG GET, BullMQ counts) goes through ONE persistent
+///   `kubectl exec -i POD -c redis -- redis-cli` session: no process per refresh.
+/// - The pod, its node and its events come from long-lived `kubectl get ... -o json --watch`
+///   processes; a one-shot `get` is used only until a watch is healthy, or while it is down.
+/// - The exporter's metrics (`get --raw .../proxy/metrics`) are read at most every
+///   `metricsInterval`; `logs --previous` once per container restart.
+/// Probes of one refresh run in parallel; a failing source backs off and keeps its last good value.
+public actor Prober {
+    public let target: LiveTarget
+    public let runner: Runner
+    public var useWatches: Bool
+    public var metricsInterval: TimeInterval = 15
+    public var queueDiscoveryInterval: TimeInterval = 30
+    /// Our own limit on one kubectl process. Debian's kubectl dispatcher asks the server's
+    /// /version (with the same --request-timeout) before it runs the real kubectl, so a silent
+    /// API server costs twice the request time-out: 2 × 5 s, plus start-up, stays under this
+    /// and kubectl reports the time-out itself (a cluster state) instead of being killed.
+    public var probeTimeout: Duration = .seconds(12)
+    public var now: @Sendable () -> Date = { Date() }
+    /// How long one refresh waits for the Redis probe (the dashboard sets it). A probe that takes
+    /// longer (redis-cli waiting out its timeout while Redis restarts) keeps running and the
+    /// refresh returns without fresh Redis data ("redis" error; the dashboard keeps the last good
+    /// values), so the pod and node panels are not held back; the next refresh takes the probe's
+    /// result instead of starting another. nil: wait for it (one-shot `status`, `check`).
+    public var redisWait: Duration?
+    public func setRedisWait(_ d: Duration?) { redisWait = d }
+    var snapshotsTaken = 0
+    /// What each source said last (one per source file; see there).
+    var cluster = ClusterState()
+    var liveness = APILivenessState()
+    var redisState = RedisSessionState()
+    var discovery = QueueDiscovery()
+    var exporter = ExporterState()
+    var logReader = LogReaderState()
+
+    // API liveness (dashboard mode): see APILiveness.swift.
+    /// Probe the API server when it has answered nothing for this long. 15 s, the exporter's scrape
+    /// interval: on a quiet cluster that scrape (through the API's pods/proxy) is the answer, so a
+    /// healthy cluster costs next to no probes (each is a real kubectl: ~0.1 s of CPU, and 3 s
+    /// made it 17 kubectl processes a minute instead of 4). The price: a hung API server shows
+    /// within about 20 s, not 5 (an outage that refuses or errors shows at once).
+    public var livenessInterval: TimeInterval = 15
+    /// The probe's own --request-timeout: /version is answered at once by a live server.
+    public var livenessRequestTimeout = "2s"
+    /// Longest wait between two probes while the API server is unreachable.
+    public var livenessMaxBackoff: TimeInterval = 2
+    /// Liveness probes run so far (tests and the spawn budget).
+    public var livenessProbes: Int { liveness.probes }
+
+    /// When each source last read well ("pod", "node", "events", "redis", "exporter"): each
+    /// source writes its own entry; the coordinator turns them into `staleSeconds`.
+    var lastGood: [String: Date] = [:]
+    private var lastKnownKeyspace: (keys: [String: Int], at: String?) = ([:], nil)
+    var previousSnapshot: Snapshot?
+
+    public init(target: LiveTarget, runner: Runner, useWatches: Bool = true) {
+        self.target = target
+        self.runner = runner
+        self.useWatches = useWatches
+    }
+
+    /// Processes spawned so far by this prober (one-shot commands, watch starts, session starts).
+    public var spawnCount: Int {
+        runner.spawnCount + cluster.watches.compactMap { $0?.spawns }.reduce(0, +)
+    }
+
+    public func shutdown() async {
+        cluster.stopWatches()
+        await redisState.session?.close()
+        redisState.session = nil
+    }
+
+    // MARK: - One refresh
+
+    public func snapshot() async -> Snapshot {
+        let t = now()
+        // The dashboard's first refresh asks only for what its first full screen needs, the pod
+        // and Redis (two processes, not five competing for the cores); the node, the events and
+        // the exporter start as soon as that snapshot is built and fill in with the next one.
+        let first = useWatches && snapshotsTaken == 0
+        let r: RedisResult
+        if first {
+            // The frame waits for the pod anyway: Redis gets that long to answer too (a cold
+            // `kubectl exec` on a busy machine can take longer than `redisWait`, and a frame
+            // that waited 8 s on a hung `get` should not then call Redis silent after 1 s).
+            if redisWait != nil, redisState.inFlight == nil {
+                redisState.inFlight = (Task { await self.probeRedis(t) }, t)
+            }
+            await refreshKubernetes(t)
+            r = await redisResult(t)
+        } else {
+            async let k8s: Void = refreshKubernetes(t)
+            async let ev: Void = refreshEvents(t)
+            async let redis = redisResult(t)
+            async let metrics: Void = metricsForRefresh(t)
+            _ = await k8s
+            _ = await ev
+            r = await redis
+            _ = await metrics
+        }
+        if useWatches, target.context == nil, currentContext == nil, !contextInFlight, contextTries < 5, snapshotsTaken > 0 {
+            contextInFlight = true
+            Task { await self.resolveCurrentContext() }
+        }
+        await refreshPreviousLogs()
+        let redisUp = r.info.map { !$0.contains("loading:1") } ?? false
+        if useWatches {
+            // The dashboard does not hold a frame for this once-per-container log read; its
+            // evidence joins the next refresh.
+            Task { await self.refreshCurrentLogScan(redisUp: redisUp) }
+        } else {
+            await refreshCurrentLogScan(redisUp: redisUp)
+        }
+
+        var input = SnapshotInputs(now: t)
+        input.context = target.context ?? currentContext
+        input.namespace = target.namespace
+        input.podName = target.pod
+        input.redisContainer = target.container
+        input.pod = cluster.pod
+        input.node = cluster.node
+        input.events = Array(cluster.events.values)
+        input.infoText = r.info
+        input.config = r.config
+        input.queues = r.queues
+        input.queuesSearching = r.queuesSearching
+        input.metricsText = exporter.text
+        input.previousLogText = logReader.snapshotText
+        input.previous = previousSnapshot
+        input.redisSessionError = r.error
+        var errors: [SourceError] = []
+        func stale(_ source: String) -> Int? { lastGood[source].map { Int(t.timeIntervalSince($0)) } }
+        if let e = cluster.podError { errors.append(SourceError(source: "pod", message: e.message, staleSeconds: stale("pod"), kind: e.kind)) }
+        if let e = cluster.nodeError { errors.append(SourceError(source: "node", message: e.message, staleSeconds: stale("node"), kind: e.kind)) }
+        if let e = cluster.eventsError { errors.append(SourceError(source: "events", message: e.message, staleSeconds: stale("events"), kind: e.kind)) }
+        if let e = r.error, r.info == nil { errors.append(SourceError(source: "redis", message: e, staleSeconds: stale("redis"), kind: r.errorKind)) }
+        if let e = exporter.error { errors.append(SourceError(source: "exporter", message: e.message, staleSeconds: stale("exporter"), kind: e.kind)) }
+        if let e = logReader.error { errors.append(SourceError(source: "logs", message: e.message, staleSeconds: nil, kind: e.kind)) }
+        input.errors = errors
+        input.apiSilent = liveness.down != nil
+        // Redis silent: a finding at once if the API server has answered since (the silence is
+        // Redis's or its node's); otherwise ask the API server now, so the next refresh knows
+        // which of the two is silent (a hung control plane also stalls `kubectl exec`).
+        if r.pending, let since = r.pendingSince, liveness.down == nil {
+            let silent = Int(t.timeIntervalSince(since).rounded(.down))
+            if let a = liveness.answeredAt, a > since {
+                input.redisSilentSeconds = silent
+            } else if silent >= FindingRules.redisSilentSeconds - 1, useWatches {
+                checkLiveness(t, now: true)
+            }
+        }
+        var snap = SnapshotBuilder.build(input)
+        if r.info != nil {
+            lastKnownKeyspace = (snap.keyspace, snap.takenAt)
+        }
+        snap.keyspaceLastKnown = lastKnownKeyspace.keys
+        snap.keyspaceLastKnownAt = lastKnownKeyspace.at
+        // A refresh that did not wait for Redis is no base for rates and queue trends.
+        if !r.pending { previousSnapshot = snap }
+        snapshotsTaken += 1
+        if first {
+            let nodeName = cluster.pod?.spec?.nodeName
+            Task {
+                async let ev: Void = self.refreshEvents(t)
+                async let metrics: Void = self.metricsForRefresh(t)
+                if let nodeName { await self.fetchNode(nodeName, t) }
+                _ = await ev
+                _ = await metrics
+            }
+        }
+        return snap
+    }
+
+    /// The kubeconfig's current context, for the header (read once, locally: no API request).
+    private var currentContext: String?
+
+    private var contextInFlight = false
+    private var contextTries = 0
+
+    /// Tried from the second refresh on (not in the first frame's way), again on a failure (a
+    /// loaded machine), at most 5 times.
+    private func resolveCurrentContext() async {
+        defer { contextInFlight = false }
+        contextTries += 1
+        let r = await runner.run(CommandSpec(target.kubectlArgv(["config", "current-context"]), timeout: .seconds(10), label: "context"))
+        let name = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        if r.succeeded, !name.isEmpty, !name.contains("\n") { currentContext = name }
+    }
+
+    // MARK: - On demand
+
+    public func logs(container: String, previous: Bool, tail: Int = 500) async -> Result<String, ProbeFailure> {
+        var args = ["logs", target.pod, "-c", container, "--tail", String(tail)]
+        if previous { args.append("--previous") }
+        let r = await kubectl(args, label: "logs")
+        return r.succeeded ? .success(r.stdoutText) : .failure(ProbeFailure(failureMessage(r).message))
+    }
+
+    /// Warning and normal events of the pod, newest first.
+    public func podEvents() -> [KubeEvent] {
+        cluster.events.values.sorted(by: KubeEvent.newestFirst)
+    }
+
+    /// Sends read-only lines through the persistent session (memory analysis, runbook checks).
+    public func redisSend(_ lines: [String]) async throws -> [String] {
+        try await redisSession().send(lines)
+    }
+}

@@ -1,0 +1,251 @@
+import Diagnosis
+import Foundation
+import MemoryAnalysis
+import ProcessRunner
+
+// RedisSession: Redis's own data (PING, INFO, CONFIG GET, the BullMQ batch) through ONE persistent
+// `kubectl exec -i POD -c redis -- redis-cli` (`LineSession`, `SessionMarker.unknownCommand`):
+// no process per refresh. It owns `RedisSessionState`: the session and the pod and container run
+// it was started against, the AUTH prelude (`RedisAuth`, read once per run when Redis says
+// NOAUTH), the probe still in flight past `redisWait`, and the back-off (a 403 on exec is kept for
+// `forbiddenRetry`). It writes only that, its own `lastGood["redis"]` entry and, through
+// `BullMQQueues`, the queue discovery; it reads the pod and `liveness.down`. It must not touch the
+// cluster objects, the exporter or the logs, and it spawns only through `LineSession`/`Runner`.
+
+struct RedisResult: Sendable {
+    var info: String?
+    var config: [String: String]?
+    var queues: [QueueCounts]?
+    var error: String?
+    /// `KubectlError.Kind` raw value when the error came from kubectl (exec could not run).
+    var errorKind: String?
+    /// The first queue discovery walk has not finished (a large keyspace): no list yet.
+    var queuesSearching = false
+    /// The probe is still running (the refresh did not wait for it).
+    var pending = false
+    /// When the still-running probe started (Redis has not answered since).
+    var pendingSince: Date?
+}
+
+struct RedisSessionState {
+    var session: LineSession?
+    /// The pod and redis container (uid, restarts) the session was started against.
+    var identity: String?
+    /// AUTH for the session, when Redis wanted the pod's password (`RedisAuth`).
+    var prelude: [String] = []
+    /// The pod and container run for which the password was last read.
+    var passwordReadFor: String?
+    /// A probe still running past `redisWait`: the next refresh takes its result.
+    var inFlight: (task: Task<RedisResult, Never>, since: Date)?
+    var backoffUntil = Date.distantPast
+    var backoff: TimeInterval = 0
+    /// The last `kubectl exec` was refused with 403 (this user may not exec): kubectl's refusal.
+    var denied: Failure?
+
+    /// The API server answers again: no back-off, and a probe still waiting on a session the
+    /// outage broke would only report that.
+    mutating func resume() {
+        backoff = 0; backoffUntil = .distantPast
+        inFlight = nil
+    }
+}
+
+extension Prober {
+    /// The Redis probe of this refresh, bounded by `redisWait` when set (see there).
+    func redisResult(_ t: Date) async -> RedisResult {
+        // Pod replaced or redis container restarted: the session's redis-cli would only wait out
+        // its timeout. Start a new one now and drop a probe still waiting on the old one.
+        // A session opened before the pod was known is adopted, not restarted.
+        if redisState.session != nil, redisState.identity == nil { redisState.identity = redisIdentity }
+        if let old = redisState.session, redisState.identity != nil, redisState.identity != redisIdentity {
+            redisState.session = nil
+            Task { await old.close() }
+            redisState.inFlight = nil
+            redisState.backoff = 0
+            redisState.backoffUntil = .distantPast
+        }
+        guard let wait = redisWait else { return await probeRedis(t) }
+        let pending: (task: Task<RedisResult, Never>, since: Date)
+        if let p = redisState.inFlight {
+            pending = p
+        } else {
+            pending = (Task { await self.probeRedis(t) }, t)
+            redisState.inFlight = pending
+        }
+        if let r = await WaitBounded.value(of: pending.task, within: wait) {
+            redisState.inFlight = nil
+            return r
+        }
+        let secs = Int(now().timeIntervalSince(pending.since).rounded())
+        return RedisResult(error: "no reply from redis-cli for \(secs)s (still waiting)", pending: true, pendingSince: pending.since)
+    }
+    static let configNames = ["appendonly", "appendfsync", "maxmemory", "maxmemory-policy", "appenddirname", "appendfilename", "dir"]
+
+    func redisSession() -> LineSession {
+        if let s = redisState.session { return s }
+        // The marker is an unknown command: its error comes back even while Redis answers
+        // LOADING, BUSY or NOAUTH to everything else (ECHO would not), so a batch never hangs.
+        let s = LineSession(argv: target.redisCLIArgv, runner: runner, timeout: .seconds(5), label: "session:redis-cli",
+                            prelude: redisState.prelude, marker: SessionMarker.unknownCommand)
+        redisState.session = s
+        redisState.identity = redisIdentity
+        return s
+    }
+
+    /// Redis answered NOAUTH: reads the password variable in the pod (once per pod and container
+    /// run, and only when the container has it, as far as the pod says) and starts a session that
+    /// sends it first. True when there is a new session to try.
+    func authenticateSession() async -> Bool {
+        let id = redisIdentity ?? "?"
+        guard redisState.passwordReadFor != id, cluster.pod == nil || podHasEnv(target.passwordEnv) else { return false }
+        redisState.passwordReadFor = id
+        guard let password = await RedisAuth.podPassword(target, runner: runner, timeout: probeTimeout) else { return false }
+        let prelude = RedisAuth.prelude(password: password)
+        if prelude == redisState.prelude { return false }
+        redisState.prelude = prelude
+        if let old = redisState.session { Task { await old.close() } }
+        redisState.session = nil
+        return true
+    }
+
+    func podHasEnv(_ name: String) -> Bool {
+        guard let c = cluster.pod?.spec?.containers?.first(where: { $0.name == target.container }) else { return false }
+        return c.env?.contains { $0.name == name } ?? false
+    }
+
+    /// Which pod and which run of its redis container the data comes from.
+    var redisIdentity: String? {
+        guard let pod = cluster.pod else { return nil }
+        let restarts = pod.status?.containerStatuses?.first(where: { $0.name == target.container })?.restartCount
+        return "\(pod.metadata?.uid ?? "?")/\(restarts.map(String.init) ?? "?")"
+    }
+
+    /// Whether the redis container is running, as far as the pod says (nil when unknown).
+    var redisContainerRunning: Bool? {
+        guard let st = cluster.pod?.status?.containerStatuses?.first(where: { $0.name == target.container }) else {
+            return cluster.pod == nil ? nil : false
+        }
+        return st.state?.running != nil
+    }
+
+    func probeRedis(_ t: Date) async -> RedisResult {
+        if redisContainerRunning == false {
+            return RedisResult(error: "redis container is not running")
+        }
+        if t < redisState.backoffUntil {
+            // A 403 stays a 403: report kubectl's refusal, not a reconnect.
+            if let d = redisState.denied { return RedisResult(error: d.message, errorKind: d.kind) }
+            return RedisResult(error: "reconnecting (backing off \(Int(redisState.backoff))s)")
+        }
+        // While the API server is known unreachable a new `kubectl exec` would only be refused:
+        // the liveness probe asks instead. A session still open (a hung API server does not end
+        // it) goes on answering.
+        if let down = liveness.down, await redisState.session?.isRunning != true {
+            return RedisResult(error: down.message, errorKind: down.kind)
+        }
+        let s = redisSession()
+        // Default INFO (Errorstats included since Redis 6.2): what the snapshot reads, at about
+        // half the bytes of INFO all (no Commandstats or Latencystats, ~60 lines per refresh).
+        var lines = ["PING", "INFO"]
+        lines += Self.configNames.map { "CONFIG GET \($0)" }
+        if t >= discovery.next {
+            lines.append(BullMQ.discoveryCommand(prefix: target.bullmqPrefix, cursor: discovery.cursor, count: 1000))
+        }
+        var queues = discovery.queueNames
+        do {
+            let replies = try await s.send(lines)
+            if RedisAuth.wantsPassword(replies[0]) {
+                if await authenticateSession() { return await probeRedis(t) }
+                if let refused = RedisAuth.refusal(preludeReplies: await s.preludeReplies, stderrTail: await s.stderrTail) {
+                    return RedisResult(error: refused)
+                }
+            }
+            // The queues' counts reply one line each: one marker for the whole group.
+            let queueReplyLines = try await oneLineEach(s, queues.flatMap(queueLines))
+            redisState.backoff = 0
+            redisState.denied = nil
+            var result = RedisResult()
+            let ping = replies[0].trimmingCharacters(in: .whitespacesAndNewlines)
+            if ping != "PONG" { result.error = ping }
+            let info = replies[1]
+            if info.contains(":") && !info.hasPrefix("NOAUTH") && !info.hasPrefix("WRONGPASS") {
+                result.info = info
+                lastGood["redis"] = t
+            } else if result.error == nil {
+                result.error = info.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            var config: [String: String] = [:]
+            for (i, _) in Self.configNames.enumerated() {
+                config.merge(RedisConfig.parseGetReply(replies[2 + i])) { a, _ in a }
+            }
+            result.config = config.isEmpty ? nil : config
+            var idx = 2 + Self.configNames.count
+            if t >= discovery.next {
+                absorbDiscovery(replies[idx], at: t)
+                idx += 1
+                // One-shot (status, check, runbooks) and the dashboard's first refresh: finish the walk
+                // now, in bounded SCANs, so the snapshot lists the real queues. Later dashboard
+                // refreshes spread it, one SCAN each.
+                var rounds = 0
+                while !useWatches || discovery.queueNames.isEmpty && !discovery.listKnown, discovery.next <= t, discovery.cursor != "0", rounds < Self.oneShotDiscoveryRounds {
+                    rounds += 1
+                    guard let r = try? await s.send([BullMQ.discoveryCommand(prefix: target.bullmqPrefix, cursor: discovery.cursor, count: 1000)]).first else { break }
+                    absorbDiscovery(r, at: t)
+                }
+            }
+            var queueReplies: [String: ArraySlice<String>] = [:]
+            var qi = 0
+            for q in queues where qi + Self.queueLineCount <= queueReplyLines.count {
+                queueReplies[q] = queueReplyLines[qi..<(qi + Self.queueLineCount)]
+                qi += Self.queueLineCount
+            }
+            // Queues found just now (first snapshot): count them in a second small batch.
+            let fresh = discovery.queueNames.filter { queueReplies[$0] == nil }
+            if !fresh.isEmpty, let r = try? await oneLineEach(s, fresh.flatMap(queueLines)) {
+                var i = 0
+                for q in fresh { queueReplies[q] = r[i..<(i + Self.queueLineCount)]; i += Self.queueLineCount }
+                queues += fresh
+            }
+            result.queues = await queueCounts(queues.filter { discovery.queueNames.contains($0) }, queueReplies, session: s, now: t)
+            result.queuesSearching = !discovery.listKnown
+            return result
+        } catch {
+            let failure = Self.sessionFailure(error)
+            if failure.kind == KubectlError.Kind.forbidden.rawValue {
+                // RBAC does not change by retrying every second: one `kubectl exec` per
+                // `forbiddenRetry`, the refusal remembered in between.
+                redisState.denied = failure
+                redisState.backoff = Self.forbiddenRetry
+            } else {
+                redisState.denied = nil
+                redisState.backoff = min(max(redisState.backoff * 2, 1), 30)
+            }
+            redisState.backoffUntil = t.addingTimeInterval(redisState.backoff)
+            return RedisResult(error: failure.message, errorKind: failure.kind)
+        }
+    }
+
+    /// One-line replies through one marker; the group again with a marker per line when a reply
+    /// spans lines (an error, a value with a newline in it).
+    func oneLineEach(_ s: LineSession, _ lines: [String]) async throws -> [String] {
+        if lines.isEmpty { return [] }
+        if let r = try await s.sendOneLineEach(lines, opener: ("ECHO __rrb_group__", "__rrb_group__")) { return r }
+        return try await s.send(lines)
+    }
+
+    static func sessionFailure(_ error: any Error) -> Failure {
+        if let e = error as? LineSessionError {
+            switch e {
+            case .childExited(_, let tail):
+                let t = tail.trimmingCharacters(in: .whitespacesAndNewlines)
+                if !t.isEmpty {
+                    let k = KubectlError.classify(stderr: t, exitCode: 1)
+                    return Failure(message: k.description, kind: k.kind.rawValue)
+                }
+                return Failure(message: e.description, kind: nil)
+            default: return Failure(message: e.description, kind: nil)
+            }
+        }
+        return Failure(message: "\(error)", kind: nil)
+    }
+}
