@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "RenderTests", dependencies: ["Render"], swiftSettings: strict),
         .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner"], swiftSettings: strict),
         .testTarget(name: "DiagnosisTests", dependencies: ["Diagnosis"], resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "RunbooksTests", dependencies: ["Runbooks"], swiftSettings: strict),
+        .testTarget(name: "RunbooksTests", dependencies: ["Runbooks", "SandboxFixture"], swiftSettings: strict),
         .testTarget(name: "MemoryAnalysisTests", dependencies: ["MemoryAnalysis", "Live", "ProcessRunner"], swiftSettings: strict),
         .testTarget(name: "AppTests", dependencies: ["App", "Render", "Diagnosis", "MemoryAnalysis", "Runbooks"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "ProcessRunner", "SandboxFixture"], swiftSettings: strict),

@@ -1,4 +1,5 @@
 import Foundation
+import SandboxFixture
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -73,7 +74,9 @@ struct DrillFailure: Error, CustomStringConvertible {
 /// One sandbox for one drill, in its own temp dir (sandbox, XDG state, incident log).
 final class DrillBox: @unchecked Sendable {
     let tmp: URL
-    let sbx: String
+    /// The sandbox (Tests/SandboxFixture: started, stopped and reached as every suite does).
+    let sandboxProcess: SandboxProcess
+    var sbx: String { sandboxProcess.dir.path }
     let env: [String: String]
     let b = Drill.binary
     // The one place that says how the drills reach the sandbox's API: the real kubectl (Debian's
@@ -81,7 +84,7 @@ final class DrillBox: @unchecked Sendable {
     // cache of its own. The tool gets nothing sandbox-specific.
     let kubectlPath = "/usr/bin/kubectl"
     /// The sandbox's own executable, built beside redis-runbook.
-    var sandboxBinary: String { URL(fileURLWithPath: b).deletingLastPathComponent().appendingPathComponent("redis-runbook-sandbox").path }
+    var sandboxBinary: String { sandboxProcess.binary }
     var logPath: String { tmp.appendingPathComponent("incident-\(cellNumber).jsonl").path }
     var cellNumber = 0
     var transcript: [String] = []
@@ -90,30 +93,35 @@ final class DrillBox: @unchecked Sendable {
     /// (`sh -c 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ...'`, the value never on a command line).
     var passwordEnvOnly = false
 
-    private init(tmp: URL) {
+    private init(tmp: URL, sandbox: SandboxProcess) {
         self.tmp = tmp
-        sbx = tmp.appendingPathComponent("sbx").path
+        sandboxProcess = sandbox
         env = ["XDG_STATE_HOME": tmp.appendingPathComponent("state").path, "NO_COLOR": "1",
-               "KUBECONFIG": tmp.appendingPathComponent("sbx/kubeconfig").path, "KUBECACHEDIR": tmp.appendingPathComponent("kcache").path]
+               "KUBECONFIG": sandbox.kubeconfig, "KUBECACHEDIR": tmp.appendingPathComponent("kcache").path]
     }
 
     /// `sandbox up --fast`, runs `body`, always `sandbox down` and removes the temp dir.
     static func with(_ extra: [String] = [], _ body: (DrillBox) async throws -> Void) async throws {
         let tmp = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("rb-drill-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        let box = DrillBox(tmp: tmp)
-        box.passwordEnvOnly = extra.contains("--redis-password-env-only")
         let started = Date()
+        let sandbox: SandboxProcess
+        do {
+            sandbox = try await SandboxProcess.up(prefix: "rb-drill", extra, timeout: .seconds(180))
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw DrillFailure("sandbox up failed: \(error)")
+        }
+        let box = DrillBox(tmp: tmp, sandbox: sandbox)
+        box.passwordEnvOnly = extra.contains("--redis-password-env-only")
         var failure: Error?
         do {
-            let up = try await Drill.run([box.sandboxBinary, "up", "--dir", box.sbx, "--fast"] + extra, env: box.env, timeout: 180)
-            guard up.status == 0 else { throw DrillFailure("sandbox up failed: \(up)") }
             try await body(box)
         } catch {
             failure = error
         }
-        let daemon = ((try? String(contentsOfFile: box.sbx + "/daemon.log", encoding: .utf8)) ?? "").split(separator: "\n").suffix(25).joined(separator: "\n")
-        _ = try? await Drill.run([box.sandboxBinary, "down", "--dir", box.sbx], env: box.env, timeout: 90)
+        let daemon = sandbox.daemonLog()
+        await sandbox.down()
         try? FileManager.default.removeItem(at: tmp)
         print("drill finished in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         if let failure {
