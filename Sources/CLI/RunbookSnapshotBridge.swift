@@ -50,9 +50,12 @@ public struct ProberSnapshotSource: SnapshotSource {
 
     public func data() async -> DataPoint? {
         var snap = await prober.snapshot()
-        // Only when the cluster answered (the pod was read): an unreachable API server would
-        // only be waited for twice.
-        if LastSeen.point(snap) == nil, !snap.errors.contains(where: { $0.source == "pod" }), let make = fresh {
+        // Asked again with a fresh session when the cluster answered (the pod was read) and
+        // Redis did not answer quickly (a session in its back-off after a restart of Redis, a
+        // container starting): not when it was silent until the session's time-out (a frozen
+        // node), which would only be waited for twice, at the start and at the end of the run.
+        let silent = snap.errors.contains { $0.source == "redis" && $0.message.hasPrefix("line session timed out") }
+        if LastSeen.point(snap) == nil, !silent, !snap.errors.contains(where: { $0.source == "pod" }), let make = fresh {
             let p = make()
             snap = await p.snapshot()
             await p.shutdown()

@@ -91,6 +91,13 @@ final class DashSandbox: Sendable {
     /// `redis-cli ARGS` in the pod through the sandbox kubectl.
     func redisCLI(_ args: [String]) async -> String { await process.redisCLI(args) }
 
+    /// A value Redis answers (stdout only: kubectl 1.30+ may print a websocket notice such as
+    /// "Unknown stream id 1, discarding message" on stderr, which is not Redis's answer).
+    func redisValue(_ args: [String]) async -> String {
+        await process.kubectl(["exec", "redis-0", "-c", "redis", "--", "redis-cli"] + args).stdoutText
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func status() async throws -> StatusView {
         let r = await run(["status", "--json"] + toolArgs, timeout: .seconds(40))
         guard r.succeeded, let obj = try? JSONSerialization.jsonObject(with: r.stdout) as? [String: Any] else {

@@ -14,7 +14,7 @@ import Testing
         do {
             // Known data, then the fault: redis-server killed; the kubelet restarts it.
             for i in 0..<40 { _ = await sb.redisCLI(["SET", "tui-drill:\(i)", "v\(i)"]) }
-            let before = await sb.redisCLI(["DBSIZE"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let before = await sb.redisValue(["DBSIZE"])
             let uidBefore = await sb.kubectl(["get", "pod", "redis-0", "-o", "jsonpath={.metadata.uid}"]).stdoutText
             dash = try LiveDashboard(kubectl: sb.kubectl, kubeconfig: sb.kubeconfig, extra: ["--audit-log", log.path])
             try await dash!.waitUntilLive()
@@ -73,7 +73,7 @@ import Testing
             #expect(!uidAfter.isEmpty && uidAfter != uidBefore, "the pod was deleted and recreated by the StatefulSet")
             let pong = await sb.redisCLI(["PING"]).trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(pong == "PONG")
-            let after = await sb.redisCLI(["DBSIZE"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let after = await sb.redisValue(["DBSIZE"])
             #expect(after == before, "no key lost: \(before) before, \(after) after")
             let logText = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             #expect(logText.contains("delete"), "the incident log records the delete")

@@ -681,3 +681,42 @@ struct DrillsB {
         }
     }
 }
+
+@Suite("Drills C", .serialized, .enabled(if: drillsEnabled))
+struct DrillsC {
+    /// memory-pressure's other way to free a pattern (issue 19.5): give its keys a TTL in bounded
+    /// batches. Nothing is deleted by the run; the keys go when their TTL runs out, writes are
+    /// accepted again, and only then does the run say finished. The seeded keys stay.
+    @Test func memoryPressureExpiresThePattern() async throws {
+        try await DrillBox.with(["--memory-limit", "64Mi"]) { box in
+            _ = try await seeded(box, 200)
+            try await box.fault("memory-pressure")
+            let count = "local n = 0 local c = '0' repeat local r = redis.call('SCAN', c, 'MATCH', 'cache:blob:*', 'COUNT', 1000) c = r[1] n = n + #r[2] until c == '0' return n"
+            let blobs = Int(try await box.cli(["EVAL", count, "0"])) ?? 0
+            #expect(blobs > 1000, "the fault wrote \(blobs) cache:blob keys")
+            try await box.waitFinding(runbook: "memory-pressure", timeout: 60)
+            let c = try await box.cell("memory-pressure", "remedy=expire, 5 s --yes-destructive",
+                                       yesD + ["--answer", "remedy=expire", "--set", "expire_seconds=5"], exit: 0,
+                                       verdict: "finished: Redis serving")
+            let out = c.result.output
+            #expect(out.contains("Typed confirmation given by --yes-destructive"))
+            #expect(out.contains("keys now expire within 5 s"), "\(out.suffix(3000))")
+            // Every batch gave TTLs only (EXPIRE, never UNLINK or KEYS), at most 500 keys scanned a batch.
+            let batches = try box.logEntries().filter { e in
+                e["type"] as? String == "command" && ((e["argv"] as? [String]) ?? []).contains("cache:blob:*")
+            }
+            #expect(!batches.isEmpty)
+            for b in batches {
+                let argv = (b["argv"] as? [String]) ?? []
+                #expect(argv.contains("expire") && argv.contains("500") && !argv.contains("KEYS"), "\(argv)")
+            }
+            // The keys went by their TTL; the seeded keys (outside the pattern) stay; writes are accepted.
+            try await box.eventually("the pattern's keys expired", timeout: 30) {
+                (try await box.cli(["EVAL", count, "0"])) == "0"
+            }
+            #expect(try await box.cli(["EXISTS", "drill:1", "drill:200"]) == "2", "a seeded key went")
+            #expect(!(try await box.cli(["SET", "drill:probe", "x"])).contains("OOM"))
+            _ = try await box.cli(["DEL", "drill:probe"])
+        }
+    }
+}
