@@ -47,9 +47,10 @@ public struct APIClient: Sendable {
     public static func failure(_ e: UnixHTTP.Failure) -> KubectlError {
         switch e.kind {
         case .timeout:
+            // kubectl 1.33's words for its --request-timeout (Go's http.Client.Timeout).
             let stderr = e.headersRead
                 ? "Unable to connect to the server: context deadline exceeded (Client.Timeout or context cancellation while reading body)"
-                : "Unable to connect to the server: net/http: request canceled (Client.Timeout exceeded while awaiting headers)"
+                : "Unable to connect to the server: context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
             return KubectlError.classify(stderr: stderr, exitCode: 1)
         case .connect, .closed, .protocolError:
             return KubectlError(kind: .failed, message: "kubectl proxy: \(e.message)", exitCode: 1)
