@@ -14,9 +14,14 @@ import Glibc
 final class CannedSocketServer: @unchecked Sendable {
     let path: String
     private let fd: Int32
-    private let lock = NSLock()
-    private var _requests: [String] = []
-    var requests: [String] { lock.withLock { _requests } }
+    /// What the server read, shared with its thread (which must not keep the server alive: its
+    /// deinit removes the socket file).
+    private final class Requests: @unchecked Sendable {
+        let lock = NSLock()
+        var list: [String] = []
+    }
+    private let seen = Requests()
+    var requests: [String] { seen.lock.withLock { seen.list } }
 
     /// `delay`: seconds before answering; `trickle`: seconds between single bytes of the answer.
     init(_ responses: [String], delay: Double = 0, trickle: Double = 0) throws {
@@ -29,13 +34,14 @@ final class CannedSocketServer: @unchecked Sendable {
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         guard rc == 0, listen(fd, 8) == 0 else { throw SandboxProcess.Failure("bind \(path): \(errno)") }
         let listener = fd
-        Thread { [self] in
+        let seen = seen
+        Thread {
             for r in responses {
                 let c = accept(listener, nil, nil)
                 guard c >= 0 else { return }
                 var buf = [UInt8](repeating: 0, count: 4096)
                 let n = read(c, &buf, buf.count)
-                lock.withLock { _requests.append(String(decoding: buf[0..<max(0, n)], as: UTF8.self)) }
+                seen.lock.withLock { seen.list.append(String(decoding: buf[0..<max(0, n)], as: UTF8.self)) }
                 if delay > 0 { usleep(UInt32(delay * 1_000_000)) }
                 let bytes = Array(r.utf8)
                 if trickle > 0 {
