@@ -403,7 +403,9 @@ struct DrillsA {
     @Test func nodeFailureMatrix() async throws {
         try await DrillBox.with { box in
             let before = try await seeded(box, 300)
-            try await box.fault("node-down", ["--duration", "45"])
+            // Long enough that the first cell (which reads Redis's data before and after, each
+            // read waiting out the frozen session's time-out) still ends inside the outage.
+            try await box.fault("node-down", ["--duration", "75"])
             try await box.waitFinding(runbook: "node-failure", timeout: 60)
             var c = try await box.cell("node-failure", "stop at what-now", yes + ["--answer", "what-now=stop"], exit: 3, verdict: "stopped: pod redis-0 Ready: no")
             #expect(c.live.replicas == "1")
