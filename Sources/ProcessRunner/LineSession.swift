@@ -424,18 +424,11 @@ final class SessionProcess: Sendable {
             let started = Locked<GroupHandle?>(nil)
             var termination: Termination
             do {
-                let r = try await Subprocess.run(
-                    plan.executable, arguments: plan.arguments, environment: plan.environment,
-                    workingDirectory: plan.workingDirectory, platformOptions: plan.platformOptions,
-                    input: .inputWriter, output: .sequence, error: .sequence
-                ) { execution in
-                    let handle = GroupHandle(pid: execution.processIdentifier.value, owner: ObjectIdentifier(runner))
+                let (status, _) = try await plan.run(for: runner, stdin: true) { handle, input, stdout, stderr in
+                    let writer = input!  // stdin: true
                     started.withLock { $0 = handle }
-                    runner.noteSpawn()
-                    readyContinuation.yield(.started(handle, execution.standardInputWriter))
+                    readyContinuation.yield(.started(handle, writer))
                     readyContinuation.finish()
-                    let stdout = execution.standardOutput
-                    let stderr = execution.standardError
                     await withTaskGroup(of: Void.self) { group in
                         group.addTask {
                             do {
@@ -457,7 +450,7 @@ final class SessionProcess: Sendable {
                         }
                     }
                     queue.finish()
-                    try? await execution.standardInputWriter.finish()
+                    try? await writer.finish()
                     // Output is closed. Give the leader a moment to exit on its own, then make sure.
                     if !(await waitForExitWithoutReaping(handle.pid, until: .now + terminationGrace)) {
                         handle.send(SIGTERM)
@@ -469,7 +462,7 @@ final class SessionProcess: Sendable {
                     if processGroupExists(handle.pid) { handle.send(SIGKILL) }
                     handle.retire()
                 }
-                switch r.terminationStatus {
+                switch status {
                 case .exited(let c): termination = .exited(Int32(truncatingIfNeeded: c))
                 case .signaled(let s): termination = .signaled(Int32(truncatingIfNeeded: s))
                 }

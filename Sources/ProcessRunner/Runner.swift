@@ -167,38 +167,10 @@ public final class Runner: Sendable {
         let timeout = spec.timeout
 
         do {
-            let status: TerminationStatus
-            let captured: Captured
-            if let input = spec.stdin {
-                let r = try await Subprocess.run(
-                    launch.executable, arguments: launch.arguments, environment: launch.environment,
-                    workingDirectory: launch.workingDirectory, platformOptions: launch.platformOptions,
-                    input: .inputWriter, output: .sequence, error: .sequence
-                ) { execution in
-                    let handle = GroupHandle(pid: execution.processIdentifier.value, owner: ObjectIdentifier(self))
-                    handleBox.withLock { $0 = handle }
-                    self.noteSpawn()
-                    return await Self.supervise(handle: handle, stdout: execution.standardOutput, stderr: execution.standardError,
-                                                writer: execution.standardInputWriter, input: input,
-                                                limit: limit, timeout: timeout, timedOut: timedOut)
-                }
-                status = r.terminationStatus
-                captured = r.closureResult
-            } else {
-                let r = try await Subprocess.run(
-                    launch.executable, arguments: launch.arguments, environment: launch.environment,
-                    workingDirectory: launch.workingDirectory, platformOptions: launch.platformOptions,
-                    input: .none, output: .sequence, error: .sequence
-                ) { execution in
-                    let handle = GroupHandle(pid: execution.processIdentifier.value, owner: ObjectIdentifier(self))
-                    handleBox.withLock { $0 = handle }
-                    self.noteSpawn()
-                    return await Self.supervise(handle: handle, stdout: execution.standardOutput, stderr: execution.standardError,
-                                                writer: nil, input: nil,
-                                                limit: limit, timeout: timeout, timedOut: timedOut)
-                }
-                status = r.terminationStatus
-                captured = r.closureResult
+            let (status, captured) = try await launch.run(for: self, stdin: spec.stdin != nil) { handle, writer, stdout, stderr in
+                handleBox.withLock { $0 = handle }
+                return await Self.supervise(handle: handle, stdout: stdout, stderr: stderr, writer: writer, input: spec.stdin,
+                                            limit: limit, timeout: timeout, timedOut: timedOut)
             }
             let termination: Termination
             if timedOut.current {
@@ -346,6 +318,34 @@ struct LaunchPlan {
             platformOptions: options,
             displayName: first,
             resolvedPath: resolved))
+    }
+}
+
+extension LaunchPlan {
+    /// The one swift-subprocess launch of this module, for a Runner's one-shot commands and a
+    /// LineSession's child alike: the plan's own process group, stdout and stderr as sequences,
+    /// stdin a writer when `stdin` is true and /dev/null otherwise. `body` gets the child's group
+    /// handle (already counted as `runner`'s spawn) and runs while the child is not yet reaped,
+    /// so its process group id stays valid for every signal sent from it.
+    func run<R: Sendable>(for runner: Runner, stdin: Bool,
+                          _ body: @escaping @Sendable (GroupHandle, StandardInputWriter?, SubprocessOutputSequence, SubprocessOutputSequence) async -> R)
+        async throws -> (TerminationStatus, R) {
+        func handle(_ pid: pid_t) -> GroupHandle {
+            runner.noteSpawn()
+            return GroupHandle(pid: pid, owner: ObjectIdentifier(runner))
+        }
+        if stdin {
+            let r = try await Subprocess.run(executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
+                                             platformOptions: platformOptions, input: .inputWriter, output: .sequence, error: .sequence) { e in
+                await body(handle(e.processIdentifier.value), e.standardInputWriter, e.standardOutput, e.standardError)
+            }
+            return (r.terminationStatus, r.closureResult)
+        }
+        let r = try await Subprocess.run(executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
+                                         platformOptions: platformOptions, input: .none, output: .sequence, error: .sequence) { e in
+            await body(handle(e.processIdentifier.value), nil, e.standardOutput, e.standardError)
+        }
+        return (r.terminationStatus, r.closureResult)
     }
 }
 

@@ -73,21 +73,10 @@ extension RunbookRun {
 
     mutating func answerStepVariable(_ i: Int, _ a: RunAnswer) -> [RunbookEffect] {
         let v = runbook.variables[i]
-        let def = v.defaultValue.map { computedDefault(v, render($0)) }
-        var value: String?
-        var by = "operator"
-        switch a {
-        case .text(let t) where !t.trimmingCharacters(in: .whitespaces).isEmpty: value = t.trimmingCharacters(in: .whitespaces)
-        case .text, .useDefault, .yes: value = def; by = a == .useDefault ? "default (no input)" : "default"
-        default: value = nil
-        }
-        guard let value else {
-            return abort("No value for '\(v.name)'; stopped at step \(state.stepIndex + 1) before running it.", status: .aborted)
-        }
-        state.variables[v.name] = value
-        var e = answerEntry(prompt: v.description, answer: value, by: by)
-        e.name = v.name
-        return [.log(e)] + continueStep()
+        let (fx, taken) = takeAnswer(v, a, default: v.defaultValue.map { computedDefault(v, render($0)) },
+                                     defaultBy: a == .useDefault ? "default (no input)" : "default",
+                                     missing: "stopped at step \(state.stepIndex + 1) before running it")
+        return taken ? fx + continueStep() : fx
     }
 
     mutating func evaluatePrecheck(_ lookup: @escaping @Sendable (String) -> String?) -> [RunbookEffect] {

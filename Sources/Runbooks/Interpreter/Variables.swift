@@ -98,21 +98,27 @@ extension RunbookRun {
 
     mutating func answerVariable(_ i: Int, _ a: RunAnswer) -> [RunbookEffect] {
         let v = runbook.variables[i]
-        let def = state.variables[v.name] ?? v.defaultValue
+        let (fx, taken) = takeAnswer(v, a, default: state.variables[v.name] ?? v.defaultValue, defaultBy: "default", missing: "stopped before doing anything")
+        return taken ? fx + askNextVariable(from: i + 1) : fx
+    }
+
+    /// An asked variable's answer (typed, or its default for an empty answer and `--yes`),
+    /// stored and logged; the run stops, saying `missing`, when there is none.
+    mutating func takeAnswer(_ v: VariableDecl, _ a: RunAnswer, default def: String?, defaultBy: String, missing: String) -> (fx: [RunbookEffect], taken: Bool) {
         var value: String?
         var by = "operator"
         switch a {
         case .text(let t) where !t.trimmingCharacters(in: .whitespaces).isEmpty: value = t.trimmingCharacters(in: .whitespaces)
-        case .text, .useDefault, .yes: value = def; by = "default"
+        case .text, .useDefault, .yes: value = def; by = defaultBy
         default: value = nil
         }
         guard let value else {
-            return abort("No value for '\(v.name)'; stopped before doing anything.", status: .aborted)
+            return (abort("No value for '\(v.name)'; \(missing).", status: .aborted), false)
         }
         state.variables[v.name] = value
         var e = answerEntry(prompt: v.description, answer: value, by: by)
         e.name = v.name
-        return [.log(e)] + askNextVariable(from: i + 1)
+        return ([.log(e)], true)
     }
 
     /// Variables a step uses (templates, texts, conditions).
