@@ -39,7 +39,8 @@ enum LastSeen {
         return DataPoint(seenAt: s.takenAt ?? Timestamps.iso(Date()), keys: s.keyspace, usedMemoryBytes: s.memory.usedBytes,
                          aofEnabled: s.persistence.aofEnabled, aofCurrentBytes: s.persistence.aofCurrentSizeBytes,
                          aofBaseBytes: s.persistence.aofBaseSizeBytes, aofDir: s.config.appenddirname, aofFileName: s.config.appendfilename,
-                         jobs: jobs)
+                         jobs: jobs,
+                         adr: s.adr.isEmpty ? nil : s.adr.map { AdrRow(id: $0.id, title: $0.title, status: $0.status.rawValue, detail: $0.detail) })
     }
 
     /// Writes the record when the snapshot is a full answer. Returns the error text of a failed write.

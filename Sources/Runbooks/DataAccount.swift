@@ -18,18 +18,33 @@ public struct DataPoint: Codable, Sendable, Equatable {
     public var aofFileName: String?
     /// BullMQ job counts per queue ("prefix:name") and state (waiting, active, delayed, ...).
     public var jobs: [String: [String: Int64]]
+    /// ADR 0005 compliance as the rules table judged it then (the dashboard's and `check`'s rows);
+    /// nil in a record written before it was kept.
+    public var adr: [AdrRow]?
 
     public init(seenAt: String, keys: [String: Int], usedMemoryBytes: Int64? = nil, aofEnabled: Bool? = nil,
                 aofCurrentBytes: Int64? = nil, aofBaseBytes: Int64? = nil, aofDir: String? = nil, aofFileName: String? = nil,
-                jobs: [String: [String: Int64]] = [:]) {
+                jobs: [String: [String: Int64]] = [:], adr: [AdrRow]? = nil) {
         self.seenAt = seenAt; self.keys = keys; self.usedMemoryBytes = usedMemoryBytes; self.aofEnabled = aofEnabled
         self.aofCurrentBytes = aofCurrentBytes; self.aofBaseBytes = aofBaseBytes; self.aofDir = aofDir; self.aofFileName = aofFileName
-        self.jobs = jobs
+        self.jobs = jobs; self.adr = adr
     }
 
     public var totalKeys: Int { keys.values.reduce(0, +) }
     /// Every job in every queue and state.
     public var totalJobs: Int64 { jobs.values.reduce(0) { $0 + $1.values.reduce(0, +) } }
+}
+
+/// One ADR 0005 check as judged (Diagnosis' `AdrCheck`, carried as data: Runbooks does not
+/// import Diagnosis). `status` is "pass", "fail" or "unknown".
+public struct AdrRow: Codable, Sendable, Equatable {
+    public var id: String
+    public var title: String
+    public var status: String
+    public var detail: String
+    public init(id: String, title: String, status: String, detail: String) {
+        self.id = id; self.title = title; self.status = status; self.detail = detail
+    }
 }
 
 /// Which Redis a record belongs to: kubeconfig context (or the kubeconfig whose current

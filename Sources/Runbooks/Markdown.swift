@@ -177,6 +177,9 @@ public enum RunbookMarkdown {
             for c in a.aofCuts { o += "- AOF file \(code(c.file)): \(c.beforeBytes) → \(c.afterBytes) bytes (\(c.cutBytes) cut)\n" }
             o += "\n"
         }
+        if let a = account, a.before?.adr != nil || a.after?.adr != nil {
+            o += adrSection(before: a.before?.adr, after: a.after?.adr)
+        }
         let caps = entries.filter { $0.type == .capture }
         var last: [String: String] = [:]
         for c in caps { if let n = c.name { last[n] = c.value ?? "" } }
@@ -201,6 +204,23 @@ public enum RunbookMarkdown {
     static func firstInt(_ s: String) -> Int? {
         let digits = s.split(whereSeparator: { !$0.isNumber }).first
         return digits.flatMap { Int($0) }
+    }
+
+    /// ADR 0005 compliance before and after the run, the rows the dashboard and `check` show
+    /// (judged by Diagnosis' rules table; rendered here, decided nowhere here).
+    static func adrSection(before: [AdrRow]?, after: [AdrRow]?) -> String {
+        func mark(_ r: AdrRow?) -> String {
+            guard let r else { return "—" }
+            return (r.status == "pass" ? "✓ pass" : r.status == "fail" ? "✗ fail" : "? unknown") + ": " + cell(r.detail)
+        }
+        var o = "## ADR 0005 compliance\n\n| check | before the run | after the run |\n|---|---|---|\n"
+        var ids: [String] = []
+        for r in (before ?? []) + (after ?? []) where !ids.contains(r.id) { ids.append(r.id) }
+        for id in ids {
+            let b = before?.first { $0.id == id }, a = after?.first { $0.id == id }
+            o += "| \(cell((a ?? b)?.title ?? id)) | \(mark(b)) | \(mark(a)) |\n"
+        }
+        return o + "\n"
     }
 
     static func parseISO(_ s: String) -> Date? { RFC3339.parse(s) }

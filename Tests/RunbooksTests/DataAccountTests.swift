@@ -114,6 +114,23 @@ private func mode(_ path: String) -> Int {
         let report = RunbookMarkdown.report([start, d], logPath: "/x.jsonl")
         #expect(report.contains("| Data | Data: keys 10 → 9 (1 lost) |"), "\(report)")
         #expect(report.contains("**Data: keys 10 → 9 (1 lost)**"))
+        #expect(!report.contains("## ADR 0005 compliance"), "no rows were recorded: no section")
+    }
+
+    /// The postmortem shows ADR 0005 compliance before and after the run, as recorded with the
+    /// data (the rows the dashboard and `check` show), a check that changed included.
+    @Test func theReportShowsADRComplianceBeforeAndAfter() {
+        var before = point(10), after = point(10)
+        before.adr = [AdrRow(id: "appendonly", title: "appendonly yes", status: "pass", detail: "appendonly yes"),
+                      AdrRow(id: "maxmemory-policy", title: "maxmemory-policy noeviction", status: "fail", detail: "maxmemory-policy allkeys-lru")]
+        after.adr = [AdrRow(id: "appendonly", title: "appendonly yes", status: "pass", detail: "appendonly yes"),
+                     AdrRow(id: "maxmemory-policy", title: "maxmemory-policy noeviction", status: "pass", detail: "maxmemory-policy noeviction")]
+        var d = IncidentEntry(type: .data, runbook: "config-drift")
+        d.data = DataAccount.make(before: before, beforeSource: "live at the start of the run", beforeAge: nil, after: after, aofCuts: [])
+        let report = RunbookMarkdown.report([IncidentEntry(type: .runStart, runbook: "config-drift"), d], logPath: "/x.jsonl")
+        #expect(report.contains("## ADR 0005 compliance\n\n| check | before the run | after the run |"), "\(report)")
+        #expect(report.contains("| appendonly yes | ✓ pass: appendonly yes | ✓ pass: appendonly yes |"))
+        #expect(report.contains("| maxmemory-policy noeviction | ✗ fail: maxmemory-policy allkeys-lru | ✓ pass: maxmemory-policy noeviction |"))
     }
 }
 
