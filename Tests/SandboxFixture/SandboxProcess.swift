@@ -93,10 +93,14 @@ public struct SandboxProcess: Sendable {
     /// The kubectl argv (binary and flags) that reaches this sandbox, for commands run otherwise.
     public var kubectlArgv: [String] { [Self.kubectl, "--kubeconfig", kubeconfig] }
 
-    /// `redis-cli ARGS` in the pod's redis container; stdout and stderr together.
+    /// `redis-cli ARGS` in the pod's redis container; stdout and stderr together, without
+    /// kubectl's own client notices (kubectl 1.30+ may log "Unknown stream id 1, discarding
+    /// message" when a frame arrives before its streams are set up: not Redis's answer).
     public func redisCLI(_ args: [String], pod: String = "redis-0", timeout: Duration = .seconds(30)) async -> String {
         let r = await kubectl(["exec", pod, "-c", "redis", "--", "redis-cli"] + args, timeout: timeout)
-        return r.stdoutText + r.stderrText
+        let stderr = r.stderrText.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !($0.contains("websocket.go:") && $0.contains("Unknown stream id")) }.joined(separator: "\n")
+        return r.stdoutText + stderr
     }
 
     /// The last `lines` lines of the daemon's log.
