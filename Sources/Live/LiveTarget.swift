@@ -16,16 +16,6 @@ public struct LiveTarget: Sendable, Equatable {
         self.kubectl = kubectl; self.target = target; self.bullmqPrefix = bullmqPrefix; self.passwordEnv = passwordEnv
     }
 
-    public init(kubectl: String, context: String? = nil, kubeconfig: String? = nil, namespace: String = "default",
-                statefulset: String = "redis", pod: String? = nil, container: String = "redis",
-                exporterContainer: String = "redis-exporter", bullmqPrefix: String = "bull", passwordEnv: String = "REDIS_PASSWORD",
-                requestTimeout: String? = nil, asUser: String? = nil) {
-        self.init(kubectl: kubectl, target: Target(context: context, kubeconfig: kubeconfig, namespace: namespace, statefulset: statefulset,
-                                                   pod: pod, container: container, exporterContainer: exporterContainer,
-                                                   requestTimeout: requestTimeout, asUser: asUser),
-                  bullmqPrefix: bullmqPrefix, passwordEnv: passwordEnv)
-    }
-
     public subscript<T>(dynamicMember path: WritableKeyPath<Target, T>) -> T {
         get { target[keyPath: path] }
         set { target[keyPath: path] = newValue }

@@ -34,14 +34,6 @@ public struct RunTarget: Codable, Sendable, Equatable {
         self.target = target; self.options = options; self.backupDir = backupDir
     }
 
-    public init(context: String? = nil, kubeconfig: String? = nil, namespace: String = "default", statefulset: String = "redis",
-                pod: String? = nil, container: String = "redis", exporterContainer: String = "redis-exporter", options: [String: String] = [:],
-                requestTimeout: String? = nil, asUser: String? = nil, backupDir: String? = nil) {
-        self.init(target: Target(context: context, kubeconfig: kubeconfig, namespace: namespace, statefulset: statefulset, pod: pod,
-                                 container: container, exporterContainer: exporterContainer, requestTimeout: requestTimeout, asUser: asUser),
-                  options: options, backupDir: backupDir)
-    }
-
     public subscript<T>(dynamicMember path: WritableKeyPath<Target, T>) -> T {
         get { target[keyPath: path] }
         set { target[keyPath: path] = newValue }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Foundation
 import Testing
 import Yams
@@ -24,9 +25,9 @@ import Live
     }
 
     @Test func kubectlFlagsGoToTheProbersArgvOnlyWhenSet() {
-        let none = LiveTarget(kubectl: "kubectl")
+        let none = LiveTarget(kubectl: "kubectl", target: Target())
         #expect(none.kubectlArgv(["get", "pod"]) == ["kubectl", "-n", "default", "get", "pod"])
-        let all = LiveTarget(kubectl: "/bin/kubectl", context: "prod", kubeconfig: "/k/c", namespace: "q", requestTimeout: "5s", asUser: "ops")
+        let all = LiveTarget(kubectl: "/bin/kubectl", target: Target(context: "prod", kubeconfig: "/k/c", namespace: "q", requestTimeout: "5s", asUser: "ops"))
         #expect(all.kubectlArgv(["get", "pod"]) == ["/bin/kubectl", "--context", "prod", "--kubeconfig", "/k/c", "--request-timeout", "5s", "--as", "ops", "-n", "q", "get", "pod"])
         // A watch is one long request: --request-timeout would end it; the other flags stay.
         #expect(all.kubectlArgv(["get", "pod", "redis-0", "-o", "json", "--watch"])

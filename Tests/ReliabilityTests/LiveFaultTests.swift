@@ -1,4 +1,5 @@
 import Diagnosis
+import Common
 import Foundation
 import TmuxTestSupport
 import Live
@@ -23,7 +24,7 @@ struct LiveFaultTests {
         let sbDir = sb.dir.path
         let kubectl = RelEnv.kubectl
         let kc = sbDir + "/kubeconfig"
-        let prober = Prober(target: LiveTarget(kubectl: kubectl, kubeconfig: kc), runner: Runner(), useWatches: true)
+        let prober = Prober(target: LiveTarget(kubectl: kubectl, target: Target(kubeconfig: kc)), runner: Runner(), useWatches: true)
         var first = await prober.snapshot()
         for _ in 0..<10 where first.redisState != "ok" {
             try await Task.sleep(for: .seconds(1))

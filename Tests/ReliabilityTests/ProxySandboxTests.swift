@@ -1,4 +1,5 @@
 import Diagnosis
+import Common
 import Foundation
 import Live
 import ProcessRunner
@@ -34,7 +35,7 @@ struct ProxySandboxTests {
     @Test(.timeLimit(.minutes(6))) func readsWatchesAndFailsAsKubectlDoes() async throws {
         let sb = try await SandboxProcess.up(prefix: "proxy-e2e")
         defer { sb.downBlocking() }
-        let proxy = KubeProxy(target: LiveTarget(kubectl: SandboxProcess.kubectl, kubeconfig: sb.kubeconfig))
+        let proxy = KubeProxy(target: LiveTarget(kubectl: SandboxProcess.kubectl, target: Target(kubeconfig: sb.kubeconfig)))
         let api = APIClient(proxy: proxy, requestTimeout: 5)
 
         // GET /version, through a socket only this user can reach.
@@ -215,7 +216,7 @@ struct ProxyCostBench {
     @Test(.timeLimit(.minutes(5))) func idleMinute() async throws {
         let sb = try await SandboxProcess.up(prefix: "proxy-bench")
         defer { sb.downBlocking() }
-        let proxy = KubeProxy(target: LiveTarget(kubectl: SandboxProcess.kubectl, kubeconfig: sb.kubeconfig))
+        let proxy = KubeProxy(target: LiveTarget(kubectl: SandboxProcess.kubectl, target: Target(kubeconfig: sb.kubeconfig)))
         let api = APIClient(proxy: proxy, requestTimeout: 5)
         _ = try await api.get("/version").get()
         let watch = APIWatch(path: ProxySandboxTests.pods, selector: "metadata.name=redis-0", proxy: proxy)

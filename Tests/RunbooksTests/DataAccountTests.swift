@@ -230,7 +230,7 @@ private func mode(_ path: String) -> Int {
             title: "Keys now {{keys_after}}"
             text: "Backups in {{backup_dir}}"
         """)
-        var run = RunbookRun(runbook: rb, target: RunTarget(backupDir: nil), options: RunOptions(yes: true))
+        var run = RunbookRun(runbook: rb, target: RunTarget(target: Target()), options: RunOptions(yes: true))
         var h = Harness()
         h.drive(&run)
         let texts = h.shown.map(\.text)
@@ -249,7 +249,7 @@ private func mode(_ path: String) -> Int {
             undo-reason: a copy, kept
         """)
         #expect(rb.mentions(variable: "backup_dir"))
-        var run = RunbookRun(runbook: rb, target: RunTarget(backupDir: "/state/backups/t-1"), options: RunOptions(yes: true))
+        var run = RunbookRun(runbook: rb, target: RunTarget(target: Target(), backupDir: "/state/backups/t-1"), options: RunOptions(yes: true))
         var h = Harness()
         h.drive(&run)
         let cp = h.ran.first { $0.argv.contains("cp") }
@@ -283,7 +283,7 @@ private func mode(_ path: String) -> Int {
             undo: none
             undo-reason: nothing to take back
         """)
-        var run = RunbookRun(runbook: rb, target: RunTarget(), options: RunOptions())
+        var run = RunbookRun(runbook: rb, target: RunTarget(target: Target()), options: RunOptions())
         var h = Harness()
         h.answers = [.text("redis-0"), .yes, .useDefault]
         h.drive(&run)
@@ -307,7 +307,7 @@ private func mode(_ path: String) -> Int {
 
     @Test func runbookTitleIsRendered() {
         let rb = parse("id: t\ntitle: \"Restart {{pod}}\"\nsummary: \"Restarts {{pod}} in {{namespace}}\"\nsteps:\n  - kind: explain\n    title: T\n    text: x\n")
-        var run = RunbookRun(runbook: rb, target: RunTarget(namespace: "prod", pod: "redis-1"), options: RunOptions(yes: true))
+        var run = RunbookRun(runbook: rb, target: RunTarget(target: Target(namespace: "prod", pod: "redis-1")), options: RunOptions(yes: true))
         var h = Harness()
         h.drive(&run)
         #expect(h.shown.first?.text == "Restart redis-1  (t)")

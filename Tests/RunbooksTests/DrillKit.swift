@@ -66,18 +66,6 @@ enum Drill {
     }
 }
 
-extension Drill {
-    /// The output without kubectl's own client notices: kubectl 1.30+ may log
-    /// `E1204 21:13:15.762501   22542 websocket.go:297] Unknown stream id 1, discarding message`
-    /// on stderr (merged into the drill's output file) when a frame arrives before its streams
-    /// are set up. It is not Redis's answer.
-    static func withoutKubectlNotices(_ s: String) -> String {
-        s.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !($0.contains("websocket.go:") && $0.contains("Unknown stream id")) }
-            .joined(separator: "\n")
-    }
-}
-
 struct DrillFailure: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
@@ -163,7 +151,7 @@ final class DrillBox: @unchecked Sendable {
         } else {
             r = try await kubectl(["exec", "redis-0", "-c", "redis", "--", "redis-cli"] + args, timeout: timeout)
         }
-        return Drill.withoutKubectlNotices(r.output).trimmingCharacters(in: .whitespacesAndNewlines)
+        return SandboxProcess.withoutKubectlNotices(r.output).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The sandbox's Redis password (its Secret on disk), to assert it never leaks.

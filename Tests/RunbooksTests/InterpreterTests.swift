@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Testing
 @testable import Runbooks
@@ -46,7 +47,7 @@ steps:
     stop: undo
 """)
 
-let target = RunTarget(context: "prod", namespace: "cache", statefulset: "redis", pod: "redis-0")
+let target = RunTarget(target: Target(context: "prod", namespace: "cache", statefulset: "redis", pod: "redis-0"))
 
 func runDelete(_ h: inout Harness) -> Bool { h.ran.contains { $0.argv.contains("delete") } }
 

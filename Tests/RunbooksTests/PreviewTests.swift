@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Runbooks
 import Testing
@@ -7,7 +8,7 @@ import Testing
     func template(_ argv: [String]) throws -> CommandTemplate { CommandTemplate(argv: try argv.map { try Template.parse($0) }) }
 
     @Test func commandLineAsTheRunWouldShowIt() throws {
-        let target = RunTarget(context: "prod", kubeconfig: "/k/config", namespace: "jobs", requestTimeout: "10s", asUser: "oncall")
+        let target = RunTarget(target: Target(context: "prod", kubeconfig: "/k/config", namespace: "jobs", requestTimeout: "10s", asUser: "oncall"))
         let values = RunbookPreview.builtinValues(target).merging(["prefix": "bull"]) { a, _ in a }
         let c = try template(["kubectl", "exec", "{{pod}}", "-c", "{{container}}", "--", "redis-cli", "ZCARD", "{{prefix}}:{{queue}}:completed"])
         // The run's own kubectl flags, the values known now, <name> for the rest (not quoted).

@@ -98,9 +98,16 @@ public struct SandboxProcess: Sendable {
     /// message" when a frame arrives before its streams are set up: not Redis's answer).
     public func redisCLI(_ args: [String], pod: String = "redis-0", timeout: Duration = .seconds(30)) async -> String {
         let r = await kubectl(["exec", pod, "-c", "redis", "--", "redis-cli"] + args, timeout: timeout)
-        let stderr = r.stderrText.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !($0.contains("websocket.go:") && $0.contains("Unknown stream id")) }.joined(separator: "\n")
-        return r.stdoutText + stderr
+        return r.stdoutText + Self.withoutKubectlNotices(r.stderrText)
+    }
+
+    /// `text` without kubectl's own client notices: kubectl 1.30+ may log `E1204 21:13:15.762501
+    /// 22542 websocket.go:297] Unknown stream id 1, discarding message` on stderr when a frame
+    /// arrives before its streams are set up. It is not Redis's answer.
+    public static func withoutKubectlNotices(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !($0.contains("websocket.go:") && $0.contains("Unknown stream id")) }
+            .joined(separator: "\n")
     }
 
     /// The last `lines` lines of the daemon's log.
