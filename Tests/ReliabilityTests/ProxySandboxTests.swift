@@ -190,6 +190,35 @@ struct ProxySandboxTests {
         #expect(TestProcesses.mentioning(socketPath).isEmpty)
         #expect(proxy.currentSocket() == nil && proxy.pid == nil, "no restart after stop")
     }
+
+    /// A hung API server (api-slow --delay 60) and back: the open watch is dropped on purpose
+    /// (`reconnect`, as the prober does when the server answers again) and watches again at once
+    /// from its resourceVersion, with no new LIST and no failure left over from the outage.
+    @Test(.timeLimit(.minutes(3))) func watchReconnectsAfterAHungServer() async throws {
+        let sb = try await SandboxProcess.up(prefix: "proxy-hung")
+        defer { sb.downBlocking() }
+        let proxy = KubeProxy(target: LiveTarget(kubectl: SandboxProcess.kubectl, target: Target(kubeconfig: sb.kubeconfig)))
+        defer { Task { await proxy.stop() } }
+        let watch = APIWatch(path: Self.pods, selector: "metadata.name=redis-0", proxy: proxy, requestTimeout: 2)
+        #expect(await SandboxProcess.eventually(20) { _ = watch.poll(); return watch.connected })
+        _ = await sb.sandbox("fault", ["api-slow", "--delay", "60"])
+        try await Task.sleep(for: .seconds(3))
+        // A stream opened before the server hung stays open.
+        print("hung: connected \(watch.connected), failure \(String(describing: watch.lastFailure))")
+        watch.reconnect()
+        try await Task.sleep(for: .seconds(5))
+        print("hung, after reconnect: connected \(watch.connected), failure \(String(describing: watch.lastFailure)), requests \(watch.requests)")
+        #expect(!watch.connected, "a watch cannot be opened while the server hangs")
+        _ = await sb.sandbox("heal")
+        let started = Date()
+        watch.reconnect()
+        let back = await SandboxProcess.eventually(15) { _ = watch.poll(); return watch.connected && watch.lastFailure == nil }
+        print("after heal: connected \(watch.connected) after \(String(format: "%.1f", Date().timeIntervalSince(started))) s, failure \(String(describing: watch.lastFailure)), requests \(watch.requests)")
+        #expect(back, "\(String(describing: watch.lastFailure))")
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(watch.requests["LIST"] == 1, "\(watch.requests)")
+        watch.stop()
+    }
 }
 
 /// Issue 16's figures (docs/design-live-over-kubectl-proxy.md, "Session 6"): the proxy with one

@@ -4,8 +4,8 @@ import ProcessRunner
 
 // APILiveness (dashboard mode): whether the API server answers. A watch process that runs proves
 // nothing (a hung API server keeps it alive and silent), so the API server's answers are tracked,
-// and when it has said nothing for `livenessInterval` a cheap `kubectl get --raw /version` asks
-// it. While that fails, the watches' objects are stale, nothing else is requested (no watch
+// and when it has said nothing for `livenessInterval` a cheap `GET /version` (`APIRead.version`)
+// asks it. While that fails, the watches' objects are stale, nothing else is requested (no watch
 // restarts, no one-shot gets, so an outage costs one probe every few seconds), and when it
 // answers again every source resumes at once. It owns `APILivenessState` and the probe; the
 // other sources tell it what they saw (`apiAnswered`, `apiUnreachable`) and read `liveness.down`.
@@ -63,21 +63,19 @@ extension Prober {
     }
 
     func runLiveness(started: Date) async {
-        let argv = target.kubectlArgv(["get", "--raw", "/version", "--request-timeout=\(livenessRequestTimeout)"])
-        let r = await runner.run(CommandSpec(argv, timeout: probeTimeout, outputLimit: 1 << 16, label: "probe:liveness"))
+        let answer = await read(.version, timeout: livenessRequestSeconds)
         let t = now()
         liveness.inFlight -= 1
-        if r.succeeded {
+        guard case .failure(let f) = answer else {
             apiAnswered(t)
             liveness.backoff = 0
             liveness.next = t
             if liveness.down != nil { resumeAll(t) }
             return
         }
-        let f = failureMessage(r)
-        // Killed at our limit, far past its own --request-timeout: kubectl is stuck, which says
-        // nothing either way; ask again later.
-        if f.killed { liveness.next = t.addingTimeInterval(livenessInterval); return }
+        // Killed at our limit, far past its own --request-timeout (kubectl is stuck), or the
+        // proxy not serving: that says nothing either way; ask again soon.
+        if f.killed { liveness.next = t.addingTimeInterval(min(livenessInterval, 2)); return }
         // An answer that is an error (a 500, a 429, a 404) still says the server answers.
         if let k = f.kind.flatMap(KubectlError.Kind.init(rawValue:)), ClusterAccess.state(for: k) == nil {
             apiAnswered(t); liveness.next = t; return

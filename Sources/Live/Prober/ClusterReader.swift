@@ -3,19 +3,22 @@ import Foundation
 import ProcessRunner
 
 // ClusterReader: the pod, its node and the pod's events, the Kubernetes objects of one refresh.
-// It owns `ClusterState` (the three `KubeWatch`es, the last object of each, their errors and the
-// one-shot gets' poll times and back-off) and the functions that fill it: a watch's newest
-// document when the watch is healthy, else a rate-limited one-shot `kubectl get` that backs off
-// on failure. It reports to the coordinator through `lastGood` (its own "pod", "node" and
-// "events" entries only) and to `APILiveness` through `apiAnswered`/`apiUnreachable`. It must not
-// touch the Redis session, the exporter, the logs or the liveness state itself, and it spawns
-// nothing itself: processes start through `Runner` (`kubectl`) and `KubeWatch`.
+// It owns `ClusterState` (the last object of each, their errors, the dashboard's three
+// `APIWatch`es, the one-shot reads' poll times and back-off) and the functions that fill it:
+// - the dashboard: list-then-watch of each object through the one `kubectl proxy` (APIWatch:
+//   one LIST at start, then watch events; no LIST after start-up unless the server expires the
+//   version). An object's age is its last delivery, or the API server's last answer while its
+//   watch stream is open (a stream proves itself, not that the server still answers);
+// - one-shot commands: a `Prober.read` of each, backed off on failure (ClusterOneShot.swift).
+// It reports to the coordinator through `lastGood` (its own "pod", "node" and "events" entries
+// only) and to `APILiveness` through `apiAnswered`/`apiUnreachable`. It must not touch the Redis
+// session, the exporter, the logs or the liveness state itself, and it spawns nothing.
 
 /// What the cluster said last: the pod, its node and its events, with the watches that keep them.
 struct ClusterState {
-    var podWatch: KubeWatch?
-    var nodeWatch: KubeWatch?
-    var eventWatch: KubeWatch?
+    var podWatch: APIWatch?
+    var nodeWatch: APIWatch?
+    var eventWatch: APIWatch?
     var watchedNode: String?
 
     var pod: KubePod?
@@ -32,25 +35,28 @@ struct ClusterState {
     var eventsError: Failure?
     var eventsPollNext = Date.distantPast
 
-    var watches: [KubeWatch?] { [podWatch, nodeWatch, eventWatch] }
+    var watches: [APIWatch?] { [podWatch, nodeWatch, eventWatch] }
 
     mutating func stopWatches() {
-        podWatch?.stop(); nodeWatch?.stop(); eventWatch?.stop()
-        podWatch = nil; nodeWatch = nil; eventWatch = nil
+        for w in watches { w?.stop() }
+        podWatch = nil; nodeWatch = nil; eventWatch = nil; watchedNode = nil
     }
 
-    /// The API server answers again: poll at once, and restart the watches (one attached to a
-    /// hung connection may never deliver again).
+    /// The API server answers again: poll at once, and re-watch (a stream attached to a hung
+    /// connection may never deliver again).
     mutating func resume() {
         podPollNext = .distantPast; podBackoff = 0
         nodePollNext = .distantPast
         eventsPollNext = .distantPast
-        for w in watches { w?.restartNow() }
+        for w in watches { w?.reconnect() }
+    }
+
+    static func key(_ e: KubeEvent) -> String {
+        e.metadata?.uid ?? e.metadata?.name ?? "\(e.reason ?? "")|\(e.message ?? "")"
     }
 
     mutating func addEvent(_ e: KubeEvent) {
-        let key = e.metadata?.uid ?? e.metadata?.name ?? "\(e.reason ?? "")|\(e.message ?? "")"
-        events[key] = e
+        events[Self.key(e)] = e
         if events.count > 500 {
             // Keep the newest 300.
             let keep = events.sorted { KubeEvent.newestFirst($0.value, $1.value) }.prefix(300)
@@ -63,115 +69,161 @@ extension Prober {
     // MARK: - Kubernetes objects
 
     func refreshKubernetes(_ t: Date) async {
-        if useWatches { checkLiveness(t) }
-        let apiUp = liveness.down == nil
-        // The first frame comes from one-shot gets; the watches start with the second refresh
-        // (starting them at once would only double the first refresh's process starts).
-        if useWatches, snapshotsTaken > 0 { startWatchesIfNeeded() }
-        // Pod: newest watch document, else a one-shot get (rate-limited, backed off on failure).
-        var podFromWatch = false
-        if let w = cluster.podWatch {
-            for doc in w.poll(now: t, mayStart: apiUp) {
-                if let p = try? KubeJSON.pod(from: doc) { cluster.pod = p; cluster.podStamp = t; cluster.podError = nil; lastGood["pod"] = t; podFromWatch = true }
-            }
-            // A live watch keeps the object current as long as the API server is known to answer:
-            // its age is the API server's last answer, not the process's existence.
-            if apiUp, w.isHealthy, cluster.podStamp != nil { podFromWatch = true; lastGood["pod"] = max(lastGood["pod"] ?? t, liveness.answeredAt ?? t) }
-        }
-        if let down = liveness.down {
-            // Unreachable: the probe asks; the pod panel keeps its last object, stale.
-            cluster.podError = down
-        } else if !podFromWatch, t >= cluster.podPollNext {
-            let r = await kubectl(["get", "pod", target.pod, "-o", "json"], label: "probe:pod")
-            if r.succeeded, let p = try? KubeJSON.pod(from: r.stdout) {
-                cluster.pod = p; cluster.podStamp = t; cluster.podError = nil; lastGood["pod"] = t; cluster.podBackoff = 0
-                cluster.podPollNext = t
-                apiAnswered(t)
-            } else {
-                let failure = failureMessage(r)
-                cluster.podError = failure
-                apiUnreachable(failure, t)
-                if failure.kind == KubectlError.Kind.notFound.rawValue || failure.message.contains("not found") { cluster.pod = nil }
-                cluster.podBackoff = min(max(cluster.podBackoff * 2, 1), 30)
-                cluster.podPollNext = t.addingTimeInterval(cluster.podBackoff)
-            }
-        }
-        // Node.
-        let nodeName = cluster.pod?.spec?.nodeName
-        if useWatches, snapshotsTaken > 0, let nodeName, nodeName != cluster.watchedNode {
-            cluster.nodeWatch?.stop()
-            cluster.nodeWatch = KubeWatch(argv: target.kubectlArgv(["get", "node", nodeName, "-o", "json", "--watch"]))
-            cluster.watchedNode = nodeName
-            cluster.node = nil
-        }
-        var nodeFromWatch = false
-        if let w = cluster.nodeWatch {
-            for doc in w.poll(now: t, mayStart: apiUp) {
-                if let n = try? KubeJSON.node(from: doc) { cluster.node = n; cluster.nodeError = nil; lastGood["node"] = t; nodeFromWatch = true }
-            }
-            if apiUp, w.isHealthy, cluster.node != nil { nodeFromWatch = true; lastGood["node"] = max(lastGood["node"] ?? t, liveness.answeredAt ?? t) }
-        }
-        if let down = liveness.down {
-            if cluster.node != nil || cluster.nodeError != nil { cluster.nodeError = down }
-        } else if useWatches, snapshotsTaken == 0 {
-            // First frame of the dashboard: not held for the node (it needs the pod first); it is
-            // fetched right after the first snapshot (see `snapshot()`).
-            cluster.nodePollNext = t.addingTimeInterval(5)
-        } else if !nodeFromWatch, let nodeName, t >= cluster.nodePollNext {
-            let r = await kubectl(["get", "node", nodeName, "-o", "json"], label: "probe:node")
-            if r.succeeded, let n = try? KubeJSON.node(from: r.stdout) {
-                cluster.node = n; cluster.nodeError = nil; lastGood["node"] = t; cluster.nodePollNext = t.addingTimeInterval(useWatches ? 5 : 0)
-                apiAnswered(t)
-            } else {
-                cluster.nodeError = failureMessage(r); cluster.nodePollNext = t.addingTimeInterval(15)
-                apiUnreachable(cluster.nodeError!, t)
-            }
-        }
+        if useWatches { await refreshFromWatches(t) } else { await refreshOnce(t) }
     }
 
     /// Events of the pod (independent of the pod object: runs beside it).
     func refreshEvents(_ t: Date) async {
-        var eventsFromWatch = false
-        let apiUp = liveness.down == nil
-        if let w = cluster.eventWatch {
-            for doc in w.poll(now: t, mayStart: apiUp) {
-                if let e = try? JSONDecoder().decode(KubeEvent.self, from: doc) { cluster.addEvent(e) }
-                else if let list = try? KubeJSON.events(from: doc) { list.forEach { cluster.addEvent($0) } }
-                cluster.eventsError = nil; lastGood["events"] = t
+        if useWatches { eventsFromWatch(t) } else { await eventsOnce(t) }
+    }
+
+    // MARK: The dashboard: watches through the proxy
+
+    /// The pod and its node from their watches. The first refresh waits (bounded) for the pod's
+    /// and the node's first LIST, so the first frame has them.
+    func refreshFromWatches(_ t: Date) async {
+        checkLiveness(t)
+        guard let proxy = apiProxy() else { return }
+        if cluster.podWatch == nil {
+            cluster.podWatch = APIWatch(path: "/api/v1/namespaces/\(APIWatch.encode(target.namespace))/pods",
+                                        selector: "metadata.name=\(target.pod)", proxy: proxy, requestTimeout: apiRequestSeconds)
+        }
+        if cluster.eventWatch == nil {
+            cluster.eventWatch = APIWatch(path: "/api/v1/namespaces/\(APIWatch.encode(target.namespace))/events",
+                                          selector: "involvedObject.name=\(target.pod)", proxy: proxy, requestTimeout: apiRequestSeconds)
+            _ = cluster.eventWatch?.poll()   // starts its LIST beside the pod's
+        }
+        let first = snapshotsTaken == 0
+        var podDeliveries = cluster.podWatch!.poll()
+        if first, podDeliveries.isEmpty {
+            podDeliveries = await firstDeliveries(cluster.podWatch!, within: probeTimeout)
+        }
+        applyPod(podDeliveries, t)
+        if let nodeName = cluster.pod?.spec?.nodeName, nodeName != cluster.watchedNode {
+            cluster.nodeWatch?.stop()
+            cluster.nodeWatch = APIWatch(path: "/api/v1/nodes", selector: "metadata.name=\(nodeName)", proxy: proxy, requestTimeout: apiRequestSeconds)
+            cluster.watchedNode = nodeName
+            cluster.node = nil
+        }
+        if let w = cluster.nodeWatch {
+            var nodeDeliveries = w.poll()
+            if first, nodeDeliveries.isEmpty { nodeDeliveries = await firstDeliveries(w, within: .seconds(2)) }
+            applyNode(nodeDeliveries, t)
+        }
+    }
+
+    /// Waits until `w` delivered something or failed (or `within` passed), polling every 10 ms.
+    private func firstDeliveries(_ w: APIWatch, within: Duration) async -> [APIWatch.Delivery] {
+        let deadline = ContinuousClock.now + within
+        var got: [APIWatch.Delivery] = []
+        while got.isEmpty, w.lastFailure == nil, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+            got = w.poll()
+        }
+        return got
+    }
+
+    private func applyPod(_ deliveries: [APIWatch.Delivery], _ t: Date) {
+        guard let w = cluster.podWatch else { return }
+        for d in deliveries {
+            switch d {
+            case .list(let body):
+                apiAnswered(t)
+                if let p = (try? KubeJSON.pods(from: body))?.first { setPod(p, t) } else { podGone(t) }
+            case .upsert(let line):
+                if let p = APIObjects.object(KubePod.self, event: line) { setPod(p, t) }
+            case .delete:
+                podGone(t)
             }
-            if apiUp, w.isHealthy { eventsFromWatch = true; lastGood["events"] = max(lastGood["events"] ?? t, liveness.answeredAt ?? t); cluster.eventsError = nil }
+        }
+        if let down = liveness.down {
+            // Unreachable: the probe asks; the pod panel keeps its last object, stale.
+            cluster.podError = down
+        } else if w.connected, cluster.podStamp != nil {
+            // An open stream keeps the object current as long as the API server is known to
+            // answer: its age is the server's last answer, not the stream's existence.
+            lastGood["pod"] = max(lastGood["pod"] ?? t, liveness.answeredAt ?? t)
+            if cluster.podError.map({ $0.kind != KubectlError.Kind.notFound.rawValue }) ?? false { cluster.podError = nil }
+        } else if let failure = currentFailure(w) {
+            cluster.podError = failure
+            apiUnreachable(failure, t)
+        }
+    }
+
+    /// The watch's failure when it is news: newer than the API server's last answer (an older
+    /// one was before the server answered again).
+    private func currentFailure(_ w: APIWatch) -> Failure? {
+        guard !w.connected, let f = w.lastFailure, let at = w.lastFailureAt else { return nil }
+        if let a = liveness.answeredAt, a > at { return nil }
+        return Failure(message: f.description, kind: f.kind.rawValue)
+    }
+
+    func setPod(_ p: KubePod, _ t: Date) {
+        cluster.pod = p; cluster.podStamp = t; cluster.podError = nil; lastGood["pod"] = t
+    }
+
+    /// The pod is not there (deleted, or not created yet): kubectl's own words for it.
+    private func podGone(_ t: Date) {
+        let e = KubectlError.classify(stderr: "Error from server (NotFound): pods \"\(target.pod)\" not found", exitCode: 1)
+        cluster.pod = nil; cluster.podStamp = t
+        cluster.podError = Failure(message: e.description, kind: e.kind.rawValue)
+    }
+
+    private func applyNode(_ deliveries: [APIWatch.Delivery], _ t: Date) {
+        guard let w = cluster.nodeWatch else { return }
+        for d in deliveries {
+            switch d {
+            case .list(let body):
+                apiAnswered(t)
+                if let n = (try? KubeJSON.nodes(from: body))?.first { cluster.node = n; cluster.nodeError = nil; lastGood["node"] = t }
+                else { nodeGone() }
+            case .upsert(let line):
+                if let n = APIObjects.object(KubeNode.self, event: line) { cluster.node = n; cluster.nodeError = nil; lastGood["node"] = t }
+            case .delete:
+                nodeGone()
+            }
+        }
+        if let down = liveness.down {
+            if cluster.node != nil || cluster.nodeError != nil { cluster.nodeError = down }
+        } else if w.connected, cluster.node != nil {
+            lastGood["node"] = max(lastGood["node"] ?? t, liveness.answeredAt ?? t)
+            cluster.nodeError = nil
+        } else if let failure = currentFailure(w) {
+            cluster.nodeError = failure
+            apiUnreachable(failure, t)
+        }
+    }
+
+    private func nodeGone() {
+        let name = cluster.watchedNode ?? ""
+        let e = KubectlError.classify(stderr: "Error from server (NotFound): nodes \"\(name)\" not found", exitCode: 1)
+        cluster.node = nil
+        cluster.nodeError = Failure(message: e.description, kind: e.kind.rawValue)
+    }
+
+    private func eventsFromWatch(_ t: Date) {
+        guard let w = cluster.eventWatch else { return }
+        for d in w.poll() {
+            switch d {
+            case .list(let body):
+                apiAnswered(t)
+                cluster.events = [:]
+                ((try? KubeJSON.events(from: body)) ?? []).forEach { cluster.addEvent($0) }
+            case .upsert(let line):
+                if let e = APIObjects.object(KubeEvent.self, event: line) { cluster.addEvent(e) }
+            case .delete(let line):
+                if let e = APIObjects.object(KubeEvent.self, event: line) { cluster.events[ClusterState.key(e)] = nil }
+            }
+            cluster.eventsError = nil; lastGood["events"] = t
         }
         if let down = liveness.down {
             cluster.eventsError = down
-        } else if !eventsFromWatch, t >= cluster.eventsPollNext {
-            let r = await kubectl(["get", "events", "--field-selector", "involvedObject.name=\(target.pod)", "-o", "json"], label: "probe:events")
-            if r.succeeded, let list = try? KubeJSON.events(from: r.stdout) {
-                cluster.events = [:]; list.forEach { cluster.addEvent($0) }; cluster.eventsError = nil; lastGood["events"] = t
-                cluster.eventsPollNext = t.addingTimeInterval(useWatches ? 5 : 10)
-                apiAnswered(t)
-            } else {
-                cluster.eventsError = failureMessage(r); cluster.eventsPollNext = t.addingTimeInterval(30)
-                apiUnreachable(cluster.eventsError!, t)
-            }
-        }
-    }
-
-    func fetchNode(_ name: String, _ t: Date) async {
-        let r = await kubectl(["get", "node", name, "-o", "json"], label: "probe:node")
-        if r.succeeded, let n = try? KubeJSON.node(from: r.stdout) {
-            if cluster.node == nil { cluster.node = n }
-            cluster.nodeError = nil; lastGood["node"] = t
-        } else {
-            cluster.nodeError = failureMessage(r)
-        }
-    }
-
-    func startWatchesIfNeeded() {
-        if cluster.podWatch == nil {
-            cluster.podWatch = KubeWatch(argv: target.kubectlArgv(["get", "pod", target.pod, "-o", "json", "--watch"]))
-        }
-        if cluster.eventWatch == nil {
-            cluster.eventWatch = KubeWatch(argv: target.kubectlArgv(["get", "events", "--field-selector", "involvedObject.name=\(target.pod)", "-o", "json", "--watch"]))
+        } else if w.connected {
+            lastGood["events"] = max(lastGood["events"] ?? t, liveness.answeredAt ?? t)
+            cluster.eventsError = nil
+        } else if let failure = currentFailure(w) {
+            cluster.eventsError = failure
+            apiUnreachable(failure, t)
         }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import ProcessRunner
 
 // ExporterScrape: the redis_exporter's metrics, read through the API server's pod proxy
-// (`kubectl get --raw /api/v1/namespaces/NS/pods/P:9121/proxy/metrics`) at most every
+// (`/api/v1/namespaces/NS/pods/P:9121/proxy/metrics`, `APIRead.exporterMetrics`) at most every
 // `metricsInterval`, backed off on failure (a 403 is asked again only after `forbiddenRetry`).
 // In dashboard mode the read runs beside the refreshes (it can take up to the probe timeout while
 // Redis is down) and a refresh uses the last text it got. It owns `ExporterState`; it writes only
@@ -38,14 +38,12 @@ extension Prober {
 
     func refreshMetrics(_ t: Date) async {
         guard t >= exporter.next, liveness.down == nil else { return }
-        let path = "/api/v1/namespaces/\(target.namespace)/pods/\(target.pod):9121/proxy/metrics"
-        let r = await kubectl(["get", "--raw", path], label: "probe:exporter")
-        if r.succeeded {
-            exporter.text = SnapshotBuilder.exporterUpLines(r.stdoutText); exporter.error = nil; lastGood["exporter"] = t; exporter.backoff = 0
+        switch await read(.exporterMetrics) {
+        case .success(let body):
+            exporter.text = SnapshotBuilder.exporterUpLines(String(decoding: body, as: UTF8.self)); exporter.error = nil; lastGood["exporter"] = t; exporter.backoff = 0
             exporter.next = t.addingTimeInterval(metricsInterval)
             apiAnswered(t)
-        } else {
-            let f = failureMessage(r)
+        case .failure(let f):
             // The API server's own error (a 500, a 429) says nothing about the exporter: keep its last text.
             if f.kind != KubectlError.Kind.serverError.rawValue { exporter.text = nil }
             exporter.error = f

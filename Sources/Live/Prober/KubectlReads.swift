@@ -2,9 +2,9 @@ import Diagnosis
 import Foundation
 import ProcessRunner
 
-// KubectlReads: the one-shot `kubectl` read every source uses, bounded by our own limit on the
-// process and, unless the user gave one, by a --request-timeout below it; and the wording of a
-// failed read (`Failure`: the operator's message and kubectl's classified kind). Also the small
+// KubectlReads: the `kubectl` process behind `Prober.read` in one-shot mode, bounded by our own
+// limit on the process and, unless the user gave one, by a --request-timeout below it; and the
+// wording of a failed read (`Failure`: the operator's message and kubectl's classified kind). Also the small
 // helpers the sources share: `WaitBounded` (await a task for at most a duration) and
 // `ProbeFailure` (the public error of an on-demand read). It owns no state and must not touch
 // any source's fields; it spawns only through `Runner`.
@@ -16,13 +16,15 @@ extension Prober {
     /// A one-shot read. Without the user's own --request-timeout it gets one shorter than our
     /// limit on the process, so a silent API server is reported by kubectl as a time-out (a
     /// cluster state) before we would have to kill a kubectl that says nothing.
-    func kubectl(_ args: [String], label: String) async -> CommandResult {
-        let bounded = target.requestTimeout == nil ? args + ["--request-timeout=\(Self.oneShotRequestTimeout)"] : args
-        return await runner.run(CommandSpec(target.kubectlArgv(bounded), timeout: probeTimeout, outputLimit: 16 << 20, label: label))
+    /// `bounded: false`: the args carry their own --request-timeout.
+    func kubectl(_ args: [String], label: String, bounded: Bool = true) async -> CommandResult {
+        let argv = bounded && target.requestTimeout == nil ? args + ["--request-timeout=\(Self.kubectlDuration(Self.oneShotRequestSeconds))"] : args
+        return await runner.run(CommandSpec(target.kubectlArgv(argv), timeout: probeTimeout, outputLimit: 16 << 20, label: label))
     }
 
-    /// kubectl's --request-timeout for one-shot reads (probeTimeout, the kill, is 12 s).
-    static let oneShotRequestTimeout = "5s"
+    /// The request time-out of one-shot reads (kubectl's --request-timeout, or the proxy
+    /// request's deadline); probeTimeout, the kill of a kubectl process, is 12 s.
+    static let oneShotRequestSeconds: Double = 5
 
     func failureMessage(_ r: CommandResult) -> Failure {
         switch r.termination {
@@ -38,10 +40,7 @@ extension Prober {
         case .failedToStart(let why): return Failure(message: why, kind: nil)
         case .exited(0):
             // Success, but the output did not decode (cut short, an HTML error page, wrong types).
-            do { _ = try KubeJSON.pods(from: r.stdout) } catch {
-                return Failure(message: "kubectl output unreadable (\(r.stdout.count) bytes): \(error.description)", kind: nil)
-            }
-            return Failure(message: "kubectl output is not the expected object (\(r.stdout.count) bytes)", kind: nil)
+            return unreadable(r.stdout)
         default:
             let err = r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
             if err.isEmpty { return Failure(message: "kubectl \(r.termination)", kind: nil) }
@@ -77,7 +76,7 @@ enum WaitBounded {
 }
 
 /// A failed read: the operator's message and, when kubectl failed, its classified kind.
-struct Failure: Sendable, Equatable {
+struct Failure: Error, Sendable, Equatable {
     var message: String
     var kind: String?
     /// We killed kubectl at our own limit: it reported nothing itself (it may be stuck, not the

@@ -35,11 +35,11 @@ extension Prober {
               let redis = statuses.first(where: { $0.name == target.container }),
               let restarts = redis.restartCount, restarts > 0 else { logReader.previous = nil; logReader.error = nil; return }
         if logReader.previous?.restarts == restarts { return }
-        let r = await kubectl(["logs", target.pod, "-c", target.container, "--previous", "--tail", "200"], label: "probe:logs")
-        if r.succeeded {
-            logReader.previous = (restarts, r.stdoutText); logReader.error = nil
-        } else {
-            logReader.error = failureMessage(r)
+        switch await read(.logs(container: target.container, previous: true, tail: 200)) {
+        case .success(let body):
+            logReader.previous = (restarts, String(decoding: body, as: UTF8.self)); logReader.error = nil
+        case .failure(let f):
+            logReader.error = f
             logReader.previous = (restarts, "")
         }
     }
@@ -50,8 +50,7 @@ extension Prober {
         guard redisUp, !logReader.scanInFlight, let id = redisIdentity, logReader.currentScan?.identity != id else { return }
         logReader.scanInFlight = true
         defer { logReader.scanInFlight = false }
-        let r = await kubectl(["logs", target.pod, "-c", target.container, "--tail", "500"], label: "probe:logs-current")
-        guard r.succeeded else { return }  // tried again on the next refresh
-        logReader.currentScan = (id, LogScan.scan(r.stdoutText).filter { $0.kind == .aofTruncated }.map(\.line))
+        guard case .success(let body) = await read(.logs(container: target.container, previous: false, tail: 500)) else { return }  // tried again on the next refresh
+        logReader.currentScan = (id, LogScan.scan(String(decoding: body, as: UTF8.self)).filter { $0.kind == .aofTruncated }.map(\.line))
     }
 }

@@ -11,17 +11,19 @@ import ProcessRunner
 // RedisSession, BullMQQueues, ExporterScrape, LogReader; one-shot reads and their error wording in
 // KubectlReads). It must not read a source's raw output or change a source's back-off itself: it
 // calls the source. All of it is isolated to this actor; nothing here spawns but through
-// `Runner`, `LineSession` and `KubeWatch`, and `SnapshotBuilder.build` stays pure.
+// `Runner`, `LineSession` and `KubeProxy`, and `SnapshotBuilder.build` stays pure.
 
 /// Gathers one `Snapshot` per refresh from the cluster and from Redis.
 ///
-/// Spawn budget (what keeps the app cheap to leave open during an incident):
-/// - Redis data (PING, INFO, CONFIG GET, BullMQ counts) goes through ONE persistent
-///   `kubectl exec -i POD -c redis -- redis-cli` session: no process per refresh.
-/// - The pod, its node and its events come from long-lived `kubectl get ... -o json --watch`
-///   processes; a one-shot `get` is used only until a watch is healthy, or while it is down.
-/// - The exporter's metrics (`get --raw .../proxy/metrics`) are read at most every
-///   `metricsInterval`; `logs --previous` once per container restart.
+/// Budget (what keeps the app cheap to leave open during an incident), dashboard mode:
+/// - two long-lived kubectl processes and no other: ONE persistent `kubectl exec -i POD -c redis
+///   -- redis-cli` session for Redis data (PING, INFO, CONFIG GET, BullMQ counts), and ONE
+///   `kubectl proxy --unix-socket` (`KubeProxy`) through which every API read is a request on a
+///   socket (`Prober.read`, `APIWatch`);
+/// - the pod, its node and its events: one LIST each at start, then watch events (no LIST after
+///   start-up); the exporter's metrics at most every `metricsInterval`; `/version` only when
+///   nothing has answered for `livenessInterval`; the previous log once per container restart.
+/// One-shot commands (`status`, `check`) read with a kubectl process each (`useWatches: false`).
 /// Probes of one refresh run in parallel; a failing source backs off and keeps its last good value.
 public actor Prober {
     public let target: LiveTarget
@@ -52,14 +54,15 @@ public actor Prober {
     var logReader = LogReaderState()
 
     // API liveness (dashboard mode): see APILiveness.swift.
-    /// Probe the API server when it has answered nothing for this long. 15 s, the exporter's scrape
-    /// interval: on a quiet cluster that scrape (through the API's pods/proxy) is the answer, so a
-    /// healthy cluster costs next to no probes (each is a real kubectl: ~0.1 s of CPU, and 3 s
-    /// made it 17 kubectl processes a minute instead of 4). The price: a hung API server shows
-    /// within about 20 s, not 5 (an outage that refuses or errors shows at once).
-    public var livenessInterval: TimeInterval = 15
-    /// The probe's own --request-timeout: /version is answered at once by a live server.
-    public var livenessRequestTimeout = "2s"
+    /// Probe the API server when it has answered nothing for this long. A probe is one request
+    /// on the proxy's socket (no process), so the limit is the API server's load, not ours: with
+    /// the exporter's scrape every 15 s answering too, 5 s makes about 8 probes a minute, 12-13
+    /// requests a minute in all against some 300 for a `kubectl get` + `kubectl exec` loop every
+    /// second (BENCHMARKS.md, figure 2), and a hung API server shows within 5 s of silence plus
+    /// the probe's 2 s deadline (an outage that refuses or errors shows at once).
+    public var livenessInterval: TimeInterval = 5
+    /// The probe's own deadline in seconds: /version is answered at once by a live server.
+    public var livenessRequestSeconds: Double = 2
     /// Longest wait between two probes while the API server is unreachable.
     public var livenessMaxBackoff: TimeInterval = 2
     /// Liveness probes run so far (tests and the spawn budget).
@@ -70,6 +73,8 @@ public actor Prober {
     var lastGood: [String: Date] = [:]
     private var lastKnownKeyspace: (keys: [String: Int], at: String?) = ([:], nil)
     var previousSnapshot: Snapshot?
+    /// The dashboard's one `kubectl proxy` (see APIReads.swift); nil in one-shot mode.
+    var proxy: KubeProxy?
 
     public init(target: LiveTarget, runner: Runner, useWatches: Bool = true) {
         self.target = target
@@ -77,13 +82,15 @@ public actor Prober {
         self.useWatches = useWatches
     }
 
-    /// Processes spawned so far by this prober (one-shot commands, watch starts, session starts).
+    /// Processes spawned so far by this prober (one-shot commands, session starts, proxy starts).
     public var spawnCount: Int {
-        runner.spawnCount + cluster.watches.compactMap { $0?.spawns }.reduce(0, +)
+        runner.spawnCount + (proxy?.spawns ?? 0)
     }
 
     public func shutdown() async {
         cluster.stopWatches()
+        await proxy?.stop()
+        proxy = nil
         await redisState.session?.close()
         redisState.session = nil
     }
@@ -92,20 +99,24 @@ public actor Prober {
 
     public func snapshot() async -> Snapshot {
         let t = now()
-        // The dashboard's first refresh asks only for what its first full screen needs, the pod
-        // and Redis (two processes, not five competing for the cores); the node, the events and
-        // the exporter start as soon as that snapshot is built and fill in with the next one.
+        // The dashboard's first refresh holds its frame for every panel: the pod and its node
+        // (their watches' first LIST through the proxy), the events (listed beside them), Redis,
+        // and the exporter (waited for at most a second more): through the one proxy these are
+        // requests on a socket, not processes competing for the cores.
         let first = useWatches && snapshotsTaken == 0
         let r: RedisResult
         if first {
             // The frame waits for the pod anyway: Redis gets that long to answer too (a cold
             // `kubectl exec` on a busy machine can take longer than `redisWait`, and a frame
-            // that waited 8 s on a hung `get` should not then call Redis silent after 1 s).
+            // that waited on a hung API server should not then call Redis silent after 1 s).
             if redisWait != nil, redisState.inFlight == nil {
                 redisState.inFlight = (Task { await self.probeRedis(t) }, t)
             }
+            await metricsForRefresh(t)
             await refreshKubernetes(t)
+            await refreshEvents(t)
             r = await redisResult(t)
+            if let task = exporter.task { _ = await WaitBounded.value(of: task, within: .seconds(1)) }
         } else {
             async let k8s: Void = refreshKubernetes(t)
             async let ev: Void = refreshEvents(t)
@@ -176,16 +187,6 @@ public actor Prober {
         // A refresh that did not wait for Redis is no base for rates and queue trends.
         if !r.pending { previousSnapshot = snap }
         snapshotsTaken += 1
-        if first {
-            let nodeName = cluster.pod?.spec?.nodeName
-            Task {
-                async let ev: Void = self.refreshEvents(t)
-                async let metrics: Void = self.metricsForRefresh(t)
-                if let nodeName { await self.fetchNode(nodeName, t) }
-                _ = await ev
-                _ = await metrics
-            }
-        }
         return snap
     }
 
@@ -208,10 +209,10 @@ public actor Prober {
     // MARK: - On demand
 
     public func logs(container: String, previous: Bool, tail: Int = 500) async -> Result<String, ProbeFailure> {
-        var args = ["logs", target.pod, "-c", container, "--tail", String(tail)]
-        if previous { args.append("--previous") }
-        let r = await kubectl(args, label: "logs")
-        return r.succeeded ? .success(r.stdoutText) : .failure(ProbeFailure(failureMessage(r).message))
+        switch await read(.logs(container: container, previous: previous, tail: tail)) {
+        case .success(let body): return .success(String(decoding: body, as: UTF8.self))
+        case .failure(let f): return .failure(ProbeFailure(f.message))
+        }
     }
 
     /// Warning and normal events of the pod, newest first.

@@ -20,14 +20,30 @@ public struct APIClient: Sendable {
 
     /// The body of a 2xx answer, or the failure as kubectl's.
     public func get(_ target: String, accept: String = "application/json", timeout: Double? = nil) async -> Result<Data, KubectlError> {
+        await request(target, accept: accept, timeout: timeout).mapError(\.error)
+    }
+
+    /// A failed request: kubectl's failure for it, and whether it failed before reaching the
+    /// cluster (the proxy was not serving, or its socket broke): such a failure says nothing
+    /// about the API server either way.
+    public struct Failed: Error, Sendable {
+        public var error: KubectlError
+        public var proxyOnly: Bool
+    }
+
+    /// As `get`, telling a failure of the proxy from an answer (or a silence) of the cluster.
+    public func request(_ target: String, accept: String = "application/json", timeout: Double? = nil) async -> Result<Data, Failed> {
         let t = timeout ?? requestTimeout
-        guard let socket = await proxy.ready(timeout: min(5, t)) else { return .failure(proxyFailure()) }
+        guard let socket = await proxy.ready(timeout: min(5, t)) else {
+            let f = proxyFailure()
+            return .failure(Failed(error: f, proxyOnly: f.kind == .failed))
+        }
         switch await AsyncUnixHTTP.get(socket: socket, target: target, accept: accept, timeout: t) {
         case .success(let r) where (200..<300).contains(r.status): return .success(r.body)
-        case .success(let r): return .failure(Self.failure(status: r.status, body: r.body))
+        case .success(let r): return .failure(Failed(error: Self.failure(status: r.status, body: r.body), proxyOnly: false))
         case .failure(let e):
             if e.kind == .connect { proxy.notServing(e.message) }
-            return .failure(Self.failure(e))
+            return .failure(Failed(error: Self.failure(e), proxyOnly: e.kind != .timeout))
         }
     }
 

@@ -34,9 +34,12 @@ public final class APIWatch: @unchecked Sendable {
     private var _lastHeard: Date?
     private var _connected = false
     private var _lastFailure: KubectlError?
+    private var _lastFailureAt: Date?
     private var _requests: [String: Int] = [:]
     private var _resourceVersion: String?
     private var woken = false
+    /// `reconnect` closed the stream: the reader's error on it is ours, not the server's.
+    private var reconnecting = false
     private let done = DispatchSemaphore(value: 0)
 
     /// `path`: the collection (e.g. `/api/v1/namespaces/ns/pods`); `selector`: a field selector
@@ -55,8 +58,11 @@ public final class APIWatch: @unchecked Sendable {
     public var lastHeard: Date? { lock.withLock { _lastHeard } }
     /// True while a watch stream is open.
     public var connected: Bool { lock.withLock { _connected } }
-    /// Why the last LIST or WATCH failed, as kubectl would have said it; nil once one succeeds.
+    /// Why the last LIST or WATCH failed, as kubectl would have said it; nil once one succeeds
+    /// (or `reconnect` is asked: the server answers again).
     public var lastFailure: KubectlError? { lock.withLock { _lastFailure } }
+    /// When `lastFailure` happened.
+    public var lastFailureAt: Date? { lock.withLock { _lastFailure == nil ? nil : _lastFailureAt } }
     /// Requests made, by verb ("LIST", "WATCH").
     public var requests: [String: Int] { lock.withLock { _requests } }
     /// The resourceVersion the next watch starts from.
@@ -79,7 +85,22 @@ public final class APIWatch: @unchecked Sendable {
     /// Ends a back-off wait now (the API server answered again elsewhere).
     public func wake() { lock.withLock { woken = true } }
 
-    /// Closes the connection; the reader thread ends soon after (see `stopAndWait`).
+    /// Drops the open stream (one attached to a connection that hung may never deliver again)
+    /// and watches again at once from the last resourceVersion; no new LIST. The last failure
+    /// is history: the caller knows the server answers again.
+    public func reconnect() {
+        let c: UnixHTTP.Connection? = lock.withLock {
+            woken = true
+            _lastFailure = nil
+            guard let c = conn else { return nil }
+            reconnecting = true
+            conn = nil; _connected = false
+            return c
+        }
+        c?.interrupt()   // the reader sees the stream end, closes it and watches again
+    }
+
+    /// Ends the connection; the reader thread closes it and ends soon after (see `stopAndWait`).
     public func stop() {
         let c: UnixHTTP.Connection? = lock.withLock {
             stopped = true
@@ -87,7 +108,7 @@ public final class APIWatch: @unchecked Sendable {
             defer { conn = nil }
             return conn
         }
-        c?.close()
+        c?.interrupt()
     }
 
     /// `stop`, then waits up to `timeout` seconds for the reader thread to end; false if it did not.
@@ -108,7 +129,7 @@ public final class APIWatch: @unchecked Sendable {
         }
     }
 
-    private func fail(_ f: KubectlError) { lock.withLock { _lastFailure = f; _connected = false } }
+    private func fail(_ f: KubectlError) { lock.withLock { _lastFailure = f; _lastFailureAt = Date(); _connected = false } }
 
     private func count(_ verb: String) { lock.withLock { _requests[verb, default: 0] += 1 } }
 
@@ -137,7 +158,8 @@ public final class APIWatch: @unchecked Sendable {
 
     private func run() {
         var backoff = 0.5
-        func pause() { sleep(backoff); backoff = min(backoff * 2, 10) }
+        // A wake (the server answers again) ends the wait at once and starts the back-off over.
+        func pause() { if sleep(backoff) { backoff = 0.5 } else { backoff = min(backoff * 2, 10) } }
         while !isStopped {
             guard let sock = proxy.currentSocket() else {
                 if proxy.lastFailure != nil { fail(APIClient(proxy: proxy).proxyFailure()) }
@@ -177,11 +199,16 @@ public final class APIWatch: @unchecked Sendable {
                 guard keep else { c.close(); break }
                 backoff = 0.5
                 try read(c)
-                lock.withLock { if conn === c { conn = nil }; _connected = false }
+                lock.withLock { if conn === c { conn = nil }; _connected = false; reconnecting = false }
                 c.close()
             } catch let e as UnixHTTP.Failure {
-                lock.withLock { _connected = false; conn = nil }
+                let ours = lock.withLock { () -> Bool in
+                    _connected = false; conn = nil
+                    defer { reconnecting = false }
+                    return reconnecting
+                }
                 if isStopped { break }
+                if ours { continue }
                 if e.kind == .connect { proxy.notServing(e.message) }
                 fail(APIClient.failure(e)); pause()
             } catch {
@@ -222,10 +249,16 @@ public final class APIWatch: @unchecked Sendable {
     }
 
     /// Sleeps in small steps so `stop` and `wake` are not held up.
-    private func sleep(_ seconds: Double) {
+    /// True when `wake` ended it: a wake that came while the reader was busy (mid-request) ends
+    /// the next wait, so it is never lost.
+    @discardableResult
+    private func sleep(_ seconds: Double) -> Bool {
         let end = Date().addingTimeInterval(seconds)
-        lock.withLock { woken = false }
-        while !isStopped, Date() < end, !lock.withLock({ woken }) { usleep(50_000) }
+        while !isStopped, Date() < end {
+            if lock.withLock({ () -> Bool in defer { woken = false }; return woken }) { return true }
+            usleep(50_000)
+        }
+        return false
     }
 }
 

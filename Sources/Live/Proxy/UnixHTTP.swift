@@ -58,7 +58,16 @@ public enum UnixHTTP {
         init(fd: Int32) { self.fd = fd }
         deinit { close() }
 
-        /// Closes the socket; a `next` blocked in another thread returns at once.
+        /// Wakes a `next` blocked in another thread (it sees the end of the stream) without
+        /// closing the descriptor: only the thread that reads may close it, or a descriptor
+        /// number reused by another connection in between would be read by the wrong reader.
+        public func interrupt() {
+            closeLock.lock(); defer { closeLock.unlock() }
+            guard !closed else { return }
+            shutdown(fd, Int32(SHUT_RDWR))
+        }
+
+        /// Closes the socket. Call it from the thread that reads it (`interrupt` from any other).
         public func close() {
             closeLock.lock(); defer { closeLock.unlock() }
             guard !closed else { return }
