@@ -54,7 +54,7 @@ public struct ProberSnapshotSource: SnapshotSource {
         // Redis did not answer quickly (a session in its back-off after a restart of Redis, a
         // container starting): not when it was silent until the session's time-out (a frozen
         // node), which would only be waited for twice, at the start and at the end of the run.
-        let silent = snap.errors.contains { $0.source == "redis" && $0.message.hasPrefix("line session timed out") }
+        let silent = snap.errors.contains { $0.source == "redis" && $0.kind == SourceError.redisTimedOut }
         if LastSeen.point(snap) == nil, !silent, !snap.errors.contains(where: { $0.source == "pod" }), let make = fresh {
             let p = make()
             snap = await p.snapshot()

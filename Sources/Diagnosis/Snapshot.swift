@@ -507,8 +507,12 @@ public struct SourceError: Codable, Sendable, Equatable {
     /// Seconds since this source last succeeded (nil if never).
     public var staleSeconds: Int?
     /// The classified kubectl failure (`KubectlError.Kind` raw value) when the error came from
-    /// kubectl; nil for other errors (a Redis reply, unreadable output).
+    /// kubectl; `redisTimedOut` when the Redis session did not answer in time; nil for other
+    /// errors (a Redis reply, unreadable output).
     public var kind: String?
+    /// The kind of a Redis session that did not answer within its time (its child was killed):
+    /// Redis or the exec stream was silent, which says nothing of the cluster (not a kubectl kind).
+    public static let redisTimedOut = "redisTimedOut"
     public init(source: String, message: String, staleSeconds: Int? = nil, kind: String? = nil) {
         self.source = source; self.message = message; self.staleSeconds = staleSeconds; self.kind = kind
     }

@@ -243,6 +243,7 @@ extension Prober {
                     return Failure(message: k.description, kind: k.kind.rawValue)
                 }
                 return Failure(message: e.description, kind: nil)
+            case .timedOut: return Failure(message: e.description, kind: SourceError.redisTimedOut)
             default: return Failure(message: e.description, kind: nil)
             }
         }
