@@ -101,6 +101,8 @@ public struct SandboxControl: Sendable {
         public var redisPasswordEnvOnly = false
         public var timings: SandboxTimings = SandboxTimings()
         public var wait: Bool = true
+        /// The StatefulSet built on the first `up` (see Topology); kept by later ones.
+        public var topology: Topology = .single
         public var waitTimeout: TimeInterval = 90
         public init() {}
     }
@@ -150,7 +152,11 @@ public struct SandboxControl: Sendable {
         print("sandbox up in \(layout.root.path) (daemon pid \(daemonPid() ?? child.pid))")
         try await startAPIServer(selfExe: selfExe)
         if o.wait {
-            try await waitReady(timeout: o.waitTimeout)
+            if let s = try? store.read(), SentinelTopology.isSentinel(s) {
+                try await waitAllReady(timeout: o.waitTimeout)
+            } else {
+                try await waitReady(timeout: o.waitTimeout)
+            }
         }
         print("export KUBECONFIG=\(layout.kubeconfig.path)")
     }
@@ -199,6 +205,12 @@ public struct SandboxControl: Sendable {
                 if let p = sibling(tool) ?? resolveExecutable(tool) { paths[tool] = p }
             }
         }
+        if o.topology == .sentinel, paths["redis-sentinel"] == nil {
+            guard let found = sibling("redis-sentinel") ?? resolveExecutable("redis-sentinel") else {
+                throw SandboxError("redis-sentinel not found on PATH (Debian: apt-get install redis-sentinel; scripts/install-deps.sh installs it)")
+            }
+            paths["redis-sentinel"] = found
+        }
         if let e = o.exporter { paths["redis_exporter"] = try exe(e, "--exporter") }
         if paths["redis_exporter"] == nil {
             paths["redis_exporter"] = resolveExecutable("redis_exporter") ?? resolveExecutable("prometheus-redis-exporter") ?? "redis_exporter"
@@ -225,12 +237,14 @@ public struct SandboxControl: Sendable {
         sts.claimTemplateName = manifest.claimTemplateName
         sts.storageClassName = manifest.storageClassName
         sts.storageRequest = manifest.storageRequest
+        if o.topology == .sentinel { try SentinelTopology.apply(to: &sts, runtimeRootless: getuid() != 0) }
         var state = ClusterState(createdAt: now, node: node, statefulSet: sts)
         state.runtime.commandPaths = try commandPaths(o, current: [:])
         state.runtime.imageEntrypoints = ["redis": "redis-server", "valkey/valkey": "valkey-server", "bitnami/redis": "redis-server",
                                           "oliver006/redis_exporter": "redis_exporter"]
         state.runtime.timings = o.timings
         state.runtime.manifestSource = source
+        if o.topology == .sentinel { state.runtime.topology = Topology.sentinel.rawValue }
         state.runtime.rootless = getuid() != 0
         state.runtime.cgroupRoot = MemoryCgroup.createSandboxRoot(for: layout.root.path)
         state.runtime.memoryEnforcement = state.runtime.cgroupRoot == nil ? "rss-poll" : "cgroup-v1"
@@ -272,6 +286,7 @@ public struct SandboxControl: Sendable {
         let state = try? store.read()
         let killed = killLeftovers(state)
         if !killed.isEmpty { stoppedSomething = true }
+        SentinelNet.removeNamespace(layout.root)
         let left = leftovers(state)
         if !left.isEmpty {
             throw SandboxError("processes still running after down: \(left.map(String.init).joined(separator: " "))")
