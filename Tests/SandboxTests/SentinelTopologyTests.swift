@@ -1,0 +1,169 @@
+import Foundation
+import ProcessRunner
+import SandboxFixture
+import Testing
+@testable import Sandbox
+
+/// `up --topology sentinel`: three pods with a real redis-server, a real Sentinel and the
+/// exporter, read through the real kubectl; the Sentinel faults with what Redis and Sentinel
+/// themselves report.
+@Suite("Sandbox runtime: Sentinel topology", .serialized)
+struct SentinelTopologyTests {
+    static let pods = ["redis-0", "redis-1", "redis-2"]
+
+    /// INFO replication of a pod's redis, through kubectl exec.
+    static func replication(_ sb: TestSandbox, _ pod: String) async -> [String: String] {
+        var out: [String: String] = [:]
+        for line in (await sb.process.redisCLI(["INFO", "replication"], pod: pod, timeout: .seconds(10))).split(whereSeparator: \.isNewline) {
+            let kv = line.split(separator: ":", maxSplits: 1)
+            if kv.count == 2 { out[String(kv[0])] = kv[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return out
+    }
+
+    /// `redis-cli -p 26379 ARGS` in a pod's sentinel container, through kubectl exec.
+    static func sentinel(_ sb: TestSandbox, _ pod: String, _ args: [String]) async -> String {
+        let r = await sb.kubectl(["exec", pod, "-c", "sentinel", "--", "redis-cli", "-p", "26379"] + args, timeout: .seconds(10))
+        return r.stdoutText
+    }
+
+    /// The master address each Sentinel reports (empty when it does not answer).
+    static func masterAddrs(_ sb: TestSandbox, of pods: [String] = pods) async -> [String] {
+        var out: [String] = []
+        for p in pods {
+            out.append((await sentinel(sb, p, ["SENTINEL", "get-master-addr-by-name", "mymaster"])).split(whereSeparator: \.isNewline).first.map(String.init) ?? "")
+        }
+        return out
+    }
+
+    static func podIP(_ sb: TestSandbox, _ pod: String) async -> String {
+        (await sb.kubectl(["get", "pod", pod, "-o", "jsonpath={.status.podIP}"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func masters(_ sb: TestSandbox) async -> [String] {
+        var out: [String] = []
+        for p in pods where await replication(sb, p)["role"] == "master" { out.append(p) }
+        return out
+    }
+
+    /// The lag in bytes of the replica at `ip`, as its master reports it.
+    static func lagBytes(_ info: [String: String], ip: String) -> Int? {
+        guard let master = info["master_repl_offset"].flatMap(Int.init) else { return nil }
+        for (k, v) in info where k.hasPrefix("slave") && v.contains("ip=\(ip),") {
+            let fields = Dictionary(uniqueKeysWithValues: v.split(separator: ",").compactMap { f -> (String, String)? in
+                let kv = f.split(separator: "=", maxSplits: 1)
+                return kv.count == 2 ? (String(kv[0]), String(kv[1])) : nil
+            })
+            return fields["offset"].flatMap(Int.init).map { master - $0 }
+        }
+        return nil
+    }
+
+    @Test func upFailoverQuorumPartitionAndLag() async throws {
+        try await withTestSandbox(["--topology", "sentinel"]) { sb in
+            // Three pods, each 3/3 Running, through the real kubectl.
+            #expect(await SandboxProcess.eventually(30) {
+                let lines = (await sb.kubectl(["get", "pods", "--no-headers"])).stdoutText.split(separator: "\n")
+                return lines.count == 3 && lines.allSatisfy { $0.contains("3/3") && $0.contains("Running") }
+            })
+            let containers = (await sb.kubectl(["get", "pod", "redis-1", "-o", "jsonpath={.spec.containers[*].name}"])).stdoutText
+            #expect(containers == "redis sentinel redis-exporter")
+
+            // Roles are Redis's: one master, two replicas with their link up.
+            #expect(await SandboxProcess.eventually(30) {
+                var masters = 0, linked = 0
+                for p in Self.pods {
+                    let r = await Self.replication(sb, p)
+                    if r["role"] == "master" { masters += 1 }
+                    if r["role"] == "slave" && r["master_link_status"] == "up" { linked += 1 }
+                }
+                return masters == 1 && linked == 2
+            })
+            let master = try #require(await Self.masters(sb).first)
+            let masterIP = await Self.podIP(sb, master)
+            // Every Sentinel names that pod's IP; the quorum can be reached.
+            #expect(await SandboxProcess.eventually(20) { await Self.masterAddrs(sb) == [masterIP, masterIP, masterIP] })
+            #expect(await SandboxProcess.eventually(20) {
+                (await Self.sentinel(sb, "redis-1", ["SENTINEL", "CKQUORUM", "mymaster"])).hasPrefix("OK 3 usable Sentinels")
+            })
+            // Sentinel's own config file is on the pod's volume, rewritten by Sentinel.
+            let conf = await sb.kubectl(["exec", "redis-2", "-c", "sentinel", "--", "cat", "/data/sentinel.conf"])
+            #expect(conf.stdoutText.contains("# Generated by CONFIG REWRITE"))
+            #expect(conf.stdoutText.contains("sentinel known-sentinel mymaster"))
+
+            let replicas = Self.pods.filter { $0 != master }
+            // partition: the replica's ACKs stop reaching the master, the Sentinels call it down.
+            let cut = replicas[0], cutIP = await Self.podIP(sb, cut)
+            let part = await sb.sandbox("fault", ["partition", cut])
+            #expect(part.succeeded, "\(part.stderrText)")
+            #expect(await SandboxProcess.eventually(20) {
+                let slaves = await Self.replication(sb, master).filter { $0.key.hasPrefix("slave") && $0.value.contains("ip=\(cutIP),") }
+                return slaves.values.contains { v in (v.split(separator: ",").last?.split(separator: "=").last.flatMap { Int($0) } ?? 0) >= 3 }
+            }, "the master still hears ACKs from \(cut)")
+            #expect(await SandboxProcess.eventually(20) {
+                let replies = await Self.sentinel(sb, master, ["SENTINEL", "REPLICAS", "mymaster"])
+                let lines = replies.split(separator: "\n").map(String.init)
+                guard let i = lines.firstIndex(of: cutIP), let f = lines[i...].firstIndex(of: "flags"), f + 1 < lines.count else { return false }
+                return lines[f + 1].contains("s_down")
+            }, "Sentinel did not see \(cut) down")
+            #expect(await sb.sandbox("heal").succeeded)
+            #expect(await SandboxProcess.eventually(20) {
+                let v = await Self.replication(sb, master).first { $0.key.hasPrefix("slave") && $0.value.contains("ip=\(cutIP),") }?.value ?? ""
+                return v.hasSuffix("lag=0") || v.hasSuffix("lag=1")
+            })
+
+            // replica-lag: under writes, the throttled replica's offset falls behind, more each time.
+            let lag = await sb.sandbox("fault", ["replica-lag", replicas[1]])
+            #expect(lag.succeeded, "\(lag.stderrText)")
+            let slowIP = await Self.podIP(sb, replicas[1])
+            var lags: [Int] = []
+            for _ in 0..<2 {
+                _ = await sb.process.redisCLI(["EVAL", "for i=1,300 do redis.call('SET','lag:'..i, string.rep('x',1000)) end return 1", "0"], pod: master)
+                try await Task.sleep(for: .milliseconds(500))
+                lags.append(Self.lagBytes(await Self.replication(sb, master), ip: slowIP) ?? -1)
+            }
+            #expect(lags[0] > 100_000 && lags[1] > lags[0], "lag in bytes \(lags)")
+            #expect(await sb.sandbox("heal").succeeded)
+            #expect(await SandboxProcess.eventually(30) { Self.lagBytes(await Self.replication(sb, master), ip: slowIP) == 0 })
+
+            // master-kill: Sentinel promotes a replica; the Sentinels agree on its address.
+            let started = Date()
+            let kill = await sb.sandbox("fault", ["master-kill"])
+            #expect(kill.succeeded, "\(kill.stderrText)")
+            var newIP = ""
+            let failedOver = await SandboxProcess.eventually(30, every: .milliseconds(300)) {
+                let addrs = await Self.masterAddrs(sb)
+                guard let a = addrs.first, a != masterIP, !a.isEmpty, Set(addrs).count == 1 else { return false }
+                newIP = a
+                return true
+            }
+            let seconds = Date().timeIntervalSince(started)
+            #expect(failedOver, "no failover within 30 s")
+            print("sentinel failover: all three Sentinels name \(newIP) \(String(format: "%.1f", seconds)) s after master-kill")
+            let promoted = try #require(await SandboxProcess.eventually(10) { await Self.masters(sb).count >= 1 } ? Self.masters(sb).first : nil)
+            #expect(await Self.podIP(sb, promoted) == newIP)
+            // The old master comes back (its held restart over) and Sentinel makes it a replica.
+            #expect(await SandboxProcess.eventually(40) { await Self.replication(sb, master)["role"] == "slave" })
+
+            // sentinel-down twice: no quorum; heal: quorum back.
+            #expect(await sb.sandbox("fault", ["sentinel-down"]).succeeded)
+            #expect(await sb.sandbox("fault", ["sentinel-down"]).succeeded)
+            #expect(await SandboxProcess.eventually(20) {
+                (await Self.sentinel(sb, "redis-0", ["SENTINEL", "CKQUORUM", "mymaster"])).hasPrefix("NOQUORUM")
+            })
+            #expect(await sb.sandbox("heal").succeeded)
+            #expect(await SandboxProcess.eventually(20) {
+                (await Self.sentinel(sb, "redis-0", ["SENTINEL", "CKQUORUM", "mymaster"])).hasPrefix("OK 3 usable Sentinels")
+            })
+        }
+    }
+
+    @Test func sentinelFaultsSayTheyNeedTheTopology() async throws {
+        try await withTestSandbox { sb in
+            let r = await sb.sandbox("fault", ["master-kill"])
+            #expect(!r.succeeded)
+            #expect(r.stderrText.contains("needs the Sentinel topology (redis-runbook-sandbox up --topology sentinel)"))
+            #expect((await sb.kubectl(["get", "pods", "--no-headers"])).stdoutText.split(separator: "\n").count == 1)
+        }
+    }
+}
