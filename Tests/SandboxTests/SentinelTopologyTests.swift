@@ -81,6 +81,8 @@ struct SentinelTopologyTests {
             })
             let master = try #require(await Self.masters(sb).first)
             let masterIP = await Self.podIP(sb, master)
+            // The headless Service's names resolve inside the pods (their /etc/hosts).
+            #expect((await sb.process.redisCLI(["-h", "\(master).redis.default.svc.cluster.local", "PING"], pod: Self.pods.first { $0 != master }!)).contains("PONG"))
             // Every Sentinel names that pod's IP; the quorum can be reached.
             #expect(await SandboxProcess.eventually(20) { await Self.masterAddrs(sb) == [masterIP, masterIP, masterIP] })
             #expect(await SandboxProcess.eventually(20) {
@@ -140,8 +142,11 @@ struct SentinelTopologyTests {
             let seconds = Date().timeIntervalSince(started)
             #expect(failedOver, "no failover within 30 s")
             print("sentinel failover: all three Sentinels name \(newIP) \(String(format: "%.1f", seconds)) s after master-kill")
-            let promoted = try #require(await SandboxProcess.eventually(10) { await Self.masters(sb).count >= 1 } ? Self.masters(sb).first : nil)
-            #expect(await Self.podIP(sb, promoted) == newIP)
+            // The address they name is a replica Sentinel promoted: that pod's Redis says role:master.
+            var promoted = ""
+            for p in replicas where await Self.podIP(sb, p) == newIP { promoted = p }
+            #expect(!promoted.isEmpty, "\(newIP) is none of the replicas \(replicas)")
+            #expect(await SandboxProcess.eventually(10) { await Self.replication(sb, promoted)["role"] == "master" })
             // The old master comes back (its held restart over) and Sentinel makes it a replica.
             #expect(await SandboxProcess.eventually(40) { await Self.replication(sb, master)["role"] == "slave" })
 
@@ -155,6 +160,17 @@ struct SentinelTopologyTests {
             #expect(await SandboxProcess.eventually(20) {
                 (await Self.sentinel(sb, "redis-0", ["SENTINEL", "CKQUORUM", "mymaster"])).hasPrefix("OK 3 usable Sentinels")
             })
+
+            // master-returns-new-ip: the master's pod comes back with another IP, still a master by
+            // its own config, unknown to the Sentinels, which promote another: two masters.
+            let current = try #require(await Self.masters(sb).first)
+            let before = await Self.podIP(sb, current)
+            let back = await sb.sandbox("fault", ["master-returns-new-ip"])
+            #expect(back.succeeded, "\(back.stderrText)")
+            #expect(await SandboxProcess.eventually(30) { let ip = await Self.podIP(sb, current); return !ip.isEmpty && ip != before })
+            #expect(await SandboxProcess.eventually(40) { await Self.masters(sb).count == 2 }, "no split brain after the master returned with a new IP")
+            let healed = await sb.sandbox("heal")
+            #expect(healed.stdoutText.contains("split brain"), "\(healed.stdoutText)")
         }
     }
 

@@ -123,6 +123,7 @@ public final class SandboxDaemon {
         scheduler(&s, nowS: nowS)
         if !s.node.kubeletStopped {
             kubelet(&s, now: now, nowS: nowS)
+            sentinelSyncHosts(s)
         }
     }
 

@@ -224,6 +224,7 @@ extension SandboxDaemon {
         } else {
             log("pod \(pod.name): eth0 \(ip)/\(SentinelTopology.podNetworkBits) on bridge of netns \(SentinelNet.namespace(layout.root))")
         }
+        sentinelMountHosts(s, pod: pod, sandboxPid: sandboxPid)
     }
 
     /// Before the redis or sentinel container starts: the init step (config files). Returns false
@@ -278,6 +279,62 @@ extension SandboxControl {
             }
             if daemonPid() == nil { throw SandboxError("the sandbox daemon died; see \(layout.daemonLog.path)") }
             try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
+
+// MARK: - Names: the headless Service's DNS records, as each pod's /etc/hosts
+
+extension SentinelTopology {
+    /// What cluster DNS answers for the headless Service `serviceName`: `<pod>.<svc>.<ns>.svc.cluster.local`
+    /// and `<svc>.<ns>.svc.cluster.local` (every address) for the pods that are Ready (a headless
+    /// Service publishes no address of a pod that is not ready), plus the pod's own name, which
+    /// the kubelet writes into every pod's /etc/hosts.
+    public static func hostsFile(state s: ClusterState, pod: PodState) -> String {
+        let svc = s.statefulSet.serviceName, ns = s.namespace
+        var lines = ["# written by the sandbox: its pods' /etc/hosts stands in for cluster DNS (headless Service \(svc))",
+                     "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+        if let ip = pod.podIP { lines.append("\(ip)\t\(pod.name).\(svc).\(ns).svc.cluster.local\t\(pod.name)") }
+        for p in s.pods.sorted(by: { $0.name < $1.name }) where p.name != pod.name && p.deletionTimestamp == nil {
+            guard let ip = p.podIP, p.conditions.contains(where: { $0.type == "Ready" && $0.status == "True" }) else { continue }
+            lines.append("\(ip)\t\(p.name).\(svc).\(ns).svc.cluster.local\t\(p.name).\(svc).\(ns).svc\t\(p.name).\(svc).\(ns)\t\(p.name).\(svc)")
+        }
+        for p in s.pods.sorted(by: { $0.name < $1.name }) where p.deletionTimestamp == nil {
+            guard let ip = p.podIP, p.conditions.contains(where: { $0.type == "Ready" && $0.status == "True" }) else { continue }
+            lines.append("\(ip)\t\(svc).\(ns).svc.cluster.local\t\(svc).\(ns).svc\t\(svc).\(ns)\t\(svc)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Rewrites the file in place (same inode: it is bind-mounted on the pod's /etc/hosts).
+    static func writeInPlace(_ text: String, to path: String) {
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: path) else { return }
+        defer { try? h.close() }
+        try? h.truncate(atOffset: 0)
+        h.write(Data(text.utf8))
+    }
+}
+
+extension SandboxDaemon {
+    func hostsPath(_ pod: PodState) -> String { layout.root.appendingPathComponent("pods/\(pod.name)/hosts").path }
+
+    /// Bind-mounts the pod's hosts file on /etc/hosts in its mount namespace (once per sandbox).
+    func sentinelMountHosts(_ s: ClusterState, pod: PodState, sandboxPid: Int32) {
+        let path = hostsPath(pod)
+        FS.mkdirs((path as NSString).deletingLastPathComponent)
+        SentinelTopology.writeInPlace(SentinelTopology.hostsFile(state: s, pod: pod), to: path)
+        let r = SentinelNet.run([PodExec.nsenterPath(), "-t", String(sandboxPid), "-m", "--", "mount", "--bind", path, "/etc/hosts"])
+        if !r.ok { log("pod \(pod.name): cannot mount its hosts file: \(r.out)") }
+    }
+
+    /// Keeps every pod's hosts file in step with the pods' IPs and readiness (each tick; a
+    /// write only when something changed).
+    func sentinelSyncHosts(_ s: ClusterState) {
+        guard SentinelTopology.isSentinel(s) else { return }
+        for p in s.pods where p.sandboxPid > 0 {
+            let path = hostsPath(p), text = SentinelTopology.hostsFile(state: s, pod: p)
+            if FS.read(path) != text, FS.exists(path) { SentinelTopology.writeInPlace(text, to: path) }
         }
     }
 }
