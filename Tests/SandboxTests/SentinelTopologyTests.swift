@@ -183,3 +183,72 @@ struct SentinelTopologyTests {
         }
     }
 }
+
+@Suite("Sandbox runtime: Sentinel topology, restarts and stale config", .serialized)
+struct SentinelTopologyRestartTests {
+    /// The template and the names the pods resolve, without processes.
+    @Test func templateAndHostsFile() throws {
+        var redis = ContainerSpec(name: "redis", image: "redis:7.0.15-alpine")
+        redis.command = ["redis-server"]
+        redis.args = ["--appendonly", "yes"]
+        let t = SentinelTopology.template(from: PodTemplate(labels: ["app": "redis"], containers: [redis, ContainerSpec(name: "redis-exporter", image: "x")]))
+        #expect(t.containers.map(\.name) == ["redis", "sentinel", "redis-exporter"])
+        #expect(t.containers[0].args == ["/data/redis.conf", "--appendonly", "yes"])
+        #expect(t.containers[1].command == ["redis-sentinel", "/data/sentinel.conf"])
+        #expect(t.containers[1].readinessProbe?.command == ["redis-cli", "-p", "26379", "ping"])
+        #expect(SentinelTopology.template(from: t) == t)
+
+        var state = ClusterState(createdAt: "", node: NodeState(uid: "n", createdAt: "", capacityMemoryBytes: 1),
+                                 statefulSet: StatefulSetState(uid: "s", createdAt: "", template: t))
+        for (i, ready) in [true, false, true].enumerated() {
+            var p = PodState(name: "redis-\(i)", uid: "u\(i)", createdAt: "", labels: [:], templateGeneration: 1, containers: t.containers)
+            p.podIP = "10.244.0.\(i + 2)"
+            p.conditions = [PodCondition(type: "Ready", status: ready ? "True" : "False", lastTransitionTime: "")]
+            state.pods.append(p)
+        }
+        let hosts = SentinelTopology.hostsFile(state: state, pod: state.pods[0])
+        #expect(hosts.contains("10.244.0.2\tredis-0.redis.default.svc.cluster.local\tredis-0\n"))
+        #expect(hosts.contains("10.244.0.4\tredis-2.redis.default.svc.cluster.local"))
+        // A pod that is not Ready has no record (a headless Service publishes ready addresses only).
+        #expect(!hosts.contains("10.244.0.3"))
+        #expect(hosts.contains("10.244.0.4\tredis.default.svc.cluster.local"))
+    }
+
+    @Test func staleSentinelConfigThenAllRestart() async throws {
+        try await withTestSandbox(["--topology", "sentinel"]) { sb in
+            typealias T = SentinelTopologyTests
+            #expect(await SandboxProcess.eventually(30) {
+                let a = await T.masterAddrs(sb)
+                return !a[0].isEmpty && Set(a).count == 1
+            })
+            let masterIP = try #require(await T.masterAddrs(sb).first)
+            // stale-sentinel-config: redis-2's Sentinel comes back naming an address no pod has.
+            let stale = await sb.sandbox("fault", ["stale-sentinel-config", "redis-2"])
+            #expect(stale.succeeded, "\(stale.stderrText)")
+            var staleAddr = ""
+            #expect(await SandboxProcess.eventually(20) {
+                let a = await T.masterAddrs(sb)
+                staleAddr = a[2]
+                return a[0] == masterIP && a[1] == masterIP && !a[2].isEmpty && a[2] != masterIP
+            }, "the Sentinels do not disagree")
+            let ips = [await T.podIP(sb, "redis-0"), await T.podIP(sb, "redis-1"), await T.podIP(sb, "redis-2")]
+            #expect(!ips.contains(staleAddr))
+            #expect(await sb.sandbox("heal").succeeded)
+            #expect(await SandboxProcess.eventually(20) { await T.masterAddrs(sb) == [masterIP, masterIP, masterIP] })
+
+            // all-restart: every pod killed at once; the kubelet brings them all back, each redis and
+            // Sentinel from its own files: one master, the Sentinels agree again.
+            let restarts = sb.state?.pods.map { $0.containerStatuses.first { $0.name == "redis" }?.restartCount ?? 0 } ?? []
+            #expect(await sb.sandbox("fault", ["all-restart"]).succeeded)
+            #expect(await SandboxProcess.eventually(40) {
+                let lines = (await sb.kubectl(["get", "pods", "--no-headers"])).stdoutText.split(separator: "\n")
+                let now = sb.state?.pods.map { $0.containerStatuses.first { $0.name == "redis" }?.restartCount ?? 0 } ?? []
+                return lines.count == 3 && lines.allSatisfy { $0.contains("3/3") } && zip(now, restarts).allSatisfy { $0 > $1 }
+            })
+            #expect(await SandboxProcess.eventually(40) {
+                let a = await T.masterAddrs(sb)
+                return await T.masters(sb).count == 1 && !a[0].isEmpty && Set(a).count == 1
+            })
+        }
+    }
+}

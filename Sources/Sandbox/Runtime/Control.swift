@@ -127,6 +127,7 @@ public struct SandboxControl: Sendable {
                 let paths = try commandPaths(o, current: s.runtime.commandPaths)
                 s.runtime.commandPaths = paths
                 if o.memoryLimit != nil || o.redisServer != nil { print("note: the StatefulSet template is kept; use kubectl patch to change it") }
+                if (o.topology == .sentinel) != SentinelTopology.isSentinel(s) { print("note: this sandbox keeps the topology it was created with (\(s.runtime.topology ?? "single")); --topology applies to a new DIR") }
                 s.runtime.cgroupRoot = MemoryCgroup.createSandboxRoot(for: layout.root.path)
                 s.runtime.memoryEnforcement = s.runtime.cgroupRoot == nil ? "rss-poll" : "cgroup-v1"
                 s.node.kubeletStopped = false
@@ -353,11 +354,12 @@ public struct SandboxControl: Sendable {
         }
         out.append("node \(s.node.name): Ready=\(s.node.readyStatus) (\(s.node.readyReason))" + (s.node.kubeletStopped ? ", kubelet stopped" : "")
                    + (s.node.taints.isEmpty ? "" : ", taints: " + s.node.taints.map { "\($0.key):\($0.effect)" }.joined(separator: ",")))
-        out.append("statefulset \(s.statefulSet.name): replicas \(s.statefulSet.replicas), template generation \(s.statefulSet.templateGeneration) (from \(s.runtime.manifestSource))")
+        out.append("statefulset \(s.statefulSet.name): replicas \(s.statefulSet.replicas), template generation \(s.statefulSet.templateGeneration) (from \(s.runtime.manifestSource))"
+                   + (SentinelTopology.isSentinel(s) ? "; topology sentinel, pod network in netns \(SentinelNet.namespace(layout.root))" : ""))
         for pod in s.pods {
             let ready = pod.containerStatuses.filter(\.ready).count
             let restarts = pod.containerStatuses.map(\.restartCount).reduce(0, +)
-            out.append("pod \(pod.name): \(pod.deletionTimestamp != nil ? "Terminating" : pod.phase) \(ready)/\(pod.containerStatuses.count) ready, restarts \(restarts), sandbox pid \(pod.sandboxPid)")
+            out.append("pod \(pod.name): \(pod.deletionTimestamp != nil ? "Terminating" : pod.phase) \(ready)/\(pod.containerStatuses.count) ready, restarts \(restarts), sandbox pid \(pod.sandboxPid)" + (pod.podIP.map { ", IP \($0)" } ?? ""))
             for c in pod.containerStatuses {
                 let st: String
                 switch c.state {
