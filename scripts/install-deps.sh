@@ -3,12 +3,14 @@
 # As root it uses apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
 
-packages=(libncurses-dev redis-server redis-tools prometheus-redis-exporter tmux iproute2 util-linux procps kubectl unzip prometheus curl prometheus-alertmanager webhook)
+packages=(libncurses-dev redis-server redis-tools redis-sentinel prometheus-redis-exporter tmux iproute2 util-linux procps kubectl unzip prometheus curl prometheus-alertmanager webhook)
 # The command each package provides, to notice what is missing without asking dpkg twice.
 declare -A provides=(
   [libncurses-dev]=/usr/include/ncursesw/curses.h
   [redis-server]=/usr/bin/redis-server
   [redis-tools]=/usr/bin/redis-cli
+  # the sandbox's Sentinel topology (up --topology sentinel): a real Sentinel in each pod
+  [redis-sentinel]=/usr/bin/redis-sentinel
   [prometheus-redis-exporter]=/usr/bin/prometheus-redis-exporter
   [tmux]=/usr/bin/tmux
   [iproute2]=/usr/sbin/ip
@@ -59,6 +61,6 @@ if [ ! -x "$k137" ]; then
   rm -rf "$tmp"
 fi
 
-# Debian's redis-server package starts a system redis on 6379 where an init system runs;
-# the sandbox never uses it, and it does not conflict (each pod has its own network namespace).
+# Debian's redis-server (and redis-sentinel) packages start a system redis on 6379 (26379) where
+# an init system runs; the sandbox never uses them, and it does not conflict (each pod has its own network namespace).
 command -v swift >/dev/null || { echo "swift is not on PATH (expected Swift 6.x, e.g. /opt/swift/usr/bin)" >&2; exit 1; }

@@ -49,6 +49,8 @@ public struct SandboxUp: AsyncParsableCommand {
     var fast = false
     @Flag(name: .customLong("no-wait"), help: "Return without waiting for redis-0 to be ready.")
     var noWait = false
+    @Option(name: .long, help: "single (one pod, default) or sentinel (3 pods: redis, a real Sentinel and the exporter in each; master set mymaster, quorum 2). Chosen on the first up.")
+    var topology: String = "single"
     @Option(name: .customLong("node-monitor-grace-period"),
             help: "Seconds without a kubelet heartbeat before the node controller calls the node Unknown (kube-controller-manager's flag; default 10, 3 with --fast; a real cluster: 40).")
     var nodeMonitorGracePeriod: Int?
@@ -62,6 +64,8 @@ public struct SandboxUp: AsyncParsableCommand {
         o.redisPasswordSecret = redisPasswordSecret
         o.redisPasswordEnvOnly = redisPasswordEnvOnly
         o.wait = !noWait
+        guard let t = Topology(rawValue: topology) else { sandboxFail(ValidationError("--topology: single or sentinel, got \(topology)")) }
+        o.topology = t
         if fast { o.timings = .fast }
         if let g = nodeMonitorGracePeriod {
             guard g >= 1 else { sandboxFail(ValidationError("--node-monitor-grace-period must be at least 1 second, got \(g)")) }
@@ -97,6 +101,8 @@ public struct SandboxFault: AsyncParsableCommand {
     @OptionGroup public var dir: SandboxDirOption
     @Argument(help: "Fault name: \(Fault.allCases.map(\.rawValue).joined(separator: ", ")).")
     var name: String
+    @Argument(help: "partition: the pod to cut off; replica-lag, stale-sentinel-config: the pod (default: a replica / the last pod).")
+    var pod: String?
     @Option(name: .long, help: "node-down: seconds until the node comes back (default from the sandbox timings, 60); queue-rate-limited: seconds the limit lasts (default 600).")
     var duration: Int?
     @Option(name: .long, help: "api-slow: seconds every API response is delayed (default 5; 60 acts as a hung server).")
@@ -108,7 +114,7 @@ public struct SandboxFault: AsyncParsableCommand {
         }
         let c = dir.control
         guard c.daemonPid() != nil else { sandboxFail(SandboxError("no sandbox running in \(c.layout.root.path)")) }
-        do { try await c.inject(f, duration: duration, delay: delay) } catch { sandboxFail(error) }
+        do { try await c.inject(f, duration: duration, delay: delay, target: pod) } catch { sandboxFail(error) }
     }
 }
 

@@ -25,6 +25,9 @@ public struct SandboxRuntime: Codable, Sendable, Equatable {
     public var manifestSource: String = "embedded"
     /// BullMQ queues `sandbox seed` created (the trickle feeds and works these).
     public var queues: [String] = []
+    /// `up --topology`: nil or "single" (one pod), "sentinel" (SentinelTopology); optional so a
+    /// state file written before it still loads.
+    public var topology: String?
     public init() {}
 }
 
@@ -121,6 +124,17 @@ public struct FaultSwitches: Codable, Sendable, Equatable {
     public var watchDrop: Bool?
     /// token-expired: every bearer token is refused with 401.
     public var tokenExpired: Bool?
+    /// Sentinel topology faults (SentinelFaults.swift). "pod/container" → until (RFC 3339): the
+    /// kubelet holds that container's restart (master-kill, master-returns-new-ip).
+    public var heldContainers: [String: String]?
+    /// sentinel-down: pods whose sentinel process is stopped (SIGSTOP), in order.
+    public var stoppedSentinels: [String]?
+    /// partition: pods cut from the others (blackhole routes in their network namespace).
+    public var partitioned: [String]?
+    /// replica-lag: pods whose link is throttled (tbf on the bridge's end).
+    public var throttled: [String]?
+    /// stale-sentinel-config: pods whose Sentinel was restarted on a config naming a dead address.
+    public var staleSentinels: [String]?
     public init() {}
 
     /// True when any API fault is on.

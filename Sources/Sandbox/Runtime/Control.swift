@@ -101,6 +101,8 @@ public struct SandboxControl: Sendable {
         public var redisPasswordEnvOnly = false
         public var timings: SandboxTimings = SandboxTimings()
         public var wait: Bool = true
+        /// The StatefulSet built on the first `up` (see Topology); kept by later ones.
+        public var topology: Topology = .single
         public var waitTimeout: TimeInterval = 90
         public init() {}
     }
@@ -125,6 +127,7 @@ public struct SandboxControl: Sendable {
                 let paths = try commandPaths(o, current: s.runtime.commandPaths)
                 s.runtime.commandPaths = paths
                 if o.memoryLimit != nil || o.redisServer != nil { print("note: the StatefulSet template is kept; use kubectl patch to change it") }
+                if (o.topology == .sentinel) != SentinelTopology.isSentinel(s) { print("note: this sandbox keeps the topology it was created with (\(s.runtime.topology ?? "single")); --topology applies to a new DIR") }
                 s.runtime.cgroupRoot = MemoryCgroup.createSandboxRoot(for: layout.root.path)
                 s.runtime.memoryEnforcement = s.runtime.cgroupRoot == nil ? "rss-poll" : "cgroup-v1"
                 s.node.kubeletStopped = false
@@ -150,7 +153,11 @@ public struct SandboxControl: Sendable {
         print("sandbox up in \(layout.root.path) (daemon pid \(daemonPid() ?? child.pid))")
         try await startAPIServer(selfExe: selfExe)
         if o.wait {
-            try await waitReady(timeout: o.waitTimeout)
+            if let s = try? store.read(), SentinelTopology.isSentinel(s) {
+                try await waitAllReady(timeout: o.waitTimeout)
+            } else {
+                try await waitReady(timeout: o.waitTimeout)
+            }
         }
         print("export KUBECONFIG=\(layout.kubeconfig.path)")
     }
@@ -199,6 +206,12 @@ public struct SandboxControl: Sendable {
                 if let p = sibling(tool) ?? resolveExecutable(tool) { paths[tool] = p }
             }
         }
+        if o.topology == .sentinel, paths["redis-sentinel"] == nil {
+            guard let found = sibling("redis-sentinel") ?? resolveExecutable("redis-sentinel") else {
+                throw SandboxError("redis-sentinel not found on PATH (Debian: apt-get install redis-sentinel; scripts/install-deps.sh installs it)")
+            }
+            paths["redis-sentinel"] = found
+        }
         if let e = o.exporter { paths["redis_exporter"] = try exe(e, "--exporter") }
         if paths["redis_exporter"] == nil {
             paths["redis_exporter"] = resolveExecutable("redis_exporter") ?? resolveExecutable("prometheus-redis-exporter") ?? "redis_exporter"
@@ -225,12 +238,14 @@ public struct SandboxControl: Sendable {
         sts.claimTemplateName = manifest.claimTemplateName
         sts.storageClassName = manifest.storageClassName
         sts.storageRequest = manifest.storageRequest
+        if o.topology == .sentinel { try SentinelTopology.apply(to: &sts, runtimeRootless: getuid() != 0) }
         var state = ClusterState(createdAt: now, node: node, statefulSet: sts)
         state.runtime.commandPaths = try commandPaths(o, current: [:])
         state.runtime.imageEntrypoints = ["redis": "redis-server", "valkey/valkey": "valkey-server", "bitnami/redis": "redis-server",
                                           "oliver006/redis_exporter": "redis_exporter"]
         state.runtime.timings = o.timings
         state.runtime.manifestSource = source
+        if o.topology == .sentinel { state.runtime.topology = Topology.sentinel.rawValue }
         state.runtime.rootless = getuid() != 0
         state.runtime.cgroupRoot = MemoryCgroup.createSandboxRoot(for: layout.root.path)
         state.runtime.memoryEnforcement = state.runtime.cgroupRoot == nil ? "rss-poll" : "cgroup-v1"
@@ -272,6 +287,7 @@ public struct SandboxControl: Sendable {
         let state = try? store.read()
         let killed = killLeftovers(state)
         if !killed.isEmpty { stoppedSomething = true }
+        SentinelNet.removeNamespace(layout.root)
         let left = leftovers(state)
         if !left.isEmpty {
             throw SandboxError("processes still running after down: \(left.map(String.init).joined(separator: " "))")
@@ -338,11 +354,12 @@ public struct SandboxControl: Sendable {
         }
         out.append("node \(s.node.name): Ready=\(s.node.readyStatus) (\(s.node.readyReason))" + (s.node.kubeletStopped ? ", kubelet stopped" : "")
                    + (s.node.taints.isEmpty ? "" : ", taints: " + s.node.taints.map { "\($0.key):\($0.effect)" }.joined(separator: ",")))
-        out.append("statefulset \(s.statefulSet.name): replicas \(s.statefulSet.replicas), template generation \(s.statefulSet.templateGeneration) (from \(s.runtime.manifestSource))")
+        out.append("statefulset \(s.statefulSet.name): replicas \(s.statefulSet.replicas), template generation \(s.statefulSet.templateGeneration) (from \(s.runtime.manifestSource))"
+                   + (SentinelTopology.isSentinel(s) ? "; topology sentinel, pod network in netns \(SentinelNet.namespace(layout.root))" : ""))
         for pod in s.pods {
             let ready = pod.containerStatuses.filter(\.ready).count
             let restarts = pod.containerStatuses.map(\.restartCount).reduce(0, +)
-            out.append("pod \(pod.name): \(pod.deletionTimestamp != nil ? "Terminating" : pod.phase) \(ready)/\(pod.containerStatuses.count) ready, restarts \(restarts), sandbox pid \(pod.sandboxPid)")
+            out.append("pod \(pod.name): \(pod.deletionTimestamp != nil ? "Terminating" : pod.phase) \(ready)/\(pod.containerStatuses.count) ready, restarts \(restarts), sandbox pid \(pod.sandboxPid)" + (pod.podIP.map { ", IP \($0)" } ?? ""))
             for c in pod.containerStatuses {
                 let st: String
                 switch c.state {

@@ -123,6 +123,7 @@ public final class SandboxDaemon {
         scheduler(&s, nowS: nowS)
         if !s.node.kubeletStopped {
             kubelet(&s, now: now, nowS: nowS)
+            sentinelSyncHosts(s)
         }
     }
 
@@ -421,6 +422,7 @@ public final class SandboxDaemon {
             if s.pods[i].startTime == nil { s.pods[i].startTime = nowS }
             setCondition(&s.pods[i], "Initialized", "True", reason: nil, message: nil, now: nowS)
             log("pod \(pod.name): sandbox ready (pid \(pause.pid))")
+            sentinelAttachNetwork(s, pod: s.pods[i], sandboxPid: pause.pid)
         }
         if s.pods[i].sandboxPid != pause.pid { s.pods[i].sandboxPid = pause.pid }
         for spec in s.pods[i].containers {
@@ -492,6 +494,11 @@ public final class SandboxDaemon {
             return      // restartPolicy Never / OnFailure success: stays terminated
         case .waiting(let reason, _):
             if reason == "CrashLoopBackOff", let next = st.nextStartAt.flatMap(RFC3339.parse), now < next { return }
+            if let held = heldDown(s, pod: pod, container: spec.name, now: now) {
+                st.state = .waiting(reason: "CrashLoopBackOff", message: KubeletRules.backoffMessage(seconds: held, container: spec.name, pod: pod.name, namespace: s.namespace, uid: pod.uid))
+                return
+            }
+            if !sentinelInit(&s, pod: pod, spec: spec, nowS: nowS) { return }
             startContainer(&s, pod: pod, spec: spec, st: &st, crt: crt, rt: rt, now: now, nowS: nowS)
         case .running:
             // A status says running but we have no process (daemon restarted): it is gone.
@@ -691,7 +698,8 @@ public final class SandboxDaemon {
         // ready only on PONG: no shell is ever spawned.
         var command = probe.command
         if command.joined(separator: " ").contains("redis-cli") {
-            command = ["redis-cli", "ping"]
+            // An exec-form `redis-cli [-p PORT] ping` (the sentinel container's) runs as written.
+            if !(command.first == "redis-cli" && command.last == "ping") { command = ["redis-cli", "ping"] }
             crt.probeMode = .redisPing
         } else {
             crt.probeMode = .exitCode

@@ -13,6 +13,9 @@ public enum Fault: String, CaseIterable, Sendable {
     case queuePaused = "queue-paused", queueRateLimited = "queue-rate-limited", queueStalled = "queue-stalled"
     // Faults of the API server (redis-runbook-sandbox apiserver), not of the pods.
     case apiDown = "api-down", apiSlow = "api-slow", apiErrors = "api-errors", watchDrop = "watch-drop", tokenExpired = "token-expired"
+    // Faults of the Sentinel topology (up --topology sentinel; SentinelFaults.swift).
+    case masterKill = "master-kill", masterReturnsNewIP = "master-returns-new-ip", sentinelDown = "sentinel-down"
+    case partition, replicaLag = "replica-lag", allRestart = "all-restart", staleSentinelConfig = "stale-sentinel-config"
 
     /// The faults that act on the API server.
     public var isAPIFault: Bool { [.apiDown, .apiSlow, .apiErrors, .watchDrop, .tokenExpired].contains(self) }
@@ -38,14 +41,23 @@ public enum Fault: String, CaseIterable, Sendable {
         case .apiErrors: return "a share of API requests get 500 InternalError or 429 TooManyRequests with Retry-After"
         case .watchDrop: return "watches are closed every few seconds, sometimes with a 410 Gone event"
         case .tokenExpired: return "every bearer token is refused: 401 Unauthorized"
+        case .masterKill: return "sentinel: SIGKILL the redis-server that says role:master, restart held --duration s (10): Sentinel fails over"
+        case .masterReturnsNewIP: return "sentinel: the master's pod is deleted and comes back with a new IP no Sentinel knows, still a master"
+        case .sentinelDown: return "sentinel: one Sentinel stopped (SIGSTOP); given again, a second: no quorum"
+        case .partition: return "sentinel: `partition POD` cuts POD from the other pods (blackhole routes in its network namespace)"
+        case .replicaLag: return "sentinel: a replica's link throttled to 64 kbit/s (tbf); its offset falls behind under writes"
+        case .allRestart: return "sentinel: every pod killed at once and re-created together"
+        case .staleSentinelConfig: return "sentinel: a Sentinel restarts on a config naming an address no pod has as the master"
         }
     }
 }
 
 extension SandboxControl {
-    public func inject(_ fault: Fault, duration: Int? = nil, delay: Double? = nil) async throws {
+    public func inject(_ fault: Fault, duration: Int? = nil, delay: Double? = nil, target: String? = nil) async throws {
         defer { if fault.isAPIFault { waitForAPIServerState() } }
         switch fault {
+        case .masterKill, .masterReturnsNewIP, .sentinelDown, .partition, .replicaLag, .allRestart, .staleSentinelConfig:
+            try await injectSentinel(fault, target: target, duration: duration)
         case .apiDown:
             try store.update { $0.runtime.faults.apiDown = true }
             print("the API server stops listening (kubectl: connection refused) until `heal`")
@@ -359,7 +371,8 @@ extension SandboxControl {
     /// Undoes what needs no runbook; says what is left for one.
     public func heal() async throws {
         let s = try store.read()
-        var done: [String] = []
+        let sentinel = try await healSentinel()
+        var done: [String] = sentinel.done
         var left: [String] = []
         try store.update { s in
             if s.runtime.faults.anyAPIFault {
@@ -408,7 +421,7 @@ extension SandboxControl {
                       "config-drift": "maxmemory-policy drift (CONFIG SET maxmemory-policy noeviction)",
                       "memory-pressure": "memory pressure (free or expire data, or raise the limit)",
                       "slow-loading": "large dataset (slow restarts)"]
-        left = stillThere.compactMap { labels[$0] }
+        left = stillThere.compactMap { labels[$0] } + sentinel.left
         try store.update { s in
             s.runtime.faults.injected.removeAll { !stillThere.contains($0) }
         }
