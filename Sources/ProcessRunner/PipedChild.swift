@@ -94,6 +94,15 @@ final class PipeIO: @unchecked Sendable {
     /// Every descriptor is closed and every sink has had its nil: the thread is done.
     let ended = OneShot()
 
+    /// One output pipe. A class, so its sink is stored once: a closure moved in and out of a
+    /// generic container on every loop is re-wrapped in a thunk each time (unoptimized builds),
+    /// and that chain grows with every read until releasing it overflows the stack.
+    private final class Output {
+        let fd: Int32
+        let sink: Sink
+        init(fd: Int32, sink: @escaping Sink) { self.fd = fd; self.sink = sink }
+    }
+
     private struct Pending {
         var bytes: [UInt8]
         var written = 0
@@ -109,14 +118,14 @@ final class PipeIO: @unchecked Sendable {
     private var wakeWrite: Int32 = -1
     // Only touched by the I/O thread (after `init`).
     private var stdinFD: Int32?
-    private var outputs: [(fd: Int32, sink: Sink)]
+    private var outputs: [Output]
     private var wakeRead: Int32 = -1
 
     init(stdin: Int32?, outputs: [(Int32, Sink)]) {
         _ = ignoreSIGPIPEOnce
         self.stdinFD = stdin
         self.inputOpen = stdin != nil
-        self.outputs = outputs.map { (fd: $0.0, sink: $0.1) }
+        self.outputs = outputs.map { Output(fd: $0.0, sink: $0.1) }
         var wake: [Int32] = [-1, -1]
         if pipe(&wake) == 0 {
             (wakeRead, wakeWrite) = (wake[0], wake[1])
@@ -204,7 +213,7 @@ final class PipeIO: @unchecked Sendable {
                 var sink = [UInt8](repeating: 0, count: 64)
                 while read(wakeRead, &sink, sink.count) > 0 {}
             }
-            var open: [(fd: Int32, sink: Sink)] = []
+            var open: [Output] = []
             for (i, o) in outputs.enumerated() {
                 guard fds[1 + i].revents != 0 else { open.append(o); continue }
                 let n = read(o.fd, &buffer, buffer.count)
@@ -342,9 +351,7 @@ private func writeFD(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> In
 
 /// A plain thread for blocking system calls, off the Swift cooperative pool.
 func startThread(_ body: @escaping @Sendable () -> Void) {
-    let thread = Thread(block: body)
-    thread.stackSize = 256 << 10
-    thread.start()
+    Thread(block: body).start()
 }
 
 extension Duration {

@@ -99,4 +99,31 @@ import Glibc
         #expect(reply.first?.utf8.count == 10 << 20)
         await session.close()
     }
+
+    /// Fifty thousand reads on one pipe, one byte each: the I/O thread's bookkeeping per read
+    /// must not grow (a sink re-wrapped in a thunk on every read made a chain that grew with
+    /// each read and overflowed the stack when released).
+    @Test func pipeIOServesFiftyThousandReadsOnOnePipe() async throws {
+        var fds: [Int32] = [-1, -1]
+        try #require(pipe(&fds) == 0)
+        let seen = DispatchSemaphore(value: 0)
+        let bytes = Locked(0)
+        let sink: PipeIO.Sink = { chunk in
+            guard let chunk else { return }
+            bytes.withLock { $0 += chunk.count }
+            seen.signal()
+        }
+        let io = PipeIO(stdin: nil, outputs: [(fds[0], sink)])
+        var one: UInt8 = 1
+        let t0 = ContinuousClock.now
+        for _ in 0..<50_000 {
+            #expect(write(fds[1], &one, 1) == 1)
+            seen.wait()  // the next byte only once this one was read on its own
+        }
+        close(fds[1])
+        let ended = await io.ended.wait(timeout: Duration.seconds(10))
+        #expect(ended)
+        #expect(bytes.current == 50_000)
+        print("50000 single-byte reads in \(ContinuousClock.now - t0)")
+    }
 }
