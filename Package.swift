@@ -38,7 +38,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         // The sandbox's Kubernetes API server (SandboxAPI): HTTP/1.1, TLS and WebSocket on SwiftNIO,
         // its CA and certificates from swift-certificates / swift-crypto.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -56,7 +55,7 @@ let package = Package(
         .target(name: "MemoryAnalysis", swiftSettings: strict),
         .target(name: "App", dependencies: ["Render", "Diagnosis", "Runbooks", "MemoryAnalysis"], swiftSettings: strict),
         .target(name: "Terminal", dependencies: ["CNcursesw", "Render"], swiftSettings: strict),
-        .target(name: "ProcessRunner", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")], swiftSettings: strict),
+        .target(name: "ProcessRunner", swiftSettings: strict),
         .target(name: "Live", dependencies: ["ProcessRunner", "Diagnosis", "MemoryAnalysis"], swiftSettings: strict),
         .target(name: "Sandbox", dependencies: ["Common", "ProcessRunner", "Yams"], swiftSettings: strict),
         .target(

@@ -11,17 +11,22 @@ public struct ChildSpawnError: Error, Sendable, CustomStringConvertible {
     public var argv: [String]
     public var reason: String
     public var description: String { "cannot start \(argv.first ?? "<empty>"): \(reason)" }
+    /// The wording of a Runner's or LineSession's `failedToStart`: "kubectl: executable not found in PATH".
+    var message: String { (argv.first ?? "").isEmpty ? reason : "\(argv[0]): \(reason)" }
 }
 
-/// A supervised long-lived process (the sandbox's containers, the dashboard's `kubectl get
-/// --watch`): own process group, output appended to files, non-blocking status.
-///
-/// Why posix_spawn here beside swift-subprocess (which `Runner` and `LineSession` use): these
-/// processes outlive the call that starts them (polled by later refreshes or daemon ticks, like
-/// a kubelet), write straight to files nobody has to drain, and are owned by no awaiting task;
-/// swift-subprocess ties a process to the closure awaiting it and to pipes it owns. Both paths
-/// give the child its own process group, an empty signal mask and default dispositions, share
-/// one executable lookup (`executablePath`) and one recorder; nothing outside this module spawns.
+/// The only spawn path of this project: every process it starts (a Runner's one-shot commands,
+/// a LineSession's child, the sandbox's containers, `kubectl get --watch`, `kubectl proxy`, the
+/// sandbox API's exec) goes through `Child.spawn(_:environment:searchPath:...)`, one posix_spawn
+/// with one executable lookup (`executablePath`). posix_spawn rather than a process library,
+/// because the children need what such libraries do not all give: their own process group
+/// (timeouts and teardown signal the whole group, grandchildren included), an empty signal mask
+/// and default dispositions (a dispatch worker blocks every signal and this process ignores
+/// SIGPIPE; both would survive exec), only fds 0-2 inherited, stdout/stderr appended to files
+/// nobody drains, and a life not tied to the task that started them (the sandbox's containers
+/// and the watches are polled by later ticks). A `Child` itself is such a supervised process:
+/// non-blocking status, group signals that stop once it is reaped. Pipes for callers that read
+/// them: `spawnPiped`, and `PipedChild` for Runner and LineSession.
 public final class Child: @unchecked Sendable {
     public let pid: Int32
     /// True when the child leads its own process group (signals can go to the whole group).
@@ -55,7 +60,7 @@ public final class Child: @unchecked Sendable {
                              workingDirectory: String? = nil, stdoutPath: String? = nil, stderrPath: String? = nil,
                              newProcessGroup: Bool = true, recorder: (any CommandRecorder)?, label: String? = nil) throws -> Child {
         try spawn(argv, environment: environment, workingDirectory: workingDirectory,
-                  stdio: .files(stdoutPath: stdoutPath, stderrPath: stderrPath, stdinPipe: nil, stdoutPipe: nil, stderrPipe: nil),
+                  stdio: Stdio(stdoutPath: stdoutPath, stderrPath: stderrPath),
                   newProcessGroup: newProcessGroup, recorder: recorder, label: label)
     }
 
@@ -77,6 +82,15 @@ public final class Child: @unchecked Sendable {
     public static func spawnPiped(_ argv: [String], environment: [String: String]? = nil, workingDirectory: String? = nil,
                                   stdin: Bool, newProcessGroup: Bool = true, recorder: (any CommandRecorder)? = nil,
                                   label: String? = nil) throws -> (child: Child, pipes: Pipes) {
+        try withPipes(argv, stdin: stdin) { stdio in
+            try spawn(argv, environment: environment, workingDirectory: workingDirectory, stdio: stdio,
+                      newProcessGroup: newProcessGroup, recorder: recorder, label: label)
+        }
+    }
+
+    /// Makes the pipes, starts the child on their ends through `start` (a `spawn`), then closes
+    /// the child's ends here and returns ours (close-on-exec). Nothing is left open on failure.
+    static func withPipes(_ argv: [String], stdin: Bool, _ start: (Stdio) throws -> Child) throws -> (child: Child, pipes: Pipes) {
         var made: [Int32] = []
         func pipePair() throws -> (read: Int32, write: Int32) {
             var fds: [Int32] = [-1, -1]
@@ -96,10 +110,7 @@ public final class Child: @unchecked Sendable {
         let errPipe = try pipePair()
         let child: Child
         do {
-            child = try spawn(argv, environment: environment, workingDirectory: workingDirectory,
-                              stdio: .files(stdoutPath: nil, stderrPath: nil, stdinPipe: inPipe?.read,
-                                            stdoutPipe: outPipe.write, stderrPipe: errPipe.write),
-                              newProcessGroup: newProcessGroup, recorder: recorder, label: label)
+            child = try start(Stdio(stdinPipe: inPipe?.read, stdoutPipe: outPipe.write, stderrPipe: errPipe.write))
         } catch {
             for fd in made { close(fd) }
             throw error
@@ -114,19 +125,27 @@ public final class Child: @unchecked Sendable {
     /// Where 0, 1 and 2 of a child go: stdout/stderr appended to files (or /dev/null), stdin
     /// from /dev/null; a pipe end given replaces the file.
     struct Stdio {
-        var stdoutPath: String?, stderrPath: String?
-        var stdinPipe: Int32?, stdoutPipe: Int32?, stderrPipe: Int32?
-        static func files(stdoutPath: String?, stderrPath: String?, stdinPipe: Int32?, stdoutPipe: Int32?, stderrPipe: Int32?) -> Stdio {
-            Stdio(stdoutPath: stdoutPath, stderrPath: stderrPath, stdinPipe: stdinPipe, stdoutPipe: stdoutPipe, stderrPipe: stderrPipe)
-        }
+        var stdoutPath: String? = nil, stderrPath: String? = nil
+        var stdinPipe: Int32? = nil, stdoutPipe: Int32? = nil, stderrPipe: Int32? = nil
     }
 
+    /// `environment` nil: this process's own; PATH for the lookup from the environment used.
     static func spawn(_ argv: [String], environment: [String: String]?, workingDirectory: String?, stdio: Stdio,
                       newProcessGroup: Bool, recorder: (any CommandRecorder)?, label: String?) throws -> Child {
-        _ = ignoreSIGPIPEOnce
-        let env = environment ?? ProcessInfo.processInfo.environment
+        let inherited = ProcessInfo.processInfo.environment
+        let env = environment ?? inherited
         var spec = CommandSpec(argv, workingDirectory: workingDirectory, timeout: .seconds(Int64.max / 2), label: label)
         if let environment { spec.environment = environment }
+        return try spawn(argv, environment: env, searchPath: env["PATH"] ?? inherited["PATH"], workingDirectory: workingDirectory,
+                         stdio: stdio, newProcessGroup: newProcessGroup, recorder: recorder, spec: spec)
+    }
+
+    /// THE spawn: every process this project starts comes through here. `environment` is the
+    /// child's whole environment, `searchPath` the PATH argv[0] is looked up in; `spec` is what
+    /// `recorder` is told (start now, finish once reaped or failed).
+    static func spawn(_ argv: [String], environment env: [String: String], searchPath: String?, workingDirectory: String?,
+                      stdio: Stdio, newProcessGroup: Bool, recorder: (any CommandRecorder)?, spec: CommandSpec) throws -> Child {
+        _ = ignoreSIGPIPEOnce
         let id = nextCommandID()
         recorder?.commandStarted(id: id, spec: spec)
         func fail(_ reason: String) -> ChildSpawnError {
@@ -135,7 +154,7 @@ public final class Child: @unchecked Sendable {
             return error
         }
         let path: String
-        switch executablePath(for: argv.first ?? "", path: env["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]) {
+        switch executablePath(for: argv.first ?? "", path: searchPath) {
         case .failure(let e): throw fail(e.reason)
         case .success(let p): path = p
         }
@@ -148,22 +167,20 @@ public final class Child: @unchecked Sendable {
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
 
-        let (stdoutPath, stderrPath) = (stdio.stdoutPath, stdio.stderrPath)
-        let (stdinPipe, stdoutPipe, stderrPipe) = (stdio.stdinPipe, stdio.stdoutPipe, stdio.stderrPipe)
-        if let stdinPipe {
+        if let stdinPipe = stdio.stdinPipe {
             posix_spawn_file_actions_adddup2(&actions, stdinPipe, 0)
         } else {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
-        if let stdoutPipe {
+        if let stdoutPipe = stdio.stdoutPipe {
             posix_spawn_file_actions_adddup2(&actions, stdoutPipe, 1)
         } else {
-            posix_spawn_file_actions_addopen(&actions, 1, stdoutPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 1, stdio.stdoutPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
         }
-        if let stderrPipe {
+        if let stderrPipe = stdio.stderrPipe {
             posix_spawn_file_actions_adddup2(&actions, stderrPipe, 2)
         } else {
-            posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 2, stdio.stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
         }
         // Only 0, 1 and 2 reach the child, whatever the rest of this process has open.
         if let closefrom = spawnExtensions.addClosefrom {

@@ -38,6 +38,14 @@ public struct CommandSpec: Sendable {
         return ProcessInfo.processInfo.environment["PATH"]
     }
 
+    /// The child's whole environment: the inherited one without `removeEnvironment`, `environment` over it.
+    var childEnvironment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        for name in removeEnvironment { env.removeValue(forKey: name) }
+        env.merge(environment) { $1 }
+        return env
+    }
+
     /// A shell-free, human-readable rendering for logs (each argument quoted when needed).
     public var displayString: String {
         argv.map { arg in

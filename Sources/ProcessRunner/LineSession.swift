@@ -1,5 +1,4 @@
 import Foundation
-import Subprocess
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -165,7 +164,7 @@ public actor LineSession {
         closed = true
         if let proc = process {
             process = nil
-            try? await proc.writer.finish()
+            proc.io.closeInput()
             _ = await proc.finish(grace: terminationGrace)
         }
     }
@@ -206,7 +205,7 @@ public actor LineSession {
 
     private static func exchange(_ proc: SessionProcess, bytes: [UInt8], echoes: [String]) async -> Exchange {
         do {
-            _ = try await proc.writer.write(bytes)
+            try await proc.io.write(bytes)
         } catch {
             return .writeFailed
         }
@@ -374,20 +373,20 @@ final class LineQueue: @unchecked Sendable {
 
 /// One running child of a LineSession.
 final class SessionProcess: Sendable {
-    let handle: GroupHandle
-    let writer: StandardInputWriter
+    let child: PipedChild
     let queue: LineQueue
     let task: Task<Termination, Never>
     private let tail: Locked<Data>
 
-    private init(handle: GroupHandle, writer: StandardInputWriter, queue: LineQueue, task: Task<Termination, Never>, tail: Locked<Data>) {
-        self.handle = handle
-        self.writer = writer
+    private init(child: PipedChild, queue: LineQueue, task: Task<Termination, Never>, tail: Locked<Data>) {
+        self.child = child
         self.queue = queue
         self.task = task
         self.tail = tail
     }
 
+    var handle: GroupHandle { child.handle }
+    var io: PipeIO { child.io }
     var stderrTail: String { lossyText(tail.current) }
 
     var isAlive: Bool {
@@ -395,115 +394,58 @@ final class SessionProcess: Sendable {
         return !childHasExited(handle.pid)
     }
 
-    private enum Ready: Sendable {
-        case started(GroupHandle, StandardInputWriter)
-        case failed(String)
-    }
-
     static let stderrTailLimit = 4096
 
     static func start(spec: CommandSpec, runner: Runner) async throws -> SessionProcess {
-        let plan: LaunchPlan
-        switch LaunchPlan.make(argv: spec.argv, environment: spec.environment, removeEnvironment: spec.removeEnvironment,
-                               path: spec.effectivePATH, workingDirectory: spec.workingDirectory) {
-        case .failure(let f):
-            let id = nextCommandID()
-            runner.recorder?.commandStarted(id: id, spec: spec)
-            runner.recorder?.commandFinished(id: id, result: CommandResult(spec: spec, termination: .failedToStart(f.message)))
-            throw LineSessionError.failedToStart(f.message)
-        case .success(let p):
-            plan = p
-        }
+        let id = nextCommandID()
+        runner.recorder?.commandStarted(id: id, spec: spec)
+        let startTime = ContinuousClock.now
         let queue = LineQueue()
         let tail = Locked(Data())
-        let (ready, readyContinuation) = AsyncStream<Ready>.makeStream()
-        let task = Task.detached { () -> Termination in
-            let id = nextCommandID()
-            runner.recorder?.commandStarted(id: id, spec: spec)
-            let startTime = ContinuousClock.now
-            let started = Locked<GroupHandle?>(nil)
-            var termination: Termination
-            do {
-                let (status, _) = try await plan.run(for: runner, stdin: true) { handle, input, stdout, stderr in
-                    let writer = input!  // stdin: true
-                    started.withLock { $0 = handle }
-                    readyContinuation.yield(.started(handle, writer))
-                    readyContinuation.finish()
-                    await withTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            do {
-                                for try await buffer in stdout { buffer.withUnsafeBytes { queue.feed($0) } }
-                            } catch {}
-                            queue.finish()
-                        }
-                        group.addTask {
-                            do {
-                                for try await buffer in stderr {
-                                    buffer.withUnsafeBytes { raw in
-                                        tail.withLock { t in
-                                            t.append(contentsOf: raw)
-                                            if t.count > stderrTailLimit { t.removeFirst(t.count - stderrTailLimit) }
-                                        }
-                                    }
-                                }
-                            } catch {}
-                        }
-                    }
-                    queue.finish()
-                    try? await writer.finish()
-                    // Output is closed. Give the leader a moment to exit on its own, then make sure.
-                    if !(await waitForExitWithoutReaping(handle.pid, until: .now + terminationGrace)) {
-                        handle.send(SIGTERM)
-                        if !(await waitForExitWithoutReaping(handle.pid, until: .now + terminationGrace)) {
-                            handle.send(SIGKILL)
-                            _ = await waitForExitWithoutReaping(handle.pid, until: .now + .seconds(3650 * 86400))
-                        }
-                    }
-                    if processGroupExists(handle.pid) { handle.send(SIGKILL) }
-                    handle.retire()
-                }
-                switch status {
-                case .exited(let c): termination = .exited(Int32(truncatingIfNeeded: c))
-                case .signaled(let s): termination = .signaled(Int32(truncatingIfNeeded: s))
-                }
-            } catch {
-                let why = "\(plan.displayName): \(describeSpawnError(error))"
-                termination = .failedToStart(why)
-                if started.current == nil {
-                    readyContinuation.yield(.failed(why))
-                    readyContinuation.finish()
-                }
-                queue.finish()
+        let child: PipedChild
+        let started = PipedChild.start(spec, runner: runner, stdin: true, stdout: { chunk in
+            if let chunk { queue.feed(chunk) } else { queue.finish() }
+        }, stderr: { chunk in
+            guard let chunk else { return }
+            tail.withLock { t in
+                t.append(contentsOf: chunk)
+                if t.count > stderrTailLimit { t.removeFirst(t.count - stderrTailLimit) }
             }
+        })
+        switch started {
+        case .failure(let error):
+            runner.recorder?.commandFinished(id: id, result: CommandResult(spec: spec, termination: .failedToStart(error.message),
+                                                                           duration: ContinuousClock.now - startTime))
+            throw LineSessionError.failedToStart(error.message)
+        case .success(let c): child = c
+        }
+        let task = Task.detached { () -> Termination in
+            await OneShot.first(of: [child.io.outputEnded, child.exited])
+            child.io.closeInput()
+            // Output is closed. Give the leader a moment to exit on its own, then make sure.
+            if !(await child.exited.wait(timeout: terminationGrace)) {
+                child.terminate()
+                await child.exited.wait()
+            }
+            let termination = await child.reap()
+            queue.finish()
             runner.recorder?.commandFinished(id: id, result: CommandResult(
                 spec: spec, termination: termination, stderr: tail.current,
-                duration: ContinuousClock.now - startTime, pid: started.current?.pid))
+                duration: ContinuousClock.now - startTime, pid: child.pid))
             return termination
         }
-        for await event in ready {
-            switch event {
-            case .started(let handle, let writer):
-                return SessionProcess(handle: handle, writer: writer, queue: queue, task: task, tail: tail)
-            case .failed(let why):
-                throw LineSessionError.failedToStart(why)
-            }
-        }
-        let t = await task.value
-        throw LineSessionError.failedToStart("\(t)")
+        return SessionProcess(child: child, queue: queue, task: task, tail: tail)
     }
 
     /// SIGTERM the group, SIGKILL after the grace; returns once the child is reaped.
     func terminate() async {
-        handle.send(SIGTERM)
-        if !(await waitForExitWithoutReaping(handle.pid, until: .now + terminationGrace)) {
-            handle.send(SIGKILL)
-        }
+        child.terminate()
         _ = await task.value
     }
 
     /// Waits up to `grace` for the child to end by itself (stdin closed or already dead), then terminates it.
     func finish(grace: Duration) async -> Termination {
-        if !(await waitForExitWithoutReaping(handle.pid, until: .now + grace)) {
+        if !(await child.exited.wait(timeout: grace)) {
             await terminate()
         }
         return await task.value

@@ -1,10 +1,4 @@
 import Foundation
-import Subprocess
-#if canImport(System)
-import System
-#else
-import SystemPackage
-#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -136,220 +130,64 @@ public final class Runner: Sendable {
 
     // MARK: - Implementation
 
-    private struct Captured: Sendable {
-        var stdout = Data()
-        var stderr = Data()
-        var stdoutTruncated = false
-        var stderrTruncated = false
-    }
-
-    private enum Part: Sendable {
-        case stdout(Data, Bool)
-        case stderr(Data, Bool)
-        case other
-    }
-
     private func execute(_ spec: CommandSpec) async -> CommandResult {
         let start = ContinuousClock.now
-        func failed(_ why: String) -> CommandResult {
-            CommandResult(spec: spec, termination: .failedToStart(why), duration: ContinuousClock.now - start)
-        }
-        let launch: LaunchPlan
-        switch LaunchPlan.make(argv: spec.argv, environment: spec.environment, removeEnvironment: spec.removeEnvironment,
-                               path: spec.effectivePATH, workingDirectory: spec.workingDirectory) {
-        case .failure(let why): return failed(why.message)
-        case .success(let plan): launch = plan
-        }
-
-        let handleBox = Locked<GroupHandle?>(nil)
-        let timedOut = Locked(false)
         let limit = max(0, spec.outputLimit)
-        let timeout = spec.timeout
-
-        do {
-            let (status, captured) = try await launch.run(for: self, stdin: spec.stdin != nil) { handle, writer, stdout, stderr in
-                handleBox.withLock { $0 = handle }
-                return await Self.supervise(handle: handle, stdout: stdout, stderr: stderr, writer: writer, input: spec.stdin,
-                                            limit: limit, timeout: timeout, timedOut: timedOut)
-            }
-            let termination: Termination
-            if timedOut.current {
-                termination = .timedOut
-            } else {
-                switch status {
-                case .exited(let code): termination = .exited(Int32(truncatingIfNeeded: code))
-                case .signaled(let sig): termination = .signaled(Int32(truncatingIfNeeded: sig))
-                }
-            }
-            return CommandResult(spec: spec, termination: termination, stdout: captured.stdout, stderr: captured.stderr,
-                                 stdoutTruncated: captured.stdoutTruncated, stderrTruncated: captured.stderrTruncated,
-                                 duration: ContinuousClock.now - start, pid: handleBox.current?.pid)
-        } catch {
-            let pid = handleBox.current?.pid
-            if pid == nil {
-                return failed("\(launch.displayName): \(describeSpawnError(error))")
-            }
-            // Started, but monitoring failed: report what we know.
-            return CommandResult(spec: spec, termination: timedOut.current ? .timedOut : .failedToStart("monitoring failed: \(error)"),
-                                 duration: ContinuousClock.now - start, pid: pid)
+        let stdout = Capture(limit: limit), stderr = Capture(limit: limit)
+        let child: PipedChild
+        switch PipedChild.start(spec, runner: self, stdin: spec.stdin != nil, stdout: stdout.take, stderr: stderr.take) {
+        case .failure(let error):
+            return CommandResult(spec: spec, termination: .failedToStart(error.message), duration: ContinuousClock.now - start)
+        case .success(let c): child = c
         }
+        // Written, then closed (EPIPE from a child that does not read it is harmless).
+        if let input = spec.stdin { child.io.send(Array(input)) }
+        child.io.closeInput()
+
+        // At the deadline: SIGTERM the group, SIGKILL after the grace.
+        let timedOut = Locked(false)
+        let watchdog = Task { [timeout = spec.timeout] in
+            do { try await Task.sleep(for: timeout) } catch { return }
+            guard !child.exited.isFired else { return }
+            timedOut.withLock { $0 = true }
+            child.terminate()
+        }
+        // The caller's task cancelled: the command is torn down like a timeout.
+        await withTaskCancellationHandler {
+            await child.exited.wait()
+        } onCancel: {
+            child.terminate()
+        }
+        watchdog.cancel()
+        let ended = await child.reap()
+        let (out, err) = (stdout.result, stderr.result)
+        return CommandResult(spec: spec, termination: timedOut.current ? .timedOut : ended, stdout: out.data, stderr: err.data,
+                             stdoutTruncated: out.truncated, stderrTruncated: err.truncated,
+                             duration: ContinuousClock.now - start, pid: child.pid)
     }
 
-    /// Runs inside the subprocess body: the leader is not reaped until this returns, so the
-    /// process group id stays valid for every signal sent from here.
-    private static func supervise(handle: GroupHandle, stdout: SubprocessOutputSequence, stderr: SubprocessOutputSequence,
-                                  writer: StandardInputWriter?, input: Data?, limit: Int, timeout: Duration,
-                                  timedOut: Locked<Bool>) async -> Captured {
-        await withTaskGroup(of: Part.self) { group in
-            group.addTask {
-                let (d, t) = await drain(stdout, limit: limit)
-                return .stdout(d, t)
-            }
-            group.addTask {
-                let (d, t) = await drain(stderr, limit: limit)
-                return .stderr(d, t)
-            }
-            if let writer {
-                group.addTask {
-                    if let input, !input.isEmpty { _ = try? await writer.write(Array(input)) }
-                    try? await writer.finish()
-                    return .other
-                }
-            }
-            // Watchdog: SIGTERM the group at the deadline, SIGKILL after the grace.
-            group.addTask {
-                do {
-                    try await Task.sleep(for: timeout)
-                } catch {
-                    // Cancelled: either the command is done (handle retired: nothing to do) or the
-                    // caller's task was cancelled, in which case the command is torn down like a timeout.
-                    guard !handle.isRetired else { return .other }
-                    handle.send(SIGTERM)
-                    if !(await waitForExitWithoutReaping(handle.pid, until: .now + terminationGrace)) { handle.send(SIGKILL) }
-                    return .other
-                }
-                timedOut.withLock { $0 = true }
-                handle.send(SIGTERM)
-                if !(await waitForExitWithoutReaping(handle.pid, until: .now + terminationGrace)) {
-                    handle.send(SIGKILL)
-                }
-                return .other
-            }
+    /// One output stream of a command: at most `limit` bytes kept, the rest read and dropped.
+    private final class Capture: Sendable {
+        private let limit: Int
+        private let state = Locked((data: Data(), truncated: false))
 
-            var captured = Captured()
-            var streamsOpen = 2
-            while streamsOpen > 0, let part = await group.next() {
-                switch part {
-                case .stdout(let d, let t): captured.stdout = d; captured.stdoutTruncated = t; streamsOpen -= 1
-                case .stderr(let d, let t): captured.stderr = d; captured.stderrTruncated = t; streamsOpen -= 1
-                case .other: break
-                }
-            }
-            // Both streams are closed; the leader may still run (it can close its output early).
-            // The watchdog is still armed, so this wait is bounded by the timeout.
-            _ = await waitForExitWithoutReaping(handle.pid, until: .now + .seconds(3650 * 86400))
-            // A short command leaves nothing behind: stragglers in its group are killed.
-            if processGroupExists(handle.pid) { handle.send(SIGKILL) }
-            handle.retire()
-            group.cancelAll()
-            return captured
-        }
-    }
+        init(limit: Int) { self.limit = limit }
 
-    /// Reads a stream to its end, keeping at most `limit` bytes; the rest is read and dropped.
-    private static func drain(_ sequence: SubprocessOutputSequence, limit: Int) async -> (Data, Bool) {
-        var data = Data()
-        var truncated = false
-        do {
-            for try await buffer in sequence {
-                buffer.withUnsafeBytes { raw in
-                    let room = limit - data.count
-                    if raw.count <= room {
-                        data.append(contentsOf: raw)
+        var result: (data: Data, truncated: Bool) { state.current }
+
+        var take: PipeIO.Sink {
+            { [state, limit] chunk in
+                guard let chunk else { return }
+                state.withLock { s in
+                    let room = limit - s.data.count
+                    if chunk.count <= room {
+                        s.data.append(contentsOf: chunk)
                     } else {
-                        if room > 0 { data.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<room])) }
-                        truncated = true
+                        if room > 0 { s.data.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<room])) }
+                        s.truncated = true
                     }
                 }
             }
-        } catch {
-            // Cancelled I/O (the leader exited while a grandchild held the pipe) or a read error: keep what we have.
         }
-        return (data, truncated)
     }
-}
-
-/// What swift-subprocess needs to launch one argv, worked out (and validated) up front.
-struct LaunchPlan {
-    struct Failure: Error { let message: String }
-
-    var executable: Executable
-    var arguments: Arguments
-    var environment: Subprocess.Environment
-    var workingDirectory: FilePath?
-    var platformOptions: PlatformOptions
-    var displayName: String
-    var resolvedPath: String
-
-    static func make(argv: [String], environment: [String: String], removeEnvironment: [String], path: String?,
-                     workingDirectory: String?) -> Result<LaunchPlan, Failure> {
-        let first = argv.first ?? ""
-        let resolved: String
-        switch executablePath(for: first, path: path) {
-        case .failure(let e): return .failure(Failure(message: first.isEmpty ? e.reason : "\(first): \(e.reason)"))
-        case .success(let p): resolved = p
-        }
-        if let why = missingWorkingDirectory(workingDirectory) { return .failure(Failure(message: "\(first): \(why)")) }
-        var overrides: [Subprocess.Environment.Key: String?] = [:]
-        for name in removeEnvironment {
-            if let key = Subprocess.Environment.Key(rawValue: name) { overrides.updateValue(nil, forKey: key) }
-        }
-        for (name, value) in environment {
-            if let key = Subprocess.Environment.Key(rawValue: name) { overrides.updateValue(value, forKey: key) }
-        }
-        var options = PlatformOptions()
-        options.processGroupID = 0
-        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: terminationGrace)]
-        return .success(LaunchPlan(
-            executable: .path(FilePath(resolved)),
-            arguments: Arguments(executablePathOverride: first, remainingValues: Array(argv.dropFirst())),
-            environment: overrides.isEmpty ? .inherit : .inherit.updating(overrides),
-            workingDirectory: workingDirectory.map { FilePath($0) },
-            platformOptions: options,
-            displayName: first,
-            resolvedPath: resolved))
-    }
-}
-
-extension LaunchPlan {
-    /// The one swift-subprocess launch of this module, for a Runner's one-shot commands and a
-    /// LineSession's child alike: the plan's own process group, stdout and stderr as sequences,
-    /// stdin a writer when `stdin` is true and /dev/null otherwise. `body` gets the child's group
-    /// handle (already counted as `runner`'s spawn) and runs while the child is not yet reaped,
-    /// so its process group id stays valid for every signal sent from it.
-    func run<R: Sendable>(for runner: Runner, stdin: Bool,
-                          _ body: @escaping @Sendable (GroupHandle, StandardInputWriter?, SubprocessOutputSequence, SubprocessOutputSequence) async -> R)
-        async throws -> (TerminationStatus, R) {
-        func handle(_ pid: pid_t) -> GroupHandle {
-            runner.noteSpawn()
-            return GroupHandle(pid: pid, owner: ObjectIdentifier(runner))
-        }
-        if stdin {
-            let r = try await Subprocess.run(executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
-                                             platformOptions: platformOptions, input: .inputWriter, output: .sequence, error: .sequence) { e in
-                await body(handle(e.processIdentifier.value), e.standardInputWriter, e.standardOutput, e.standardError)
-            }
-            return (r.terminationStatus, r.closureResult)
-        }
-        let r = try await Subprocess.run(executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
-                                         platformOptions: platformOptions, input: .none, output: .sequence, error: .sequence) { e in
-            await body(handle(e.processIdentifier.value), nil, e.standardOutput, e.standardError)
-        }
-        return (r.terminationStatus, r.closureResult)
-    }
-}
-
-func describeSpawnError(_ error: any Error) -> String {
-    if let e = error as? SubprocessError { return e.description }
-    return String(describing: error)
 }

@@ -29,7 +29,7 @@ let commandIDs = Locked<UInt64>(0)
 func nextCommandID() -> UInt64 { commandIDs.withLock { $0 += 1; return $0 } }
 
 /// Writing to a pipe whose reader died must give EPIPE, not kill this process.
-/// Children get default signal dispositions back (swift-subprocess and Child reset them).
+/// Children get default signal dispositions back (`Child.spawn` resets them).
 let ignoreSIGPIPEOnce: Void = {
     _ = signal(SIGPIPE, SIG_IGN)
 }()
@@ -49,22 +49,6 @@ func childPID(of info: siginfo_t) -> pid_t {
     #else
     return info.si_pid
     #endif
-}
-
-/// Wait (without reaping) until `pid` exits or `deadline` passes. Returns true when it exited.
-func waitForExitWithoutReaping(_ pid: pid_t, until deadline: ContinuousClock.Instant) async -> Bool {
-    var delay = 1
-    while true {
-        if childHasExited(pid) { return true }
-        if ContinuousClock.now >= deadline { return false }
-        if Task.isCancelled {
-            // A cancelled task cannot sleep; wait anyway (briefly, off the async sleep) so this stays a wait.
-            usleep(useconds_t(delay * 1000))
-        } else {
-            try? await Task.sleep(for: .milliseconds(delay))
-        }
-        delay = min(delay * 2, 25)
-    }
 }
 
 /// Is any process still a member of process group `pgid`?
