@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark 3 (issue 7): drawing.
+# Benchmark 7 (issue 7): drawing.
 #
 # 3a  Composing the full dashboard into the cell grid at 200x60 from a realistic snapshot
 #     (eight queues, five findings, memory history full): RenderBench (release), RUNS runs of
@@ -27,7 +27,7 @@ line=$(grep '^RESULT' <<<"$out" || true)
 med=$(sed -n 's/.*median=\([0-9.]*\).*/\1/p' <<<"$line"); lo=$(sed -n 's/.*min=\([0-9.]*\).*/\1/p' <<<"$line")
 hi=$(sed -n 's/.*max=\([0-9.]*\).*/\1/p' <<<"$line")
 ok=$([ "$rb" = 0 ] && echo PASS || echo FAIL)
-bench_result "3a compose 200x60 grid: baseline (goal) 1 ms, ours ${med} ms (${lo}-${hi}, n=$RUNS runs x $ITERATIONS), ratio $(bench_calc "${med:-0} / 1" 3), goal < 1 ms: $ok"
+bench_result "7a compose 200x60 grid: baseline (goal) 1 ms, ours ${med} ms (${lo}-${hi}, n=$RUNS runs x $ITERATIONS), ratio $(bench_calc "${med:-0} / 1" 3), goal < 1 ms: $ok"
 [ "$ok" = PASS ] || fail=1
 
 # --- 3b: bytes per idle refresh ------------------------------------------------------------
@@ -77,6 +77,6 @@ if ! btmux capture-pane -p -t bytes | grep -q "Running"; then echo "dashboard lo
 bench_quit_app bytes "$APP_PID"
 im=$(bench_median <"$WORK/idle"); fm=$(bench_median <"$WORK/full")
 ok=$(awk -v a="$im" 'BEGIN { print (a < 2048) ? "PASS" : "FAIL" }')
-bench_result "3b bytes per idle refresh: baseline (full repaint) $fm B $(bench_stats "$WORK/full"), ours $im B $(bench_stats "$WORK/idle"), ratio $(bench_calc "$im / $fm" 3), goal < 2048 B: $ok"
+bench_result "7b bytes per idle refresh: baseline (full repaint) $fm B $(bench_stats "$WORK/full"), ours $im B $(bench_stats "$WORK/idle"), ratio $(bench_calc "$im / $fm" 3), goal < 2048 B: $ok"
 [ "$ok" = PASS ] || fail=1
 exit $fail
