@@ -76,12 +76,16 @@ EOF
 }
 
 # CPU seconds (user+system, including reaped children) of a process and all its live descendants.
-bench_tree_cpu() {
-    python3 - "$1" <<'EOF'
+bench_tree_cpu() { bench_tree "$1" cpu; }
+
+# Sums over a process and its live descendants: "cpu" (seconds, utime+stime+cutime+cstime) or
+# "rss" (resident KB).
+bench_tree() {
+    python3 - "$1" "$2" <<'EOF'
 import os, sys
-root = int(sys.argv[1])
-hz = os.sysconf("SC_CLK_TCK")
-kids, cpu = {}, {}
+root, what = int(sys.argv[1]), sys.argv[2]
+hz, page_kb = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE") // 1024
+kids, value = {}, {}
 for d in os.listdir("/proc"):
     if not d.isdigit():
         continue
@@ -92,13 +96,13 @@ for d in os.listdir("/proc"):
     f = s[s.rindex(")") + 2:].split()
     pid, ppid = int(d), int(f[1])
     kids.setdefault(ppid, []).append(pid)
-    cpu[pid] = sum(int(x) for x in f[11:15])  # utime stime cutime cstime
+    value[pid] = sum(int(x) for x in f[11:15]) if what == "cpu" else int(f[21]) * page_kb  # utime..cstime | rss pages
 total, todo = 0, [root]
 while todo:
     p = todo.pop()
-    total += cpu.get(p, 0)
+    total += value.get(p, 0)
     todo += kids.get(p, [])
-print(f"{total / hz:.2f}")
+print(f"{total / hz:.2f}" if what == "cpu" else total)
 EOF
 }
 
@@ -204,30 +208,7 @@ bench_by_verb() { awk '{ n[$1] += $NF } END { for (v in n) print v, n[v] }' | so
 bench_sum() { awk '{ s += $NF } END { print s + 0 }'; }
 
 # Resident memory (KB) of a process and all its live descendants.
-bench_tree_rss_kb() {
-    python3 - "$1" <<'PY'
-import os, sys
-root = int(sys.argv[1])
-kids, rss = {}, {}
-for d in os.listdir("/proc"):
-    if not d.isdigit():
-        continue
-    try:
-        s = open(f"/proc/{d}/stat").read()
-        st = open(f"/proc/{d}/status").read()
-    except OSError:
-        continue
-    f = s[s.rindex(")") + 2:].split()
-    kids.setdefault(int(f[1]), []).append(int(d))
-    rss[int(d)] = next((int(l.split()[1]) for l in st.splitlines() if l.startswith("VmRSS:")), 0)
-total, todo = 0, [root]
-while todo:
-    p = todo.pop()
-    total += rss.get(p, 0)
-    todo += kids.get(p, [])
-print(total)
-PY
-}
+bench_tree_rss_kb() { bench_tree "$1" rss; }
 
 # Issue 16's "full screen": the pod panel shows Running and the memory gauge has a value.
 bench_full_screen() { grep -q "Running" <<<"$1" && grep -Eq "used/max.*[0-9]" <<<"$1"; }
