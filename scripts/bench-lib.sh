@@ -1,4 +1,4 @@
-# Shared helpers for the benchmark scripts (sourced, not run). Issue 7.
+# Shared helpers for the benchmark scripts (sourced, not run). Issues 7 and 16.
 #
 # Environment understood by every bench-*.sh that sources this file:
 #   SCRATCH            swift scratch path of the release build (default .build-bench)
@@ -6,7 +6,8 @@
 #   KEEP_SANDBOX=1     leave the sandbox running
 #   BENCH_SKIP_BUILD=1 reuse the release binary already built (bench.sh builds once)
 #   BENCH_RESULTS      file that collects the RESULT lines (bench.sh reads it for its summary)
-#   BENCH_BIN          a prebuilt redis-runbook to measure instead of building one
+#   BENCH_BIN          a prebuilt redis-runbook to measure instead of building one (benchmark 7
+#                      wants RenderBench in the same directory, as a release build has it)
 
 SCRATCH=${SCRATCH:-.build-bench}
 

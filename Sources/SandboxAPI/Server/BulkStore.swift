@@ -55,7 +55,8 @@ public final class BulkStore: Sendable {
     }
 
     let layout: SandboxLayout
-    private let box = NIOLockedValueBox<(stamp: [Int], loaded: Loaded?)>(([], nil))
+    // [-1]: nothing read yet, so the first refresh always answers (also "0 0" without bulk.json).
+    private let box = NIOLockedValueBox<(stamp: [Int], loaded: Loaded?)>(([-1], nil))
 
     init(layout: SandboxLayout) { self.layout = layout }
 
