@@ -24,7 +24,7 @@ export BENCH_RESULTS=${BENCH_RESULTS:-$(mktemp /tmp/rrb-bench-results.XXXXXX)}
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "== building (release, scratch $SCRATCH)"
+if [ -n "${BENCH_BIN:-}" ]; then echo "== measuring $BENCH_BIN (no build)"; else echo "== building (release, scratch $SCRATCH)"; fi
 if [ -z "${BENCH_BIN:-}" ] && { ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook >/tmp/rrb-bench-build.log 2>&1 ||
    ! swift build -c release --scratch-path "$SCRATCH" --product RenderBench >>/tmp/rrb-bench-build.log 2>&1; }; then
     grep -E "error" /tmp/rrb-bench-build.log | head -20
