@@ -1,4 +1,4 @@
-# Shared helpers for the benchmark scripts (sourced, not run). Issue 7.
+# Shared helpers for the benchmark scripts (sourced, not run). Issues 7 and 16.
 #
 # Environment understood by every bench-*.sh that sources this file:
 #   SCRATCH            swift scratch path of the release build (default .build-bench)
@@ -6,11 +6,16 @@
 #   KEEP_SANDBOX=1     leave the sandbox running
 #   BENCH_SKIP_BUILD=1 reuse the release binary already built (bench.sh builds once)
 #   BENCH_RESULTS      file that collects the RESULT lines (bench.sh reads it for its summary)
+#   BENCH_BIN          a prebuilt redis-runbook to measure instead of building one (benchmark 7
+#                      wants RenderBench in the same directory, as a release build has it)
 
 SCRATCH=${SCRATCH:-.build-bench}
 
 bench_build() {
     local product=$1
+    if [ -n "${BENCH_BIN:-}" ]; then  # a prebuilt redis-runbook (e.g. another checkout's release build)
+        BIN=$BENCH_BIN; BIN_DIR=$(dirname "$BIN"); SB=$(bench_sandbox_binary); return 0
+    fi
     if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
         echo "== building $product (release, scratch $SCRATCH)" >&2
         if ! swift build -c release --scratch-path "$SCRATCH" --product "$product" >/tmp/rrb-bench-build-$$.log 2>&1; then
@@ -72,12 +77,16 @@ EOF
 }
 
 # CPU seconds (user+system, including reaped children) of a process and all its live descendants.
-bench_tree_cpu() {
-    python3 - "$1" <<'EOF'
+bench_tree_cpu() { bench_tree "$1" cpu; }
+
+# Sums over a process and its live descendants: "cpu" (seconds, utime+stime+cutime+cstime) or
+# "rss" (resident KB).
+bench_tree() {
+    python3 - "$1" "$2" <<'EOF'
 import os, sys
-root = int(sys.argv[1])
-hz = os.sysconf("SC_CLK_TCK")
-kids, cpu = {}, {}
+root, what = int(sys.argv[1]), sys.argv[2]
+hz, page_kb = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE") // 1024
+kids, value = {}, {}
 for d in os.listdir("/proc"):
     if not d.isdigit():
         continue
@@ -88,13 +97,13 @@ for d in os.listdir("/proc"):
     f = s[s.rindex(")") + 2:].split()
     pid, ppid = int(d), int(f[1])
     kids.setdefault(ppid, []).append(pid)
-    cpu[pid] = sum(int(x) for x in f[11:15])  # utime stime cutime cstime
+    value[pid] = sum(int(x) for x in f[11:15]) if what == "cpu" else int(f[21]) * page_kb  # utime..cstime | rss pages
 total, todo = 0, [root]
 while todo:
     p = todo.pop()
-    total += cpu.get(p, 0)
+    total += value.get(p, 0)
     todo += kids.get(p, [])
-print(f"{total / hz:.2f}")
+print(f"{total / hz:.2f}" if what == "cpu" else total)
 EOF
 }
 
@@ -153,4 +162,68 @@ bench_quit_app() {
     while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
     if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
     btmux kill-session -t "$name" >/dev/null 2>&1 || true
+}
+
+# The naive loop of issue 16's baselines, written to $1: `kubectl get pod redis-0 -o json` and
+# `kubectl exec redis-0 -c redis -- redis-cli INFO` every second with kubectl $2 (an argument).
+# Pacing with bash arithmetic and `read -t` on an idle fd: no process besides the two kubectl calls.
+bench_naive_loop_script() {
+    cat >"$1" <<'LOOP'
+#!/bin/bash
+# The way people watch today: two kubectl calls every second.
+K=$1
+exec 9<> <(:)
+t=${EPOCHREALTIME/./}; next=$((10#$t))
+while :; do
+    "$K" get pod redis-0 -o json >/dev/null 2>&1
+    "$K" exec redis-0 -c redis -- redis-cli INFO >/dev/null 2>&1
+    next=$((next + 1000000))
+    t=${EPOCHREALTIME/./}; now=$((10#$t))
+    d=$((next - now))
+    if [ $d -gt 0 ]; then printf -v frac '%06d' $((d % 1000000)); read -r -t "$((d / 1000000)).$frac" -u 9 _ || true; fi
+done
+LOOP
+    chmod +x "$1"
+}
+
+# The sandbox API server's own counters (`kubectl get --raw /metrics`, admin) into file $1.
+bench_scrape() { "$K" get --raw /metrics >"$1" 2>/dev/null || { echo "bench: cannot read the API server's /metrics" >&2; return 1; }; }
+
+# Differences of counter $1 between scrapes $2 and $3, summed by "VERB resource[/subresource]"
+# ("VERB -" for non-resource paths: discovery, /version, /metrics), one "key count" a line.
+bench_metric_diff() {
+    awk -v m="$1" -v second="$3" '
+        function label(s, n,   r) { if (match(s, n "=\"[^\"]*\"")) { r = substr(s, RSTART + length(n) + 2, RLENGTH - length(n) - 3); return r } return "" }
+        index($0, m "{") == 1 {
+            res = label($0, "resource"); sub_ = label($0, "subresource"); verb = label($0, "verb")
+            key = verb " " (res == "" ? "-" : res) (sub_ == "" ? "" : "/" sub_)
+            v = $NF + 0
+            if (FILENAME == second) b[key] += v; else a[key] += v
+            keys[key] = 1
+        }
+        END { for (k in keys) if (b[k] - a[k] != 0) print k, b[k] - a[k] }' "$2" "$3" | sort
+}
+
+# Sums "key count" lines on stdin by the key's first word (the verb): "VERB count" lines.
+bench_by_verb() { awk '{ n[$1] += $NF } END { for (v in n) print v, n[v] }' | sort; }
+bench_sum() { awk '{ s += $NF } END { print s + 0 }'; }
+
+# Resident memory (KB) of a process and all its live descendants.
+bench_tree_rss_kb() { bench_tree "$1" rss; }
+
+# Issue 16's "full screen": the pod panel shows Running and the memory gauge has a value.
+bench_full_screen() { grep -q "Running" <<<"$1" && grep -Eq "used/max.*[0-9]" <<<"$1"; }
+
+# Polls tmux session $1 every ~20 ms (up to $2 s, default 30) until bench_full_screen; prints
+# the seconds from $APP_START, or returns 1 (the last screen in $BENCH_LAST_SCREEN).
+bench_wait_full_screen() {
+    local name=$1 limit=${2:-30} scr now deadline
+    deadline=$(( ${APP_START%.*} + limit ))
+    while :; do
+        now=$EPOCHREALTIME
+        scr=$(btmux capture-pane -p -t "$name" 2>/dev/null || true)
+        if bench_full_screen "$scr"; then bench_calc "$now - $APP_START"; echo; return 0; fi
+        if [ "${now%.*}" -gt "$deadline" ]; then BENCH_LAST_SCREEN=$scr; return 1; fi
+        sleep 0.02
+    done
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark 3 (issue 7): drawing.
+# Benchmark 7 (issue 7): drawing.
 #
-# 3a  Composing the full dashboard into the cell grid at 200x60 from a realistic snapshot
+# 7a  Composing the full dashboard into the cell grid at 200x60 from a realistic snapshot
 #     (eight queues, five findings, memory history full): RenderBench (release), RUNS runs of
 #     ITERATIONS renders each; goal: median < 1 ms.
-# 3b  Bytes written to the terminal per idle refresh (only numbers change) at steady state:
+# 7b  Bytes written to the terminal per idle refresh (only numbers change) at steady state:
 #     tmux `pipe-pane -o` over IDLE_SECONDS (default 20) at `--refresh 1`, divided by the number
 #     of refreshes; baseline: the bytes of one full repaint (forced by a resize back to 200x60).
 #     Goal: < 2048 bytes per refresh (median over RUNS windows).
@@ -18,19 +18,19 @@ ITERATIONS=${ITERATIONS:-2000}
 IDLE_SECONDS=${IDLE_SECONDS:-20}
 fail=0
 
-# --- 3a: grid composition ---------------------------------------------------------------
+# --- 7a: grid composition ---------------------------------------------------------------
 bench_build RenderBench
-echo "== 3a: App.render at 200x60, $RUNS runs x $ITERATIONS renders"
+echo "== 7a: App.render at 200x60, $RUNS runs x $ITERATIONS renders"
 out=$("$BIN_DIR/RenderBench" --width 200 --height 60 --iterations "$ITERATIONS" --runs "$RUNS" --goal-ms 1) && rb=0 || rb=$?
 echo "$out"
 line=$(grep '^RESULT' <<<"$out" || true)
 med=$(sed -n 's/.*median=\([0-9.]*\).*/\1/p' <<<"$line"); lo=$(sed -n 's/.*min=\([0-9.]*\).*/\1/p' <<<"$line")
 hi=$(sed -n 's/.*max=\([0-9.]*\).*/\1/p' <<<"$line")
 ok=$([ "$rb" = 0 ] && echo PASS || echo FAIL)
-bench_result "3a compose 200x60 grid: baseline (goal) 1 ms, ours ${med} ms (${lo}-${hi}, n=$RUNS runs x $ITERATIONS), ratio $(bench_calc "${med:-0} / 1" 3), goal < 1 ms: $ok"
+bench_result "7a compose 200x60 grid: baseline (goal) 1 ms, ours ${med} ms (${lo}-${hi}, n=$RUNS runs x $ITERATIONS), ratio $(bench_calc "${med:-0} / 1" 3), goal < 1 ms: $ok"
 [ "$ok" = PASS ] || fail=1
 
-# --- 3b: bytes per idle refresh ------------------------------------------------------------
+# --- 7b: bytes per idle refresh ------------------------------------------------------------
 bench_build redis-runbook
 bench_tmux_init
 WORK=$(mktemp -d /tmp/rrb-bench-bytes.XXXXXX)
@@ -38,7 +38,7 @@ cleanup() { bench_tmux_cleanup; bench_sandbox_cleanup; rm -rf "$WORK"; }
 trap cleanup EXIT
 bench_sandbox
 btmux start-server \; set-option -g window-size manual 2>/dev/null || true
-echo "== 3b: bytes to the terminal, $RUNS windows of ${IDLE_SECONDS}s at --refresh 1 (sandbox $D)"
+echo "== 7b: bytes to the terminal, $RUNS windows of ${IDLE_SECONDS}s at --refresh 1 (sandbox $D)"
 bench_launch_app bytes --kubectl "$K" --refresh 1
 # Steady state: data on screen, and past the first exporter read (every 15 s) and watch start.
 i=0
@@ -77,6 +77,6 @@ if ! btmux capture-pane -p -t bytes | grep -q "Running"; then echo "dashboard lo
 bench_quit_app bytes "$APP_PID"
 im=$(bench_median <"$WORK/idle"); fm=$(bench_median <"$WORK/full")
 ok=$(awk -v a="$im" 'BEGIN { print (a < 2048) ? "PASS" : "FAIL" }')
-bench_result "3b bytes per idle refresh: baseline (full repaint) $fm B $(bench_stats "$WORK/full"), ours $im B $(bench_stats "$WORK/idle"), ratio $(bench_calc "$im / $fm" 3), goal < 2048 B: $ok"
+bench_result "7b bytes per idle refresh: baseline (full repaint) $fm B $(bench_stats "$WORK/full"), ours $im B $(bench_stats "$WORK/idle"), ratio $(bench_calc "$im / $fm" 3), goal < 2048 B: $ok"
 [ "$ok" = PASS ] || fail=1
 exit $fail

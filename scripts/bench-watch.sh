@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark 1 (issue 7): the cost of watching.
+# Benchmark 1 (issues 7 and 16): the cost of watching.
 #
 # Side by side in each repetition, for WATCH_SECONDS (default 60) each, on the sandbox:
 #   baseline  a loop running `kubectl get pod redis-0 -o json` and
@@ -38,23 +38,7 @@ echo "== sandbox $D; $RUNS runs of ${WATCH_SECONDS}s per side"
 # Spawns in [from, to) seconds after start, from a counter file.
 count_between() { awk -v s="$1" -v a="$2" -v b="$3" '{ t = $1 - s; if (t >= a && t < b) n++ } END { print n + 0 }' "$4"; }
 
-# Pacing with bash arithmetic and `read -t` on an idle fd: no process besides the two kubectl calls.
-cat >"$WORK/loop.sh" <<'EOF'
-#!/bin/bash
-# The way people watch today: two kubectl calls every second.
-K=$1
-exec 9<> <(:)
-t=${EPOCHREALTIME/./}; next=$((10#$t))
-while :; do
-    "$K" get pod redis-0 -o json >/dev/null 2>&1
-    "$K" exec redis-0 -c redis -- redis-cli INFO >/dev/null 2>&1
-    next=$((next + 1000000))
-    t=${EPOCHREALTIME/./}; now=$((10#$t))
-    d=$((next - now))
-    if [ $d -gt 0 ]; then printf -v frac '%06d' $((d % 1000000)); read -r -t "$((d / 1000000)).$frac" -u 9 _ || true; fi
-done
-EOF
-chmod +x "$WORK/loop.sh"
+bench_naive_loop_script "$WORK/loop.sh"
 
 : >"$WORK/loop_spawns" ; : >"$WORK/app_spawns"; : >"$WORK/loop_cpu"; : >"$WORK/app_cpu"
 : >"$WORK/loop_cpu_ss"; : >"$WORK/app_cpu_ss"; : >"$WORK/app_startup_spawns"; : >"$WORK/loop_startup_spawns"

@@ -34,7 +34,7 @@ struct RedisRunbookSandbox: AsyncParsableCommand {
         Then use the real kubectl: eval "$(redis-runbook-sandbox env)"; kubectl get pods
         """,
         subcommands: [SandboxUp.self, SandboxSeed.self, SandboxFault.self, SandboxHeal.self, SandboxStatus.self, SandboxEnv.self,
-                      SandboxDown.self, SandboxDaemonCommand.self, SandboxPauseCommand.self, APIServerCommand.self]
+                      SandboxDown.self, SandboxBulk.self, SandboxDaemonCommand.self, SandboxPauseCommand.self, APIServerCommand.self]
     )
 }
 

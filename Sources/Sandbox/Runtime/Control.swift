@@ -284,6 +284,9 @@ public struct SandboxControl: Sendable {
             while ProcFS.isAlive(pid) && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
             if ProcFS.isAlive(pid) { kill(pid, SIGKILL) }
         }
+        // The load-test objects of `bulk` are never kept past a `down`.
+        BulkObjects.remove(layout)
+        try? FileManager.default.removeItem(at: layout.apiServerBulkFile)
         let state = try? store.read()
         let killed = killLeftovers(state)
         if !killed.isEmpty { stoppedSomething = true }

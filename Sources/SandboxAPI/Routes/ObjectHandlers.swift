@@ -62,23 +62,33 @@ struct ObjectHandlers: Sendable {
     func list() throws -> APIResponse {
         let state = try store.read()
         let sel = try selection()
-        var objects = try checkNamespace(state, name: nil) ? ObjectCatalog(state: state, layout: layout).objects(kind) : []
-        objects = objects.filter { matches($0, sel) }.sorted { $0.metadataName < $1.metadataName }
+        let nsOK = try checkNamespace(state, name: nil)
+        // The state's objects, and the bulk ones (load tests) that match, rendered only once
+        // they are on this page.
+        var entries: [(name: String, object: KctlJSON?, bulk: Int)] = (nsOK ? ObjectCatalog(state: state, layout: layout).objects(kind) : [])
+            .filter { matches($0, sel) }.map { ($0.metadataName, $0, -1) }
+        let bulk = nsOK ? router.core.bulk.current() : nil
+        if let bulk {
+            for i in bulk.candidates(kind, fields: sel.fields) where matches(bulk.view(kind, i), sel) { entries.append((bulk.name(kind, i), nil, i)) }
+        }
+        entries.sort { $0.name < $1.name }
         let rv = String(state.generation)
         // limit / continue: the continue token is the last name sent (base64 JSON, as opaque as the real one).
         let start: String?
         do { start = try APIParse.continueStart(request.query("continue")) } catch { throw APIStatus(error) }
-        if let start { objects = objects.filter { $0.metadataName > start } }
+        if let start { entries = entries.filter { $0.name > start } }
         var next: String?
         var remaining: Int?
-        if let limit = APIParse.limit(request.query("limit")), objects.count > limit {
-            remaining = objects.count - limit
-            objects = Array(objects.prefix(limit))
-            let token: KctlJSON = ["v": "meta.k8s.io/v1", "rv": .int(Int64(state.generation)), "start": .string(objects.last?.metadataName ?? "")]
+        if let limit = APIParse.limit(request.query("limit")), entries.count > limit {
+            remaining = entries.count - limit
+            entries = Array(entries.prefix(limit))
+            let token: KctlJSON = ["v": "meta.k8s.io/v1", "rv": .int(Int64(state.generation)), "start": .string(entries.last?.name ?? "")]
             next = Data(token.compact().utf8).base64EncodedString()
         }
+        let objects = entries.map { $0.object ?? bulk!.render(kind, $0.bulk, state: state) }
         if wantsTable {
-            var t = Tables.table(kind, objects: objects, state: state, resourceVersion: rv, includeObject: request.query("includeObject"),
+            let rowState = bulk?.state(state, adding: kind, entries.filter { $0.bulk >= 0 }.map(\.bulk)) ?? state
+            var t = Tables.table(kind, objects: objects, state: rowState, resourceVersion: rv, includeObject: request.query("includeObject"),
                                  continueToken: next)
             if let remaining, case .object(var o) = t, case .object(var m)? = o["metadata"] {
                 m["remainingItemCount"] = .int(Int64(remaining)); o["metadata"] = .object(m); t = .object(o)
@@ -96,19 +106,22 @@ struct ObjectHandlers: Sendable {
 
     // MARK: get
 
-    func find(_ name: String, in state: ClusterState) throws -> KctlJSON {
-        guard try checkNamespace(state, name: name),
-              let o = ObjectCatalog(state: state, layout: layout).objects(kind).first(where: { $0.metadataName == name }) else {
-            throw APIStatus.notFound(resource: kind.rawValue, name: name, group: kind.group)
+    func find(_ name: String, in state: ClusterState) throws -> KctlJSON { try findWithState(name, in: state).object }
+
+    /// The object, and the state its Table row reads (with the bulk object, when it is one).
+    func findWithState(_ name: String, in state: ClusterState) throws -> (object: KctlJSON, state: ClusterState) {
+        guard try checkNamespace(state, name: name) else { throw APIStatus.notFound(resource: kind.rawValue, name: name, group: kind.group) }
+        if let o = ObjectCatalog(state: state, layout: layout).objects(kind).first(where: { $0.metadataName == name }) { return (o, state) }
+        if let bulk = router.core.bulk.current(), let i = bulk.index(kind, named: name) {
+            return (bulk.render(kind, i, state: state), bulk.state(state, adding: kind, [i]))
         }
-        return o
+        throw APIStatus.notFound(resource: kind.rawValue, name: name, group: kind.group)
     }
 
     func get(_ name: String) throws -> APIResponse {
-        let state = try store.read()
-        let o = try find(name, in: state)
+        let (o, rowState) = try findWithState(name, in: try store.read())
         if wantsTable {
-            return .json(Tables.table(kind, objects: [o], state: state, resourceVersion: nil, includeObject: request.query("includeObject")))
+            return .json(Tables.table(kind, objects: [o], state: rowState, resourceVersion: nil, includeObject: request.query("includeObject")))
         }
         return .json(o)
     }
@@ -148,6 +161,8 @@ struct ObjectHandlers: Sendable {
             throw APIStatus(code: 503, reason: "ServiceUnavailable", message: "the watch cache is not ready yet", retryAfterSeconds: 1)
         }
         let handler = self
+        // The bulk objects (load tests) never change: they are in the initial ADDED events only.
+        let bulk = from == nil && nsOK ? router.core.bulk.current() : nil
         return APIResponse(status: .ok, headers: headers, body: .stream { w in
             defer { hub.unsubscribe(subscription.id) }
             var first = true
@@ -163,6 +178,12 @@ struct ObjectHandlers: Sendable {
                 try await w.write((["type": .string(e.type), "object": object] as KctlJSON).compact() + "\n")
             }
             for e in subscription.initial { try await send(e); lastRV = max(lastRV, e.rv) }
+            if let bulk {
+                for i in bulk.candidates(kind, fields: sel.fields) where handler.matches(bulk.view(kind, i), sel) {
+                    try await send(WatchEvent(rv: bulk.spec.resourceVersion, kind: kind, type: "ADDED", object: bulk.render(kind, i, state: state),
+                                              state: table ? bulk.state(state, adding: kind, [i]) : state))
+                }
+            }
             if initialEventsEnd {
                 let b: KctlJSON = ["kind": .string(kind.kind), "apiVersion": .string(kind.apiVersion),
                                    "metadata": ["resourceVersion": .string(String(subscription.generation)), "creationTimestamp": nil,

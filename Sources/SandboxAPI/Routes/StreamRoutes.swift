@@ -34,7 +34,7 @@ import Sandbox
 //      `APIResponse`, a whole body or `.stream { writer in ... }` for `log?follow=true`.
 //
 // The server counts the request (verb CONNECT for exec/attach/portforward/proxy, GET for log)
-// and the bytes written through `ResponseWriter`; bytes of WebSocket frames are not counted.
+// and the bytes written through `ResponseWriter` and in WebSocket frames (RequestMetrics.swift).
 
 /// What a stream handler needs besides the request: where the sandbox is and who asks.
 public struct StreamContext: Sendable {

@@ -19,7 +19,8 @@ import Glibc
 ///
 /// The API faults live in state.json with the others; this loop reads them every 200 ms:
 /// api-down closes the listener and every open connection and re-listens on the same port
-/// after heal; the others are applied per request by `APIServerCore`.
+/// after heal; the others are applied per request by `APIServerCore`. The same loop follows
+/// DIR/bulk.json (`redis-runbook-sandbox bulk`, load tests only; `BulkStore`).
 public final class APIServer: Sendable {
     public let core: APIServerCore
     let group: MultiThreadedEventLoopGroup
@@ -64,6 +65,7 @@ public final class APIServer: Sendable {
                     lastBindError = text
                 }
             }
+            core.bulk.refresh(state: core.hub.latestState())
             try? await Task.sleep(for: .milliseconds(200))
         }
         let ch = listener.withLockedValue { $0 }
@@ -92,7 +94,10 @@ public final class APIServer: Sendable {
                     shouldUpgrade: { channel, _ in core.shouldUpgrade(channel: channel, box: box) },
                     upgradePipelineHandler: { channel, _ in
                         guard let u = box.take() else { return channel.close() }
-                        return StreamRoutes.upgradeHandlers(channel: channel, request: u.request, pod: u.pod, state: u.state, context: u.context)
+                        let series = RequestMetrics.Series(verb: "CONNECT", resource: "pods", subresource: u.context.subresource)
+                        return channel.pipeline.addHandler(WebSocketSentBytes(metrics: core.metrics, series: series)).flatMap {
+                            StreamRoutes.upgradeHandlers(channel: channel, request: u.request, pod: u.pod, state: u.state, context: u.context)
+                        }
                     })
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ssl))

@@ -12,6 +12,8 @@ public final class APIServerCore: Sendable {
     let users: [String: APIUser]
     public let metrics = RequestMetrics()
     public let hub: WatchHub
+    /// The inert load-test objects of `redis-runbook-sandbox bulk` (none normally).
+    public let bulk: BulkStore
     private let connections = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
 
     public init(layout: SandboxLayout) throws {
@@ -23,6 +25,7 @@ public final class APIServerCore: Sendable {
         }
         self.users = users
         self.hub = WatchHub(store: StateStore(layout: layout))
+        self.bulk = BulkStore(layout: layout)
     }
 
     var store: StateStore { StateStore(layout: layout) }
@@ -87,15 +90,16 @@ public final class APIServerCore: Sendable {
         return await Router(core: self).handle(request, info: info)
     }
 
-    /// Writes a response (whole or streamed) and counts it.
+    /// Writes a response (whole or streamed) and counts it: the request when its response starts,
+    /// the body bytes as they are written (`RequestMetrics`).
     func write(_ response: APIResponse, for request: APIRequest, version: HTTPVersion, keepAlive: Bool, to channel: Channel,
                started: ContinuousClock.Instant) async {
-        let info = RequestInfo(request)
+        let series = RequestMetrics.Series(RequestInfo(request))
+        metrics.request(series, code: Int(response.status.code))
         var headers = response.headers
         headers.replaceOrAdd(name: "Cache-Control", value: "no-cache, private")
         headers.replaceOrAdd(name: "Date", value: Self.httpDate())
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        var sent = 0
         switch response.body {
         case .bytes(let bytes):
             headers.replaceOrAdd(name: "Content-Length", value: String(bytes.count))
@@ -103,7 +107,7 @@ public final class APIServerCore: Sendable {
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
             if !bytes.isEmpty, request.method != .HEAD {
                 channel.write(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))), promise: nil)
-                sent = bytes.count
+                metrics.sent(series, bytes: bytes.count)
             }
             let done = channel.eventLoop.makePromise(of: Void.self)
             channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: done)
@@ -114,10 +118,11 @@ public final class APIServerCore: Sendable {
             headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
             let head = HTTPResponseHead(version: version, status: response.status, headers: headers)
             try? await channel.writeAndFlush(HTTPServerResponsePart.head(head))
-            let counter = NIOLockedValueBox(0)
-            let writer = ResponseWriter(channel: channel) { n in counter.withLockedValue { $0 += n } }
+            let metrics = self.metrics
+            let writer = ResponseWriter(channel: channel) { n in metrics.sent(series, bytes: n) }
+            metrics.longRunning(series, 1)
             do { try await producer(writer) } catch {}
-            sent = counter.withLockedValue { $0 }
+            metrics.longRunning(series, -1)
             if channel.isActive {
                 let done = channel.eventLoop.makePromise(of: Void.self)
                 channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: done)
@@ -125,8 +130,6 @@ public final class APIServerCore: Sendable {
                 _ = try? await done.futureResult.get()
             }
         }
-        metrics.count(verb: info.metricVerb, resource: info.resource ?? "", subresource: info.subresource ?? "",
-                      code: Int(response.status.code), bytes: sent)
     }
 
     static func httpDate() -> String {
@@ -162,7 +165,7 @@ public final class APIServerCore: Sendable {
     /// For `NIOWebSocketServerUpgrader.shouldUpgrade`: the headers of the upgrade the gate accepted.
     func shouldUpgrade(channel: Channel, box: UpgradeBox) -> EventLoopFuture<HTTPHeaders?> {
         guard let accepted = box.peek() else { return channel.eventLoop.makeSucceededFuture(nil) }
-        metrics.count(verb: "CONNECT", resource: "pods", subresource: accepted.context.subresource, code: 101, bytes: 0)
+        metrics.request(RequestMetrics.Series(verb: "CONNECT", resource: "pods", subresource: accepted.context.subresource), code: 101)
         let delay = faults().apiSlowSeconds ?? 0
         if delay > 0 {
             return channel.eventLoop.scheduleTask(in: .milliseconds(Int64(delay * 1000))) { accepted.headers }.futureResult.map { Optional($0) }
