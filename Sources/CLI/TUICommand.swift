@@ -28,6 +28,8 @@ public struct TUICommand: AsyncParsableCommand {
         let prober = Prober(target: target, runner: Runner(), useWatches: true)
         // A slow Redis probe must not hold back the pod and node panels (see Prober.redisWait).
         await prober.setRedisWait(.milliseconds(Int(min(max(global.refresh * 0.8, 0.5), 2) * 1000)))
+        // The first frame's reads start now, beside the terminal's set-up.
+        await prober.warmUp()
         // Loaded on first use, not before the first frame: parsing every runbook's YAML took ~0.1 s
         // of start-up (issue 7, benchmark 2). Its diagnostics are not printed here (stderr would
         // garble the full screen); `redis-runbook runbook validate` shows them.

@@ -83,16 +83,7 @@ extension Prober {
     /// and the node's first LIST, so the first frame has them.
     func refreshFromWatches(_ t: Date) async {
         checkLiveness(t)
-        guard let proxy = apiProxy() else { return }
-        if cluster.podWatch == nil {
-            cluster.podWatch = APIWatch(path: "/api/v1/namespaces/\(APIWatch.encode(target.namespace))/pods",
-                                        selector: "metadata.name=\(target.pod)", proxy: proxy, requestTimeout: apiRequestSeconds)
-        }
-        if cluster.eventWatch == nil {
-            cluster.eventWatch = APIWatch(path: "/api/v1/namespaces/\(APIWatch.encode(target.namespace))/events",
-                                          selector: "involvedObject.name=\(target.pod)", proxy: proxy, requestTimeout: apiRequestSeconds)
-            _ = cluster.eventWatch?.poll()   // starts its LIST beside the pod's
-        }
+        guard let proxy = startWatches() else { return }
         let first = snapshotsTaken == 0
         var podDeliveries = cluster.podWatch!.poll()
         if first, podDeliveries.isEmpty {
@@ -110,6 +101,24 @@ extension Prober {
             if first, nodeDeliveries.isEmpty { nodeDeliveries = await firstDeliveries(w, within: .seconds(2)) }
             applyNode(nodeDeliveries, t)
         }
+    }
+
+    /// The proxy, and the pod's and events' watches started (their first LIST on its way).
+    @discardableResult
+    func startWatches() -> KubeProxy? {
+        guard let proxy = apiProxy() else { return nil }
+        _ = proxy.currentSocket()   // starts the proxy process now
+        if cluster.podWatch == nil {
+            cluster.podWatch = APIWatch(path: "/api/v1/namespaces/\(APIWatch.encode(target.namespace))/pods",
+                                        selector: "metadata.name=\(target.pod)", proxy: proxy, requestTimeout: apiRequestSeconds)
+            cluster.podWatch?.start()
+        }
+        if cluster.eventWatch == nil {
+            cluster.eventWatch = APIWatch(path: "/api/v1/namespaces/\(APIWatch.encode(target.namespace))/events",
+                                          selector: "involvedObject.name=\(target.pod)", proxy: proxy, requestTimeout: apiRequestSeconds)
+            cluster.eventWatch?.start()
+        }
+        return proxy
     }
 
     /// Waits until `w` delivered something or failed (or `within` passed), polling every 10 ms.

@@ -95,6 +95,19 @@ public actor Prober {
         redisState.session = nil
     }
 
+    /// The dashboard opens: start what its first frame waits for (the proxy and the pod's and
+    /// events' LISTs on it, the Redis session and its first batch) now, while the terminal is set
+    /// up, instead of at the first refresh. No-op in one-shot mode and after the first refresh.
+    public func warmUp() async {
+        guard useWatches, redisWait != nil, snapshotsTaken == 0 else { return }
+        let t = now()
+        if redisState.inFlight == nil {
+            redisState.inFlight = (Task { await self.probeRedis(t) }, t)
+        }
+        startWatches()
+        await metricsForRefresh(t)   // with `redisWait` set: starts the read and returns
+    }
+
     // MARK: - One refresh
 
     public func snapshot() async -> Snapshot {

@@ -71,15 +71,21 @@ public final class APIWatch: @unchecked Sendable {
     /// What arrived since the last call; starts the reader on first use.
     public func poll() -> [Delivery] {
         lock.lock(); defer { lock.unlock() }
-        if thread == nil && !stopped {
-            let t = Thread { [weak self] in self?.run(); self?.done.signal() }
-            t.name = "watch \(selector)"
-            thread = t
-            t.start()
-        }
+        startLocked()
         let out = queue
         queue = []
         return out
+    }
+
+    /// Starts the reader (its LIST) now, without taking anything.
+    public func start() { lock.withLock { startLocked() } }
+
+    private func startLocked() {
+        guard thread == nil && !stopped else { return }
+        let t = Thread { [weak self] in self?.run(); self?.done.signal() }
+        t.name = "watch \(selector)"
+        thread = t
+        t.start()
     }
 
     /// Ends a back-off wait now (the API server answered again elsewhere).
@@ -163,7 +169,7 @@ public final class APIWatch: @unchecked Sendable {
         while !isStopped {
             guard let sock = proxy.currentSocket() else {
                 if proxy.lastFailure != nil { fail(APIClient(proxy: proxy).proxyFailure()) }
-                sleep(0.1); continue
+                sleep(0.01); continue
             }
             if resourceVersion == nil {
                 count("LIST")
@@ -256,7 +262,7 @@ public final class APIWatch: @unchecked Sendable {
         let end = Date().addingTimeInterval(seconds)
         while !isStopped, Date() < end {
             if lock.withLock({ () -> Bool in defer { woken = false }; return woken }) { return true }
-            usleep(50_000)
+            usleep(useconds_t(max(1_000, min(50_000, end.timeIntervalSinceNow * 1_000_000))))
         }
         return false
     }
