@@ -11,52 +11,48 @@ extension Prober {
 
     func refreshOnce(_ t: Date) async {
         if t >= cluster.podPollNext {
-            switch await read(.pod) {
-            case .success(let body) where (try? KubeJSON.pod(from: body)) != nil:
-                setPod(try! KubeJSON.pod(from: body), t)
+            switch await readObject(.pod, t, KubeJSON.pod(from:)) {
+            case .success(let p):
+                setPod(p, t)
                 cluster.podBackoff = 0
                 cluster.podPollNext = t
-                apiAnswered(t)
-            case .success(let body):
-                failPod(unreadable(body), t)
             case .failure(let failure):
-                failPod(failure, t)
+                if failure.kind == KubectlError.Kind.notFound.rawValue || failure.message.contains("not found") { cluster.pod = nil }
+                cluster.podError = failure
+                cluster.podBackoff = min(max(cluster.podBackoff * 2, 1), 30)
+                cluster.podPollNext = t.addingTimeInterval(cluster.podBackoff)
             }
         }
         guard let nodeName = cluster.pod?.spec?.nodeName, t >= cluster.nodePollNext else { return }
-        switch await read(.node(nodeName)) {
-        case .success(let body) where (try? KubeJSON.node(from: body)) != nil:
-            cluster.node = try! KubeJSON.node(from: body); cluster.nodeError = nil; lastGood["node"] = t; cluster.nodePollNext = t
-            apiAnswered(t)
-        case .success(let body):
-            cluster.nodeError = unreadable(body); cluster.nodePollNext = t.addingTimeInterval(15)
-        case .failure(let f):
-            cluster.nodeError = f; cluster.nodePollNext = t.addingTimeInterval(15)
-            apiUnreachable(f, t)
+        switch await readObject(.node(nodeName), t, KubeJSON.node(from:)) {
+        case .success(let n): cluster.node = n; cluster.nodeError = nil; lastGood["node"] = t; cluster.nodePollNext = t
+        case .failure(let f): cluster.nodeError = f; cluster.nodePollNext = t.addingTimeInterval(15)
         }
-    }
-
-    private func failPod(_ failure: Failure, _ t: Date) {
-        cluster.podError = failure
-        apiUnreachable(failure, t)
-        if failure.kind == KubectlError.Kind.notFound.rawValue || failure.message.contains("not found") { cluster.pod = nil }
-        cluster.podBackoff = min(max(cluster.podBackoff * 2, 1), 30)
-        cluster.podPollNext = t.addingTimeInterval(cluster.podBackoff)
     }
 
     func eventsOnce(_ t: Date) async {
         guard t >= cluster.eventsPollNext else { return }
-        switch await read(.events) {
-        case .success(let body) where (try? KubeJSON.events(from: body)) != nil:
-            cluster.events = [:]; (try! KubeJSON.events(from: body)).forEach { cluster.addEvent($0) }
+        switch await readObject(.events, t, KubeJSON.events(from:)) {
+        case .success(let list):
+            cluster.events = [:]; list.forEach { cluster.addEvent($0) }
             cluster.eventsError = nil; lastGood["events"] = t
             cluster.eventsPollNext = t.addingTimeInterval(10)
-            apiAnswered(t)
-        case .success(let body):
-            cluster.eventsError = unreadable(body); cluster.eventsPollNext = t.addingTimeInterval(30)
         case .failure(let f):
             cluster.eventsError = f; cluster.eventsPollNext = t.addingTimeInterval(30)
+        }
+    }
+
+    /// One read, decoded; tells `APILiveness` what it saw (an answer, or a failure to reach the
+    /// server). A body that does not decode is the read's failure (`unreadable`).
+    private func readObject<T>(_ r: APIRead, _ t: Date, _ decode: (Data) throws(KubeDecodeError) -> T) async -> Result<T, Failure> {
+        switch await read(r) {
+        case .success(let body):
+            guard let value = try? decode(body) else { return .failure(unreadable(body)) }
+            apiAnswered(t)
+            return .success(value)
+        case .failure(let f):
             apiUnreachable(f, t)
+            return .failure(f)
         }
     }
 
