@@ -70,7 +70,7 @@ public struct ReplicationView: Codable, Sendable, Equatable {
             quorumOK = false; quorumText = no.text
         } else if let yes = checks.first {
             quorumOK = true; quorumText = yes.text
-        } else if asked.count >= 2 {
+        } else if answered.isEmpty, asked.count >= 2 {
             quorumOK = false; quorumText = "no Sentinel answered (\(asked.count) asked)"
         } else {
             quorumOK = nil; quorumText = nil

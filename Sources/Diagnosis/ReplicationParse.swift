@@ -110,10 +110,13 @@ public enum ReplicationParse {
         return stride(from: 0, to: l.count - 1, by: 2).map { (l[$0], l[$0 + 1]) }
     }
 
+    /// The reply's lines without the blank lines around it (in a session redis-cli prints one
+    /// after the previous marker's error reply). An empty element inside stays (an empty value).
     static func lines(_ text: String) -> [String] {
-        text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        let l = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
-            .reversed().drop { $0.isEmpty }.reversed()
+            .drop { $0.isEmpty }
+        return Array(l.reversed().drop { $0.isEmpty }.reversed())
     }
 
     /// `a=1,b=2` sub-fields.

@@ -45,6 +45,17 @@ import Testing
         #expect(Self.ids(v).isEmpty)
     }
 
+    /// In a session every reply after a marker's error starts with the blank line redis-cli prints after it.
+    @Test func sessionRepliesWithALeadingBlankLineParseTheSame() throws {
+        func t(_ k: String) throws -> String { "\n" + (try Fixture.text("sentinel/healthy-\(k)-redis-1.txt")) }
+        let s = ReplicationParse.sentinel(addr: try t("sentinel-addr"), ckquorum: try t("sentinel-ckquorum"),
+                                          replicas: try t("sentinel-replicas"), master: try t("sentinel-master"))
+        #expect(s.masterAddress == "10.244.0.6:6379" && s.quorumOK == true && s.replicas.count == 2 && s.quorum == 2 && s.error == nil)
+        var p = ReplicaPodView(name: "redis-1")
+        ReplicationParse.apply(role: try t("role"), to: &p)
+        #expect(p.role == "replica" && p.masterHost == "10.244.0.6" && p.masterLinkStatus == "up")
+    }
+
     @Test func masterKillFailoverThenTheOldMasterResyncs() throws {
         let during = try Self.view("masterkill-during")
         #expect(during.pods[0].role == nil && during.pods[0].error?.contains("container not found") == true)
