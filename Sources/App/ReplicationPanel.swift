@@ -20,14 +20,13 @@ extension App {
         default: head.append(Span(r.masters.joined(separator: "+") + " SPLIT BRAIN", badStyle))
         }
         head.append(r.quorumOK.map { Span($0 ? "  quorum OK" : "  NOQUORUM", $0 ? okStyle : badStyle) } ?? Span("  quorum ?", .dim))
-        head.append(Span("  Sentinels "))
-        switch r.sentinelsAgree {
-        case true?: head.append(Span("agree", okStyle))
-        case false?: head.append(Span("disagree", badStyle))
-        case nil: head.append(Span("?", .dim))
-        }
         if r.failoverInProgress { head.append(Span("  failover in progress", warnStyle)) }
         ls.append(head)
+        switch r.sentinelsAgree {
+        case true?: ls.append([Span("Sentinels agree on "), Span(r.sentinelMasters.first ?? "?", okStyle)])
+        case false?: ls.append([Span("Sentinels disagree: ", badStyle), Span(r.sentinelMasters.joined(separator: " / "), badStyle)])
+        case nil: ls.append([Span("Sentinels: no answer", badStyle)])
+        }
         let nameW = min(16, (r.pods.map { TextWidth.of($0.name) }.max() ?? 7) + 1)
         for p in r.pods {
             var l: Line = [Span(TextLayout.fit(p.name, to: nameW), p.name == r.targetPod ? Style(bold: true, underline: true) : .bold)]

@@ -40,7 +40,7 @@ import Testing
         let g = render(Self.view())
         let t = g.text
         #expect(t.contains("Replication (3 pods)"))
-        #expect(t.contains("mymaster master redis-0  quorum OK  Sentinels agree"))
+        #expect(t.contains("mymaster master redis-0  quorum OK") && t.contains("Sentinels agree on 10.244.0.6:6379"))
         let rows = g.lines().filter { $0.contains("off 108998") }
         #expect(rows.count == 3)
         #expect(rows.contains { $0.contains("redis-0 master") && $0.contains("2 replicas") })
@@ -60,6 +60,7 @@ import Testing
     @Test func aSentinelNamingAnAddressNoPodHasIsShownAsIs() {
         let t = render(Self.view(sentinelSays: "10.244.0.2")).text
         #expect(t.contains("Sentinel→10.244.0.2:6379"))
+        #expect(t.contains("Sentinels agree on 10.244.0.2:6379"))
     }
 
     @Test func singlePodDashboardHasNoReplicationPanel() {
