@@ -21,6 +21,13 @@ import TmuxTestSupport
         return named.count == 3 && Set(named) == [pod]
     }
 
+    /// Every Sentinel has seen the two others and both replicas: before that a failover cannot be
+    /// authorized or has no replica to promote (a kill 8 s after start was not failed over).
+    static func settled(_ s: StatusView) -> Bool {
+        let sentinels = (replication(s)["pods"] as? [[String: Any]] ?? []).compactMap { $0["sentinel"] as? [String: Any] }
+        return sentinels.count == 3 && sentinels.allSatisfy { ($0["otherSentinels"] as? Int) == 2 && ($0["replicas"] as? [Any])?.count == 2 }
+    }
+
     @Test(.timeLimit(.minutes(6))) func rolesFailoverQuorumAndSplitBrain() async throws {
         let sb = try await DashSandbox.start(["--topology", "sentinel"])
         var dash: LiveDashboard?
@@ -28,7 +35,7 @@ import TmuxTestSupport
             // Healthy: 1 master + 2 replicas, quorum OK, the panel with 3 pods.
             let healthy = try await sb.waitForStatus(60, "1 master, 2 replicas, quorum OK") { s in
                 Self.masters(s) == ["redis-0"] && Self.roles(s).sorted() == ["master", "replica", "replica"]
-                    && Self.replication(s)["quorumOK"] as? Bool == true && Self.sentinelsAgree(on: "redis-0", s)
+                    && Self.replication(s)["quorumOK"] as? Bool == true && Self.sentinelsAgree(on: "redis-0", s) && Self.settled(s)
             }
             #expect(!healthy.ids.contains("split-brain"))
             dash = try LiveDashboard(kubectl: sb.kubectl, kubeconfig: sb.kubeconfig, width: 160, height: 48)
