@@ -21,8 +21,8 @@ public struct ReplicationView: Codable, Sendable, Equatable {
     public var sentinelMasters: [String]
     /// True when every answering Sentinel names the same master; nil when none answered.
     public var sentinelsAgree: Bool?
-    /// CKQUORUM: false when an answering Sentinel says NOQUORUM (or none of 2+ answers), true
-    /// when every answering one says OK, nil when no Sentinel was asked.
+    /// CKQUORUM: false when an answering Sentinel says NOQUORUM, true when every answering one
+    /// says OK, nil when none answered (then `quorumText` says so).
     public var quorumOK: Bool?
     /// The CKQUORUM line that decided `quorumOK`.
     public var quorumText: String?
@@ -70,8 +70,10 @@ public struct ReplicationView: Codable, Sendable, Equatable {
             quorumOK = false; quorumText = no.text
         } else if let yes = checks.first {
             quorumOK = true; quorumText = yes.text
-        } else if answered.isEmpty, asked.count >= 2 {
-            quorumOK = false; quorumText = "no Sentinel answered (\(asked.count) asked)"
+        } else if answered.isEmpty, !asked.isEmpty {
+            // Unknown, not lost: a silent `kubectl exec` on a loaded machine looks the same as a
+            // stopped Sentinel; two stopped out of three leave one that answers NOQUORUM.
+            quorumOK = nil; quorumText = "no Sentinel answered (\(asked.count) asked)"
         } else {
             quorumOK = nil; quorumText = nil
         }

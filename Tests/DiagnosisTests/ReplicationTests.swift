@@ -90,6 +90,20 @@ import Testing
         #expect(CheckReport.make(s).text.contains("CRITICAL sentinel-no-quorum"))
     }
 
+    /// No Sentinel answering is unknown, not a lost quorum (a loaded machine's `kubectl exec` is
+    /// silent the same way): no critical finding from it.
+    @Test func noSentinelAnsweringIsUnknownNotNoQuorum() throws {
+        let healthy = try Self.view("healthy")
+        let pods = healthy.pods.map { p -> ReplicaPodView in
+            var q = p
+            q.sentinel = ReplicationParse.sentinel(addr: nil, ckquorum: nil, replicas: nil, master: nil, error: "line session timed out after 5 seconds")
+            return q
+        }
+        let v = ReplicationView(targetPod: "redis-0", pods: pods)
+        #expect(v.quorumOK == nil && v.quorumText == "no Sentinel answered (3 asked)" && v.sentinelsAgree == nil)
+        #expect(Self.ids(v).isEmpty)
+    }
+
     @Test func masterBackWithNewIPIsSplitBrain() throws {
         var ips = Self.ips; ips["redis-1"] = "10.244.0.48"
         let v = try Self.view("twomasters", ips: ips)

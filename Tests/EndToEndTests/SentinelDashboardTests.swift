@@ -29,17 +29,14 @@ import TmuxTestSupport
     }
 
     @Test(.timeLimit(.minutes(6))) func rolesFailoverQuorumAndSplitBrain() async throws {
-        let sb = try await DashSandbox.start(["--topology", "sentinel"])
-        var dash: LiveDashboard?
-        do {
+        try await withLiveDashboard(["--topology", "sentinel"], seed: nil) { sb, dash in
             // Healthy: 1 master + 2 replicas, quorum OK, the panel with 3 pods.
             let healthy = try await sb.waitForStatus(60, "1 master, 2 replicas, quorum OK") { s in
                 Self.masters(s) == ["redis-0"] && Self.roles(s).sorted() == ["master", "replica", "replica"]
                     && Self.replication(s)["quorumOK"] as? Bool == true && Self.sentinelsAgree(on: "redis-0", s) && Self.settled(s)
             }
             #expect(!healthy.ids.contains("split-brain"))
-            dash = try LiveDashboard(kubectl: sb.kubectl, kubeconfig: sb.kubeconfig, width: 160, height: 48)
-            let screen = try await dash!.waitFor(40, "the Replication panel with 3 pods") { l in
+            let screen = try await dash.waitFor(40, "the Replication panel with 3 pods") { l in
                 l.contains { $0.contains("Replication (3 pods)") } && l.contains { $0.contains("mymaster master redis-0  quorum OK") } && l.contains { $0.contains("Sentinels agree on") }
                     && l.filter { $0.contains(" off ") }.count == 3
             }
@@ -49,7 +46,7 @@ import TmuxTestSupport
             let killedAt = Date()
             try await sb.sandbox("fault", ["master-kill"])
             // The screen is watched first (its own figure), then status --json must agree with it.
-            let seen = try await dash!.waitFor(60, "the panel naming a new master") { l in
+            let seen = try await dash.waitFor(60, "the panel naming a new master") { l in
                 l.contains { $0.contains("mymaster master redis-1  quorum OK") || $0.contains("mymaster master redis-2  quorum OK") }
                     && l.contains { $0.contains("Sentinels agree on") }
             }
@@ -83,15 +80,7 @@ import TmuxTestSupport
             #expect(split.severities["split-brain"] == "critical")
             let c = try await sb.check()
             #expect(c.exitCode == 2 && c.ids.contains("split-brain"))
-            try await dash!.waitFor(30, "SPLIT BRAIN on the panel") { l in l.contains { $0.contains("SPLIT BRAIN") } }
-        } catch {
-            let screen = (try? dash?.screen().joined(separator: "\n")) ?? nil
-            dash?.close()
-            let log = sb.daemonLog()
-            await sb.stop()
-            throw DashFailure("\(error)\n--- last screen ---\n\(screen ?? "(none)")\n--- daemon.log ---\n\(log)")
+            try await dash.waitFor(30, "SPLIT BRAIN on the panel") { l in l.contains { $0.contains("SPLIT BRAIN") } }
         }
-        dash?.close()
-        await sb.stop()
     }
 }

@@ -56,7 +56,9 @@ public actor Prober {
     /// Sentinel topology (ReplicationReader.swift): how often the dashboard reads every pod's
     /// role and Sentinel, how long one pod's session may take, and the master set asked about.
     public var replicationInterval: TimeInterval = 3
-    public var replicationWait: Duration = .seconds(2)
+    /// A session's first send includes the `kubectl exec` start: the main session's 5 s (a 2 s
+    /// limit left every Sentinel silent at a load average of 27 on 2 cores).
+    public var replicationWait: Duration = .seconds(5)
     public var masterSet = "mymaster"
 
     // API liveness (dashboard mode): see APILiveness.swift.

@@ -47,7 +47,7 @@ extension Prober {
 
     /// The view for this refresh: nil for a pod without Sentinel. The dashboard starts a read
     /// every `replicationInterval` and takes the last finished one (waiting for the first up to
-    /// `replicationWait`); one-shot commands read now.
+    /// 2 s; the read goes on in the background); one-shot commands read now.
     func replicationForRefresh(_ t: Date) async -> ReplicationView? {
         guard sentinelMode else { return nil }
         guard useWatches else { return await readReplication() }
@@ -56,7 +56,7 @@ extension Prober {
             replication.inFlight = Task { await self.readReplication() }
         }
         if let task = replication.inFlight {
-            let wait: Duration = replication.last == nil ? replicationWait + .seconds(1) : .milliseconds(50)
+            let wait: Duration = replication.last == nil ? .seconds(2) : .milliseconds(50)
             if let v = await WaitBounded.value(of: task, within: wait) {
                 replication.inFlight = nil
                 if let v { replication.last = v }
