@@ -217,7 +217,7 @@ extension App {
     static func drawDashboard(_ g: inout Grid, _ m: AppModel, _ body: Rect) {
         let pod = podPanel(m), mem = memoryPanel(m, sparkWidth: body.width), per = persistencePanel(m), cli = clientsPanel(m)
         let que = queuesPanel(m), adr = adrPanel(m), fin = findingsPanel(m)
-        let columns: [[DashPanel]]
+        var columns: [[DashPanel]]
         let grows: [Int?]
         if body.width >= 160 {
             // Only the findings grow; the other panels keep their own height (no empty boxes).
@@ -227,6 +227,8 @@ extension App {
             columns = [[pod, mem, per], [fin, cli, que, adr]]
             grows = [1, 0]
         }
+        // Sentinel topology only (ReplicationPanel.swift): roles under the findings.
+        if let rep = replicationPanel(m) { columns[body.width >= 160 ? 2 : 1].insert(rep, at: 1) }
         let rects = body.columns(columns.count)
         for (ci, col) in columns.enumerated() {
             let hs = allocate(preferred: col.map(\.preferred), minimum: col.map(\.minimum), available: rects[ci].height, grow: grows[ci])

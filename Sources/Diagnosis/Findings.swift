@@ -269,6 +269,9 @@ public enum Findings {
             }
         }
 
+        // A StatefulSet of more than one replica: roles, links and Sentinels (ReplicationFindings.swift).
+        out += ReplicationFindings.evaluate(s.replication)
+
         return causalOrder(out)
     }
 

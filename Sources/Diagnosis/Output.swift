@@ -140,6 +140,15 @@ public enum StatusText {
             func v(_ x: Int64?) -> String { x.map(String.init) ?? "?" }
             out.append("Queue   \(q.prefix):\(q.name) waiting \(v(q.waiting))\(q.waitingDelta.map { " (\($0 >= 0 ? "+" : "")\($0))" } ?? "") active \(v(q.active)) delayed \(v(q.delayed)) prioritized \(v(q.prioritized)) failed \(v(q.failed)) completed \(v(q.completed)) paused \(v(q.paused)) waiting-children \(v(q.waitingChildren))")
         }
+        if let r = s.replication {
+            out.append("Replic  \(r.masterSet): master \(r.masters.isEmpty ? "none" : r.masters.joined(separator: " + ")), quorum \(r.quorumOK.map { $0 ? "OK" : "NOQUORUM" } ?? "?"), Sentinels name \(r.sentinelMasters.isEmpty ? "?" : r.sentinelMasters.joined(separator: " / "))\(r.failoverInProgress ? ", failover in progress" : "")")
+            for p in r.pods {
+                var l = "  \(p.name): \(p.role ?? "down\(p.error.map { " (\($0))" } ?? "")"), offset \(p.replOffset.map(String.init) ?? "?")"
+                if p.role == "replica" { l += ", link \(p.masterLinkStatus ?? "?") to \(p.masterPod ?? p.masterHost ?? "?"), lag \(p.lagBytes.map(String.init) ?? "?") bytes \(p.lagSeconds.map(String.init) ?? "?") s" }
+                if let sv = p.sentinel { l += "; Sentinel: " + (sv.error.map { "no answer (\($0))" } ?? "\(sv.masterAddress ?? "?")\(sv.masterPod.map { " (\($0))" } ?? ""), \(sv.quorumOK.map { $0 ? "quorum OK" : "NOQUORUM" } ?? "quorum ?")") }
+                out.append(l)
+            }
+        }
         let findings = s.findings
         if findings.isEmpty {
             out.append("Findings: none")

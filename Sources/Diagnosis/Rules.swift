@@ -20,7 +20,7 @@ public struct Rule: Sendable, Equatable {
 }
 
 public enum Rules {
-    public static let table: [Rule] = adr + findings
+    public static let table: [Rule] = adr + findings + replication
 
     /// ADR 0005 (StatefulSet for Redis): the configuration it decided.
     public static let adr: [Rule] = [
@@ -51,6 +51,26 @@ public enum Rules {
         Rule(id: "maxmemory-too-close-to-limit", kind: .finding, title: "room for a fork under the limit", measure: "maxmemory / limit; last fork CoW vs limit − maxmemory",
              pass: "<= \(Fmt.pct(FindingRules.maxmemoryOfLimit)) and the CoW fits", warn: "above \(Fmt.pct(FindingRules.maxmemoryOfLimit)) or the CoW does not fit",
              fail: "maxmemory >= the limit", runbook: "memory-pressure"),
+    ]
+
+    /// A StatefulSet of more than one replica with Sentinel (ReplicationFindings.swift). Runbooks
+    /// `sentinel-reset`, `split-brain`, `replica-resync` and `sentinel-failover` are referenced here
+    /// before they exist (issue 18, point 4).
+    public static let replication: [Rule] = [
+        Rule(id: "sentinel-no-quorum", kind: .finding, title: "the Sentinels reach quorum", measure: "SENTINEL CKQUORUM mymaster on every pod's Sentinel",
+             pass: "OK on every Sentinel that answers", warn: nil, fail: "NOQUORUM, or no Sentinel answers", runbook: "sentinel-reset"),
+        Rule(id: "sentinel-disagree", kind: .finding, title: "every Sentinel names the same master", measure: "SENTINEL get-master-addr-by-name mymaster",
+             pass: "one address", warn: nil, fail: "two or more addresses", runbook: "split-brain"),
+        Rule(id: "split-brain", kind: .finding, title: "one master", measure: "INFO replication role on every pod",
+             pass: "exactly one role:master", warn: nil, fail: "more than one role:master", runbook: "split-brain"),
+        Rule(id: "replica-link-down", kind: .finding, title: "every replica's link is up", measure: "INFO replication master_link_status",
+             pass: "up", warn: "down", fail: "down", runbook: "replica-resync"),
+        Rule(id: "replica-lag", kind: .finding, title: "replicas within min-replicas-max-lag", measure: "the master's slaveN lag= (else master_last_io_seconds_ago) against CONFIG min-replicas-max-lag",
+             pass: "<= min-replicas-max-lag (default \(ReplicationFindings.defaultMaxLagSeconds) s)", warn: "above it", fail: "above it", runbook: "replica-resync"),
+        Rule(id: "writes-to-replica", kind: .finding, title: "the plain Service's pod is the master", measure: "role of the pod the tool is pointed at",
+             pass: "master", warn: "replica (writes there fail with READONLY)", fail: "replica", runbook: "sentinel-failover"),
+        Rule(id: "sentinel-stale-replica", kind: .finding, title: "Sentinels list no dead replica", measure: "SENTINEL replicas mymaster flags",
+             pass: "no s_down/o_down replica", warn: "a replica flagged s_down or o_down", fail: "the same", runbook: "sentinel-reset"),
     ]
 
     public static func rule(_ id: String) -> Rule? { table.first { $0.id == id } }

@@ -46,12 +46,15 @@ public struct Snapshot: Codable, Sendable, Equatable {
     /// The Redis settings the pod's manifest passes as redis-server arguments (what a restart
     /// comes back with). Nil without a pod.
     public var manifest: ManifestConfig?
+    /// Roles, offsets and Sentinels of every pod when the StatefulSet has more than one replica
+    /// (Replication.swift); absent from the JSON (not null) otherwise.
+    public var replication: ReplicationView?
 
     public init() {}
 
     public enum CodingKeys: String, CodingKey {
         case schemaVersion, takenAt, context, namespace, pod, memory, persistence, clients, exporter, queues, findings, errors, redisState, redisVersion, keyspace, config
-        case redisError, redisServer, logEvidence, adr, keyspaceLastKnown, keyspaceLastKnownAt, cluster, queuesSearching, manifest
+        case redisError, redisServer, logEvidence, adr, keyspaceLastKnown, keyspaceLastKnownAt, cluster, queuesSearching, manifest, replication
     }
     // Encode nil optionals as null (the schema promises the keys).
     public func encode(to encoder: any Encoder) throws {
@@ -81,6 +84,7 @@ public struct Snapshot: Codable, Sendable, Equatable {
         try c.encode(cluster, forKey: .cluster)
         try c.encode(queuesSearching, forKey: .queuesSearching)
         try c.encode(manifest, forKey: .manifest)
+        try c.encodeIfPresent(replication, forKey: .replication)
     }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -109,6 +113,7 @@ public struct Snapshot: Codable, Sendable, Equatable {
         cluster = try c.decodeIfPresent(ClusterAccess.self, forKey: .cluster)
         queuesSearching = try c.decodeIfPresent(Bool.self, forKey: .queuesSearching)
         manifest = try c.decodeIfPresent(ManifestConfig.self, forKey: .manifest)
+        replication = try c.decodeIfPresent(ReplicationView.self, forKey: .replication)
     }
 }
 

@@ -39,6 +39,8 @@ public struct SnapshotInputs: Sendable {
     /// set only once the API server has answered since Redis fell silent (so the silence is
     /// Redis's, or its node's, not the control plane's).
     public var redisSilentSeconds: Int?
+    /// Every pod's roles and Sentinel when the StatefulSet has more than one replica (nil: one).
+    public var replication: ReplicationView?
 
     public init(now: Date) { self.now = now }
 }
@@ -132,6 +134,7 @@ public enum SnapshotBuilder {
             s.redisError = d.plain
         }
 
+        s.replication = input.replication
         s.adr = Findings.adrChecks(s)
         s.findings = Findings.evaluate(s)
         // While the cluster cannot be read, the findings of the last refresh that could read it

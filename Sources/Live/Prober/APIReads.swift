@@ -22,6 +22,8 @@ enum APIRead: Sendable {
     case logs(container: String, previous: Bool, tail: Int)
     /// The liveness question: `/version`, answered at once by a live server.
     case version
+    /// The pods of the target's StatefulSet, by label selector (ReplicationReader.swift).
+    case pods(labelSelector: String)
 
     var label: String {
         switch self {
@@ -31,6 +33,7 @@ enum APIRead: Sendable {
         case .exporterMetrics: "probe:exporter"
         case .logs(_, let previous, _): previous ? "probe:logs" : "probe:logs-current"
         case .version: "probe:liveness"
+        case .pods: "probe:pods"
         }
     }
 
@@ -44,6 +47,7 @@ enum APIRead: Sendable {
         case .logs(let c, let previous, let tail):
             return ["logs", t.pod, "-c", c, "--tail", String(tail)] + (previous ? ["--previous"] : [])
         case .version: return ["get", "--raw", "/version"]
+        case .pods(let selector): return ["get", "pods", "-l", selector, "-o", "json"]
         }
     }
 
@@ -59,6 +63,7 @@ enum APIRead: Sendable {
         case .logs(let c, let previous, let tail):
             return ("/api/v1/namespaces/\(ns)/pods/\(pod)/log?container=\(APIWatch.encode(c))&tailLines=\(tail)\(previous ? "&previous=true" : "")", "text/plain")
         case .version: return ("/version", "application/json")
+        case .pods(let selector): return ("/api/v1/namespaces/\(ns)/pods?labelSelector=\(APIWatch.encode(selector))", "application/json")
         }
     }
 

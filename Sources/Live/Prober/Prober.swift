@@ -52,6 +52,14 @@ public actor Prober {
     var discovery = QueueDiscovery()
     var exporter = ExporterState()
     var logReader = LogReaderState()
+    var replication = ReplicationState()
+    /// Sentinel topology (ReplicationReader.swift): how often the dashboard reads every pod's
+    /// role and Sentinel, how long one pod's session may take, and the master set asked about.
+    public var replicationInterval: TimeInterval = 3
+    /// A session's first send includes the `kubectl exec` start: the main session's 5 s (a 2 s
+    /// limit left every Sentinel silent at a load average of 27 on 2 cores).
+    public var replicationWait: Duration = .seconds(5)
+    public var masterSet = "mymaster"
 
     // API liveness (dashboard mode): see APILiveness.swift.
     /// Probe the API server when it has answered nothing for this long. A probe is one request
@@ -93,6 +101,7 @@ public actor Prober {
         proxy = nil
         await redisState.session?.close()
         redisState.session = nil
+        for s in replication.takeAll() { await s.close() }
     }
 
     /// The dashboard opens: start what its first frame waits for (the proxy and the pod's and
@@ -145,6 +154,7 @@ public actor Prober {
             Task { await self.resolveCurrentContext() }
         }
         await refreshPreviousLogs()
+        let replicationView = await replicationForRefresh(t)
         let redisUp = r.info.map { !$0.contains("loading:1") } ?? false
         if useWatches {
             // The dashboard does not hold a frame for this once-per-container log read; its
@@ -170,6 +180,7 @@ public actor Prober {
         input.previousLogText = logReader.snapshotText
         input.previous = previousSnapshot
         input.redisSessionError = r.error
+        input.replication = replicationView
         var errors: [SourceError] = []
         func stale(_ source: String) -> Int? { lastGood[source].map { Int(t.timeIntervalSince($0)) } }
         if let e = cluster.podError { errors.append(SourceError(source: "pod", message: e.message, staleSeconds: stale("pod"), kind: e.kind)) }
