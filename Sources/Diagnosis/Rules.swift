@@ -58,7 +58,7 @@ public enum Rules {
     /// before they exist (issue 18, point 4).
     public static let replication: [Rule] = [
         Rule(id: "sentinel-no-quorum", kind: .finding, title: "the Sentinels reach quorum", measure: "SENTINEL CKQUORUM mymaster on every pod's Sentinel",
-             pass: "OK on every Sentinel that answers", warn: nil, fail: "NOQUORUM, or no Sentinel answers", runbook: "sentinel-reset"),
+             pass: "OK on every Sentinel that answers", warn: nil, fail: "NOQUORUM from a Sentinel that answers (none answering: unknown, no finding)", runbook: "sentinel-reset"),
         Rule(id: "sentinel-disagree", kind: .finding, title: "every Sentinel names the same master", measure: "SENTINEL get-master-addr-by-name mymaster",
              pass: "one address", warn: nil, fail: "two or more addresses", runbook: "split-brain"),
         Rule(id: "split-brain", kind: .finding, title: "one master", measure: "INFO replication role on every pod",
