@@ -291,7 +291,16 @@ public struct MemoryAnalyzer: Sendable {
 
     /// The first line of `reply` when it is an error (from Redis or from redis-cli itself).
     static func errorLine(_ reply: String) -> String? {
-        let first = reply.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).first.map(String.init) ?? ""
+        // The first non-empty line, found on the bytes: a batch reply is one line of up to
+        // ~100 KB, and splitting it into Characters cost more than decoding it.
+        let u = reply.utf8
+        var s = u.startIndex
+        while s < u.endIndex, u[s] == 0x0A || u[s] == 0x0D { s = u.index(after: s) }
+        var e = s
+        while e < u.endIndex, u[e] != 0x0A, u.distance(from: s, to: e) < 512 { e = u.index(after: e) }
+        var end = e
+        if end > s, u[u.index(before: end)] == 0x0D { end = u.index(before: end) }
+        let first = String(Substring(reply.utf8[s..<end])) ?? ""
         let t = first.trimmingCharacters(in: .whitespaces)
         if t.hasPrefix("RRM1 ") { return nil }
         for p in errorPrefixes where t.hasPrefix(p) {
