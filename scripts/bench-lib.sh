@@ -14,7 +14,7 @@ SCRATCH=${SCRATCH:-.build-bench}
 bench_build() {
     local product=$1
     if [ -n "${BENCH_BIN:-}" ]; then  # a prebuilt redis-runbook (e.g. another checkout's release build)
-        BIN=$BENCH_BIN; BIN_DIR=$(dirname "$BIN"); SB=$(bench_sandbox_binary); return 0
+        BIN=$BENCH_BIN; BIN_DIR=$(dirname "$BIN"); SB=$(bench_sandbox_binary) || exit 2; return 0
     fi
     if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
         echo "== building $product (release, scratch $SCRATCH)" >&2
@@ -26,19 +26,19 @@ bench_build() {
     fi
     BIN_DIR="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)"
     BIN="$BIN_DIR/redis-runbook"
-    SB=$(bench_sandbox_binary)
+    SB=$(bench_sandbox_binary) || exit 2
 }
 
 # The sandbox (the API server and the pods' kubelet) is not what is measured: it stands for the
-# cluster, the same for the baseline and for ours. Its release build when there is one, else
-# the debug build `make test` uses (built here if missing; the release NIO build takes long).
+# cluster, the same for the baseline and for ours. Its release build, so that its API server's
+# relay of every exec frame costs what a real one does, not a debug build's price: the one next
+# to $BIN, else built here in release in $SCRATCH (bench.sh builds it with redis-runbook).
 bench_sandbox_binary() {
     if [ -x "$BIN_DIR/redis-runbook-sandbox" ]; then echo "$BIN_DIR/redis-runbook-sandbox"; return; fi
-    if [ ! -x .build/debug/redis-runbook-sandbox ]; then
-        swift build --product redis-runbook-sandbox >/tmp/rrb-bench-build-sbx-$$.log 2>&1 ||
-            { echo "bench: build of redis-runbook-sandbox failed (log: /tmp/rrb-bench-build-sbx-$$.log)" >&2; exit 2; }
+    if ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-sandbox >/tmp/rrb-bench-build-sbx-$$.log 2>&1; then
+        echo "bench: release build of redis-runbook-sandbox failed (log: /tmp/rrb-bench-build-sbx-$$.log)" >&2; exit 2
     fi
-    echo "$PWD/.build/debug/redis-runbook-sandbox"
+    echo "$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/redis-runbook-sandbox"
 }
 
 # Starts (or reuses) the sandbox; sets D (dir) and K (its kubectl). Seeds the demo data once.

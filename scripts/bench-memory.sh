@@ -9,15 +9,18 @@
 #   - no command of the analysis in SLOWLOG over 10 ms; the slowest one is reported (SLOWLOG
 #     records every command over 1 ms during the runs)
 #
+# Both go through the sandbox's API server, built in release like the tool (the one next to BIN,
+# else built in SCRATCH): its relay of every exec frame is the cluster's cost, not what is measured.
+#
 # Environment: RUNS (default 5), KEYS (default 1000000), RATIO_GOAL, SCRATCH (swift scratch path,
-# default .build), BIN or BENCH_BIN (a prebuilt release redis-runbook: skips the build),
+# default .build-bench), BIN or BENCH_BIN (a prebuilt release redis-runbook: skips the build),
 # BENCH_SANDBOX_DIR (default: a fresh temp dir, removed afterwards), KEEP_SANDBOX=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-5}
 KEYS=${KEYS:-1000000}
-SCRATCH=${SCRATCH:-.build}
+SCRATCH=${SCRATCH:-.build-bench}
 RSS_LIMIT_KB=$((50 * 1024))
 RATIO_GOAL=${RATIO_GOAL:-0.5}
 BIN=${BIN:-${BENCH_BIN:-}}
@@ -31,7 +34,8 @@ if [ -n "${BIN:-}" ]; then
     echo "== using prebuilt $BIN"
 else
 echo "== building (release)"
-if ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook >/tmp/rrb-bench-mem-build.log 2>&1; then
+if ! { swift build -c release --scratch-path "$SCRATCH" --product redis-runbook &&
+        swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-sandbox; } >/tmp/rrb-bench-mem-build.log 2>&1; then
     grep -E "error" /tmp/rrb-bench-mem-build.log | head -20 >&2
     echo "bench-memory: release build failed (full log: /tmp/rrb-bench-mem-build.log)" >&2
     exit 2
@@ -39,7 +43,8 @@ fi
 BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/redis-runbook"
 fi
 . scripts/bench-lib.sh
-BIN_DIR="$(dirname "$BIN")"; SB=$(bench_sandbox_binary)
+BIN_DIR="$(dirname "$BIN")"; SB=$(bench_sandbox_binary) || exit 2
+echo "== sandbox binary: $SB"
 
 OWN_DIR=0
 if [ -z "${BENCH_SANDBOX_DIR:-}" ]; then
@@ -79,17 +84,29 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 for i in $(seq 1 "$RUNS"); do
     /usr/bin/time -f "%e %M" -o "$WORK/t" "$K" exec -i redis-0 -c redis -- redis-cli --memkeys >"$WORK/memkeys.out" 2>&1
     read -r mk_wall mk_rss <"$WORK/t"
-    /usr/bin/time -f "%e %M" -o "$WORK/t" "$BIN" memory --kubectl "$K" --json >"$WORK/ours.json" 2>"$WORK/ours.err" || {
-        echo "run $i: redis-runbook memory failed:"; cat "$WORK/ours.err"; exit 1; }
-    read -r our_wall our_rss <"$WORK/t"
+    # /usr/bin/time's %M is the largest RSS of the process and every child it reaped, i.e. of its
+    # kubectl (about 46 MB) when that is larger: the tool's own peak (VmHWM) is polled instead.
+    /usr/bin/time -f "%e %M" -o "$WORK/t" "$BIN" memory --kubectl "$K" --json >"$WORK/ours.json" 2>"$WORK/ours.err" &
+    tpid=$!; our_rss=0
+    while kill -0 "$tpid" 2>/dev/null; do
+        p=$(pgrep -P "$tpid" | head -1 || true)
+        if [ -n "$p" ]; then h=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || true); [ -n "$h" ] && our_rss=$h; fi
+        sleep 0.2
+    done
+    wait "$tpid" || { echo "run $i: redis-runbook memory failed:"; cat "$WORK/ours.err"; exit 1; }
+    read -r our_wall tree_rss <"$WORK/t"
     echo "$mk_wall" >>"$WORK/memkeys.txt"
     echo "$our_wall" >>"$WORK/ours.txt"
     echo "$our_rss" >>"$WORK/rss.txt"
     keys=$(grep -m1 '"keysScanned"' "$WORK/ours.json" | tr -dc '0-9')
     lat=$(grep -m1 '"maxBatchLatencyMs"' "$WORK/ours.json" | sed 's/.*: *//; s/,//')
     scr=$(grep -m1 '"maxScriptMs"' "$WORK/ours.json" | sed 's/.*: *//; s/,//')
-    printf 'run %d: memkeys %6.2f s | memory %6.2f s, %s keys, peak RSS %d KB, max batch %s ms, max script %s ms\n' \
-        "$i" "$mk_wall" "$our_wall" "$keys" "$our_rss" "$lat" "$scr"
+    bat=$(grep -m1 '"batches"' "$WORK/ours.json" | tr -dc '0-9')
+    mlat=$(grep -m1 '"medianBatchLatencyMs"' "$WORK/ours.json" | sed 's/.*: *//; s/,//')
+    mscr=$(grep -m1 '"medianScriptMs"' "$WORK/ours.json" | sed 's/.*: *//; s/,//')
+    pau=$(grep -m1 '"pausedSeconds"' "$WORK/ours.json" | sed 's/.*: *//; s/,//')
+    printf 'run %d: memkeys %6.2f s | memory %6.2f s, %s keys, %s batches, peak RSS %d KB (with kubectl child: %d KB; memkeys side: %d KB), batch round trip median %.2f max %.1f ms, script median %.2f max %.1f ms, paused %.1f s\n' \
+        "$i" "$mk_wall" "$our_wall" "$keys" "$bat" "$our_rss" "$tree_rss" "$mk_rss" "$mlat" "$lat" "$mscr" "$scr" "$pau"
 done
 
 mk_med=$(median <"$WORK/memkeys.txt")
@@ -120,7 +137,7 @@ echo
 echo "keys:                          $have"
 echo "redis-cli --memkeys median:    ${mk_med} s"
 echo "redis-runbook memory median:   ${our_med} s   (ratio ${ratio})"
-echo "redis-runbook memory peak RSS: $((rss_max / 1024)) MB (max of $RUNS runs; goal < 50 MB)"
+echo "redis-runbook memory peak RSS: $((rss_max / 1024)) MB (its own VmHWM, max of $RUNS runs; goal < 50 MB)"
 echo "SLOWLOG entries of the analysis (> 10 ms): ${slow}"
 echo "slowest analysis command in SLOWLOG: ${slow_max_ms} ms (${slow_n} of its commands took over 1 ms)"
 

@@ -35,7 +35,7 @@ public struct TUICommand: AsyncParsableCommand {
         // garble the full screen); `redis-runbook runbook validate` shows them.
         let library = LazyRunbookLibrary(global)
         let analysisRunner = Runner()
-        let analysisOptions = MemoryAnalysisOptions(scanCount: 500, top: 20, sampleFraction: 1, bullPrefix: global.bullmqPrefix)
+        let analysisOptions = MemoryAnalysisOptions(scanCount: 2000, top: 20, sampleFraction: 1, bullPrefix: global.bullmqPrefix)
         var source = LiveDataSource(prober: prober, kubectlPath: target.kubectl, runbooks: { library.value }, analysisOptions: analysisOptions, analysisSession: {
             await MemoryCommand.openSession(target, runner: analysisRunner)
         })

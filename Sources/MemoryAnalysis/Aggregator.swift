@@ -35,15 +35,15 @@ struct Aggregator {
         let bull = BullMQLayout.classify(k.key, code: k.bull, prefixColon: prefixColon)
         let pattern = bull.map { BullMQLayout.pattern(prefixColon: prefixColon, $0, key: k.key) } ?? KeyPattern.pattern(k.key)
         let ti = KeyType.allCases.firstIndex(of: k.type)!
-        if patterns[pattern] != nil || patterns.count < maxPatterns {
-            patterns[pattern, default: PatternStat()].keys += 1
-            patterns[pattern]!.bytes += k.bytes
-            patterns[pattern]!.byType[ti] += 1
-            if k.hasTTL { patterns[pattern]!.withTTL += 1 }
+        func count(_ st: inout PatternStat) {
+            st.keys += 1; st.bytes += k.bytes; st.byType[ti] += 1
+            if k.hasTTL { st.withTTL += 1 }
+        }
+        if patterns.count < maxPatterns || patterns[pattern] != nil {
+            count(&patterns[pattern, default: PatternStat()])  // one hash lookup, updated in place
         } else {
             overflowed = true
-            overflow.keys += 1; overflow.bytes += k.bytes; overflow.byType[ti] += 1
-            if k.hasTTL { overflow.withTTL += 1 }
+            count(&overflow)
         }
         if topN > 0, top.count < topN || k.bytes > top[top.count - 1].bytes {
             let at = top.firstIndex { $0.bytes < k.bytes } ?? top.count

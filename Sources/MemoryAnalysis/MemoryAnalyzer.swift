@@ -4,7 +4,7 @@ import Foundation
 public struct MemoryAnalysisOptions: Sendable {
     /// SCAN COUNT per batch (the upper bound; the engine lowers it while a batch takes longer
     /// than `scriptBudget` inside Redis, and raises it back).
-    public var scanCount: Int = 500
+    public var scanCount: Int = 2000
     /// Rows in the top-keys list.
     public var topKeys: Int = 20
     /// Rows in the pattern list (the rest is summed in `otherPatterns`).
@@ -16,13 +16,13 @@ public struct MemoryAnalysisOptions: Sendable {
     public var memorySamples: Int = 5
     /// BullMQ key prefix; empty disables the BullMQ breakdown.
     public var bullPrefix: String = "bull"
-    /// A batch round trip above max(this, 4 × the fastest round trip seen) counts as Redis
-    /// being slow: the engine pauses (2 × the round trip, at most `maxPause`) before the next one.
+    /// Two batch round trips in a row above max(this, 4 × the fastest round trip seen) count as
+    /// Redis being slow: the engine pauses (the round trip, at most `maxPause`) before the next one.
     public var latencyThreshold: Duration = .milliseconds(50)
-    /// Target time one batch may spend inside Redis (measured by the script with TIME). Kept at a
-    /// fifth of the 10 ms slow-log threshold: a batch that meets a rehash or a preempted core can
-    /// take 2-3 times its usual time.
-    public var scriptBudget: Duration = .milliseconds(2)
+    /// Target time one batch may spend inside Redis (measured by the script with TIME); the
+    /// next batch's COUNT is scaled to it (`nextCount`). A quarter of the 10 ms slow-log
+    /// threshold: a batch that meets a rehash or a preempted core can take 2-3 times its usual time.
+    public var scriptBudget: Duration = .microseconds(2500)
     public var maxPause: Duration = .seconds(2)
     /// Cap on distinct patterns kept in memory (the rest go to one overflow row).
     public var maxPatterns: Int = 10_000
@@ -91,6 +91,7 @@ public struct MemoryAnalyzer: Sendable {
         var maxLatency: Duration = .zero, baseline: Duration?
         var maxScriptMicros = 0
         var count = min(maxCount, 200)
+        var slowInARow = 0
         var command = "EVALSHA_RO"
 
         func fractionDone() -> Double {
@@ -185,18 +186,21 @@ public struct MemoryAnalyzer: Sendable {
                 if cursor == "0" { complete = true }
 
                 // Keep each batch short inside Redis.
-                let budget = Int(Self.ms(options.scriptBudget) * 1000)
-                if batch.scriptMicros > budget { count = max(10, count / 2) }
-                else if batch.scriptMicros < budget / 3, count < maxCount { count = min(maxCount, count * 2) }
+                count = Self.nextCount(count, scriptMicros: batch.scriptMicros,
+                                       budgetMicros: Int(Self.ms(options.scriptBudget) * 1000), maxCount: maxCount)
 
-                let slow = rtt > max(options.latencyThreshold, (baseline ?? rtt) * 4)
+                // One slow round trip on a busy laptop is noise; two in a row say Redis (or the
+                // way to it) is slow: then pause.
+                let slowTrip = rtt > max(options.latencyThreshold, (baseline ?? rtt) * 4)
+                slowInARow = slowTrip ? slowInARow + 1 : 0
+                let slow = slowInARow >= 2
                 progress(MemoryProgress(keysScanned: keysScanned, keysSized: agg.keysSized, dbSize: server.dbSize,
                                         fraction: fractionDone(), batches: batches,
                                         elapsedSeconds: Self.seconds(clock.now - start), sizedBytes: agg.sizedBytes,
                                         lastBatchLatencyMs: ms, pausing: slow && !complete))
                 if complete { break }
                 if slow {
-                    let pause = min(options.maxPause, rtt * 2)
+                    let pause = min(options.maxPause, rtt)
                     pauses += 1
                     pausedFor += pause
                     do { try await Task.sleep(for: pause) } catch { throw Stop.reason("cancelled") }
@@ -246,6 +250,16 @@ public struct MemoryAnalyzer: Sendable {
             bullmq: MemoryReport.BullReport(prefix: options.bullPrefix, queues: rows.bull), notes: notes)
     }
 
+    /// The next batch's SCAN COUNT: proportional to how far the last batch's time inside Redis
+    /// (`scriptMicros`, measured by the script) was from `budgetMicros`; it shrinks at once to
+    /// what fits the budget, grows at most 2x a batch, and stays within 10...maxCount.
+    public static func nextCount(_ count: Int, scriptMicros: Int, budgetMicros: Int, maxCount: Int) -> Int {
+        let lower = min(10, maxCount)
+        guard scriptMicros > 0 else { return min(maxCount, max(lower, count * 2)) }
+        let fit = Int(Double(count) * Double(budgetMicros) / Double(scriptMicros))
+        return min(maxCount, max(lower, min(count * 2, fit)))
+    }
+
     struct LoadedScript { var sha: String; var flagged: Bool }
 
     private func loadScript(send: (String) async throws -> String, notes: inout [String]) async throws -> LoadedScript {
@@ -277,7 +291,16 @@ public struct MemoryAnalyzer: Sendable {
 
     /// The first line of `reply` when it is an error (from Redis or from redis-cli itself).
     static func errorLine(_ reply: String) -> String? {
-        let first = reply.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).first.map(String.init) ?? ""
+        // The first non-empty line, found on the bytes: a batch reply is one line of up to
+        // ~100 KB, and splitting it into Characters cost more than decoding it.
+        let u = reply.utf8
+        var s = u.startIndex
+        while s < u.endIndex, u[s] == 0x0A || u[s] == 0x0D { s = u.index(after: s) }
+        var e = s
+        while e < u.endIndex, u[e] != 0x0A, u.distance(from: s, to: e) < 512 { e = u.index(after: e) }
+        var end = e
+        if end > s, u[u.index(before: end)] == 0x0D { end = u.index(before: end) }
+        let first = String(Substring(reply.utf8[s..<end])) ?? ""
         let t = first.trimmingCharacters(in: .whitespaces)
         if t.hasPrefix("RRM1 ") { return nil }
         for p in errorPrefixes where t.hasPrefix(p) {

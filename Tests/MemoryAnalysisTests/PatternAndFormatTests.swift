@@ -127,4 +127,19 @@ struct PatternAndFormatTests {
         #expect(r.keys.map(\.hasTTL) == [true, false])
         #expect(r.keys.map(\.type) == [.string, .string])
     }
+
+    @Test("each batch's COUNT is scaled to the time budget inside Redis: shrinks at once, grows at most 2x, stays in bounds")
+    func countFollowsBudget() {
+        // 400 keys took 8 ms, budget 2.5 ms: 125 keys fit.
+        #expect(MemoryAnalyzer.nextCount(400, scriptMicros: 8000, budgetMicros: 2500, maxCount: 2000) == 125)
+        // 100 keys took 0.5 ms: 500 would fit, but one batch grows at most 2x.
+        #expect(MemoryAnalyzer.nextCount(100, scriptMicros: 500, budgetMicros: 2500, maxCount: 2000) == 200)
+        // close to the budget: stays near it.
+        #expect(MemoryAnalyzer.nextCount(500, scriptMicros: 2400, budgetMicros: 2500, maxCount: 2000) == 520)
+        // never over the upper bound, never under 10, a 0 µs batch (empty SCAN) doubles.
+        #expect(MemoryAnalyzer.nextCount(1500, scriptMicros: 100, budgetMicros: 2500, maxCount: 2000) == 2000)
+        #expect(MemoryAnalyzer.nextCount(20, scriptMicros: 100_000, budgetMicros: 2500, maxCount: 2000) == 10)
+        #expect(MemoryAnalyzer.nextCount(50, scriptMicros: 0, budgetMicros: 2500, maxCount: 2000) == 100)
+        #expect(MemoryAnalyzer.nextCount(5, scriptMicros: 100_000, budgetMicros: 2500, maxCount: 5) == 5)
+    }
 }
