@@ -31,6 +31,7 @@ public actor LineSession {
     public let argv: [String]
     public let environment: [String: String]
     public let timeout: Duration
+    public let startTimeout: Duration
     private let runner: Runner
     private let marker: @Sendable (String) -> (line: String, echo: String)
     private let label: String?
@@ -55,9 +56,13 @@ public actor LineSession {
     }
 
     /// Same, with a label for the recorder (e.g. "session:redis-cli").
+    /// `startTimeout`: the limit of the first batch of a freshly started child, which also waits
+    /// for the child to start and connect (a `kubectl exec` on a loaded machine can take longer
+    /// than a reply should); nil: `timeout`.
     public init(argv: [String], environment: [String: String] = [:], runner: Runner, timeout: Duration = .seconds(5),
-                label: String?, prelude: [String] = [],
+                startTimeout: Duration? = nil, label: String?, prelude: [String] = [],
                 marker: @escaping @Sendable (String) -> (line: String, echo: String) = { m in ("ECHO \(m)", m) }) {
+        self.startTimeout = max(startTimeout ?? timeout, timeout)
         self.argv = argv
         self.prelude = prelude
         self.environment = environment
@@ -124,7 +129,9 @@ public actor LineSession {
         var attempt = 0
         while true {
             attempt += 1
+            let fresh = process?.isAlive != true
             let proc = try await ensureRunning()
+            let limit = fresh ? startTimeout : timeout
             var bytes = batch.bytes, echoes = batch.echoes, skip = 0
             if preludePending {
                 preludePending = false
@@ -133,14 +140,14 @@ public actor LineSession {
                 echoes = first.echoes + echoes
                 skip = first.echoes.count
             }
-            let outcome = await Self.exchangeWithTimeout(proc, bytes: bytes, echoes: echoes, timeout: timeout)
+            let outcome = await Self.exchangeWithTimeout(proc, bytes: bytes, echoes: echoes, timeout: limit)
             switch outcome {
             case .replies(let replies):
                 if skip > 0 { preludeReplies = Array(replies.prefix(skip)) }
                 return Array(replies.dropFirst(skip))
             case .timedOut:
                 process = nil
-                throw LineSessionError.timedOut(after: timeout)
+                throw LineSessionError.timedOut(after: limit)
             case .cancelled:
                 process = nil
                 throw CancellationError()

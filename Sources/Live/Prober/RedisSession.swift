@@ -85,7 +85,9 @@ extension Prober {
         if let s = redisState.session { return s }
         // The marker is an unknown command: its error comes back even while Redis answers
         // LOADING, BUSY or NOAUTH to everything else (ECHO would not), so a batch never hangs.
-        let s = LineSession(argv: target.redisCLIArgv, runner: runner, timeout: .seconds(5), label: "session:redis-cli",
+        // A new session's first batch also waits for `kubectl exec` to start and connect (a
+        // refusal by RBAC included): it gets our limit on a kubectl process, later ones 5 s.
+        let s = LineSession(argv: target.redisCLIArgv, runner: runner, timeout: .seconds(5), startTimeout: probeTimeout, label: "session:redis-cli",
                             prelude: redisState.prelude, marker: SessionMarker.unknownCommand)
         redisState.session = s
         redisState.identity = redisIdentity

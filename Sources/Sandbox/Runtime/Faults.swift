@@ -212,7 +212,10 @@ extension SandboxControl {
             let remaining = Swift.max(max - used, 0)
             let count = Swift.max(Int(remaining / 4600) + 50, 50)
             var buf = RESPBuffer()
-            for _ in 0..<Swift.min(count, 2_000) { buf.add(["SET", "cache:blob:\(n)", value]); n += 1 }
+            // At most 500 values (2 MB) a pipeline: Redis holds a pipeline's unread input in the
+            // client's query buffer, and a bigger one (written faster than Redis reads it) pushed
+            // the container past a 64Mi limit, so the fault OOMKilled what it should only fill.
+            for _ in 0..<Swift.min(count, 500) { buf.add(["SET", "cache:blob:\(n)", value]); n += 1 }
             let r = try await pipe(buf.data)
             if r.errors < 0 { throw SandboxError("redis-cli --pipe failed while filling memory: \(r.output.prefix(300))") }
             // OOM errors during a big pipeline can come from its own query buffers: full only
