@@ -163,9 +163,8 @@ public final class RunbookLineRunner: @unchecked Sendable {
             case .show(let m):
                 // Shown text is redacted like the log (a CONFIG GET * lists requirepass's value);
                 // before formatting, which prefixes output lines with "| ".
-                var shown = m
-                shown.text = log.redactor.redact(m.text)
-                output(Self.format(shown))
+                let redactor = log.redactor
+                output(Self.format(RunMessage(m.kind, m.shown(redactor.redact))))
             case .progress:
                 break // progress text comes as a .show(.progress) message too
             case .log(let e):
@@ -182,6 +181,9 @@ public final class RunbookLineRunner: @unchecked Sendable {
                 queue = run.handle(.snapshot(lookup)) + queue
             case .runCommand(let rc):
                 let outcome = await execute(rc)
+                // A CONFIG GET * (or a config file) shows requirepass's value: learned as a
+                // literal secret before anything shows or logs it, masked wherever it turns up.
+                for secret in Redactor.secretValues(in: outcome.stdout + "\n" + outcome.stderr) { log.addSecret(secret) }
                 if interruption.signal != nil && !interruptedHandled { continue }
                 queue = run.handle(.commandFinished(outcome)) + queue
             case .wait(let seconds):

@@ -81,8 +81,13 @@ public struct Redactor: Sendable {
     static let textPatterns: [(NSRegularExpression, String)] = [
         // NAME=value or NAME: value for upper-case secret names (env dumps, printenv)
         (try! NSRegularExpression(pattern: "(?<![A-Za-z0-9_])([A-Z0-9_]*(?:PASS|PASSWORD|SECRET|TOKEN|REDISCLI_AUTH|CREDENTIAL|API_?KEY)[A-Z0-9_]*)([ \\t]*[=:][ \\t]*\"?)([^\\s\"',;]+)"), "$1$2"),
-        // requirepass / masterauth followed by a value (config files, CONFIG GET/SET output)
-        (try! NSRegularExpression(pattern: "(?i)(?<![A-Za-z0-9_-])(requirepass|masterauth|masteruser-password)(\\s+\"?)([^\\s\"]+)"), "$1$2"),
+        // requirepass / masterauth and a value on the same line (config files, CONFIG SET)
+        (secretParameterInline, "$1$2"),
+        // ... or on the next line, as redis-cli prints a CONFIG GET reply (name, then value; an
+        // empty value is an empty line, and the name after it is not a secret)
+        (secretParameterNextLine, "$1$2"),
+        // ... and that reply on one line with its newlines written as \n (a check's "seen")
+        (try! NSRegularExpression(pattern: "(?i)(?<![A-Za-z0-9_-])(requirepass|masterauth|masteruser-password)(\\\\n)((?:(?!\\\\n)[^\\s\"])+)"), "$1$2"),
         // a Redis AUTH command: AUTH [user] password (upper case, as a command is written)
         (try! NSRegularExpression(pattern: "(?<![A-Za-z0-9_-])(AUTH[ \\t]+)(?!failed\\b)(\\S+(?:[ \\t]+\\S+)?)"), "$1"),
         // redis-cli's password options, only on a redis-cli command line
@@ -95,6 +100,33 @@ public struct Redactor: Sendable {
         // scheme://user:password@host
         (try! NSRegularExpression(pattern: "([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\\s]*:)([^@\\s]+)(?=@)"), "$1"),
     ]
+
+    static let secretParameterInline = try! NSRegularExpression(pattern: "(?i)(?<![A-Za-z0-9_-])(requirepass|masterauth|masteruser-password)([ \\t]+\"?)([^\\s\"]+)")
+    static let secretParameterNextLine = try! NSRegularExpression(pattern: "(?im)(?<![A-Za-z0-9_-])(requirepass|masterauth|masteruser-password)([ \\t]*\\r?\\n)([^\\r\\n]+)$")
+
+    /// A secret parameter alone on its line and its value on the next (a `CONFIG GET` reply as
+    /// redis-cli prints it), or both alone on one line (a config file).
+    static let secretParameterLearned = [
+        try! NSRegularExpression(pattern: "(?im)^(requirepass|masterauth|masteruser-password)([ \\t]*\\r?\\n)([^\\r\\n]+?)[ \\t]*\\r?$"),
+        try! NSRegularExpression(pattern: "(?im)^[ \\t]*(requirepass|masterauth|masteruser-password)([ \\t]+\"?)([^\\s\"]+)\"?[ \\t]*\\r?$"),
+    ]
+
+    /// The values of Redis's secret parameters in a text (a `CONFIG GET *` reply, a config
+    /// file): the caller learns them as literal secrets, so they stay masked wherever they turn
+    /// up later, also in an excerpt that cut them off their name.
+    public static func secretValues(in text: String) -> [String] {
+        guard text.range(of: "requirepass", options: .caseInsensitive) != nil || text.range(of: "masterauth", options: .caseInsensitive) != nil
+            || text.range(of: "masteruser-password", options: .caseInsensitive) != nil else { return [] }
+        var out: [String] = []
+        for re in secretParameterLearned {
+            for m in re.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                guard let r = Range(m.range(at: 3), in: text) else { continue }
+                let v = String(text[r])
+                if v.count >= 3, !v.contains(mask), !out.contains(v) { out.append(v) }
+            }
+        }
+        return out
+    }
 
     /// Literal secrets replaced by the mask.
     func maskSecrets(_ text: String) -> String {

@@ -29,6 +29,41 @@ import Testing
 
     /// Issue 19.4: the approval text, the log and the report showed `cp -a [REDACTED] /data/backup-...`
     /// for `cp -a /data/appendonlydir ...`: `-a` is redis-cli's password option, not cp's.
+    /// `CONFIG GET *` lists parameters in hash order, different for every Redis process, so
+    /// requirepass can be anywhere in the reply: first (then a check's "seen", which writes the
+    /// reply's newlines as \\n, starts with it) or right where an excerpt cuts the shown output.
+    /// At every position, with the value learned from the reply as the line runner does, the
+    /// password is in neither the shown output, the check's "seen" nor the log file.
+    @Test func aConfigGetReplyNeverShowsThePasswordWhereverRequirepassFalls() throws {
+        let password = "vvN2dJLJRGK7RJLcNbL8ec76hRkCxHgH"
+        var params: [(String, String)] = (0..<180).map { ("param-number-\($0)", "value-\($0)-\(String(repeating: "x", count: $0 % 13))") }
+        params.insert(("masterauth", ""), at: 40)
+        let dir = makeTempDir().appendingPathComponent("incidents")
+        for pos in 0...params.count {
+            var ps = params
+            ps.insert(("requirepass", password), at: pos)
+            let reply = ps.map { "\($0.0)\n\($0.1)" }.joined(separator: "\n") + "\n"
+            #expect(Redactor.secretValues(in: reply) == [password], "position \(pos)")
+            let log = try IncidentLog(path: dir.appendingPathComponent("p\(pos).jsonl").path)
+            for s in Redactor.secretValues(in: reply) { log.addSecret(s) }
+            let shown = RunMessage(.output, reply, excerptLimit: 2000).shown(log.redactor.redact)
+            #expect(!shown.contains(password), "position \(pos): shown output")
+            let out = CommandOutcome(exitCode: 0, termination: "exit 0", stdout: reply, stderr: "", durationSeconds: 0.1)
+            let ev = try Condition.parse("stdout contains \"noeviction\"").evaluate(EvaluationContext(snapshot: { _ in nil }, result: out))
+            // Without the learned value too: the pattern alone masks the \\n form.
+            #expect(!Redactor().redact(ev.seenDescription).contains(password), "position \(pos): seen, by pattern")
+            var e = IncidentEntry(type: .check, runbook: "config-drift")
+            e.stdout = reply; e.seen = ev.seenDescription
+            try log.append(e)
+            #expect(!(try String(contentsOfFile: log.path, encoding: .utf8)).contains(password), "position \(pos): log")
+        }
+        // An empty masterauth is an empty line: the parameter named after it stays readable.
+        let r = Redactor().redact("masterauth\n\nreplica-read-only\nyes\nrequirepass\n\(password)\n")
+        #expect(r == "masterauth\n\nreplica-read-only\nyes\nrequirepass\n[REDACTED]\n")
+        #expect(Redactor.secretValues(in: "masterauth\n\nreplica-read-only\nyes\n").isEmpty)
+        #expect(Redactor.secretValues(in: "requirepass \"s3cr3t-file\"\n") == ["s3cr3t-file"])
+    }
+
     @Test func pathsAreNeverRedactedOnlySecretValues() throws {
         let r = Redactor(secrets: ["pw-from-the-secret"])
         let cp = ["kubectl", "-n", "default", "exec", "redis-repair", "--", "cp", "-a", "/data/appendonlydir", "/data/backup-20261204T153000Z"]

@@ -40,7 +40,7 @@ extension RunbookRun {
             return fx + batchDone(b, cmd, rc, out)
         }
         let shown = [out.stdout, out.stderr].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: "\n")
-        if !shown.isEmpty { fx.append(.show(.init(.output, IncidentLog.excerpt(shown, limit: 2000)))) }
+        if !shown.isEmpty { fx.append(.show(.init(.output, shown, excerptLimit: 2000))) }
         fx.append(.show(.init(out.succeeded ? .success : .warning, "(\(out.termination), \(String(format: "%.1f", out.durationSeconds)) s)")))
         if let cap = step.capture {
             let v = String(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).prefix(4096))
@@ -75,7 +75,7 @@ extension RunbookRun {
         guard out.succeeded, lines.count >= 2, let cursor = UInt64(lines[0]), let n = Int(lines[1]) else {
             let shown = [out.stdout, out.stderr].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: "\n")
             var fx: [RunbookEffect] = []
-            if !shown.isEmpty { fx.append(.show(.init(.output, IncidentLog.excerpt(shown, limit: 2000)))) }
+            if !shown.isEmpty { fx.append(.show(.init(.output, shown, excerptLimit: 2000))) }
             fx.append(.show(.init(.error, "Batch \(batchesRun) did not return a cursor and a count (\(out.termination)); \(state.variables[b.count] ?? "0") keys were handled before it.")))
             return fx + askRecovery(.command)
         }

@@ -30,7 +30,15 @@ public struct RunMessage: Sendable, Equatable {
     }
     public var kind: Kind
     public var text: String
-    public init(_ kind: Kind, _ text: String) { self.kind = kind; self.text = text }
+    /// Output is shown cut to this many characters (head and tail), by the runner, after it has
+    /// redacted the whole text: a cut made first could part a secret from the name that marks it.
+    public var excerptLimit: Int?
+    public init(_ kind: Kind, _ text: String, excerptLimit: Int? = nil) { self.kind = kind; self.text = text; self.excerptLimit = excerptLimit }
+    /// The text as shown: redacted whole, then cut.
+    public func shown(_ redact: (String) -> String) -> String {
+        let r = redact(text)
+        return excerptLimit.map { IncidentLog.excerpt(r, limit: $0) } ?? r
+    }
 }
 
 /// A question for the operator. Reply with `.answer(...)`; `.answer(.useDefault)` (no input,

@@ -145,7 +145,7 @@ extension RunbookRun {
         e.durationSeconds = out.durationSeconds
         e.stdout = out.report
         fx.append(.log(e))
-        if !out.report.isEmpty { fx.append(.show(.init(.output, IncidentLog.excerpt(out.report, limit: 4000)))) }
+        if !out.report.isEmpty { fx.append(.show(.init(.output, out.report, excerptLimit: 4000))) }
         if out.complete {
             fx.append(.show(.init(.success, "(analysis complete, \(String(format: "%.1f", out.durationSeconds)) s)")))
         } else {

@@ -108,7 +108,7 @@ extension RunbookRun {
             return fx + batchDone(b, cmd, rc, out)
         }
         let shown = [out.stdout, out.stderr].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: "\n")
-        if !shown.isEmpty { fx.append(.show(.init(.output, IncidentLog.excerpt(shown, limit: 2000)))) }
+        if !shown.isEmpty { fx.append(.show(.init(.output, shown, excerptLimit: 2000))) }
         if !out.succeeded {
             undoFailed = "the undo of step \(entry.stepIndex + 1) failed (\(out.termination)); later undo commands were not run"
             fx.append(.show(.init(.error, "Undo failed (\(out.termination)). The remaining undo commands are not run; they are listed below.")))
