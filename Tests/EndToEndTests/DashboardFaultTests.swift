@@ -70,8 +70,10 @@ enum FindingRulesMirror {
             screen = try dash.screen()
             #expect(ScreenFindings.parse(screen).rows.first { $0.id == "aof-corruption" }?.sev == "WARN")
 
-            // node-down: NotReady/Unknown, then eviction; the node comes back by itself.
-            try await Self.observe("node-down", ["--duration", "45"], expect: ["node-not-ready"], sb, dash, criticalOnly: true)
+            // node-down: NotReady/Unknown, then eviction; `heal` ends it (else it would come back
+            // by itself after --duration). The outage outlasts the agreement check: with the pod's
+            // processes frozen, each `status --json` and `check` waits out Redis's silence (12 s).
+            try await Self.observe("node-down", ["--duration", "150"], expect: ["node-not-ready"], sb, dash, criticalOnly: true)
             screen = try await dash.waitFor(15, "NotReady in the pod panel") { l in l.contains { $0.contains("NotReady") } }
             #expect(ScreenFindings.parse(screen).rows.first { $0.id == "node-not-ready" }?.sev == "CRIT")
             try await sb.sandbox("heal")

@@ -201,6 +201,11 @@ public actor Prober {
             } else if silent >= FindingRules.redisSilentSeconds - 1, useWatches {
                 checkLiveness(t, now: true)
             }
+        } else if !r.pending, r.info == nil, r.errorKind == SourceError.redisTimedOut, cluster.podError == nil, liveness.down == nil {
+            // A batch that waited out its time-out (one-shot status, check and runbooks wait
+            // for it) while the pod was read in the same refresh: the same evidence as the
+            // dashboard's silent session, so the same finding on every face.
+            input.redisSilentSeconds = Int(now().timeIntervalSince(t).rounded(.down))
         }
         var snap = SnapshotBuilder.build(input)
         if r.info != nil {
