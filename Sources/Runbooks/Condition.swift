@@ -368,7 +368,10 @@ struct ConditionParser {
         if [.lt, .le, .gt, .ge].contains(op), case .literal(let v) = right, Double(v) == nil {
             throw .init(offset: rt.offset, message: "'\(clip(v, 30))' is not a number for '\(op.rawValue)'", expected: "a number")
         }
-        if op == .matches, case .literal(let v) = right, (try? NSRegularExpression(pattern: v)) == nil {
+        // A pattern holding `{{variables}}` is compiled once rendered: check it with each variable as a plain word.
+        if op == .matches, case .literal(let v) = right,
+           (try? NSRegularExpression(pattern: (try? Template.parse(v)).map { t in
+               t.parts.map { if case .text(let x) = $0 { return x }; return "x" }.joined() } ?? v)) == nil {
             throw .init(offset: rt.offset, message: "invalid regular expression \"\(clip(v, 30))\"", expected: "a valid regular expression")
         }
         if case .result(.exitCode) = left, [.contains, .matches].contains(op) {

@@ -273,11 +273,11 @@ struct Builder {
     static let commonStepKeys = ["id", "title", "kind", "text", "precheck", "postcheck", "next", "stop", "max-visits"]
     static let kindKeys: [String: [String]] = [
         "explain": [],
-        "check": ["command", "stdin", "timeout", "expect", "on-pass", "on-fail", "required", "capture"],
-        "command": ["command", "stdin", "timeout", "mutates", "destructive", "allow-failure", "capture", "undo", "undo-reason", "undoes", "batches"],
+        "check": ["command", "stdin", "timeout", "expect", "on-pass", "on-fail", "required", "capture", "capture-line"],
+        "command": ["command", "stdin", "timeout", "mutates", "destructive", "allow-failure", "capture", "capture-line", "undo", "undo-reason", "undoes", "batches"],
         "confirm": ["question", "default", "on-yes", "on-no", "destructive"],
         "choice": ["question", "options", "default"],
-        "wait-until": ["condition", "command", "stdin", "interval", "timeout"],
+        "wait-until": ["condition", "command", "stdin", "interval", "timeout", "on-timeout"],
         "manual": [],
         "keyspace-analysis": ["top", "scan-count"],
     ]
@@ -468,12 +468,14 @@ struct Builder {
     static let endStateKeys = ["wait", "serving", "replicas", "no-pods", "keys", "checks", "aof-files"]
 
     /// The standard checks behind `serving: true`, as data (templates and conditions).
-    static func servingChecks(_ l: SourceLocation) -> [EndState.Check] {
+    /// `pod` is `{{pod}}` (`serving: true`) or the variable naming the pod that must serve
+    /// (`serving: "{{master_pod}}"`: the master Sentinel names, in the Sentinel topology).
+    static func servingChecks(_ l: SourceLocation, pod: String = "{{pod}}") -> [EndState.Check] {
         func t(_ a: [String]) -> CommandTemplate { CommandTemplate(argv: a.map { try! Template.parse($0) }, timeoutSeconds: 20) }
         func c(_ s: String) -> Condition { try! Condition.parse(s) }
-        let cli = ["kubectl", "exec", "{{pod}}", "-c", "{{container}}", "--", "redis-cli"]
+        let cli = ["kubectl", "exec", pod, "-c", "{{container}}", "--", "redis-cli"]
         return [
-            .init(name: "pod {{pod}} Ready", command: t(["kubectl", "get", "pod", "{{pod}}", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]),
+            .init(name: "pod \(pod) Ready", command: t(["kubectl", "get", "pod", pod, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]),
                   expect: c("stdout == True"), location: l),
             .init(name: "PING answers PONG", command: t(cli + ["PING"]), expect: c("stdout contains PONG"), location: l),
             .init(name: "role:master and aof_last_write_status:ok", command: t(cli + ["INFO", "replication", "persistence"]),
@@ -488,7 +490,15 @@ struct Builder {
         guard let m = mapping(n, what: "'end-state'") else { return es }
         checkKeys(m, allowed: Builder.endStateKeys, what: "'end-state'")
         if let w = value(m, "wait") { es.waitSeconds = seconds(w, field: "wait") ?? 120 }
-        if let sn = value(m, "serving"), bool(sn, field: "serving") == true { es.checks += Builder.servingChecks(loc(sn)) }
+        if let sn = value(m, "serving") {
+            if case .scalar = sn, let v = sn.string, v.contains("{{") {
+                if let t = try? Template.parse(v), t.variables.count == 1, t.raw == "{{\(t.variables[0])}}", varNames.contains(t.variables[0]) {
+                    es.checks += Builder.servingChecks(loc(sn), pod: t.raw)
+                } else {
+                    error(sn, "'serving: \(clip(v, 40))'", expected: "true, or one declared {{variable}} holding the pod that must serve (e.g. the master Sentinel names)")
+                }
+            } else if bool(sn, field: "serving") == true { es.checks += Builder.servingChecks(loc(sn)) }
+        }
         if let rn = value(m, "replicas"), bool(rn, field: "replicas") == true {
             es.needsReplicas = true
             es.checks.append(.init(name: "StatefulSet {{statefulset}} at {{replicas_at_start}} replica(s) as at the start",
@@ -641,6 +651,11 @@ struct Builder {
         if let nn = value(m, "next"), let s = string(nn, field: "next") { next = s; branches.append(.init(name: s, node: nn)) }
         var capture: String? = nil
         if let cn = value(m, "capture"), let s = string(cn, field: "capture") { capture = s; captures.append((s, cn)) }
+        var captureLine: Int? = nil
+        if let ln = value(m, "capture-line") {
+            if let i = ln.int, (1...100).contains(i) { captureLine = i } else { error(ln, "'capture-line' is \(typeName(ln))", expected: "a line number from 1 to 100") }
+            if value(m, "capture") == nil { error(ln, "'capture-line' without 'capture'", expected: "'capture: VARIABLE' with it") }
+        }
         var stop: StopMode? = nil
         if let sn = value(m, "stop"), let s = string(sn, field: "stop") {
             if let mode = StopMode(rawValue: s) { stop = mode }
@@ -652,6 +667,7 @@ struct Builder {
             if let i = mn.int, i >= 1, i <= 100 { maxVisits = i } else { error(mn, "'max-visits' is \(typeName(mn))", expected: "a number from 1 to 100") }
         }
         var undo: UndoSpec? = nil
+        var onTimeout: String? = nil
 
         var mutates = false, destructive = false
         let k: Step.Kind
@@ -786,6 +802,7 @@ struct Builder {
             if let c = cond, c.usesResult, cmd == nil, let condN {
                 error(condN, "the condition uses the command result but the step has no 'command'", expected: "a 'command' or a snapshot condition")
             }
+            if let n = value(m, "on-timeout"), let t = string(n, field: "on-timeout") { onTimeout = t; branches.append(.init(name: t, node: n)) }
             let interval = value(m, "interval").flatMap { seconds($0, field: "interval") } ?? 2
             var timeout = 300.0
             if let tn = require(m, "timeout", at: item, what: "a wait-until step", expected: "a 'timeout' (seconds)") { timeout = seconds(tn, field: "timeout") ?? 300 }
@@ -835,7 +852,7 @@ struct Builder {
         guard diags.count == before else { return nil }
         var st = Step(id: id, title: title, text: text, kind: k, mutates: mutates, destructive: destructive,
                       precheck: pre, postcheck: post, next: next, capture: capture, location: loc(item))
-        st.undo = undo; st.stop = stop; st.maxVisits = maxVisits; st.batches = batches
+        st.undo = undo; st.stop = stop; st.maxVisits = maxVisits; st.batches = batches; st.captureLine = captureLine; st.onTimeout = onTimeout
         return st
     }
 
@@ -863,6 +880,7 @@ public enum RunbookGraph {
             out = opts.map { idx($0.goto) }
         default:
             out = [s.next.map(idx) ?? fall]
+            if let t = s.onTimeout { out.append(idx(t)) }
         }
         return out.compactMap { $0 }
     }
@@ -907,6 +925,7 @@ public enum MutationLint {
                                            "zremrangebyscore", "zremrangebyrank", "ltrim", "flushall", "flushdb", "debug", "set", "xtrim",
                                            "expire", "lpop", "rpop", "hdel", "srem", "zrem", "restore", "rename", "acl", "client", "replicaof", "slaveof",
                                            "eval", "evalsha", "fcall", "script", "function", "hset", "lpush", "rpush", "incr", "setex", "migrate", "swapdb", "move"]
+    static let sentinelWrites: Set<String> = ["failover", "reset", "remove", "monitor", "set", "flushconfig", "simulate-failure"]
     static let fileWriters: Set<String> = ["cp", "mv", "rm", "truncate", "tee", "dd", "mkdir", "chmod", "chown", "ln", "touch", "sh", "bash"]
 
     /// A short description of the state-changing part, or nil when it looks read-only.
@@ -940,6 +959,13 @@ public enum MutationLint {
             while i < a.count, a[i].hasPrefix("-") { i += withValue.contains(a[i]) ? 2 : 1 }
             if i < a.count {
                 let cmd = a[i].lowercased()
+                if cmd == "sentinel", i + 1 < a.count {
+                    // SENTINEL FAILOVER / RESET / REMOVE / MONITOR / SET / FLUSHCONFIG / CONFIG SET change what a Sentinel does.
+                    let sub = a[i + 1].lowercased()
+                    if sentinelWrites.contains(sub) || (sub == "config" && !(i + 2 < a.count && a[i + 2].lowercased() == "get")) {
+                        return "redis-cli \(a[i]) \(a[i + 1])"
+                    }
+                }
                 if redisWrites.contains(cmd) {
                     if cmd == "config", i + 1 < a.count, a[i + 1].lowercased() == "get" { return nil }
                     if cmd == "client", i + 1 < a.count, ["list", "info", "getname"].contains(a[i + 1].lowercased()) { return nil }

@@ -73,7 +73,8 @@ public enum RunbookMarkdown {
                 o += "\n"
             case .waitUntil(let c, let cmd, let interval, let timeout):
                 if let cmd { o += fence("$ " + display(cmd)) + "\n\n" }
-                o += "Wait until \(code(c.description)), checking every \(fmt(interval)) s, for at most \(fmt(timeout)) s.\n\n"
+                o += "Wait until \(code(c.description)), checking every \(fmt(interval)) s, for at most \(fmt(timeout)) s\(s.onTimeout.map { " · if not met by then go to `\($0)`" } ?? "")."
+                o += "\n\n"
             case .manual(let instr):
                 o += instr.trimmingCharacters(in: .whitespacesAndNewlines) + "\n\nConfirm when done.\n\n"
             case .keyspace(let top, let scanCount):

@@ -139,6 +139,12 @@ public struct Step: Sendable {
     public var next: String?
     /// Variable that receives the trimmed stdout of the step's command.
     public var capture: String?
+    /// `capture-line: N`: only line N (1-based, trimmed) of that stdout, e.g. the host of the two
+    /// lines `SENTINEL get-master-addr-by-name` prints; empty when the output has fewer lines.
+    public var captureLine: Int?
+    /// A wait-until's `on-timeout: STEP`: where the run goes when the condition did not hold in
+    /// time (without it, a timeout is a failed gate: retry, skip or abort).
+    public var onTimeout: String?
     /// How the change of a mutating step is taken back.
     public var undo: UndoSpec?
     /// Reaching this step ends the run as "stopped" (after it is shown).

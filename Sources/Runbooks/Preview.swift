@@ -204,6 +204,7 @@ public struct RunbookPreview: Sendable, Equatable {
             case .waitUntil(let c, let command, let interval, let timeout):
                 if let command { d.append(Detail(.command, "$", cmd(command))) }
                 d.append(Detail(.condition, "waits until", cond(c) + " (every \(RunbookMarkdown.fmt(interval)) s, at most \(RunbookMarkdown.fmt(timeout)) s)"))
+                if let t = s.onTimeout { d.append(Detail(.flow, "", "if not met by then → \(stepRef(t))")) }
             case .manual(let instructions):
                 d.append(Detail(.text, "by hand", fill(instructions.trimmingCharacters(in: .whitespacesAndNewlines), values)))
                 d.append(Detail(.flow, "", "confirm when done (--yes never does)"))

@@ -119,6 +119,10 @@ extension RunbookRun {
         if options.dryRun {
             return [.progress(prog), .show(.init(.dryRun, "[dry-run] not true yet (seen: \(ev.seenDescription)); a real run would wait up to \(Int(timeout)) s."))] + completeStep(next: nil)
         }
+        if elapsed + interval > timeout, let t = step.onTimeout {
+            return [.progress(prog), .log(checkEntry("wait-until (timed out)", cond, ev)),
+                    .show(.init(.warning, "Not true after \(Int(elapsed)) s (expected \(cond), seen \(ev.seenDescription)): going on with '\(t)'."))] + completeStep(next: t)
+        }
         if elapsed + interval > timeout {
             return [.progress(prog), .log(checkEntry("wait-until (timed out)", cond, ev)),
                     .show(.init(.error, "Timed out after \(Int(elapsed)) s: expected \(cond), seen \(ev.seenDescription)\(ev.truth == .unknown ? " (unknown)" : "")."))] + askRecovery(.wait)

@@ -43,7 +43,11 @@ extension RunbookRun {
         if !shown.isEmpty { fx.append(.show(.init(.output, shown, excerptLimit: 2000))) }
         fx.append(.show(.init(out.succeeded ? .success : .warning, "(\(out.termination), \(String(format: "%.1f", out.durationSeconds)) s)")))
         if let cap = step.capture {
-            let v = String(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).prefix(4096))
+            var v = String(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).prefix(4096))
+            if let n = step.captureLine {
+                let lines = v.split(separator: "\n", omittingEmptySubsequences: false)
+                v = n <= lines.count ? lines[n - 1].trimmingCharacters(in: .whitespacesAndNewlines) : ""
+            }
             state.variables[cap] = v
             var c = IncidentEntry(type: .capture, runbook: runbook.id)
             fillStep(&c); c.name = cap; c.value = v
