@@ -61,6 +61,16 @@ extension DrillBox {
             .first { $0.hasPrefix(field + ":") }.map { String($0.dropFirst(field.count + 1)).trimmingCharacters(in: .whitespaces) }
     }
 
+    /// The master's view of the replica at `ip`: no slaveN line for it, or its offset below
+    /// master_repl_offset (it lacks writes).
+    fileprivate func behind(master: String, replicaIP ip: String) async throws -> Bool {
+        let lines = try await redis(master, ["INFO", "replication"]).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let m = lines.first(where: { $0.hasPrefix("master_repl_offset:") }).flatMap({ Int($0.dropFirst("master_repl_offset:".count)) }) else { return false }
+        guard let line = lines.first(where: { $0.contains("ip=\(ip),") }) else { return true }
+        let off = line.split(separator: ",").first { $0.hasPrefix("offset=") }.flatMap { Int($0.dropFirst(7)) } ?? 0
+        return off < m
+    }
+
     fileprivate func uid(_ pod: String) async throws -> String { try await kubectl(["get", "pod", pod, "-o", "jsonpath={.metadata.uid}"]).trimmed }
 
     /// One master, both replicas linked to it, every Sentinel naming it.
@@ -160,15 +170,20 @@ struct SentinelFormatTests {
         stop: undo
     """)
 
+    /// Sentinel names 10.244.0.7 (redis-2); the replica's INFO says it follows `replicaFollows`.
+    static func live(replicaFollows host: String) -> (RenderedCommand) -> CommandOutcome? {
+        { rc in
+            if rc.argv.contains("get-master-addr-by-name") { return Harness.ok("10.244.0.7\n6379\n") }
+            if rc.argv.contains("pods") { return Harness.ok("redis-2") }
+            if rc.argv.contains("replication") { return Harness.ok("role:slave\r\nmaster_host:\(host)\r\n") }
+            return Harness.ok("PONG")
+        }
+    }
+
     @Test func captureLineTakesOneLineAndOnTimeoutBranches() {
         var run = RunbookRun(runbook: Self.rb, target: target, options: RunOptions(yes: true))
         var h = Harness()
-        h.respond = { rc in
-            if rc.argv.contains("get-master-addr-by-name") { return Harness.ok("10.244.0.7\n6379\n") }
-            if rc.argv.contains("pods") { return Harness.ok("redis-2") }
-            if rc.argv.contains("replication") { return Harness.ok("role:slave\r\nmaster_host:10.244.0.77\r\n") }   // another address: never true
-            return Harness.ok("PONG")
-        }
+        h.respond = Self.live(replicaFollows: "10.244.0.77")   // another address: never true
         h.drive(&run)
         #expect(h.logs.contains { $0.type == .capture && $0.name == "master_ip" && $0.value == "10.244.0.7" })
         #expect(h.ran.contains { $0.display.contains("@.status.podIP==\"10.244.0.7\"") })
@@ -183,12 +198,7 @@ struct SentinelFormatTests {
     @Test func theSameWaitPassesWhenItsPatternHolds() {
         var run = RunbookRun(runbook: Self.rb, target: target, options: RunOptions(yes: true))
         var h = Harness()
-        h.respond = { rc in
-            if rc.argv.contains("get-master-addr-by-name") { return Harness.ok("10.244.0.7\n6379\n") }
-            if rc.argv.contains("pods") { return Harness.ok("redis-2") }
-            if rc.argv.contains("replication") { return Harness.ok("role:slave\r\nmaster_host:10.244.0.7\r\n") }
-            return Harness.ok("PONG")
-        }
+        h.respond = Self.live(replicaFollows: "10.244.0.7")
         h.drive(&run)
         #expect(h.text.contains("fine") && !h.text.contains("the link stayed down"), "\(h.text)")
     }
@@ -266,31 +276,39 @@ struct SentinelDrillTests {
                                                                                     "--answer", "decide-replicaof=yes", "--answer", "decide-restart=yes"],
                                    exit: 3, verdict: "stopped: ")
             #expect(c.result.output.contains("Refused - \(second) is (or may be) the master"), "\(c.result.output.suffix(1500))")
-            #expect(!c.result.output.contains("REPLICAOF "), "a REPLICAOF ran on the master")
+            #expect(!(try box.logEntries()).contains { ($0["argv"] as? [String])?.contains("REPLICAOF") == true }, "a REPLICAOF ran on the master")
             #expect(try await box.uid(second) == masterUID, "the master was restarted")
             #expect(try await box.sentinelLive().masters == [second])
 
             // ---- replica-resync: a partitioned replica; REPLICAOF cannot help, the restart does.
             let replica = try #require(pods.first { $0 != second && $0 != first } ?? pods.first { $0 != second })
+            let replicaIP = try #require(live.ips[replica])
             try await box.fault("partition", [replica])
-            try await box.eventually("\(replica)'s link down", timeout: 40) { try await box.infoField(replica, "master_link_status") == "down" }
+            // A write the partitioned replica cannot get (PUBLISH is replicated, it adds no key).
+            _ = try await box.redis(second, ["PUBLISH", "drill", "after-the-partition"])
+            try await box.eventually("\(replica) behind the master", timeout: 30) {
+                guard try await box.behind(master: second, replicaIP: replicaIP) else { return false }
+                try await Task.sleep(for: .seconds(2))
+                return try await box.behind(master: second, replicaIP: replicaIP)
+            }
             let replicaUID = try await box.uid(replica)
             c = try await box.cell("replica-resync", "--yes (no at decide-replicaof)", ["--yes", "--pod", replica], exit: 3, verdict: "stopped: ")
             #expect(c.result.output.contains("Nothing was changed. \(replica) keeps its current replication state"), "\(c.result.output.suffix(1500))")
-            #expect(try await box.infoField(replica, "master_link_status") == "down")
+            #expect(!(try box.logEntries()).contains { ($0["argv"] as? [String])?.contains("REPLICAOF") == true }, "a 'no' ran REPLICAOF")
+            #expect(try await box.behind(master: second, replicaIP: replicaIP))
             #expect(try await box.uid(replica) == replicaUID)
             lap("resync no")
 
             c = try await box.cell("replica-resync", "yes, then no at decide-restart",
                                    ["--yes", "--yes-destructive", "--pod", replica, "--answer", "decide-replicaof=yes", "--answer", "decide-restart=no"],
-                                   exit: 4, verdict: "stopped: ")
-            #expect(c.result.output.contains("REPLICAOF"))
-            #expect(c.result.output.contains("was not restarted"), "\(c.result.output.suffix(1500))")
+                                   exit: 3, verdict: "stopped: ")
+            #expect(try box.logEntries().contains { ($0["argv"] as? [String])?.contains("REPLICAOF") == true }, "REPLICAOF did not run")
+            #expect(c.result.output.contains("Stopped at step 29: Replica not restarted."), "\(c.result.output.suffix(1500))")
             #expect(try await box.uid(replica) == replicaUID, "a 'no' restarted the replica")
-            #expect(try await box.infoField(replica, "master_link_status") == "down")
+            #expect(try await box.behind(master: second, replicaIP: replicaIP))
             lap("resync no at restart")
 
-            let oldReplicaIP = try #require(live.ips[replica])
+            let oldReplicaIP = replicaIP
             c = try await box.cell("replica-resync", "yes, yes (restart)",
                                    ["--yes", "--yes-destructive", "--pod", replica, "--answer", "decide-replicaof=yes", "--answer", "decide-restart=yes"],
                                    exit: 0, verdict: "finished: ", timeout: 360)
