@@ -14,6 +14,12 @@ records every job it runs, repeats included. Both talk to the master Sentinel na
 (redis-py's `redis.asyncio.sentinel.Sentinel(...).master_for(SET)`, passed to BullMQ as its
 connection): after a failover their next connection goes to the new master.
 
+`--redis HOST:PORT` connects to one Redis directly instead (a single-pod sandbox, from the pod's
+own network namespace: 127.0.0.1:6379). `--shape completed=N,failed=N,...` writes no traffic: it
+leaves the queue in that shape through the library only (a Worker runs jobs to completed or
+failed, then delayed, prioritized and waiting jobs are added) and writes the library's
+getJobCounts to summary.json, for checking the tool's queue-depth figures against it.
+
 Bounded: at most --jobs jobs, --max-seconds in all, then it stops by itself. Files in --out:
   added.log      "<job id> <ack ms>"        each add the client saw acknowledged
   processed.log  "<job id> <ms>"            each run of the processor (a repeat is a duplicate)
@@ -39,8 +45,14 @@ def now_ms() -> int:
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sentinel", action="append", required=True, metavar="HOST:PORT",
+    p.add_argument("--sentinel", action="append", default=[], metavar="HOST:PORT",
                    help="a Sentinel to ask for the master (repeat for each)")
+    p.add_argument("--redis", metavar="HOST:PORT",
+                   help="connect to this Redis directly instead (password from $REDIS_PASSWORD, if set)")
+    p.add_argument("--shape", metavar="completed=N,failed=N,delayed=N,prioritized=N,waiting=N",
+                   help="instead of traffic: leave the queue in this shape (jobs run by a Worker to "
+                        "completed or failed, then delayed, prioritized and waiting jobs added) and "
+                        "write the library's getJobCounts to summary.json")
     p.add_argument("--master-set", default="mymaster")
     p.add_argument("--queue", default="drill")
     p.add_argument("--job-prefix", default="drill", help="job ids are <prefix>-<n>")
@@ -55,17 +67,78 @@ def parse_args():
     a.jobs = max(0, min(a.jobs, 100_000))
     a.max_seconds = max(1.0, min(a.max_seconds, 600.0))
     a.rate = max(0.1, a.rate)
-    for s in a.sentinel:
+    if bool(a.sentinel) == bool(a.redis):
+        p.error("give --sentinel (one or more) or --redis")
+    for s in a.sentinel + ([a.redis] if a.redis else []):
         host, _, port = s.rpartition(":")
         if not host or not port.isdigit():
-            p.error(f"--sentinel {s}: expected HOST:PORT")
+            p.error(f"{s}: expected HOST:PORT")
+    if a.shape:
+        try:
+            a.shape = {k: max(0, min(int(v), 100_000)) for k, v in (f.split("=", 1) for f in a.shape.split(","))}
+        except ValueError:
+            p.error(f"--shape {a.shape}: expected completed=N,failed=N,delayed=N,prioritized=N,waiting=N")
+        unknown = set(a.shape) - {"completed", "failed", "delayed", "prioritized", "waiting"}
+        if unknown:
+            p.error(f"--shape: unknown {sorted(unknown)}")
     return a
 
 
-def master_client(sentinel: Sentinel, master_set: str):
+def connector(a):
+    """A function returning a new client for BullMQ: the master Sentinel names, or --redis."""
     # BullMQ reads replies as text (it builds its own client with decode_responses=True).
     # socket_timeout above the worker's longest blocking wait (10 s) so BZPOPMIN is not cut short.
-    return sentinel.master_for(master_set, decode_responses=True, socket_timeout=15, socket_connect_timeout=1)
+    opts = {"decode_responses": True, "socket_timeout": 15, "socket_connect_timeout": 1}
+    if a.redis:
+        import redis.asyncio
+        host, _, port = a.redis.rpartition(":")
+        return lambda: redis.asyncio.Redis(host=host, port=int(port), password=os.environ.get("REDIS_PASSWORD") or None, **opts)
+    sentinel = Sentinel([(s.rpartition(":")[0], int(s.rpartition(":")[2])) for s in a.sentinel],
+                        sentinel_kwargs={"socket_timeout": 1, "socket_connect_timeout": 1},
+                        socket_timeout=15, socket_connect_timeout=1)
+    return lambda: sentinel.master_for(a.master_set, **opts)
+
+
+async def shape(a, connect, deadline):
+    """Leaves the queue as --shape says, through the library only; returns its getJobCounts."""
+    sh = a.shape
+    queue = Queue(a.queue, {"connection": connect()})
+    n = 0
+
+    def jobs(count, **opts):
+        nonlocal n
+        out = []
+        for _ in range(count):
+            n += 1
+            out.append({"name": "shape", "data": {"seq": n},
+                        "opts": {"jobId": f"{a.job_prefix}-{n}", "attempts": 1, "removeOnComplete": False, "removeOnFail": False, **opts}})
+        return out
+
+    run = sh.get("completed", 0) + sh.get("failed", 0)
+    fail_upto = sh.get("failed", 0)
+
+    async def process(job, token):
+        if job.data["seq"] <= fail_upto:
+            raise RuntimeError("shape: this job fails")
+        return {"ok": True}
+
+    await queue.addBulk(jobs(run))
+    if run:
+        worker = Worker(a.queue, process, {"connection": connect(), "concurrency": 8, "drainDelay": 1, "autorun": False})
+        task = asyncio.ensure_future(worker.run())
+        while time.monotonic() < deadline:
+            c = await queue.getJobCounts("completed", "failed")
+            if c["completed"] + c["failed"] >= run:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.wait_for(worker.close(), 10)
+        task.cancel()
+    await queue.addBulk(jobs(sh.get("delayed", 0), delay=3_600_000))
+    await queue.addBulk(jobs(sh.get("prioritized", 0), priority=3))
+    await queue.addBulk(jobs(sh.get("waiting", 0)))
+    counts = await queue.getJobCounts("wait", "active", "completed", "failed", "delayed", "prioritized", "waiting-children", "paused")
+    await queue.close()
+    return counts
 
 
 class Log:
@@ -84,9 +157,13 @@ async def main():
     os.makedirs(a.out, exist_ok=True)
     started = now_ms()
     deadline = time.monotonic() + a.max_seconds
-    sentinel = Sentinel([(s.rpartition(":")[0], int(s.rpartition(":")[2])) for s in a.sentinel],
-                        sentinel_kwargs={"socket_timeout": 1, "socket_connect_timeout": 1},
-                        socket_timeout=15, socket_connect_timeout=1)
+    connect = connector(a)
+    if a.shape:
+        counts = await shape(a, connect, deadline)
+        with open(os.path.join(a.out, "summary.json"), "w") as f:
+            json.dump({"queue": a.queue, "shape": a.shape, "job_counts": counts}, f, indent=1)
+        print(json.dumps({"queue": a.queue, "job_counts": counts}))
+        return 0
     added_log, processed_log, errors_log = (Log(os.path.join(a.out, n)) for n in ("added.log", "processed.log", "errors.log"))
     added, processed = {}, {}
     add_errors = worker_errors = 0
@@ -101,7 +178,7 @@ async def main():
         # Short lock and stall check so a job whose completion a failover lost runs again within
         # the drill (BullMQ's at-least-once), and a short retry delay after a connection error.
         worker = Worker(a.queue, process, {
-            "connection": master_client(sentinel, a.master_set), "concurrency": 4,
+            "connection": connect(), "concurrency": 4,
             "lockDuration": 5000, "stalledInterval": 5000, "maxStalledCount": 3,
             "runRetryDelay": 200, "drainDelay": 1, "autorun": False})
 
@@ -112,7 +189,7 @@ async def main():
         worker.on("error", on_error)
         worker_task = asyncio.ensure_future(worker.run())
 
-    queue = Queue(a.queue, {"connection": master_client(sentinel, a.master_set)})
+    queue = Queue(a.queue, {"connection": connect()})
     interval = 1.0 / a.rate
     last_ack, longest_gap, gap_from = None, 0, None
     for n in range(1, a.jobs + 1):
@@ -152,7 +229,7 @@ async def main():
     states, counts, final_error = {}, {}, None
     for attempt in range(20):
         try:
-            r = master_client(sentinel, a.master_set)
+            r = connect()
             p = f"bull:{a.queue}:"
             completed = set(await r.zrange(p + "completed", 0, -1))
             failed = set(await r.zrange(p + "failed", 0, -1))

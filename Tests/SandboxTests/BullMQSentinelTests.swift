@@ -9,8 +9,8 @@ import Testing
 /// Sentinel, across a failover: jobs added, processed and present in Redis, counted against what
 /// Redis promises. The client (scripts/bullmq-traffic.py) runs in the sandbox's pod network
 /// namespace, as a client pod would, and asks the three Sentinels (pod IPs, port 26379) for the
-/// master.
-@Suite("Sandbox runtime: BullMQ through Sentinel (real client)", .serialized)
+/// master. And the tool's queue-depth figures checked against the library that wrote the queue.
+@Suite("Sandbox runtime: BullMQ with the real client (through Sentinel; queue depths)", .serialized)
 struct BullMQSentinelTests {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static var venv: URL { repoRoot.appendingPathComponent(".tools/venv") }
@@ -210,6 +210,54 @@ struct BullMQSentinelTests {
             _ = try await Self.drill(sb, name: "failover", jobs: 600, before: 100) {
                 await sb.kubectl(["exec", "redis-0", "-c", "sentinel", "--", "redis-cli", "-p", "26379", "SENTINEL", "FAILOVER", "mymaster"], timeout: .seconds(10))
             }
+        }
+    }
+
+    /// The queue-depth figures `status --json` reads (the dashboard's BullMQ panel) against the
+    /// library that wrote the queue: the real client, in the pod's network namespace on
+    /// 127.0.0.1:6379, runs jobs to completed and failed with a Worker, then adds delayed,
+    /// prioritized and waiting jobs; every count the tool shows must be the library's own
+    /// `getJobCounts`.
+    @Test(.enabled(if: BullMQSentinelTests.venvPresent,
+                   "no .tools/venv: scripts/install-deps.sh (run by make test) installs the real BullMQ client there"),
+          .timeLimit(.minutes(2)))
+    func queueDepthsMatchTheLibrary() async throws {
+        if let why = try? String(contentsOf: Self.venv.appendingPathComponent("INSTALL-FAILED"), encoding: .utf8) {
+            Issue.record("scripts/install-deps.sh could not install the BullMQ client: \(why)")
+            return
+        }
+        let tool = try #require(SandboxProcess.builtBinary("redis-runbook"), "redis-runbook is not built next to the test runner")
+        try await withTestSandbox { sb in
+            let pid = try #require(sb.pod()?.sandboxPid)
+            let out = sb.dir.appendingPathComponent("bullmq-shape")
+            let r = await Runner().run(CommandSpec(["/usr/bin/nsenter", "-t", String(pid), "-n", "--", Self.venv.appendingPathComponent("bin/python").path,
+                                                    Self.repoRoot.appendingPathComponent("scripts/bullmq-traffic.py").path, "--redis", "127.0.0.1:6379",
+                                                    "--queue", "realq", "--job-prefix", "real", "--max-seconds", "60", "--out", out.path,
+                                                    "--shape", "completed=170,failed=20,delayed=7,prioritized=4,waiting=150"], timeout: .seconds(75)))
+            #expect(r.succeeded, "\(r.termination): \(r.stderrText.suffix(2000))")
+            struct Shape: Decodable { var job_counts: [String: Int] }
+            let lib = try JSONDecoder().decode(Shape.self, from: Data(contentsOf: out.appendingPathComponent("summary.json"))).job_counts
+            #expect(lib["completed"] == 170 && lib["failed"] == 20 && lib["delayed"] == 7 && lib["prioritized"] == 4 && lib["wait"] == 150, "\(lib)")
+
+            var spec = CommandSpec([tool, "status", "--json", "--kubeconfig", sb.kubeconfig], timeout: .seconds(60))
+            spec.environment = ["HOME": sb.dir.path]
+            var queue: [String: Any] = [:]
+            let found = await SandboxProcess.eventually(20, every: .milliseconds(500)) {
+                let st = await Runner().run(spec)
+                guard let json = try? JSONSerialization.jsonObject(with: Data(st.stdoutText.utf8)) as? [String: Any],
+                      let q = (json["queues"] as? [[String: Any]])?.first(where: { $0["name"] as? String == "realq" }) else { return false }
+                queue = q
+                return true
+            }
+            #expect(found, "status --json lists no queue realq")
+            let tools = ["waiting": "wait", "active": "active", "completed": "completed", "failed": "failed", "delayed": "delayed",
+                         "prioritized": "prioritized", "waitingChildren": "waiting-children"]
+            var shown: [String] = []
+            for (toolKey, libKey) in tools.sorted(by: { $0.key < $1.key }) {
+                shown.append("\(toolKey) \(queue[toolKey].map { "\($0)" } ?? "-")/\(lib[libKey] ?? -1)")
+                #expect(queue[toolKey] as? Int == lib[libKey], "\(toolKey): status --json \(queue[toolKey] ?? "nil"), getJobCounts \(libKey) \(lib[libKey] ?? -1)")
+            }
+            print("BULLMQ-DEPTHS status --json / getJobCounts: \(shown.joined(separator: ", "))")
         }
     }
 }
