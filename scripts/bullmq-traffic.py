@@ -19,6 +19,8 @@ own network namespace: 127.0.0.1:6379). `--shape completed=N,failed=N,...` write
 leaves the queue in that shape through the library only (a Worker runs jobs to completed or
 failed, then delayed, prioritized and waiting jobs are added) and writes the library's
 getJobCounts to summary.json, for checking the tool's queue-depth figures against it.
+`--counts Q1,Q2` only reads the library's getJobCounts of existing queues (the sandbox's seeded
+ones, written by hand-made commands, read back by the library).
 
 Bounded: at most --jobs jobs, --max-seconds in all, then it stops by itself. Files in --out:
   added.log      "<job id> <ack ms>"        each add the client saw acknowledged
@@ -53,6 +55,9 @@ def parse_args():
                    help="instead of traffic: leave the queue in this shape (jobs run by a Worker to "
                         "completed or failed, then delayed, prioritized and waiting jobs added) and "
                         "write the library's getJobCounts to summary.json")
+    p.add_argument("--counts", metavar="QUEUE[,QUEUE...]",
+                   help="instead of traffic: write only the library's getJobCounts of these queues "
+                        "(read-only) to summary.json")
     p.add_argument("--master-set", default="mymaster")
     p.add_argument("--queue", default="drill")
     p.add_argument("--job-prefix", default="drill", help="job ids are <prefix>-<n>")
@@ -158,6 +163,16 @@ async def main():
     started = now_ms()
     deadline = time.monotonic() + a.max_seconds
     connect = connector(a)
+    if a.counts:
+        result = {}
+        for name in a.counts.split(","):
+            q = Queue(name, {"connection": connect()})
+            result[name] = await q.getJobCounts("wait", "active", "completed", "failed", "delayed", "prioritized", "waiting-children", "paused")
+            await q.close()
+        with open(os.path.join(a.out, "summary.json"), "w") as f:
+            json.dump({"queues": result}, f, indent=1)
+        print(json.dumps(result))
+        return 0
     if a.shape:
         counts = await shape(a, connect, deadline)
         with open(os.path.join(a.out, "summary.json"), "w") as f:

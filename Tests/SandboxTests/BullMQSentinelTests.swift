@@ -229,35 +229,68 @@ struct BullMQSentinelTests {
         let tool = try #require(SandboxProcess.builtBinary("redis-runbook"), "redis-runbook is not built next to the test runner")
         try await withTestSandbox { sb in
             let pid = try #require(sb.pod()?.sandboxPid)
-            let out = sb.dir.appendingPathComponent("bullmq-shape")
-            let r = await Runner().run(CommandSpec(["/usr/bin/nsenter", "-t", String(pid), "-n", "--", Self.venv.appendingPathComponent("bin/python").path,
-                                                    Self.repoRoot.appendingPathComponent("scripts/bullmq-traffic.py").path, "--redis", "127.0.0.1:6379",
-                                                    "--queue", "realq", "--job-prefix", "real", "--max-seconds", "60", "--out", out.path,
-                                                    "--shape", "completed=170,failed=20,delayed=7,prioritized=4,waiting=150"], timeout: .seconds(75)))
-            #expect(r.succeeded, "\(r.termination): \(r.stderrText.suffix(2000))")
-            struct Shape: Decodable { var job_counts: [String: Int] }
-            let lib = try JSONDecoder().decode(Shape.self, from: Data(contentsOf: out.appendingPathComponent("summary.json"))).job_counts
-            #expect(lib["completed"] == 170 && lib["failed"] == 20 && lib["delayed"] == 7 && lib["prioritized"] == 4 && lib["wait"] == 150, "\(lib)")
-
+            // The client in the pod's own network namespace, on its Redis.
+            func client(_ name: String, _ args: [String]) async throws -> Data {
+                let out = sb.dir.appendingPathComponent("bullmq-\(name)")
+                let r = await Runner().run(CommandSpec(["/usr/bin/nsenter", "-t", String(pid), "-n", "--", Self.venv.appendingPathComponent("bin/python").path,
+                                                        Self.repoRoot.appendingPathComponent("scripts/bullmq-traffic.py").path, "--redis", "127.0.0.1:6379",
+                                                        "--max-seconds", "60", "--out", out.path] + args, timeout: .seconds(75)))
+                #expect(r.succeeded, "\(name): \(r.termination): \(r.stderrText.suffix(2000))")
+                return try Data(contentsOf: out.appendingPathComponent("summary.json"))
+            }
             var spec = CommandSpec([tool, "status", "--json", "--kubeconfig", sb.kubeconfig], timeout: .seconds(60))
             spec.environment = ["HOME": sb.dir.path]
-            var queue: [String: Any] = [:]
-            let found = await SandboxProcess.eventually(20, every: .milliseconds(500)) {
-                let st = await Runner().run(spec)
-                guard let json = try? JSONSerialization.jsonObject(with: Data(st.stdoutText.utf8)) as? [String: Any],
-                      let q = (json["queues"] as? [[String: Any]])?.first(where: { $0["name"] as? String == "realq" }) else { return false }
-                queue = q
-                return true
+            /// status --json's queues by name, once every queue in `names` is listed.
+            func toolQueues(_ names: [String]) async -> [String: [String: Any]] {
+                var out: [String: [String: Any]] = [:]
+                _ = await SandboxProcess.eventually(20, every: .milliseconds(500)) {
+                    let st = await Runner().run(spec)
+                    guard let json = try? JSONSerialization.jsonObject(with: Data(st.stdoutText.utf8)) as? [String: Any] else { return false }
+                    out = [:]
+                    for q in json["queues"] as? [[String: Any]] ?? [] { if let n = q["name"] as? String { out[n] = q } }
+                    return names.allSatisfy { out[$0] != nil }
+                }
+                return out
             }
-            #expect(found, "status --json lists no queue realq")
-            let tools = ["waiting": "wait", "active": "active", "completed": "completed", "failed": "failed", "delayed": "delayed",
-                         "prioritized": "prioritized", "waitingChildren": "waiting-children"]
+            let fields = ["waiting": "wait", "active": "active", "completed": "completed", "failed": "failed", "delayed": "delayed",
+                          "prioritized": "prioritized", "waitingChildren": "waiting-children"].sorted { $0.key < $1.key }
+
+            // 1. A queue the library wrote: jobs run to completed and failed, then delayed,
+            // prioritized and waiting jobs.
+            struct Shape: Decodable { var job_counts: [String: Int] }
+            let lib = try JSONDecoder().decode(Shape.self, from: try await client("shape", ["--queue", "realq", "--job-prefix", "real",
+                "--shape", "completed=170,failed=20,delayed=7,prioritized=4,waiting=150"])).job_counts
+            #expect(lib["completed"] == 170 && lib["failed"] == 20 && lib["delayed"] == 7 && lib["prioritized"] == 4 && lib["wait"] == 150, "\(lib)")
+            let queue = await toolQueues(["realq"])["realq"] ?? [:]
+            #expect(!queue.isEmpty, "status --json lists no queue realq")
             var shown: [String] = []
-            for (toolKey, libKey) in tools.sorted(by: { $0.key < $1.key }) {
+            for (toolKey, libKey) in fields {
                 shown.append("\(toolKey) \(queue[toolKey].map { "\($0)" } ?? "-")/\(lib[libKey] ?? -1)")
-                #expect(queue[toolKey] as? Int == lib[libKey], "\(toolKey): status --json \(queue[toolKey] ?? "nil"), getJobCounts \(libKey) \(lib[libKey] ?? -1)")
+                #expect(queue[toolKey] as? Int == lib[libKey], "realq \(toolKey): status --json \(queue[toolKey] ?? "nil"), getJobCounts \(libKey) \(lib[libKey] ?? -1)")
             }
-            print("BULLMQ-DEPTHS status --json / getJobCounts: \(shown.joined(separator: ", "))")
+            print("BULLMQ-DEPTHS realq (written by the library) status --json / getJobCounts: \(shown.joined(separator: ", "))")
+
+            // 2. The sandbox's own seed (hand-made commands) read back by the library: the same
+            // figures as the tool's. The workers stopped (queue-backlog) so only `wait` moves
+            // (the producers keep adding): it must lie between the library's two reads.
+            #expect(await sb.sandbox("seed", ["--preset", "demo"]).succeeded)
+            #expect(await sb.sandbox("fault", ["queue-backlog"]).succeeded)
+            try await Task.sleep(for: .seconds(2))
+            struct Counts: Decodable { var queues: [String: [String: Int]] }
+            let names = Workload.queues
+            let before = try JSONDecoder().decode(Counts.self, from: try await client("counts1", ["--counts", names.joined(separator: ",")])).queues
+            let tool = await toolQueues(names)
+            let after = try JSONDecoder().decode(Counts.self, from: try await client("counts2", ["--counts", names.joined(separator: ",")])).queues
+            for name in names {
+                let t = tool[name] ?? [:], b = before[name] ?? [:], a = after[name] ?? [:]
+                var shown: [String] = []
+                for (toolKey, libKey) in fields {
+                    let v = t[toolKey] as? Int ?? -1, lo = min(b[libKey] ?? -1, a[libKey] ?? -1), hi = max(b[libKey] ?? -1, a[libKey] ?? -1)
+                    shown.append("\(toolKey) \(v)/\(lo == hi ? "\(lo)" : "\(lo)-\(hi)")")
+                    #expect(v >= lo && v <= hi, "\(name) \(toolKey): status --json \(v), getJobCounts \(libKey) \(lo)...\(hi)")
+                }
+                print("BULLMQ-DEPTHS \(name) (seeded) status --json / getJobCounts: \(shown.joined(separator: ", "))")
+            }
         }
     }
 }
