@@ -2,6 +2,7 @@
 # Installs what redis-runbook needs to build, run its sandbox and run its tests.
 # As root it uses apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
+cd "$(dirname "$0")/.."   # .tools/ is the repository's, wherever this is run from
 
 packages=(libncurses-dev redis-server redis-tools redis-sentinel prometheus-redis-exporter tmux iproute2 util-linux procps kubectl unzip prometheus curl prometheus-alertmanager webhook)
 # The command each package provides, to notice what is missing without asking dpkg twice.
