@@ -142,7 +142,10 @@ struct SplitBrainDrillTests {
             #expect(n1.status == 3 && v1.hasPrefix("stopped"), "\(n1.output.suffix(2500))")
             #expect(n1.output.contains("Nothing was changed: \(stray) is still a master"))
             #expect(n1.output.contains("Of 207 sampled keys of \(stray), 7 do not exist on"), "\(n1.output.suffix(4000))")
-            #expect(try captures(box)["missing_count"] == "7")
+            let counted = try captures(box)
+            #expect(counted["missing_count"] == "7" && counted["stray_keys"] == "207" && counted["true_keys"] == "200", "\(counted)")
+            #expect(Int(counted["true_offset"] ?? "") != nil && Int(counted["stray_offset"] ?? "") != nil, "both masters' offsets: \(counted)")
+            #expect(counted["true_pod"] == truePod && counted["stray_pod"] == stray && counted["true_master_ip"] == trueIP)
             #expect(!n1.output.contains("REPLICAOF \(trueIP) 6379\n   | OK"))
             // "no" 2: an explicit no, with --yes-destructive given.
             let (n2, v2) = try await run(box, "split-brain", "--answer decide=no", ["--yes", "--yes-destructive", "--answer", "decide=no"])
