@@ -273,8 +273,8 @@ struct Builder {
     static let commonStepKeys = ["id", "title", "kind", "text", "precheck", "postcheck", "next", "stop", "max-visits"]
     static let kindKeys: [String: [String]] = [
         "explain": [],
-        "check": ["command", "stdin", "timeout", "expect", "on-pass", "on-fail", "required", "capture"],
-        "command": ["command", "stdin", "timeout", "mutates", "destructive", "allow-failure", "capture", "undo", "undo-reason", "undoes", "batches"],
+        "check": ["command", "stdin", "timeout", "expect", "on-pass", "on-fail", "required", "capture", "capture-match"],
+        "command": ["command", "stdin", "timeout", "mutates", "destructive", "allow-failure", "capture", "capture-match", "undo", "undo-reason", "undoes", "batches", "confirm-pod"],
         "confirm": ["question", "default", "on-yes", "on-no", "destructive"],
         "choice": ["question", "options", "default"],
         "wait-until": ["condition", "command", "stdin", "interval", "timeout"],
@@ -465,15 +465,17 @@ struct Builder {
         return rb
     }
 
-    static let endStateKeys = ["wait", "serving", "replicas", "no-pods", "keys", "checks", "aof-files"]
+    static let endStateKeys = ["wait", "pod", "serving", "replicas", "no-pods", "keys", "checks", "aof-files"]
 
     /// The standard checks behind `serving: true`, as data (templates and conditions).
-    static func servingChecks(_ l: SourceLocation) -> [EndState.Check] {
+    /// `pod`: the pod they read (a template; the run's target pod unless `end-state: pod:` names
+    /// another, e.g. the master a Sentinel runbook found).
+    static func servingChecks(_ l: SourceLocation, pod: String = "{{pod}}") -> [EndState.Check] {
         func t(_ a: [String]) -> CommandTemplate { CommandTemplate(argv: a.map { try! Template.parse($0) }, timeoutSeconds: 20) }
         func c(_ s: String) -> Condition { try! Condition.parse(s) }
-        let cli = ["kubectl", "exec", "{{pod}}", "-c", "{{container}}", "--", "redis-cli"]
+        let cli = ["kubectl", "exec", pod, "-c", "{{container}}", "--", "redis-cli"]
         return [
-            .init(name: "pod {{pod}} Ready", command: t(["kubectl", "get", "pod", "{{pod}}", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]),
+            .init(name: "pod \(pod) Ready", command: t(["kubectl", "get", "pod", pod, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]),
                   expect: c("stdout == True"), location: l),
             .init(name: "PING answers PONG", command: t(cli + ["PING"]), expect: c("stdout contains PONG"), location: l),
             .init(name: "role:master and aof_last_write_status:ok", command: t(cli + ["INFO", "replication", "persistence"]),
@@ -488,7 +490,15 @@ struct Builder {
         guard let m = mapping(n, what: "'end-state'") else { return es }
         checkKeys(m, allowed: Builder.endStateKeys, what: "'end-state'")
         if let w = value(m, "wait") { es.waitSeconds = seconds(w, field: "wait") ?? 120 }
-        if let sn = value(m, "serving"), bool(sn, field: "serving") == true { es.checks += Builder.servingChecks(loc(sn)) }
+        // The pod the serving checks and the key count read: the run's target unless named.
+        var pod = "{{pod}}"
+        if let pn = value(m, "pod"), let p = string(pn, field: "pod") {
+            var refs: [(String, YamsNode)] = []
+            textRefs(pn, field: "pod", into: &refs)
+            for (v, node) in refs where !varNames.contains(v) && BuiltinVariables.names[v] == nil { error(node, "undeclared variable '{{\(v)}}'", expected: "a declared or built-in variable") }
+            if (try? Template.parse(p)) != nil { pod = p }
+        }
+        if let sn = value(m, "serving"), bool(sn, field: "serving") == true { es.checks += Builder.servingChecks(loc(sn), pod: pod) }
         if let rn = value(m, "replicas"), bool(rn, field: "replicas") == true {
             es.needsReplicas = true
             es.checks.append(.init(name: "StatefulSet {{statefulset}} at {{replicas_at_start}} replica(s) as at the start",
@@ -520,7 +530,7 @@ struct Builder {
             var lrefs: [(String, YamsNode)] = []
             textRefs(value(km, "loss-label"), field: "loss-label", into: &lrefs)
             for (v, node) in lrefs where !varNames.contains(v) { error(node, "undeclared variable '{{\(v)}}'", expected: "a declared or built-in variable") }
-            let cmd = CommandTemplate(argv: ["kubectl", "exec", "{{pod}}", "-c", "{{container}}", "--", "redis-cli", "DBSIZE"].map { try! Template.parse($0) }, timeoutSeconds: 20)
+            let cmd = CommandTemplate(argv: ["kubectl", "exec", pod, "-c", "{{container}}", "--", "redis-cli", "DBSIZE"].map { try! Template.parse($0) }, timeoutSeconds: 20)
             es.keys = .init(command: cmd, fallbackBefore: fb, maxLoss: maxLoss, lossLabel: label, location: loc(kn))
         }
         if let an = value(m, "aof-files"), let am = mapping(an, what: "'aof-files' in 'end-state'") {
@@ -641,6 +651,17 @@ struct Builder {
         if let nn = value(m, "next"), let s = string(nn, field: "next") { next = s; branches.append(.init(name: s, node: nn)) }
         var capture: String? = nil
         if let cn = value(m, "capture"), let s = string(cn, field: "capture") { capture = s; captures.append((s, cn)) }
+        var captureMatch: String? = nil
+        if let mn = value(m, "capture-match"), let s = string(mn, field: "capture-match") {
+            if capture == nil { error(mn, "'capture-match' without 'capture'", expected: "'capture: <variable>' receiving the match") }
+            else if (try? NSRegularExpression(pattern: s, options: [.anchorsMatchLines])) == nil { error(mn, "'capture-match' is not a regular expression", expected: "a regular expression such as '^([0-9.]+)'") }
+            else { captureMatch = s }
+        }
+        var confirmPod: Template? = nil
+        if let pn = value(m, "confirm-pod"), let s = string(pn, field: "confirm-pod") {
+            if let t = try? Template.parse(s) { confirmPod = t; for v in t.variables { varRefs.append((v, pn)) } }
+            else { textRefs(pn, field: "confirm-pod", into: &varRefs) }
+        }
         var stop: StopMode? = nil
         if let sn = value(m, "stop"), let s = string(sn, field: "stop") {
             if let mode = StopMode(rawValue: s) { stop = mode }
@@ -836,6 +857,11 @@ struct Builder {
         var st = Step(id: id, title: title, text: text, kind: k, mutates: mutates, destructive: destructive,
                       precheck: pre, postcheck: post, next: next, capture: capture, location: loc(item))
         st.undo = undo; st.stop = stop; st.maxVisits = maxVisits; st.batches = batches
+        st.captureMatch = captureMatch
+        if let confirmPod, let pn = value(m, "confirm-pod") {
+            if destructive { st.confirmPod = confirmPod }
+            else { error(pn, "'confirm-pod' on a step that is not destructive", expected: "'destructive: true' (the operator types this name to run it)") }
+        }
         return st
     }
 

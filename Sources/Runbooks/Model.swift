@@ -147,6 +147,14 @@ public struct Step: Sendable {
     public var maxVisits: Int?
     /// A command run again batch after batch (a SCAN cursor), gated and confirmed once.
     public var batches: BatchSpec?
+    /// With `capture:`, a regular expression: the variable gets its first group's match (the
+    /// whole match when it has no group) in the command's stdout, instead of all of stdout; ""
+    /// when it does not match (e.g. `^([0-9.]+)` for the address Sentinel names).
+    public var captureMatch: String?
+    /// For a destructive command: the name the operator types to run it (a template, e.g.
+    /// `{{stray_pod}}` when the step acts on another pod than the run's target); default the
+    /// target pod.
+    public var confirmPod: Template?
     public var location: SourceLocation
 
     public init(id: String?, title: String, text: String?, kind: Kind, mutates: Bool = false, destructive: Bool = false,
