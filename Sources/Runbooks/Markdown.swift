@@ -42,7 +42,7 @@ public enum RunbookMarkdown {
         for (i, s) in rb.steps.enumerated() {
             var badges: [String] = []
             if s.mutates { badges.append("**changes state**") }
-            if s.destructive { badges.append("**DESTRUCTIVE: type the pod name to confirm**") }
+            if s.destructive { badges.append("**DESTRUCTIVE: type the pod name\(s.confirmPod.map { " (\($0.raw))" } ?? "") to confirm**") }
             o += "### \(i + 1). \(s.title)\(s.id.map { " {#\($0)}" } ?? "")\n\n"
             o += "_\(s.kind.name)\(s.id.map { " · id `\($0)`" } ?? "")_" + (badges.isEmpty ? "" : " · " + badges.joined(separator: " · ")) + "\n\n"
             if let t = s.text, !{ if case .manual = s.kind { return true }; return false }() { o += t.trimmingCharacters(in: .whitespacesAndNewlines) + "\n\n" }

@@ -139,9 +139,6 @@ public struct Step: Sendable {
     public var next: String?
     /// Variable that receives the trimmed stdout of the step's command.
     public var capture: String?
-    /// `capture-line: N`: only line N (1-based, trimmed) of that stdout, e.g. the host of the two
-    /// lines `SENTINEL get-master-addr-by-name` prints; empty when the output has fewer lines.
-    public var captureLine: Int?
     /// A wait-until's `on-timeout: STEP`: where the run goes when the condition did not hold in
     /// time (without it, a timeout is a failed gate: retry, skip or abort).
     public var onTimeout: String?
@@ -153,6 +150,14 @@ public struct Step: Sendable {
     public var maxVisits: Int?
     /// A command run again batch after batch (a SCAN cursor), gated and confirmed once.
     public var batches: BatchSpec?
+    /// With `capture:`, a regular expression: the variable gets its first group's match (the
+    /// whole match when it has no group) in the command's stdout, instead of all of stdout; ""
+    /// when it does not match (e.g. `^([0-9.]+)` for the address Sentinel names).
+    public var captureMatch: String?
+    /// For a destructive command: the name the operator types to run it (a template, e.g.
+    /// `{{stray_pod}}` when the step acts on another pod than the run's target); default the
+    /// target pod.
+    public var confirmPod: Template?
     public var location: SourceLocation
 
     public init(id: String?, title: String, text: String?, kind: Kind, mutates: Bool = false, destructive: Bool = false,

@@ -1,5 +1,6 @@
 import Foundation
 import ProcessRunner
+import SandboxFixture
 import Testing
 import TmuxTestSupport
 #if canImport(Glibc)
@@ -56,6 +57,53 @@ struct LeftoverProcessTests {
         #expect(status == 0)
         #expect(left.isEmpty, "alive after quit: \(left.map { "\($0) \(Procs.cmdline($0))" })")
         #expect(took < 4, "quit took \(took) s")
+    }
+
+    /// Every process under the tool, grandchildren included.
+    static func descendants(of pid: pid_t) -> [pid_t] {
+        var out: [pid_t] = [], queue = [pid]
+        while let p = queue.popLast() {
+            for c in Procs.children(of: p) where !out.contains(c) { out.append(c); queue.append(c) }
+        }
+        return out
+    }
+
+    /// A crash is no quit: SIGKILL gives the tool no chance to stop anything. Its `kubectl proxy`
+    /// runs under `redis-runbook-watchdog`, which ends it when the tool's end of its stdin closes,
+    /// and the `kubectl exec -i` sessions end on their stdin's end-of-file: nothing the dashboard
+    /// started on a real sandbox with the real kubectl is alive 5 s after the kill.
+    @Test(.timeLimit(.minutes(3))) func dashboardKilledLeavesNoProxyOrSession() async throws {
+        let sb = try await SandboxProcess.up(prefix: "rrleft", ["--fast"])
+        defer { sb.downBlocking() }
+        let tmux = try TmuxSession(width: 120, height: 40)
+        var started: [pid_t] = []
+        defer {
+            if let p = try? tmux.appPid() { kill(p, SIGKILL) }
+            tmux.close()
+            for p in started where Procs.alive(p) { kill(p, SIGKILL) }
+        }
+        try tmux.launchApp(["--kubectl", RelEnv.kubectl, "--kubeconfig", sb.dir.path + "/kubeconfig", "--refresh", "1"])
+        let app = try tmux.appPid()
+        _ = try tmux.waitFor(timeout: 60, "the dashboard with Redis data") { l in l.contains { $0.contains("used/max") && $0.contains("%") } }
+        // The proxy (under its watchdog) and the Redis session are running.
+        var tree: [(pid: pid_t, argv: [String])] = []
+        _ = await Procs.eventually(10) {
+            tree = Self.descendants(of: app).map { ($0, Procs.cmdline($0)) }
+            return tree.contains { $0.argv.contains("proxy") && $0.argv.first?.hasSuffix("kubectl") == true }
+                && tree.contains { $0.argv.contains("exec") }
+        }
+        started = tree.map(\.pid)
+        let proxy = tree.filter { $0.argv.contains("proxy") }
+        #expect(proxy.contains { $0.argv.first?.hasSuffix("redis-runbook-watchdog") == true }, "the proxy does not run under the watchdog: \(proxy)")
+        #expect(proxy.contains { $0.argv.first?.hasSuffix("kubectl") == true }, "no kubectl proxy under the tool: \(tree)")
+        #expect(tree.contains { $0.argv.contains("exec") }, "no kubectl exec session under the tool: \(tree)")
+        let t0 = Date()
+        kill(app, SIGKILL)
+        let gone = await Procs.eventually(5) { started.allSatisfy { !Procs.alive($0) } }
+        let left = started.filter(Procs.alive)
+        print("dashboard SIGKILLed with \(started.count) processes under it (\(proxy.count) for the proxy): "
+            + "\(gone ? "all gone after \(String(format: "%.2f", Date().timeIntervalSince(t0))) s" : "left: \(left.map { "\($0) \(Procs.cmdline($0))" })")")
+        #expect(left.isEmpty, "alive 5 s after the tool was killed: \(left.map { "\($0) \(Procs.cmdline($0)) ppid \(Self.ppid($0))" })")
     }
 
     @Test(.timeLimit(.minutes(2)), arguments: [SIGINT, SIGTERM])

@@ -172,9 +172,15 @@ struct ProxySandboxTests {
         #expect(await SandboxProcess.eventually(20) { (try? await api.get("/version").get()) != nil })
         #expect(await SandboxProcess.eventually(20) { watch.connected && watch.lastFailure == nil }, "\(String(describing: watch.lastFailure))")
 
-        // A proxy that stops serving (killed) is started again; the socket answers.
+        // A proxy that stops serving (kubectl killed) is started again; the socket answers. The
+        // kubectl, not its watchdog (`proxy.pid` when it runs under one, as here).
         #expect(proxy.spawns == 1)
-        kill(proxyPID, SIGKILL)
+        #expect(proxy.watched, "the proxy runs without its watchdog: redis-runbook-watchdog is not built beside the tests")
+        let kubectlPID = TestProcesses.mentioning(socketPath).first { pid in
+            let argv0 = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            return argv0?.hasSuffix("kubectl") == true
+        }
+        kill(try #require(kubectlPID, "no kubectl proxy process"), SIGKILL)
         #expect(await SandboxProcess.eventually(20) {
             guard let pid = proxy.pid, pid != proxyPID, proxy.currentSocket() != nil else { return false }
             return (try? await api.get("/version").get()) != nil
@@ -185,7 +191,7 @@ struct ProxySandboxTests {
         // stop: the watch's thread ends, the proxy process and its directory are gone.
         #expect(watch.stopAndWait(timeout: 5))
         await proxy.stop()
-        #expect(!TestProcesses.alive(secondPID) && !TestProcesses.alive(proxyPID))
+        #expect(!TestProcesses.alive(secondPID) && !TestProcesses.alive(proxyPID) && !TestProcesses.alive(kubectlPID!))
         #expect(!FileManager.default.fileExists(atPath: dir))
         #expect(TestProcesses.mentioning(socketPath).isEmpty)
         #expect(proxy.currentSocket() == nil && proxy.pid == nil, "no restart after stop")

@@ -10,7 +10,7 @@ func bundledRunbooksDir() -> String {
 
 @Suite struct BundledRunbooksTests {
     static let ids = ["pod-restart", "node-failure", "aof-corruption", "memory-pressure", "backup", "restore",
-                      "config-drift", "loading", "exporter-down", "disk-full", "queue-backlog"]
+                      "config-drift", "loading", "exporter-down", "disk-full", "queue-backlog", "split-brain", "migrate-to-sentinel"]
 
     @Test func everyBundledRunbookValidates() {
         let lib = RunbookLibrary.load(folders: [bundledRunbooksDir()])

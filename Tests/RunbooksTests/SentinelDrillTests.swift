@@ -124,13 +124,14 @@ struct SentinelRunbooksTests {
     }
 }
 
-/// The runbook-format pieces the Sentinel runbooks need: `capture-line`, a wait-until's
-/// `on-timeout`, `serving: "{{variable}}"` and a `matches` pattern holding a variable.
-@Suite("Runbook format: capture-line, on-timeout, serving on a captured pod")
+/// The runbook-format pieces the Sentinel runbooks need: `capture-match` (one line of two), a
+/// wait-until's `on-timeout`, `end-state: pod:` and a `matches` pattern holding a variable.
+@Suite("Runbook format: capture-match, on-timeout, the end state on a captured pod")
 struct SentinelFormatTests {
     static let rb = parse(header + """
     end-state:
-      serving: "{{master_pod}}"
+      pod: "{{master_pod}}"
+      serving: true
     variables:
       - name: master_ip
         description: first line
@@ -144,7 +145,7 @@ struct SentinelFormatTests {
         title: Address
         command: [kubectl, exec, "{{pod}}", -c, sentinel, --, redis-cli, -p, "26379", SENTINEL, get-master-addr-by-name, mymaster]
         capture: master_ip
-        capture-line: 1
+        capture-match: '\\A(\\S+)'
       - id: pod
         kind: check
         title: Pod
@@ -180,7 +181,7 @@ struct SentinelFormatTests {
         }
     }
 
-    @Test func captureLineTakesOneLineAndOnTimeoutBranches() {
+    @Test func captureMatchTakesOneLineAndOnTimeoutBranches() {
         var run = RunbookRun(runbook: Self.rb, target: target, options: RunOptions(yes: true))
         var h = Harness()
         h.respond = Self.live(replicaFollows: "10.244.0.77")   // another address: never true
@@ -190,7 +191,7 @@ struct SentinelFormatTests {
         #expect(h.text.contains("going on with 'slow'"), "\(h.text)")
         #expect(h.text.contains("the link stayed down"))
         #expect(h.status == .aborted)
-        // serving: "{{master_pod}}": the end state's serving checks ask the captured pod.
+        // end-state pod: "{{master_pod}}": the end state's serving checks ask the captured pod.
         #expect(h.ran.contains { $0.argv.contains("redis-2") && $0.argv.contains("PING") })
         #expect(!h.ran.contains { $0.argv.contains("redis-0") && $0.argv.contains("PING") })
     }
@@ -206,13 +207,14 @@ struct SentinelFormatTests {
     @Test func theLoaderChecksTheNewKeys() {
         let bad = header + """
         end-state:
-          serving: "{{nope}}"
+          pod: "{{nope}}"
+          serving: true
         steps:
           - id: a
             kind: check
             title: A
             command: [kubectl, get, pods]
-            capture-line: 0
+            capture-match: '^(x'
           - id: w
             kind: wait-until
             title: W
@@ -224,10 +226,9 @@ struct SentinelFormatTests {
         let (rb, d, _) = validate(bad)
         #expect(rb == nil)
         let text = d.map(\.description).joined(separator: "\n")
-        #expect(text.contains("'capture-line' is"), "\(text)")
-        #expect(text.contains("'capture-line' without 'capture'"), "\(text)")
+        #expect(text.contains("'capture-match' without 'capture'"), "\(text)")
         #expect(text.contains("branch to unknown step 'nowhere'"), "\(text)")
-        #expect(text.contains("'serving: {{nope}}'"), "\(text)")
+        #expect(text.contains("undeclared variable '{{nope}}'"), "\(text)")
     }
 }
 

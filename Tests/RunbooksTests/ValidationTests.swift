@@ -225,3 +225,140 @@ import Testing
         #expect(lib.overridden["t"] != nil)
     }
 }
+
+/// `capture-match`, `confirm-pod` and variables inside `matches` (issue 18's split-brain and
+/// migrate-to-sentinel runbooks): the loader's rules and what a run does with them.
+@Suite struct CaptureMatchAndConfirmPodTests {
+    static let yaml = header + """
+    variables:
+      - name: ip
+        description: the address a Sentinel names
+        capture: true
+      - name: other
+        description: the other pod
+        capture: true
+    steps:
+      - id: sentinel
+        kind: check
+        title: Sentinel
+        command: [kubectl, exec, "{{pod}}", -c, sentinel, --, redis-cli, -p, "26379", SENTINEL, get-master-addr-by-name, mymaster]
+        capture: ip
+        capture-match: '^(\\S+)$'
+      - id: same
+        kind: check
+        title: The same address?
+        command: [kubectl, exec, redis-2, -c, sentinel, --, redis-cli, -p, "26379", SENTINEL, get-master-addr-by-name, mymaster]
+        expect: stdout matches "^{{ip}}\\\\s"
+      - id: pick
+        kind: check
+        title: Other pod
+        command: [kubectl, get, pod, redis-1, -o, "jsonpath={.metadata.name} {.status.podIP}"]
+        capture: other
+        capture-match: '^(\\S+) '
+      - id: demote
+        kind: command
+        title: Demote
+        command: [kubectl, exec, "{{other}}", --, redis-cli, REPLICAOF, "{{ip}}", "6379"]
+        mutates: true
+        destructive: true
+        confirm-pod: "{{other}}"
+        undo: none
+        undo-reason: its data is replaced
+    """
+
+    @Test func loaderRules() throws {
+        let (rb, d, _) = validate(Self.yaml)
+        #expect(d.isEmpty, "\(d.map(\.description))")
+        let r = try #require(rb)
+        #expect(r.steps[0].captureMatch == "^(\\S+)$")
+        #expect(r.steps[3].confirmPod?.raw == "{{other}}")
+        // capture-match needs capture; a bad regex and confirm-pod on a non-destructive step are errors.
+        let noCapture = header + "steps:\n  - kind: check\n    title: a\n    command: [kubectl, get, pods]\n    capture-match: 'x'\n"
+        #expect(validate(noCapture).1.first?.message == "'capture-match' without 'capture'")
+        let badRe = header + "variables:\n  - name: v\n    description: d\n    capture: true\nsteps:\n  - kind: check\n    title: a\n    command: [kubectl, get, pods]\n    capture: v\n    capture-match: '(['\n"
+        #expect(validate(badRe).1.first?.message == "'capture-match' is not a regular expression")
+        let notDestructive = header + "steps:\n  - kind: command\n    title: a\n    command: [kubectl, get, pods]\n    confirm-pod: redis-1\n"
+        #expect(validate(notDestructive).1.first?.message == "'confirm-pod' on a step that is not destructive")
+        // A regex with a {{variable}} validates (the variable is not part of the pattern's syntax).
+        let withVar = header + "variables:\n  - name: v\n    description: d\n    capture: true\nsteps:\n  - kind: check\n    title: a\n    command: [kubectl, get, pods]\n    capture: v\n  - kind: check\n    title: b\n    command: [kubectl, get, pods]\n    expect: stdout matches \"^{{v}}$\"\n"
+        #expect(validate(withVar).1.isEmpty)
+    }
+
+    @Test func captureTakesTheFirstGroup() {
+        #expect(RunbookRun.captured("10.244.0.5\n6379\n", match: "^(\\S+)$") == "10.244.0.5")
+        #expect(RunbookRun.captured("redis-1 10.244.0.9", match: "^(\\S+) ") == "redis-1")
+        #expect(RunbookRun.captured("sampled 7 (complete sample)\nmissing on the true master 3", match: "missing on the true master ([0-9]+)") == "3")
+        #expect(RunbookRun.captured("nothing here", match: "^([0-9]+)$") == "")
+        #expect(RunbookRun.captured("  all of it \n", match: nil) == "all of it")
+    }
+
+    @Test func variablesInMatchesAreLiteral() throws {
+        let c = try Condition.parse(#"stdout matches "^{{ip}}\\s""#)
+        let ctx = { (out: String) in EvaluationContext(snapshot: { _ in nil }, result: Harness.ok(out), variables: ["ip": "10.0.0.1"]) }
+        #expect(c.evaluate(ctx("10.0.0.1\n6379")).truth == .yes)
+        // The dots are literal: another address that a raw pattern would match does not.
+        #expect(c.evaluate(ctx("10x0x0x1\n6379")).truth == .no)
+        #expect(c.evaluate(ctx("10.0.0.12\n6379")).truth == .no)
+    }
+
+    /// The typed confirmation asks for the pod the step acts on, not the run's target pod; the
+    /// captured values reach the command.
+    @Test func typedNameIsTheConfirmPod() throws {
+        let rb = try #require(validate(Self.yaml).0)
+        var run = RunbookRun(runbook: rb, target: target, options: RunOptions())
+        var h = Harness(answers: [.text("redis-0")], results: [Harness.ok("10.244.0.5\n6379\n"), Harness.ok("10.244.0.5\n6379\n"), Harness.ok("redis-1 10.244.0.9")])
+        h.drive(&run)
+        #expect(h.prompts.contains { if case .typed(let e) = $0.kind { return e == "redis-1" }; return false })
+        #expect(!h.ran.contains { $0.argv.contains("REPLICAOF") }, "typing the target pod (redis-0) must not demote redis-1")
+        var run2 = RunbookRun(runbook: rb, target: target, options: RunOptions())
+        var h2 = Harness(answers: [.text("redis-1")], results: [Harness.ok("10.244.0.5\n6379\n"), Harness.ok("10.244.0.5\n6379\n"), Harness.ok("redis-1 10.244.0.9"), Harness.ok("OK")])
+        h2.drive(&run2)
+        let demote = h2.ran.first { $0.argv.contains("REPLICAOF") }
+        #expect(demote.map { Array($0.argv.suffix(4)) } == ["redis-cli", "REPLICAOF", "10.244.0.5", "6379"])
+        #expect(demote?.argv.contains("redis-1") == true)
+        #expect(h2.status == .finished)
+    }
+}
+
+extension CaptureMatchAndConfirmPodTests {
+    /// `stdout == 0` on redis-cli's "0\n" (DBSIZE of an empty pod) is a numeric match.
+    @Test func numericEqualityIgnoresTheTrailingNewline() throws {
+        let c = try Condition.parse("stdout == 0")
+        #expect(c.evaluate(EvaluationContext(snapshot: { _ in nil }, result: Harness.ok("0\n"))).truth == .yes)
+        #expect(c.evaluate(EvaluationContext(snapshot: { _ in nil }, result: Harness.ok("12\n"))).truth == .no)
+    }
+}
+
+extension CaptureMatchAndConfirmPodTests {
+    /// `end-state: pod:` points the serving checks and the key count at another pod than the
+    /// run's target (the master a Sentinel runbook found); an undeclared variable there is an error.
+    @Test func endStatePod() throws {
+        let y = header + """
+        end-state:
+          pod: "{{master}}"
+          serving: true
+          keys:
+            before: n
+            max-loss: 0
+        variables:
+          - name: master
+            description: the master
+            capture: true
+            default: ""
+          - name: n
+            description: keys
+            capture: true
+        steps:
+          - kind: explain
+            title: a
+            text: b
+        """
+        let (rb, d, _) = validate(y)
+        #expect(d.isEmpty, "\(d.map(\.description))")
+        let es = try #require(rb?.endState)
+        #expect(es.checks.contains { $0.name == "PING answers PONG" && $0.command.argv.map(\.raw).contains("{{master}}") })
+        #expect(es.keys?.command.argv.map(\.raw).contains("{{master}}") == true)
+        let bad = y.replacingOccurrences(of: "pod: \"{{master}}\"", with: "pod: \"{{nobody}}\"")
+        #expect(validate(bad).1.contains { $0.message == "undeclared variable '{{nobody}}'" })
+    }
+}

@@ -35,15 +35,37 @@ public final class KubeProxy: @unchecked Sendable {
     private var stopped = false
     private var _lastFailure: String?
     private var _spawns = 0
+    /// `redis-runbook-watchdog`, when it is installed beside the tool: the proxy runs under it,
+    /// and `watchdogStdin` is the write end of its stdin, held until the proxy is stopped.
+    private let watchdog: String?
+    private var watchdogStdin: Int32 = -1
 
     /// `kubectl` and the target's global flags (context, kubeconfig, --as); `--request-timeout`
     /// is left out as for a watch: the proxy is one long-lived process whose requests each have
     /// the tool's own deadline (see `APIClient`).
-    public init(kubectl: String, target: Target, serveTimeout: Double = 8, recorder: (any CommandRecorder)? = nil) {
+    public init(kubectl: String, target: Target, serveTimeout: Double = 8, recorder: (any CommandRecorder)? = nil,
+                watchdog: String? = KubeProxy.installedWatchdog) {
         kubectlAndFlags = [kubectl] + target.kubectlGlobalFlags(watch: true)
         self.serveTimeout = serveTimeout
         self.recorder = recorder
+        self.watchdog = watchdog
     }
+
+    /// `redis-runbook-watchdog` beside this executable (the build folder), or in
+    /// `../libexec/redis-runbook/` (`make install`); nil when neither exists: the proxy then runs
+    /// directly, and a crash of the tool leaves it running.
+    public static let installedWatchdog: String? = {
+        guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        let dir = (exe as NSString).deletingLastPathComponent
+        for p in [dir + "/redis-runbook-watchdog", dir + "/../libexec/redis-runbook/redis-runbook-watchdog"]
+        where access(p, X_OK) == 0 {
+            return (p as NSString).standardizingPath
+        }
+        return nil
+    }()
+
+    /// Whether the proxy runs under the watchdog.
+    public var watched: Bool { watchdog != nil }
 
     public convenience init(target: LiveTarget, serveTimeout: Double = 8, recorder: (any CommandRecorder)? = nil) {
         self.init(kubectl: target.kubectl, target: target.target, serveTimeout: serveTimeout, recorder: recorder)
@@ -101,8 +123,16 @@ public final class KubeProxy: @unchecked Sendable {
             defer { child = nil; dirPath = nil; serving = false }
             return (child, dirPath)
         }
-        if let c { _ = await c.terminate(grace: .milliseconds(500)) }
+        if let c {
+            _ = await c.terminate(grace: .milliseconds(500))
+            c.signalGroup(SIGKILL)   // a proxy left in the group by a watchdog that was killed alone
+        }
+        lock.withLock { closeWatchdogStdinLocked() }
         if let dir { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    private func closeWatchdogStdinLocked() {
+        if watchdogStdin >= 0 { close(watchdogStdin); watchdogStdin = -1 }
     }
 
     private func stopNow() {
@@ -111,7 +141,8 @@ public final class KubeProxy: @unchecked Sendable {
             defer { child = nil; dirPath = nil }
             return (child, dirPath)
         }
-        if let c { c.signal(SIGKILL); _ = c.wait() }
+        if let c { c.signal(SIGKILL); _ = c.wait(); c.signalGroup(SIGKILL) }
+        lock.withLock { closeWatchdogStdinLocked() }
         if let dir { try? FileManager.default.removeItem(atPath: dir) }
     }
 
@@ -120,7 +151,10 @@ public final class KubeProxy: @unchecked Sendable {
         if let c = child, let term = c.poll() {
             if _lastFailure == nil || serving { _lastFailure = readErrorsLocked() ?? "kubectl proxy ended: \(term)" }
             else if let e = readErrorsLocked() { _lastFailure = e }
+            // Nothing of it left behind: a watchdog killed alone would leave its proxy in the group.
+            c.signalGroup(SIGKILL)
             child = nil
+            closeWatchdogStdinLocked()
             serving = false
             backoff = now.timeIntervalSince(startedAt) > 30 ? 0.5 : min(backoff * 2, 30)
             nextStart = now.addingTimeInterval(backoff)
@@ -159,8 +193,16 @@ public final class KubeProxy: @unchecked Sendable {
         serving = false
         _spawns += 1
         do {
-            child = try Child.spawn(argvLocked, stdoutPath: dir + "/out.txt", stderrPath: dir + "/err.txt",
-                                    newProcessGroup: true, recorder: recorder, label: "kubectl proxy")
+            if let watchdog {
+                closeWatchdogStdinLocked()
+                let (c, fd) = try Child.spawnHoldingStdin([watchdog] + argvLocked, stdoutPath: dir + "/out.txt", stderrPath: dir + "/err.txt",
+                                                          newProcessGroup: true, recorder: recorder, label: "kubectl proxy")
+                child = c
+                watchdogStdin = fd
+            } else {
+                child = try Child.spawn(argvLocked, stdoutPath: dir + "/out.txt", stderrPath: dir + "/err.txt",
+                                        newProcessGroup: true, recorder: recorder, label: "kubectl proxy")
+            }
         } catch {
             _lastFailure = "\(error)"
             backoff = min(backoff * 2, 30)

@@ -43,11 +43,7 @@ extension RunbookRun {
         if !shown.isEmpty { fx.append(.show(.init(.output, shown, excerptLimit: 2000))) }
         fx.append(.show(.init(out.succeeded ? .success : .warning, "(\(out.termination), \(String(format: "%.1f", out.durationSeconds)) s)")))
         if let cap = step.capture {
-            var v = String(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).prefix(4096))
-            if let n = step.captureLine {
-                let lines = v.split(separator: "\n", omittingEmptySubsequences: false)
-                v = n <= lines.count ? lines[n - 1].trimmingCharacters(in: .whitespacesAndNewlines) : ""
-            }
+            let v = String(Self.captured(out.stdout, match: step.captureMatch).prefix(4096))
             state.variables[cap] = v
             var c = IncidentEntry(type: .capture, runbook: runbook.id)
             fillStep(&c); c.name = cap; c.value = v
@@ -69,6 +65,17 @@ extension RunbookRun {
         default:
             return fx + startPostcheck(out)
         }
+    }
+
+    /// What `capture:` keeps of stdout: all of it trimmed, or with `capture-match` the first
+    /// group of the first match ("" when nothing matches).
+    static func captured(_ stdout: String, match: String?) -> String {
+        let t = stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let match else { return t }
+        guard let re = try? NSRegularExpression(pattern: match, options: [.anchorsMatchLines]),
+              let m = re.firstMatch(in: t, range: NSRange(t.startIndex..., in: t)) else { return "" }
+        let r = m.numberOfRanges > 1 && m.range(at: 1).location != NSNotFound ? m.range(at: 1) : m.range
+        return Range(r, in: t).map { String(t[$0]).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
     }
 
     /// One batch of a `batches:` step is done: record its cursor and count, then run the next

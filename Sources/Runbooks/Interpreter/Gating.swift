@@ -35,17 +35,18 @@ extension RunbookRun {
             return fx + completeStep(next: nil)
         }
         if rc.destructive {
+            let expected = typedName
             if options.yes && options.yesDestructive {
                 fx.append(.show(.init(.warning, "Typed confirmation given by --yes-destructive.")))
-                fx.append(.log(answerEntry(prompt: "type \(state.target.pod) to run a destructive step", answer: state.target.pod, by: "--yes-destructive")))
+                fx.append(.log(answerEntry(prompt: "type \(expected) to run a destructive step", answer: expected, by: "--yes-destructive")))
                 return fx + launch(rc)
             }
             phase = .typed(rc, attempts: 0)
             // The prompt stays one short line; how the step is taken back (when it can be) is said before it.
             let undo = undoSentence()
             if let undo { fx.append(.show(.init(.text, undo))) }
-            fx.append(.ask(.init(kind: .typed(expected: state.target.pod),
-                                 text: "\(undo == nil ? "This cannot be undone. " : "")Type the pod name (\(state.target.pod)) to run it", stepIndex: state.stepIndex)))
+            fx.append(.ask(.init(kind: .typed(expected: expected),
+                                 text: "\(undo == nil ? "This cannot be undone. " : "")Type the pod name (\(expected)) to run it", stepIndex: state.stepIndex)))
             return fx
         }
         if options.yes {
@@ -55,6 +56,13 @@ extension RunbookRun {
         phase = .proceedCommand(rc)
         fx.append(.ask(.init(kind: .proceed, text: "Run this command?", stepIndex: state.stepIndex)))
         return fx
+    }
+
+    /// The name a destructive step's typed confirmation asks for: the step's `confirm-pod`
+    /// (rendered; it must have a value), else the run's target pod.
+    var typedName: String {
+        if let t = step.confirmPod, case .success(let s) = t.render(state.variables), !s.isEmpty { return s }
+        return state.target.pod
     }
 
     /// How a destructive step with undo commands is taken back (shown before its typed
@@ -79,7 +87,7 @@ extension RunbookRun {
     }
 
     mutating func answerTyped(_ rc: RenderedCommand, _ attempts: Int, _ a: RunAnswer) -> [RunbookEffect] {
-        let expected = state.target.pod
+        let expected = typedName
         if case .text(let t) = a, t.trimmingCharacters(in: .whitespaces) == expected {
             return [.log(answerEntry(prompt: "type \(expected) to run a destructive step", answer: expected, by: "operator"))] + launch(rc)
         }
