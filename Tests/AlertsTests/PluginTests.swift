@@ -41,7 +41,9 @@ import Live
         defer { try? FileManager.default.removeItem(at: dir) }
         let log = dir.appendingPathComponent("argv.log").path
         let fake = dir.appendingPathComponent("kubectl").path
-        try "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\036' \"$a\"; done >> '\(log)'\necho >> '\(log)'\necho 'error: the server is unreachable' >&2\nexit 1\n"
+        // One write per call (the tool runs kubectl calls in parallel: argument by argument, two
+        // calls' words interleaved in the log).
+        try "#!/bin/sh\nsep=$(printf '\\036')\nline=\nfor a in \"$@\"; do line=\"$line$a$sep\"; done\nprintf '%s\\n' \"$line\" >> '\(log)'\necho 'error: the server is unreachable' >&2\nexit 1\n"
             .write(toFile: fake, atomically: true, encoding: .utf8)
         chmod(fake, 0o755)
         func calls() -> [[String]] {
