@@ -289,7 +289,11 @@ public final class Child: @unchecked Sendable {
     /// SIGTERM (group), wait up to `grace`, then SIGKILL (group); reaps. Returns how it ended.
     @discardableResult
     public func terminate(grace: Duration = .seconds(2)) async -> Termination {
-        if let t = poll() { return t }
+        // Already ended: what it left in its group (a proxy whose watchdog was killed alone) goes too.
+        if let t = poll() {
+            if ownsProcessGroup { killLeftovers() }
+            return t
+        }
         signal(SIGTERM)
         if let t = await wait(timeout: grace) {
             if ownsProcessGroup { killLeftovers() }

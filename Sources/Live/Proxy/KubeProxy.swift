@@ -123,10 +123,7 @@ public final class KubeProxy: @unchecked Sendable {
             defer { child = nil; dirPath = nil; serving = false }
             return (child, dirPath)
         }
-        if let c {
-            _ = await c.terminate(grace: .milliseconds(500))
-            c.signalGroup(SIGKILL)   // a proxy left in the group by a watchdog that was killed alone
-        }
+        if let c { _ = await c.terminate(grace: .milliseconds(500)) }   // its whole group, leftovers included
         lock.withLock { closeWatchdogStdinLocked() }
         if let dir { try? FileManager.default.removeItem(atPath: dir) }
     }
