@@ -195,7 +195,7 @@ public actor Prober {
         // Redis's or its node's); otherwise ask the API server now, so the next refresh knows
         // which of the two is silent (a hung control plane also stalls `kubectl exec`).
         if r.pending, let since = r.pendingSince, liveness.down == nil {
-            let silent = Int(t.timeIntervalSince(since).rounded(.down))
+            let silent = Int(t.timeIntervalSince(min(since, lastGood["redis"] ?? since)).rounded(.down))
             if let a = liveness.answeredAt, a > since {
                 input.redisSilentSeconds = silent
             } else if silent >= FindingRules.redisSilentSeconds - 1, useWatches {
@@ -205,7 +205,9 @@ public actor Prober {
             // A batch that waited out its time-out (one-shot status, check and runbooks wait
             // for it) while the pod was read in the same refresh: the same evidence as the
             // dashboard's silent session, so the same finding on every face.
-            input.redisSilentSeconds = Int(now().timeIntervalSince(t).rounded(.down))
+            // Silent since Redis last answered (the dashboard's next session starts afresh; the
+            // silence does not), else since this refresh began (one-shot).
+            input.redisSilentSeconds = Int(now().timeIntervalSince(lastGood["redis"] ?? t).rounded(.down))
         }
         var snap = SnapshotBuilder.build(input)
         if r.info != nil {
