@@ -20,7 +20,7 @@ leaves the queue in that shape through the library only (a Worker runs jobs to c
 failed, then delayed, prioritized and waiting jobs are added) and writes the library's
 getJobCounts to summary.json, for checking the tool's queue-depth figures against it.
 `--counts Q1,Q2` only reads the library's getJobCounts of existing queues (the sandbox's seeded
-ones, written by hand-made commands, read back by the library).
+ones, written by the same client's scripts/bullmq-app.py, read back by the library).
 
 Bounded: at most --jobs jobs, --max-seconds in all, then it stops by itself. Files in --out:
   added.log      "<job id> <ack ms>"        each add the client saw acknowledged
@@ -37,8 +37,10 @@ import os
 import sys
 import time
 
-from redis.asyncio.sentinel import Sentinel
 from bullmq import Queue, Worker
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bullmq_common  # noqa: E402
 
 
 def now_ms() -> int:
@@ -75,9 +77,7 @@ def parse_args():
     if bool(a.sentinel) == bool(a.redis):
         p.error("give --sentinel (one or more) or --redis")
     for s in a.sentinel + ([a.redis] if a.redis else []):
-        host, _, port = s.rpartition(":")
-        if not host or not port.isdigit():
-            p.error(f"{s}: expected HOST:PORT")
+        bullmq_common.check_address(p, s)
     if a.shape:
         try:
             a.shape = {k: max(0, min(int(v), 100_000)) for k, v in (f.split("=", 1) for f in a.shape.split(","))}
@@ -91,17 +91,7 @@ def parse_args():
 
 def connector(a):
     """A function returning a new client for BullMQ: the master Sentinel names, or --redis."""
-    # BullMQ reads replies as text (it builds its own client with decode_responses=True).
-    # socket_timeout above the worker's longest blocking wait (10 s) so BZPOPMIN is not cut short.
-    opts = {"decode_responses": True, "socket_timeout": 15, "socket_connect_timeout": 1}
-    if a.redis:
-        import redis.asyncio
-        host, _, port = a.redis.rpartition(":")
-        return lambda: redis.asyncio.Redis(host=host, port=int(port), password=os.environ.get("REDIS_PASSWORD") or None, **opts)
-    sentinel = Sentinel([(s.rpartition(":")[0], int(s.rpartition(":")[2])) for s in a.sentinel],
-                        sentinel_kwargs={"socket_timeout": 1, "socket_connect_timeout": 1},
-                        socket_timeout=15, socket_connect_timeout=1)
-    return lambda: sentinel.master_for(a.master_set, **opts)
+    return bullmq_common.connector(a.redis, a.sentinel, a.master_set)
 
 
 async def shape(a, connect, deadline):

@@ -205,7 +205,9 @@ struct DrillsA {
         try await DrillBox.with(["--memory-limit", "64Mi"]) { box in
             let seed = try await box.sandbox("seed", ["--preset", "demo"])
             try #require(seed.status == 0, "seed failed: \(seed)")
-            let workerName = "name=bull:\(Data("email".utf8).base64EncodedString()) "
+            // The sandbox's worker is the real client's Python port, which names its connections
+            // bull:<queue>:w:<worker name> (the Node library: bull:<base64 of the queue>).
+            let workerName = "name=bull:email:w:sandbox "
             try await box.eventually("the BullMQ workers' connections are open", timeout: 30) {
                 try await box.cli(["CLIENT", "LIST"]).contains(workerName)
             }

@@ -270,8 +270,8 @@ struct BullMQSentinelTests {
             }
             print("BULLMQ-DEPTHS realq (written by the library) status --json / getJobCounts: \(shown.joined(separator: ", "))")
 
-            // 2. The sandbox's own seed (hand-made commands) read back by the library: the same
-            // figures as the tool's. The workers stopped (queue-backlog) so only `wait` moves
+            // 2. The sandbox's own seed and traffic (the same client: scripts/bullmq-app.py) read
+            // back by the library: the same figures as the tool's. The workers stopped (queue-backlog) so only `wait` moves
             // (the producers keep adding): it must lie between the library's two reads.
             #expect(await sb.sandbox("seed", ["--preset", "demo"]).succeeded)
             #expect(await sb.sandbox("fault", ["queue-backlog"]).succeeded)

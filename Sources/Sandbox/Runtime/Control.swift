@@ -431,8 +431,23 @@ public struct SandboxControl: Sendable {
 
     // MARK: - seed
 
+    /// One command of the sandbox's BullMQ application (the real client), where it reaches
+    /// Redis; its output, or an error with its words.
+    func runApp(_ command: String, app: BullMQApp? = nil, queues: [String], extra: [String] = [],
+                timeout: Duration = .seconds(60), what: String) async throws -> CommandResult {
+        let app = try app ?? BullMQApp.locate()
+        guard let place = BullMQApp.placement(state: try store.read(), root: layout.root) else {
+            throw SandboxError("no pod reaches Redis (see `sandbox status`)")
+        }
+        let env = ProcessInfo.processInfo.environment.merging(place.environment) { $1 }
+        let r = await Runner().run(CommandSpec(app.argv(command, queues: queues, placement: place, extra: extra), environment: env, timeout: timeout))
+        guard r.succeeded else { throw SandboxError("the BullMQ client could not \(what) (\(r.termination)): \(r.stderrText.suffix(600))") }
+        return r
+    }
+
     public func seed(preset: Workload.Preset, keys: Int?) async throws {
         _ = try redisPod()
+        let app = try BullMQApp.locate()   // before anything is written
         let start = Date()
         var total = 0, errors = 0
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
@@ -442,12 +457,17 @@ public struct SandboxControl: Sendable {
             total += buf.commands
             errors += r.errors
         }
-        let queues: [String] = preset == .bullmq ? Workload.queues + ["thumbnails", "billing"] : Workload.queues
+        if errors > 0 { throw SandboxError("\(errors) commands failed while seeding (is Redis out of memory?)") }
+        // The queues: written by the real BullMQ client, jobs run to completed and failed by its
+        // Worker, as an application that has been running for a while leaves them.
+        let plan = Workload.queuePlan(preset: preset, keys: keys)
+        let r = try await runApp("seed", app: app, queues: plan.queues, extra: ["--jobs", String(plan.jobsPerQueue)] + (plan.large ? ["--large"] : []),
+                                 timeout: .seconds(900), what: "seed the queues")
         try store.update { s in
-            for q in queues where !s.runtime.queues.contains(q) { s.runtime.queues.append(q) }
+            for q in plan.queues where !s.runtime.queues.contains(q) { s.runtime.queues.append(q) }
         }
         let dbsize = (try? await redisCLI(["DBSIZE"]))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-        print("seeded preset \(preset.rawValue): \(total) commands, \(errors) errors, in \(String(format: "%.1f", Date().timeIntervalSince(start))) s; dbsize \(dbsize)")
-        if errors > 0 { throw SandboxError("\(errors) commands failed while seeding (is Redis out of memory?)") }
+        print("seeded preset \(preset.rawValue): \(total) commands, \(errors) errors (cache and session keys); queues \(plan.queues.joined(separator: ", ")) by the BullMQ client (\(plan.jobsPerQueue) jobs each), in \(String(format: "%.1f", Date().timeIntervalSince(start))) s; dbsize \(dbsize)")
+        if let counts = r.stdoutText.split(separator: "\n").last { print("BullMQ getJobCounts: \(counts)") }
     }
 }

@@ -8,7 +8,7 @@ nonisolated(unsafe) private var daemonStopRequested: sig_atomic_t = 0
 
 /// The sandbox's control plane and node in one process: kubelet, StatefulSet controller,
 /// node lifecycle controller, scheduler. A ~200 ms loop over the StateStore. It owns every
-/// process of the sandbox (pause processes, containers, probes, the BullMQ trickle).
+/// process of the sandbox (pause processes, containers, probes, the BullMQ application).
 public final class SandboxDaemon {
     let layout: SandboxLayout
     let store: StateStore
@@ -16,12 +16,14 @@ public final class SandboxDaemon {
     let runDir: String
     var pods: [String: PodRuntime] = [:]          // by pod uid
     var graveyard: [Child] = []                    // killed children still to reap
-    var trickle: (child: Child, started: Date)?
-    /// The BullMQ workers' connections: one `redis-cli` per queue, named as BullMQ names a
-    /// worker's connection (`CLIENT SETNAME bull:<base64 queue>`), open while the worker runs,
-    /// for the redis-server process they connected to.
-    var workers: (redisPid: Int32, clients: [(child: Child, pipes: Child.Pipes)])?
-    var lastTrickle = Date.distantPast
+    /// The application's BullMQ producer and worker (Application.swift), where they are located,
+    /// and when a role that failed may start again.
+    var appProducer: AppProcess?
+    var appWorker: AppProcess?
+    var appClient: BullMQApp?
+    var appRetry: [String: Date] = [:]
+    /// Workers asked to stop (SIGTERM), killed if still there at `killAt`.
+    var appStopping: [(child: Child, killAt: Date)] = []
     var lastHeartbeat = Date.distantPast
     var bootID = ClusterState.newUID()
     var logHandle: FileHandle?
@@ -88,8 +90,7 @@ public final class SandboxDaemon {
                 log("tick failed: \(error)")
                 if !store.exists || failures > 50 { break }
             }
-            runTrickle(now: now)
-            runWorkerConnections()
+            runApplication(now: now)
             graveyard.removeAll { $0.poll() != nil }
             try? await Task.sleep(for: .milliseconds(200))
         }
@@ -842,67 +843,13 @@ public final class SandboxDaemon {
         try? FileManager.default.removeItem(atPath: rt.readyFile)
     }
 
-    // MARK: - BullMQ trickle
-
-    func runTrickle(now: Date) {
-        if let t = trickle {
-            if t.child.poll() != nil { trickle = nil }
-            else if now.timeIntervalSince(t.started) > 5 { t.child.signal(SIGKILL); graveyard.append(t.child); trickle = nil }
-            return
-        }
-        guard let state = try? store.read() else { return }
-        guard !state.node.kubeletStopped, !state.runtime.faults.trickleDisabled, !state.runtime.queues.isEmpty,
-              now.timeIntervalSince(lastTrickle) >= Double(state.runtime.timings.trickleSeconds) else { return }
-        guard let pod = state.pods.first(where: { $0.name == "\(state.statefulSet.name)-0" && $0.deletionTimestamp == nil }),
-              pod.containerStatuses.first(where: { $0.name == "redis" })?.ready == true,
-              let argv = PodExec.argv(state: state, pod: pod, command: Workload.trickleCommand(now: now, workerStopped: state.runtime.faults.workerStopped || state.runtime.faults.workerHung == true, queues: state.runtime.queues))
-        else { return }
-        lastTrickle = now
-        let env = ProcessInfo.processInfo.environment.merging(PodExec.redisEnvironment(pod, root: layout.root)) { $1 }
-        if let child = try? Child.spawn(argv, environment: env, newProcessGroup: true) { trickle = (child, now) }
-    }
-
-    /// Keeps the workers' named connections open while the worker runs (not stopped by
-    /// queue-backlog; a hung worker keeps them), and opens them again after Redis restarts.
-    func runWorkerConnections() {
-        guard let state = try? store.read() else { return }
-        let pod = state.pods.first(where: { $0.name == "\(state.statefulSet.name)-0" && $0.deletionTimestamp == nil })
-        let redis = pod?.containerStatuses.first(where: { $0.name == "redis" })
-        // Open connections survive the pod losing readiness (as a worker's TCP connection does);
-        // they end with the worker (stopped) or the redis-server process they connected to.
-        let running = !state.runtime.faults.workerStopped && !state.runtime.faults.trickleDisabled && !state.runtime.queues.isEmpty
-            && (redis?.pid ?? 0) > 0
-        if let w = workers, !running || w.redisPid != redis?.pid || w.clients.contains(where: { $0.child.poll() != nil }) {
-            stopWorkerConnections()
-        }
-        guard running, workers == nil, !state.node.kubeletStopped, redis?.ready == true, let pod, let redis else { return }
-        let env = ProcessInfo.processInfo.environment.merging(PodExec.redisEnvironment(pod, root: layout.root)) { $1 }
-        var clients: [(child: Child, pipes: Child.Pipes)] = []
-        for q in state.runtime.queues {
-            guard let argv = PodExec.argv(state: state, pod: pod, command: ["redis-cli"]),
-                  let c = try? Child.spawnPiped(argv, environment: env, stdin: true) else { continue }
-            let line = "CLIENT SETNAME bull:\(Data(q.utf8).base64EncodedString())\n"
-            if let fd = c.pipes.stdin { _ = line.withCString { write(fd, $0, strlen($0)) } }
-            clients.append(c)
-        }
-        workers = (redis.pid, clients)
-    }
-
-    func stopWorkerConnections() {
-        guard let w = workers else { return }
-        for c in w.clients {
-            c.child.signal(SIGKILL)
-            graveyard.append(c.child)
-            if let fd = c.pipes.stdin { close(fd) }
-            close(c.pipes.stdout); close(c.pipes.stderr)
-        }
-        workers = nil
-    }
-
     // MARK: - Shutdown
 
     func shutdownAll() async {
-        stopWorkerConnections()
+        stopApp(&appProducer)
+        stopApp(&appWorker)
+        for s in appStopping { s.child.signal(SIGKILL); graveyard.append(s.child) }
+        appStopping.removeAll()
         for (_, rt) in pods {
             for (_, c) in rt.containers {
                 c.child?.signal(SIGCONT)
@@ -916,7 +863,6 @@ public final class SandboxDaemon {
             try? await Task.sleep(for: .milliseconds(50))
         }
         for (_, rt) in pods { retire(rt) }
-        if let t = trickle { t.child.signal(SIGKILL); graveyard.append(t.child) }
         let reapBy = Date().addingTimeInterval(5)
         while !graveyard.isEmpty && Date() < reapBy {
             graveyard.removeAll { $0.poll() != nil }

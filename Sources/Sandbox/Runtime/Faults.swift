@@ -106,11 +106,10 @@ extension SandboxControl {
             print("BullMQ worker stopped: producers go on, jobs pile up in wait")
         case .queuePaused:
             let q = try firstQueue()
-            // pause-7.lua (BullMQ v5.x/v6), 'paused' branch, with the event it emits.
-            let out = try await redisCLI(["EVAL", "redis.call('HSET', KEYS[1], 'paused', 1) redis.call('DEL', KEYS[2]) redis.call('XADD', KEYS[3], '*', 'event', 'paused') return 1",
-                                          "3", "bull:\(q):meta", "bull:\(q):marker", "bull:\(q):events"])
-            guard out.contains("1") else { throw SandboxError("pausing \(q) failed: \(out)") }
-            print("queue \(q) paused (HSET bull:\(q):meta paused 1, marker deleted): workers take no job from it")
+            // Queue.pause() of the real client (its pause script: meta paused=1, the marker
+            // deleted, a `paused` event).
+            _ = try await runApp("pause", queues: [q], what: "pause \(q)")
+            print("queue \(q) paused by the BullMQ client (Queue.pause(): bull:\(q):meta paused=1): workers take no job from it")
         case .queueRateLimited:
             let q = try firstQueue()
             let secs = max(1, duration ?? 600)
