@@ -201,6 +201,10 @@ struct BullMQSentinelTests {
             return
         }
         try await withTestSandbox(["--topology", "sentinel"]) { sb in
+            // The sandbox's own application (scripts/bullmq-app.py: seed, producer, worker) is the
+            // same client, through the same Sentinels: it must follow the master across both.
+            let seed = await sb.sandbox("seed", ["--preset", "demo"], timeout: .seconds(120))
+            #expect(seed.succeeded && seed.stdoutText.contains("by the BullMQ client"), "seed: \(seed.stdoutText) \(seed.stderrText)")
             // 1. master-kill: redis-server of the master SIGKILLed, its restart held 10 s.
             _ = try await Self.drill(sb, name: "kill", jobs: 400, before: 100) {
                 await sb.sandbox("fault", ["master-kill"])
@@ -210,6 +214,20 @@ struct BullMQSentinelTests {
             _ = try await Self.drill(sb, name: "failover", jobs: 600, before: 100) {
                 await sb.kubectl(["exec", "redis-0", "-c", "sentinel", "--", "redis-cli", "-p", "26379", "SENTINEL", "FAILOVER", "mymaster"], timeout: .seconds(10))
             }
+            // 3. The sandbox's producer and worker found the new master by themselves: on it, the
+            // email queue's job ids grow and jobs complete.
+            let master = try #require(await Self.settled(sb, within: 40), "no settled master after the drills")
+            func read(_ args: [String]) async -> Int {
+                Int((await sb.process.redisCLI(args, pod: master.pod, timeout: .seconds(10))).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            }
+            let id0 = await read(["GET", "bull:email:id"]), done0 = await read(["ZCARD", "bull:email:completed"])
+            var id1 = id0, done1 = done0
+            let moving = await SandboxProcess.eventually(30, every: .seconds(1)) {
+                id1 = await read(["GET", "bull:email:id"]); done1 = await read(["ZCARD", "bull:email:completed"])
+                return id1 > id0 && done1 > done0
+            }
+            #expect(id0 > 0 && moving, "the sandbox's application on \(master.pod) after both failovers: job id \(id0) -> \(id1), completed \(done0) -> \(done1)")
+            print("BULLMQ-SENTINEL sandbox application on \(master.pod) after both failovers: job id \(id0) -> \(id1), completed \(done0) -> \(done1)")
         }
     }
 
