@@ -213,8 +213,13 @@ bench_sum() { awk '{ s += $NF } END { print s + 0 }'; }
 # Resident memory (KB) of a process and all its live descendants.
 bench_tree_rss_kb() { bench_tree "$1" rss; }
 
-# Issue 16's "full screen": the pod panel shows Running and the memory gauge has a value.
-bench_full_screen() { grep -q "Running" <<<"$1" && grep -Eq "used/max.*[0-9]" <<<"$1"; }
+# Issue 16's "full screen": every panel holds real data: the pod (Running) and its node (Ready),
+# Redis memory (the gauge has a value), AOF, the exporter (up, from its scrape) and the BullMQ
+# panel listing a real queue (the demo seed's `email` with its counts).
+bench_full_screen() {
+    grep -q "Running" <<<"$1" && grep -Eq "node [^ ]+ +Ready" <<<"$1" && grep -Eq "used/max.*[0-9]" <<<"$1" &&
+        grep -q "AOF on" <<<"$1" && grep -q "exporter sidecar present and up" <<<"$1" && grep -Eq "│ email +[0-9]" <<<"$1"
+}
 
 # Polls tmux session $1 every ~20 ms (up to $2 s, default 30) until bench_full_screen; prints
 # the seconds from $APP_START, or returns 1 (the last screen in $BENCH_LAST_SCREEN).
