@@ -37,8 +37,8 @@ public enum BatchScript {
     /// the pattern of the key's raw bytes with literal parts left raw; `KeyDisplay.render` of it
     /// is `KeyPattern.pattern(k)` (rendering maps bytes and UTF-8 sequences one by one and the
     /// placeholders are ASCII, so rendering the whole equals rendering each literal part).
-    /// Keys whose digits, all read as `0`, give a pattern without a digit (and no 10-digit run,
-    /// where `{ts}` looks at the digit's value) share it: it is computed once per such shape.
+    /// Keys whose digits, read as `0`, give a pattern without a digit (and no 10-digit run, where
+    /// `{ts}` looks at the digit's value) share it: it is computed once per such shape and batch.
     public static let patternLua = #"""
 local find, sub, byte, gsub, match = string.find, string.sub, string.byte, string.gsub, string.match
 local SEPSET = ':/%.%-_|#,=@{} '
@@ -47,7 +47,7 @@ local HX = '[0-9a-fA-F]'
 local UUID = '^' .. string.rep(HX, 8) .. '%-' .. string.rep(HX, 4) .. '%-' .. string.rep(HX, 4) .. '%-' .. string.rep(HX, 4) .. '%-' .. string.rep(HX, 12)
 local TOK16 = string.rep('[A-Za-z0-9+=_%-]', 16)
 local DATE = '[0-9][0-9][0-9][0-9]%-[0-9][0-9]%-[0-9][0-9]'
-local segmemo, shapememo = {}, {}
+local segmemo, shapememo, shapememo2 = {}, {}, {}
 local function classify(seg)
   local n = #seg
   if find(seg, '^[0-9]+$') then
@@ -146,14 +146,27 @@ local function rawpattern(k)
   end
   return table.concat(out)
 end
-local function pattern(k)
-  local shape = gsub(k, '%d', '0')
-  local p = shapememo[shape]
-  if p then return p end
+local function zeros(d) return string.rep('0', #d) end
+-- A shape is the key with some digits read as `0`: every rule but `{ts}` looks only at whether a
+-- byte is a digit, so keys of one shape fold the same way; when the shape's pattern shows no `0`
+-- (no digit stayed literal) and no 10 digits in a row (`{ts}` reads the first one), it is every
+-- such key's pattern. First every digit; else (a literal digit: `v1`) the runs after a non-letter.
+local function shaped(memo, shape, longrun)
+  local p = memo[shape]
   if p == nil then
     p = rawpattern(shape)
-    if not find(p, '0', 1, true) and not find(shape, '0000000000', 1, true) then shapememo[shape] = p; return p end
-    shapememo[shape] = false
+    if find(p, '0', 1, true) or find(shape, longrun) then p = false end
+    memo[shape] = p
+  end
+  return p
+end
+local function pattern(k)
+  local p = shaped(shapememo, (gsub(k, '%d', '0')), '0000000000')
+  if p then return p end
+  local shape = gsub(k, '%f[%w]%d+', zeros)
+  if shape ~= k then
+    p = shaped(shapememo2, shape, '%d%d%d%d%d%d%d%d%d%d')
+    if p then return p end
   end
   return rawpattern(k)
 end

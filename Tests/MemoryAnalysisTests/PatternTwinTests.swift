@@ -148,6 +148,13 @@ struct PatternTwinTests {
             Array("deadbeefdeadbeef".utf8), Array("deadbeef".utf8), Array("dead1234".utf8), [0x00], [0x00, 0x31, 0x32, 0x33], [0xc3, 0xa9, 0x31],
             Array("a0000000000b".utf8), Array("x:0000000000".utf8), Array("x:1000000000".utf8),
         ]
+        // Families (one template, the numbers varying) in one batch: the Lua side's shape memos
+        // (digits read as `0`) are hit, including where a literal digit (`v1`) or a `{ts}`-long
+        // run (whose first digit decides) must keep keys of one shape apart.
+        let templates = ["cache:api:/v1/products?page=#", "cache:api:/v2/products?page=#", "v1:#", "a0:#:x", "user#:v3", "ab1:#.#",
+                         "e:#", "e:#:q1", "x#y:#", "#-#-#", "q:#T#", "k:0#", "tok:#abcdefghijKLMNOP"]
+        let numbers = ["1", "7", "42", "123", "1234567", "100007", "1700000000", "2700000000", "1700000000000", "9700000000000", "12345678901", "0000000000"]
+        for t in templates { for n in numbers { keys.append(Array(t.replacingOccurrences(of: "#", with: n).utf8)) } }
         for _ in 0..<6_000 { keys.append(gen.key()) }
         try await withRedis { server in
             let session = server.session(timeout: .seconds(30))
