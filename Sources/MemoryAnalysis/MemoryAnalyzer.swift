@@ -26,12 +26,14 @@ public struct MemoryAnalysisOptions: Sendable {
     public var maxPause: Duration = .seconds(2)
     /// Cap on distinct patterns kept in memory (the rest go to one overflow row).
     public var maxPatterns: Int = 10_000
-    /// Independent SCAN cursors walked side by side, one batch of each per round trip (1, 2 or 4):
-    /// the cursor's low bits are its reversed bucket index's high bits, so cursor `rev(p)` starts
-    /// the p-th quarter of the table and leaves it when those bits change. Redis's smallest table
-    /// has 4 buckets, so 4 quarters never overlap. Used only on a standalone Redis (a cluster
-    /// node's cursor carries its slot in the low bits; other servers' cursors may differ).
-    public var scanPartitions: Int = 4
+    /// Independent SCAN cursors walked side by side, one batch of each per round trip (1, 2, 4 or
+    /// 8): the cursor's low bits are its reversed bucket index's high bits, so cursor `rev(p)`
+    /// starts the p-th part of the table and leaves it when those bits change. Redis's smallest
+    /// table has 4 buckets, so up to 4 parts never overlap; 8 only with 1,024 keys or more at the
+    /// start (the table would have to shrink below 8 buckets, i.e. lose nearly every key, for two
+    /// parts to meet). Used only on a standalone Redis (a cluster node's cursor carries its slot in
+    /// the low bits; other servers' cursors may differ).
+    public var scanPartitions: Int = 8
 
     public init(scanCount: Int = 500, top: Int = 20, sampleFraction: Double = 1, bullPrefix: String = "bull") {
         self.scanCount = scanCount
@@ -146,9 +148,14 @@ public struct MemoryAnalyzer: Sendable {
             // One cursor per partition (see `scanPartitions`): partition p starts at cursor rev(p)
             // and is done when a returned cursor is 0 or its low bits are no longer rev(p).
             let standalone = fields["cluster_enabled"] == "0" && fields["valkey_version"] == nil && fields["dragonfly_version"] == nil
-            let parts = standalone ? [1, 2, 4].last { $0 <= max(1, options.scanPartitions) }! : 1
-            // In the order a single SCAN visits them: each part's edge is the next part's first cursor.
-            let homes: [UInt64] = parts == 4 ? [0, 2, 1, 3] : parts == 2 ? [0, 1] : [0]
+            let allowed = (server.dbSize ?? 0) >= 1024 ? [1, 2, 4, 8] : [1, 2, 4]
+            let parts = standalone ? allowed.last { $0 <= max(1, options.scanPartitions) }! : 1
+            // In the order a single SCAN visits them (rev(0), rev(1), ...): each part's edge is the
+            // next part's first cursor.
+            let bits = parts.trailingZeroBitCount
+            let homes: [UInt64] = (0..<parts).map { p in
+                (0..<bits).reduce(UInt64(0)) { acc, i in acc | (UInt64(p >> i & 1) << (bits - 1 - i)) }
+            }
             struct Part { var cursor: String; var home: UInt64; var edge: String; var count: Int; var done = false }
             var scans = homes.indices.map { i in
                 Part(cursor: String(homes[i]), home: homes[i], edge: i + 1 < homes.count ? String(homes[i + 1]) : "0", count: min(maxCount, 200))
