@@ -241,4 +241,65 @@ struct SplitBrainDrillTests {
             print("split-brain + migrate-to-sentinel drills: \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
         }
     }
+
+    /// A Sentinel left with a stale master address (`fault stale-sentinel-config redis-2`: it
+    /// restarts on a config naming an address no pod has). The dashboard's sentinel-disagree
+    /// names split-brain; with one master there is nothing to demote, and the runbook points the
+    /// stale Sentinel at the master the other two name (SENTINEL REMOVE + MONITOR with their
+    /// settings): "no" by default, yes when asked.
+    @Test(.timeLimit(.minutes(6)))
+    func staleSentinelIsPointedAtTheTrueMaster() async throws {
+        try await DrillBox.with(["--topology", "sentinel"]) { box in
+            let pods = Pods(box: box)
+            let started = Date()
+            try await box.eventually("one master, the Sentinels agree", timeout: 60) {
+                let a = try await pods.sentinelAddrs()
+                return try await pods.masters() == ["redis-0"] && Set(a).count == 1 && !a[0].isEmpty
+            }
+            let masterIP = try await pods.ip("redis-0")
+            try await box.fault("stale-sentinel-config", ["redis-2"])
+            var stale = ""
+            try await box.eventually("the Sentinel of redis-2 names another address", timeout: 30) {
+                let a = try await pods.sentinelAddrs()
+                stale = a[2]
+                return a[0] == masterIP && a[1] == masterIP && !a[2].isEmpty && a[2] != masterIP
+            }
+            let f = try await box.waitFinding(runbook: "split-brain", timeout: 60)
+            #expect(f.contains { $0.id == "sentinel-disagree" }, "\(f)")
+
+            // "no": --yes takes the question's default.
+            let (n, vn) = try await run(box, "split-brain", "stale Sentinel: --yes (default no)", ["--yes"])
+            #expect(n.status == 3 && vn.hasPrefix("stopped"), "\(n.output.suffix(2500))")
+            #expect(n.output.contains("Only redis-0 (\(masterIP)) answers role:master"), "\(n.output.suffix(3000))")
+            #expect(n.output.contains("The Sentinel of redis-2 names \(stale), the other two \(masterIP)"), "\(n.output.suffix(3000))")
+            #expect(!n.output.contains("$ kubectl -n default exec redis-2 -c sentinel -- redis-cli -p 26379 SENTINEL REMOVE"), "a declined repoint ran a command")
+            #expect(try await pods.sentinelAddrs() == [masterIP, masterIP, stale], "a declined repoint changed a Sentinel")
+            let counted = try captures(box)
+            #expect(counted["stale_pod"] == "redis-2" && counted["healthy_pod"] == "redis-0" && counted["quorum"] == "2", "\(counted)")
+
+            // yes: the Sentinel monitors the true master with the others' settings and rejoins them.
+            let (y, vy) = try await run(box, "split-brain", "stale Sentinel: yes (repointed)", ["--yes", "--answer", "repoint-ask=yes"])
+            #expect(y.status == 0 && vy.hasPrefix("finished"), "\(y.output.suffix(3000))")
+            #expect(y.output.contains("$ kubectl -n default exec redis-2 -c sentinel -- redis-cli -p 26379 SENTINEL MONITOR mymaster \(masterIP) 6379 2"), "\(y.output.suffix(3000))")
+            #expect(try await pods.sentinelAddrs() == [masterIP, masterIP, masterIP])
+            let m = try await pods.cli("redis-2", ["-p", "26379", "SENTINEL", "master", "mymaster"], container: "sentinel").split(separator: "\n").map(String.init)
+            func field(_ k: String) -> String? { m.firstIndex(of: k).flatMap { $0 + 1 < m.count ? m[$0 + 1] : nil } }
+            #expect(field("down-after-milliseconds") == "3000" && field("failover-timeout") == "10000" && field("quorum") == "2", "\(m)")
+            #expect(try await pods.cli("redis-2", ["-p", "26379", "SENTINEL", "CKQUORUM", "mymaster"], container: "sentinel").hasPrefix("OK 3 usable Sentinels"))
+            try await box.waitFinding(runbook: "split-brain", absent: true, timeout: 30)
+
+            // The same with redis-0's Sentinel stale: the settings come from redis-1's.
+            try await box.fault("stale-sentinel-config", ["redis-0"])
+            try await box.eventually("the Sentinel of redis-0 names another address", timeout: 30) {
+                let a = try await pods.sentinelAddrs()
+                return a[1] == masterIP && a[2] == masterIP && !a[0].isEmpty && a[0] != masterIP
+            }
+            let (y0, vy0) = try await run(box, "split-brain", "stale Sentinel of redis-0: yes", ["--yes", "--answer", "repoint-ask=yes"])
+            #expect(y0.status == 0 && vy0.hasPrefix("finished"), "\(y0.output.suffix(3000))")
+            let c0 = try captures(box)
+            #expect(c0["stale_pod"] == "redis-0" && c0["healthy_pod"] == "redis-1", "\(c0)")
+            #expect(try await pods.sentinelAddrs() == [masterIP, masterIP, masterIP])
+            print("stale-Sentinel drill: \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
+        }
+    }
 }
