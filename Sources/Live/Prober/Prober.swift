@@ -83,6 +83,12 @@ public actor Prober {
     var previousSnapshot: Snapshot?
     /// The dashboard's one `kubectl proxy` (see APIReads.swift); nil in one-shot mode.
     var proxy: KubeProxy?
+    /// `redis-runbook-exec-relay`, through which the dashboard's Redis session runs on that proxy
+    /// (RedisSession.swift); nil: a `kubectl exec -i` session.
+    public var execRelay: String? = KubeProxy.installedExecRelay
+
+    /// Another relay binary (nil: `kubectl exec -i` sessions), for sessions started from now on.
+    public func setExecRelay(_ path: String?) { execRelay = path }
 
     public init(target: LiveTarget, runner: Runner, useWatches: Bool = true) {
         self.target = target
