@@ -43,11 +43,12 @@ struct LeftoverProcessTests {
         }
         try tmux.launchApp(["--kubectl", k, "--refresh", "1"])
         _ = try tmux.appPid()
-        // The first refresh's calls are running and well inside their timeout (12 s).
-        _ = await Procs.eventually(5) { Procs.pids(in: pids).count >= 2 }
+        // The first refresh's calls are running and well inside their timeout (12 s): the proxy
+        // (the Redis session waits for it to serve, to run through it: no kubectl of its own).
+        _ = await Procs.eventually(5) { Procs.pids(in: pids).count >= 1 }
         try await Task.sleep(for: .milliseconds(500))
         let started = Procs.pids(in: pids)
-        #expect(started.count >= 2, "the hung kubectl calls did not start: \(started)")
+        #expect(started.count >= 1, "the hung kubectl calls did not start: \(started)")
         let t0 = Date()
         try tmux.type("q")
         let (status, _) = try tmux.waitForExit()

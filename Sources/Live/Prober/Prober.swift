@@ -89,6 +89,8 @@ public actor Prober {
 
     /// Another relay binary (nil: `kubectl exec -i` sessions), for sessions started from now on.
     public func setExecRelay(_ path: String?) { execRelay = path }
+    /// `shutdown` was called: a probe that was waiting (for the proxy) starts no session after it.
+    var stopped = false
 
     public init(target: LiveTarget, runner: Runner, useWatches: Bool = true) {
         self.target = target
@@ -102,6 +104,7 @@ public actor Prober {
     }
 
     public func shutdown() async {
+        stopped = true
         cluster.stopWatches()
         await proxy?.stop()
         proxy = nil

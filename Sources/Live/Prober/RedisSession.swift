@@ -167,6 +167,12 @@ extension Prober {
             return RedisResult(error: down.message, errorKind: down.kind)
         }
         let s = await redisSession()
+        if stopped {
+            // Shut down while the session waited for the proxy: nothing may start after the quit.
+            if redisState.session === s { redisState.session = nil }
+            await s.close()
+            return RedisResult(error: "stopped")
+        }
         // Default INFO (Errorstats included since Redis 6.2): what the snapshot reads, at about
         // half the bytes of INFO all (no Commandstats or Latencystats, ~60 lines per refresh).
         var lines = ["PING", "INFO"]
