@@ -14,7 +14,10 @@
 #
 # Environment: RUNS (default 5), KEYS (default 1000000), RATIO_GOAL, SCRATCH (swift scratch path,
 # default .build-bench), BIN or BENCH_BIN (a prebuilt release redis-runbook: skips the build),
-# BENCH_SANDBOX_DIR (default: a fresh temp dir, removed afterwards), KEEP_SANDBOX=1.
+# BENCH_SANDBOX_DIR (default: a fresh temp dir, removed afterwards), KEEP_SANDBOX=1,
+# MEMORY_ARGS (extra arguments to `redis-runbook memory`, e.g. `--sample 0.25`),
+# SAVE_JSON (a path: the last run's `--json` report is copied there, e.g. to compare a sampled
+# run's estimates with an exact run's counts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,7 +91,7 @@ for i in $(seq 1 "$RUNS"); do
     read -r mk_wall mk_rss <"$WORK/t"
     # /usr/bin/time's %M is the largest RSS of the process and every child it reaped, i.e. of its
     # kubectl (about 46 MB) when that is larger: the tool's own peak (VmHWM) is polled instead.
-    /usr/bin/time -f "%e %M" -o "$WORK/t" "$BIN" memory --kubectl "$K" --json >"$WORK/ours.json" 2>"$WORK/ours.err" &
+    /usr/bin/time -f "%e %M" -o "$WORK/t" "$BIN" memory --kubectl "$K" --json ${MEMORY_ARGS:-} >"$WORK/ours.json" 2>"$WORK/ours.err" &
     tpid=$!; our_rss=0
     while kill -0 "$tpid" 2>/dev/null; do
         p=$(pgrep -P "$tpid" | head -1 || true)
@@ -111,6 +114,7 @@ for i in $(seq 1 "$RUNS"); do
         "$i" "$mk_wall" "$our_wall" "$keys" "$bat" "$our_rss" "$tree_rss" "$mk_rss" "$mlat" "$lat" "$mscr" "$scr" "$pau"
 done
 
+[ -n "${SAVE_JSON:-}" ] && cp "$WORK/ours.json" "$SAVE_JSON"
 mk_med=$(median <"$WORK/memkeys.txt")
 our_med=$(median <"$WORK/ours.txt")
 rss_max=$(sort -n "$WORK/rss.txt" | tail -1)
@@ -148,5 +152,5 @@ awk -v r="$ratio" -v g="$RATIO_GOAL" 'BEGIN { exit !(r <= g) }' || { echo "GOAL 
 [ "$rss_max" -lt "$RSS_LIMIT_KB" ] || { echo "GOAL MISSED: peak RSS ${rss_max} KB >= 50 MB"; fail=1; }
 [ "$slow" -eq 0 ] || { echo "GOAL MISSED: ${slow} analysis commands in SLOWLOG"; rcli SLOWLOG GET 10; fail=1; }
 [ "$fail" = 0 ] && echo "all goals met"
-bench_result "6 memory analysis of $have keys: baseline (redis-cli --memkeys via kubectl exec) ${mk_med}s $(bench_stats "$WORK/memkeys.txt"), ours ${our_med}s $(bench_stats "$WORK/ours.txt"), ratio $ratio, peak RSS $((rss_max / 1024)) MB, SLOWLOG: $slow analysis commands over 10 ms, slowest ${slow_max_ms} ms, goal <= $RATIO_GOAL, RSS < 50 MB, none over 10 ms: $([ "$fail" = 0 ] && echo PASS || echo FAIL)"
+bench_result "6 memory analysis of $have keys${MEMORY_ARGS:+ (memory $MEMORY_ARGS)}: baseline (redis-cli --memkeys via kubectl exec) ${mk_med}s $(bench_stats "$WORK/memkeys.txt"), ours ${our_med}s $(bench_stats "$WORK/ours.txt"), ratio $ratio, peak RSS $((rss_max / 1024)) MB, SLOWLOG: $slow analysis commands over 10 ms, slowest ${slow_max_ms} ms, goal <= $RATIO_GOAL, RSS < 50 MB, none over 10 ms: $([ "$fail" = 0 ] && echo PASS || echo FAIL)"
 exit "$fail"

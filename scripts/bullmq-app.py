@@ -72,6 +72,7 @@ def parse_args():
     p.add_argument("--jobs", type=int, default=300, help="seed: jobs per queue (at most 1,000,000)")
     p.add_argument("--large", action="store_true", help="seed: a backlog (completed and failed capped as the job options keep)")
     p.add_argument("--interval", type=float, default=1.0, help="producer: seconds between rounds")
+    p.add_argument("--sandbox", metavar="DIR", help="the sandbox this process belongs to (named so that `sandbox down` finds it)")
     a = p.parse_args()
     a.queues = [q for q in a.queues.split(",") if q]
     if not a.queues:

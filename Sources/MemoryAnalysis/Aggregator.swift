@@ -29,15 +29,22 @@ struct Aggregator {
         self.prefixColon = bullPrefix.isEmpty ? [] : Array(bullPrefix.utf8) + [0x3A]
     }
 
+    /// One key: its group of one, and a candidate for the top list.
     mutating func add(_ k: SizedKey) {
-        keysSized += 1
-        sizedBytes += k.bytes
-        let bull = BullMQLayout.classify(k.key, code: k.bull, prefixColon: prefixColon)
-        let pattern = bull.map { BullMQLayout.pattern(prefixColon: prefixColon, $0, key: k.key) } ?? KeyPattern.pattern(k.key)
-        let ti = KeyType.allCases.firstIndex(of: k.type)!
+        add(KeyGroup(key: k.key, type: k.type, hasTTL: k.hasTTL, bull: k.bull, count: 1, bytes: k.bytes))
+        offerTop(k)
+    }
+
+    /// A group of keys from a batch (every key of it has the pattern of its first key).
+    mutating func add(_ g: KeyGroup) {
+        keysSized += g.count
+        sizedBytes += g.bytes
+        let bull = BullMQLayout.classify(g.key, code: g.bull, prefixColon: prefixColon)
+        let pattern = bull.map { BullMQLayout.pattern(prefixColon: prefixColon, $0, key: g.key) } ?? KeyPattern.pattern(g.key)
+        let ti = KeyType.allCases.firstIndex(of: g.type)!
         func count(_ st: inout PatternStat) {
-            st.keys += 1; st.bytes += k.bytes; st.byType[ti] += 1
-            if k.hasTTL { st.withTTL += 1 }
+            st.keys += g.count; st.bytes += g.bytes; st.byType[ti] += g.count
+            if g.hasTTL { st.withTTL += g.count }
         }
         if patterns.count < maxPatterns || patterns[pattern] != nil {
             count(&patterns[pattern, default: PatternStat()])  // one hash lookup, updated in place
@@ -45,30 +52,37 @@ struct Aggregator {
             overflowed = true
             count(&overflow)
         }
+        if let bull {
+            if queues[bull.queue] == nil, queues.count >= maxQueues { return }
+            var q = queues[bull.queue, default: QueueStat()]
+            q.keys += g.count; q.bytes += g.bytes
+            switch bull.role {
+            case .structure(let name):
+                q.states[name, default: StateStat()].structureKeys += g.count
+                q.states[name]!.structureBytes += g.bytes
+            case .job(let state):
+                q.states[state, default: StateStat()].jobs += g.count
+                q.states[state]!.jobKeys += g.count
+                q.states[state]!.jobBytes += g.bytes
+            case .jobAux(let state, _):
+                q.states[state, default: StateStat()].jobKeys += g.count
+                q.states[state]!.jobBytes += g.bytes
+            }
+            queues[bull.queue] = q
+        }
+    }
+
+    /// A key for the top list: kept when it is bigger than the smallest kept (ties: the first seen stays).
+    mutating func offerTop(_ k: SizedKey) {
         if topN > 0, top.count < topN || k.bytes > top[top.count - 1].bytes {
             let at = top.firstIndex { $0.bytes < k.bytes } ?? top.count
             top.insert(k, at: at)
             if top.count > topN { top.removeLast() }
         }
-        if let bull {
-            if queues[bull.queue] == nil, queues.count >= maxQueues { return }
-            var q = queues[bull.queue, default: QueueStat()]
-            q.keys += 1; q.bytes += k.bytes
-            switch bull.role {
-            case .structure(let name):
-                q.states[name, default: StateStat()].structureKeys += 1
-                q.states[name]!.structureBytes += k.bytes
-            case .job(let state):
-                q.states[state, default: StateStat()].jobs += 1
-                q.states[state]!.jobKeys += 1
-                q.states[state]!.jobBytes += k.bytes
-            case .jobAux(let state, _):
-                q.states[state, default: StateStat()].jobKeys += 1
-                q.states[state]!.jobBytes += k.bytes
-            }
-            queues[bull.queue] = q
-        }
     }
+
+    /// The size a key must exceed to enter the top list (-1: any key; the list is not full).
+    var topMin: Int { topN == 0 || top.count < topN ? -1 : top[top.count - 1].bytes }
 
     /// Builds the report rows; `scale` multiplies counts and bytes (sampling).
     func rows(scale: Double, patternLimit: Int) -> (patterns: [MemoryReport.PatternRow], other: MemoryReport.OtherPatterns,

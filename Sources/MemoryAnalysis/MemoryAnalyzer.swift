@@ -26,6 +26,14 @@ public struct MemoryAnalysisOptions: Sendable {
     public var maxPause: Duration = .seconds(2)
     /// Cap on distinct patterns kept in memory (the rest go to one overflow row).
     public var maxPatterns: Int = 10_000
+    /// Independent SCAN cursors walked side by side, one batch of each per round trip (1, 2, 4 or
+    /// 8): the cursor's low bits are its reversed bucket index's high bits, so cursor `rev(p)`
+    /// starts the p-th part of the table and leaves it when those bits change. Redis's smallest
+    /// table has 4 buckets, so up to 4 parts never overlap; 8 only with 1,024 keys or more at the
+    /// start (the table would have to shrink below 8 buckets, i.e. lose nearly every key, for two
+    /// parts to meet). Used only on a standalone Redis (a cluster node's cursor carries its slot in
+    /// the low bits; other servers' cursors may differ).
+    public var scanPartitions: Int = 8
 
     public init(scanCount: Int = 500, top: Int = 20, sampleFraction: Double = 1, bullPrefix: String = "bull") {
         self.scanCount = scanCount
@@ -90,7 +98,7 @@ public struct MemoryAnalyzer: Sendable {
         var scriptTimes: [Int] = []
         var maxLatency: Duration = .zero, baseline: Duration?
         var maxScriptMicros = 0
-        var count = min(maxCount, 200)
+        var lastCount = min(maxCount, 200)
         var slowInARow = 0
         var command = "EVALSHA_RO"
 
@@ -99,9 +107,12 @@ public struct MemoryAnalyzer: Sendable {
             return min(complete ? 1 : 0.99, Double(keysScanned) / Double(n))
         }
         func send(_ line: String) async throws -> String {
+            try await sendLines([line]).first ?? ""
+        }
+        func sendLines(_ lines: [String]) async throws -> [String] {
             if Task.isCancelled { throw Stop.reason("cancelled") }
             do {
-                return try await channel.send([line]).first ?? ""
+                return try await channel.send(lines)
             } catch is CancellationError {
                 throw Stop.reason("cancelled")
             } catch {
@@ -132,22 +143,45 @@ public struct MemoryAnalyzer: Sendable {
             let threshold = BatchScript.threshold(forFraction: fraction)
             let prefix = options.bullPrefix.isEmpty ? "" : options.bullPrefix + ":"
             var script = sha.flagged ? BatchScript.flagged : BatchScript.plain
-            var cursor = "0"
             var retries = 0
             var noscripts = 0
+            // One cursor per partition (see `scanPartitions`): partition p starts at cursor rev(p)
+            // and is done when a returned cursor is 0 or its low bits are no longer rev(p).
+            let standalone = fields["cluster_enabled"] == "0" && fields["valkey_version"] == nil && fields["dragonfly_version"] == nil
+            let allowed = (server.dbSize ?? 0) >= 1024 ? [1, 2, 4, 8] : [1, 2, 4]
+            let parts = standalone ? allowed.last { $0 <= max(1, options.scanPartitions) }! : 1
+            // In the order a single SCAN visits them (rev(0), rev(1), ...): each part's edge is the
+            // next part's first cursor.
+            let bits = parts.trailingZeroBitCount
+            let homes: [UInt64] = (0..<parts).map { p in
+                (0..<bits).reduce(UInt64(0)) { acc, i in acc | (UInt64(p >> i & 1) << (bits - 1 - i)) }
+            }
+            struct Part { var cursor: String; var home: UInt64; var edge: String; var count: Int; var done = false }
+            var scans = homes.indices.map { i in
+                Part(cursor: String(homes[i]), home: homes[i], edge: i + 1 < homes.count ? String(homes[i + 1]) : "0", count: min(maxCount, 200))
+            }
 
-            // 3. Batches.
+            // 3. Batches: one of each unfinished partition per round trip.
             while true {
                 if Task.isCancelled { throw Stop.reason("cancelled") }
-                let args = [cursor, String(count), String(samples), String(threshold), prefix].map(RedisCLIQuoting.quote)
+                let active = scans.indices.filter { !scans[$0].done }
+                if active.isEmpty { complete = true; break }
                 let cmd = useBody ? (ro ? "EVAL_RO" : "EVAL") : (ro ? "EVALSHA_RO" : "EVALSHA")
                 let target = useBody ? RedisCLIQuoting.quote(script) : sha.sha
-                let line = ([cmd, target, "0"] + args).joined(separator: " ")
+                let topMin = String(agg.topMin)
+                let lines = active.map { i in
+                    let args = [scans[i].cursor, String(scans[i].count), String(samples), String(threshold), prefix,
+                                String(options.topKeys), topMin, String(parts - 1), String(scans[i].home), scans[i].edge].map(RedisCLIQuoting.quote)
+                    return ([cmd, target, "0"] + args).joined(separator: " ")
+                }
                 let t0 = clock.now
-                let reply = try await send(line)
+                let replies = try await sendLines(lines)
                 let rtt = clock.now - t0
+                guard replies.count == lines.count else { throw Stop.reason("the Redis session answered \(replies.count) of \(lines.count) batches") }
 
-                if let problem = Self.errorLine(reply) {
+                // A refusal of any batch: nothing of this round trip is counted; it is sent again
+                // (the batches only read, and their cursors did not move).
+                if let problem = replies.lazy.compactMap({ Self.errorLine($0) }).first {
                     retries += 1
                     if retries > 5 { throw Stop.reason("Redis kept refusing the analysis script: \(problem)") }
                     if problem.hasPrefix("NOSCRIPT") {
@@ -170,24 +204,32 @@ public struct MemoryAnalyzer: Sendable {
                     }
                     throw Stop.reason(Self.explain(problem))
                 }
-                let batch: BatchReply
-                do { batch = try BatchReply.parse(reply) } catch { throw Stop.reason("\(error)") }
+                var decoded: [BatchReply] = []
+                for reply in replies {
+                    do { decoded.append(try BatchReply.parse(reply)) } catch { throw Stop.reason("\(error)") }
+                }
                 retries = 0
-                command = useBody ? (ro ? "EVAL_RO" : "EVAL") : (ro ? "EVALSHA_RO" : "EVALSHA")
-                batches += 1
-                keysScanned += batch.keysScanned
-                for k in batch.keys { agg.add(k) }
-                cursor = batch.cursor
+                command = cmd
+                for (i, batch) in zip(active, decoded) {
+                    batches += 1
+                    keysScanned += batch.keysScanned
+                    for g in batch.groups { agg.add(g) }
+                    for k in batch.top { agg.offerTop(k) }
+                    if latencies.count < 200_000 { scriptTimes.append(batch.scriptMicros) }
+                    maxScriptMicros = max(maxScriptMicros, batch.scriptMicros)
+                    scans[i].cursor = batch.cursor
+                    let next = UInt64(batch.cursor) ?? 0
+                    if next == 0 || (parts > 1 && next & UInt64(parts - 1) != scans[i].home) { scans[i].done = true }
+                    // Keep each batch short inside Redis.
+                    scans[i].count = Self.nextCount(scans[i].count, scriptMicros: batch.scriptMicros,
+                                                    budgetMicros: Int(Self.ms(options.scriptBudget) * 1000), maxCount: maxCount)
+                    lastCount = scans[i].count
+                }
+                if scans.allSatisfy(\.done) { complete = true }
                 let ms = Self.ms(rtt)
-                if latencies.count < 200_000 { latencies.append(ms); scriptTimes.append(batch.scriptMicros) }
+                if latencies.count < 200_000 { latencies.append(ms) }
                 maxLatency = max(maxLatency, rtt)
-                maxScriptMicros = max(maxScriptMicros, batch.scriptMicros)
                 baseline = min(baseline ?? rtt, rtt)
-                if cursor == "0" { complete = true }
-
-                // Keep each batch short inside Redis.
-                count = Self.nextCount(count, scriptMicros: batch.scriptMicros,
-                                       budgetMicros: Int(Self.ms(options.scriptBudget) * 1000), maxCount: maxCount)
 
                 // One slow round trip on a busy laptop is noise; two in a row say Redis (or the
                 // way to it) is slow: then pause.
@@ -241,7 +283,7 @@ public struct MemoryAnalyzer: Sendable {
             maxBatchLatencyMs: Self.ms(maxLatency), medianBatchLatencyMs: sorted.isEmpty ? 0 : sorted[sorted.count / 2],
             maxScriptMs: Double(maxScriptMicros) / 1000,
             medianScriptMs: scriptTimes.isEmpty ? 0 : Double(scriptTimes.sorted()[scriptTimes.count / 2]) / 1000, pauses: pauses, pausedSeconds: Self.seconds(pausedFor),
-            scanCount: maxCount, lastScanCount: count, memorySamples: samples, command: command)
+            scanCount: maxCount, lastScanCount: lastCount, memorySamples: samples, command: command)
         return MemoryReport(
             complete: complete && stopReason == nil, stopReason: stopReason, progressPercent: fractionDone() * 100,
             server: server, totals: totals, scan: scan,
@@ -302,7 +344,7 @@ public struct MemoryAnalyzer: Sendable {
         if end > s, u[u.index(before: end)] == 0x0D { end = u.index(before: end) }
         let first = String(Substring(reply.utf8[s..<end])) ?? ""
         let t = first.trimmingCharacters(in: .whitespaces)
-        if t.hasPrefix("RRM1 ") { return nil }
+        if t.hasPrefix("RRM2 ") { return nil }
         for p in errorPrefixes where t.hasPrefix(p) {
             let next = t.dropFirst(p.count).first
             if next == nil || next == " " || p.hasSuffix(":") || p.hasSuffix("connect") || p.hasSuffix("failed") { return clip(t) }

@@ -62,21 +62,32 @@ struct PatternAndFormatTests {
         #expect(!shown.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f || (0x80..<0xa0).contains($0.value) })
     }
 
-    @Test("batch replies decode exactly, including hex-encoded keys")
+    @Test("batch replies decode exactly: groups, top keys, hex-encoded keys")
     func parse() throws {
-        let r = try BatchReply.parse("\nRRM1 1536 3 812 s56,-r8:sess:abc h72,Cr9:bull:q1:1 s64,-x6:0a0bff\n")
+        let r = try BatchReply.parse("\nRRM2 1536 9 812 5 3 2 s-3,168,r8:sess:abc hC1,72,r9:bull:q1:1 S-1,64,x6:0a0bff s900,-r5:big:1 H72,Cr9:bull:q1:1\n")
         #expect(r.cursor == "1536")
-        #expect(r.keysScanned == 3)
+        #expect(r.keysScanned == 9)
         #expect(r.scriptMicros == 812)
-        #expect(r.keys.map(\.key) == [Array("sess:abc".utf8), Array("bull:q1:1".utf8), [0x0a, 0x0b, 0xff]])
-        #expect(r.keys.map(\.bytes) == [56, 72, 64])
-        #expect(r.keys.map(\.type) == [.string, .hash, .string])
-        #expect(r.keys[1].bull == .completed)
-        let empty = try BatchReply.parse("RRM1 0 12 40")
-        #expect(empty.keys.isEmpty && empty.cursor == "0" && empty.keysScanned == 12)
+        #expect(r.keysSized == 5)
+        #expect(r.groups.map(\.key) == [Array("sess:abc".utf8), Array("bull:q1:1".utf8), [0x0a, 0x0b, 0xff]])
+        #expect(r.groups.map(\.count) == [3, 1, 1])
+        #expect(r.groups.map(\.bytes) == [168, 72, 64])
+        #expect(r.groups.map(\.type) == [.string, .hash, .string])
+        #expect(r.groups.map(\.hasTTL) == [false, false, true])
+        #expect(r.groups[1].bull == .completed)
+        #expect(r.top.map(\.key) == [Array("big:1".utf8), Array("bull:q1:1".utf8)])
+        #expect(r.top.map(\.bytes) == [900, 72])
+        #expect(r.top[1].hasTTL && r.top[1].type == .hash && r.top[1].bull == .completed)
+        let empty = try BatchReply.parse("RRM2 0 12 40 0 0 0")
+        #expect(empty.groups.isEmpty && empty.top.isEmpty && empty.cursor == "0" && empty.keysScanned == 12)
         #expect(throws: BatchReplyError.self) { try BatchReply.parse("ERR unknown command") }
         #expect(throws: BatchReplyError.self) { try BatchReply.parse("RRM1 0 1 5 s56,-r9:short") }
-        #expect(throws: BatchReplyError.self) { try BatchReply.parse("RRM1 0 1 5 s56,-x3:abc") }
+        #expect(throws: BatchReplyError.self) { try BatchReply.parse("RRM2 0 1 5 1 1 0 s-1,56,r9:short") }
+        #expect(throws: BatchReplyError.self) { try BatchReply.parse("RRM2 0 1 5 1 1 0 s-1,56,x3:abc") }
+        // Counts that do not add up, a record missing, bytes left over: refused, not guessed.
+        #expect(throws: BatchReplyError.self) { try BatchReply.parse("RRM2 0 2 5 2 1 0 s-1,56,r3:abc") }
+        #expect(throws: BatchReplyError.self) { try BatchReply.parse("RRM2 0 1 5 1 2 0 s-1,56,r3:abc") }
+        #expect(throws: BatchReplyError.self) { try BatchReply.parse("RRM2 0 1 5 1 1 0 s-1,56,r3:abc s9") }
     }
 
     @Test("redis-cli quoting keeps any bytes on one line")
@@ -123,9 +134,10 @@ struct PatternAndFormatTests {
 
     @Test("an upper-case type code says the key has a TTL")
     func ttlFlagDecodes() throws {
-        let r = try BatchReply.parse("RRM1 0 2 10 S120,-r3:abc s80,-r3:def")
-        #expect(r.keys.map(\.hasTTL) == [true, false])
-        #expect(r.keys.map(\.type) == [.string, .string])
+        let r = try BatchReply.parse("RRM2 0 2 10 2 2 1 S-1,120,r3:abc s-1,80,r3:def S120,-r3:abc")
+        #expect(r.groups.map(\.hasTTL) == [true, false])
+        #expect(r.groups.map(\.type) == [.string, .string])
+        #expect(r.top.map(\.hasTTL) == [true])
     }
 
     @Test("each batch's COUNT is scaled to the time budget inside Redis: shrinks at once, grows at most 2x, stays in bounds")

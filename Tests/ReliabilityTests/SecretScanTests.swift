@@ -71,7 +71,10 @@ struct SecretScanTests {
     /// too) get the redis container's environment, as `kubectl exec` does: they authenticate.
     @Test(.timeLimit(.minutes(5))) func sandboxSeedAndFaultsAuthenticateInPasswordMode() async throws {
         let env = try RelEnv()
-        let sb = try await SandboxProcess.up(prefix: "rrrel", ["--redis-password-secret", "--memory-limit", "64Mi"])
+        // 128Mi: at 64Mi the 16 MiB between maxmemory and the limit was once too little for an
+        // automatic BGSAVE's copy-on-write while the fault filled Redis (OOMKilled: the oom-kill
+        // fault's story, not this test's).
+        let sb = try await SandboxProcess.up(prefix: "rrrel", ["--redis-password-secret", "--memory-limit", "128Mi"])
         defer { sb.downBlocking() }
         let sbDir = sb.dir.path
         let kubectl = RelEnv.kubectl

@@ -1,5 +1,6 @@
 import Foundation
 import ProcessRunner
+import SandboxFixture
 import Testing
 @testable import Sandbox
 #if canImport(Glibc)
@@ -34,10 +35,21 @@ struct RuntimeLifecycleTests {
         #expect(again.succeeded && again.stdoutText.contains("already running"))
         #expect(sb.pod()?.uid == pod.uid)
 
+        // The application (the real BullMQ client's producer and worker, started by the daemon
+        // once queues exist) goes with `down` too, even when its daemon was killed outright.
+        #expect(await sb.sandbox("seed").succeeded)
+        var app: [Int32] = []
+        _ = await SandboxProcess.eventually(20) {
+            app = TestSandbox.processesMentioning(sb.dir.path).filter { ProcFS.cmdline($0).contains { $0.hasSuffix("bullmq-app.py") } }
+            return app.count == 2
+        }
+        #expect(app.count == 2, "the producer and the worker: \(app)")
+        kill(daemonPid, SIGKILL)
+
         let down = await sb.run(["down", "--dir", sb.dir.path])
         #expect(down.succeeded, "\(down.stderrText)")
         #expect(down.stdoutText.contains("nothing left running"))
-        for pid in [redisPid, exporterPid, daemonPid, pod.sandboxPid] { #expect(!TestSandbox.alive(pid), "pid \(pid) survived down") }
+        for pid in [redisPid, exporterPid, daemonPid, pod.sandboxPid] + app { #expect(!TestSandbox.alive(pid), "pid \(pid) survived down") }
         #expect(TestSandbox.processesMentioning(sb.dir.path).isEmpty)
         if let cg = s.runtime.cgroupRoot { #expect(!FileManager.default.fileExists(atPath: cg)) }
         await sb.stop()

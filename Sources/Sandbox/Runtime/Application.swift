@@ -74,8 +74,11 @@ public struct BullMQApp: Sendable {
     }
 
     /// The argv of one command of the application (seed, producer, worker, pause, counts).
-    public func argv(_ command: String, queues: [String], placement: Placement, extra: [String] = []) -> [String] {
-        placement.prefix + [python, script, command, "--queues", queues.joined(separator: ",")] + placement.connect + extra
+    /// `sandbox`: the sandbox directory, on the command line so that `sandbox down` finds the
+    /// process whatever happened to the daemon that started it.
+    public func argv(_ command: String, queues: [String], placement: Placement, sandbox: URL, extra: [String] = []) -> [String] {
+        placement.prefix + [python, script, command, "--queues", queues.joined(separator: ",")] + placement.connect
+            + ["--sandbox", sandbox.path] + extra
     }
 }
 
@@ -131,7 +134,7 @@ extension SandboxDaemon {
         do {
             let app = try appClient ?? BullMQApp.locate()
             appClient = app
-            let argv = app.argv(role, queues: queues, placement: place, extra: role == "producer" ? ["--interval", String(interval)] : [])
+            let argv = app.argv(role, queues: queues, placement: place, sandbox: layout.root, extra: role == "producer" ? ["--interval", String(interval)] : [])
             let env = ProcessInfo.processInfo.environment.merging(place.environment) { $1 }
             let logPath = layout.root.appendingPathComponent("bullmq-\(role).log").path
             slot = AppProcess(child: try Child.spawn(argv, environment: env, stdoutPath: logPath, stderrPath: logPath, newProcessGroup: true), key: place.key)

@@ -440,7 +440,7 @@ public struct SandboxControl: Sendable {
             throw SandboxError("no pod reaches Redis (see `sandbox status`)")
         }
         let env = ProcessInfo.processInfo.environment.merging(place.environment) { $1 }
-        let r = await Runner().run(CommandSpec(app.argv(command, queues: queues, placement: place, extra: extra), environment: env, timeout: timeout))
+        let r = await Runner().run(CommandSpec(app.argv(command, queues: queues, placement: place, sandbox: layout.root, extra: extra), environment: env, timeout: timeout))
         guard r.succeeded else { throw SandboxError("the BullMQ client could not \(what) (\(r.termination)): \(r.stderrText.suffix(600))") }
         return r
     }
