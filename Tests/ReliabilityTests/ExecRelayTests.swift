@@ -111,7 +111,8 @@ struct ExecRelayTests {
         #expect(snap.redisState == "ok", "\(snap.errors)")
         #expect(snap.redisVersion != nil && snap.memory.usedBytes != nil)
         let tree = Self.descendants(of: getpid()).map { ($0, Procs.cmdline($0).filter { !$0.isEmpty }) }
-        let kubectls = tree.filter { Self.isKubectl($0.1) }
+        // This sandbox's kubectl processes (other suites may run beside this one in the same process).
+        let kubectls = tree.filter { Self.isKubectl($0.1) && $0.1.contains(sb.kubeconfig) }
         #expect(kubectls.count == 1 && kubectls.first?.1.contains("proxy") == true, "kubectl processes: \(kubectls)")
         #expect(tree.contains { $0.1.first == relay && $0.1.last == target.redisExecAPIPath }, "no relay session: \(tree)")
         // Every spawn recorded: the relay with the socket and the API path, no `kubectl exec`.
