@@ -44,8 +44,9 @@ DESTDIR ?=
 ROOT := $(DESTDIR)$(PREFIX)
 BUILT = .build/$(CONFIG)/redis-runbook
 WATCHDOG = .build/$(CONFIG)/redis-runbook-watchdog
+EXEC_RELAY = .build/$(CONFIG)/redis-runbook-exec-relay
 RUNBOOK_FILES := $(notdir $(wildcard runbooks/*.yaml))
-INSTALLED_FILES = bin/redis-runbook bin/kubectl-redis_runbook libexec/redis-runbook/redis-runbook-watchdog \
+INSTALLED_FILES = bin/redis-runbook bin/kubectl-redis_runbook libexec/redis-runbook/redis-runbook-watchdog libexec/redis-runbook/redis-runbook-exec-relay \
 	$(addprefix share/redis-runbook/runbooks/,$(RUNBOOK_FILES)) \
 	share/redis-runbook/alerts/redis.rules.yaml share/redis-runbook/alerts/redis-prometheusrule.yaml share/redis-runbook/open-in-tmux.sh \
 	share/bash-completion/completions/redis-runbook share/zsh/site-functions/_redis-runbook \
@@ -58,14 +59,15 @@ INSTALLED_DIRS = libexec/redis-runbook libexec share/redis-runbook/runbooks shar
 # BUILD=0: install the binary already built for CONFIG (the install test runs inside `swift test`).
 BUILD ?= 1
 install:
-	@if [ "$(BUILD)" != 0 ]; then scripts/install-deps.sh && $(SWIFT) build -c $(CONFIG) --product redis-runbook && $(SWIFT) build -c $(CONFIG) --product redis-runbook-watchdog; fi
-	@for b in "$(BUILT)" "$(WATCHDOG)"; do [ -x "$$b" ] || { echo "$$b is not built (make install CONFIG=$(CONFIG) without BUILD=0 builds it)" >&2; exit 1; }; done
+	@if [ "$(BUILD)" != 0 ]; then scripts/install-deps.sh && $(SWIFT) build -c $(CONFIG) --product redis-runbook && $(SWIFT) build -c $(CONFIG) --product redis-runbook-watchdog && $(SWIFT) build -c $(CONFIG) --product redis-runbook-exec-relay; fi
+	@for b in "$(BUILT)" "$(WATCHDOG)" "$(EXEC_RELAY)"; do [ -x "$$b" ] || { echo "$$b is not built (make install CONFIG=$(CONFIG) without BUILD=0 builds it)" >&2; exit 1; }; done
 	install -d "$(ROOT)/bin" "$(ROOT)/libexec/redis-runbook" "$(ROOT)/share/redis-runbook/runbooks" "$(ROOT)/share/redis-runbook/alerts" \
 		"$(ROOT)/share/bash-completion/completions" "$(ROOT)/share/zsh/site-functions" \
 		"$(ROOT)/share/fish/vendor_completions.d" "$(ROOT)/share/man/man1"
 	install -m 0755 "$(BUILT)" "$(ROOT)/bin/redis-runbook"
 	ln -sf redis-runbook "$(ROOT)/bin/kubectl-redis_runbook"
 	install -m 0755 "$(WATCHDOG)" "$(ROOT)/libexec/redis-runbook/redis-runbook-watchdog"
+	install -m 0755 "$(EXEC_RELAY)" "$(ROOT)/libexec/redis-runbook/redis-runbook-exec-relay"
 	install -m 0644 runbooks/*.yaml "$(ROOT)/share/redis-runbook/runbooks/"
 	install -m 0644 deploy/alerts/redis.rules.yaml deploy/alerts/redis-prometheusrule.yaml "$(ROOT)/share/redis-runbook/alerts/"
 	install -m 0755 deploy/alertmanager/open-in-tmux.sh "$(ROOT)/share/redis-runbook/open-in-tmux.sh"
@@ -73,7 +75,7 @@ install:
 	"$(BUILT)" --generate-completion-script zsh > "$(ROOT)/share/zsh/site-functions/_redis-runbook"
 	"$(BUILT)" --generate-completion-script fish > "$(ROOT)/share/fish/vendor_completions.d/redis-runbook.fish"
 	scripts/manpage.sh "$(BUILT)" > "$(ROOT)/share/man/man1/redis-runbook.1"
-	@echo "installed into $(ROOT): redis-runbook, kubectl-redis_runbook (kubectl plugin), its kubectl proxy watchdog, runbooks, alert rules, completions, man page"
+	@echo "installed into $(ROOT): redis-runbook, kubectl-redis_runbook (kubectl plugin), its kubectl proxy watchdog and exec relay, runbooks, alert rules, completions, man page"
 
 uninstall:
 	@for f in $(INSTALLED_FILES); do \

@@ -21,6 +21,7 @@
 //     redis-runbook   the incident tool's executable: runs CLI (links no sandbox target)
 //     redis-runbook-sandbox  the sandbox's own executable: up/seed/fault/heal/status/env/down, daemon, apiserver
 //     redis-runbook-watchdog a few lines of C: runs the tool's `kubectl proxy` and ends it when the tool is gone
+//     redis-runbook-exec-relay a little C: the dashboard's `kubectl exec -i` as a WebSocket through that proxy
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
@@ -33,6 +34,8 @@ let package = Package(
         .executable(name: "redis-runbook-sandbox", targets: ["redis-runbook-sandbox"]),
         // Started by the tool in front of its `kubectl proxy`: ends it when the tool is gone (C, ~1 MB).
         .executable(name: "redis-runbook-watchdog", targets: ["redis-runbook-watchdog"]),
+        // The dashboard's Redis session through that proxy (`kubectl exec -i` without a second kubectl; C, ~1 MB).
+        .executable(name: "redis-runbook-exec-relay", targets: ["redis-runbook-exec-relay"]),
         // The pure core as a library, for the fuzz targets in Fuzz/ (built with -sanitize=fuzzer).
         .library(name: "RedisRunbookCore", targets: ["Diagnosis", "Runbooks", "Render", "MemoryAnalysis"]),
         // For Fuzz/ (FuzzAPIRequest): the API server's request parsing lives in Sandbox (APIParse), free of SwiftNIO.
@@ -76,6 +79,7 @@ let package = Package(
         ),
         .executableTarget(name: "redis-runbook", dependencies: ["CLI"], swiftSettings: strict),
         .executableTarget(name: "redis-runbook-watchdog", path: "Sources/redis-runbook-watchdog"),
+        .executableTarget(name: "redis-runbook-exec-relay", path: "Sources/redis-runbook-exec-relay"),
         .target(
             name: "SandboxAPI",
             dependencies: [

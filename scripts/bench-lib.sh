@@ -18,9 +18,11 @@ bench_build() {
     fi
     if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
         echo "== building $product (release, scratch $SCRATCH)" >&2
-        # The tool's kubectl proxy runs under its watchdog, as installed: built with it.
+        # The tool's kubectl proxy runs under its watchdog and the dashboard's Redis session through
+        # the exec relay, as installed: built with them.
         if ! { swift build -c release --scratch-path "$SCRATCH" --product "$product" &&
-               swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-watchdog; } >/tmp/rrb-bench-build-$$.log 2>&1; then
+               swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-watchdog &&
+               swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-exec-relay; } >/tmp/rrb-bench-build-$$.log 2>&1; then
             grep -E "error" /tmp/rrb-bench-build-$$.log | head -20 >&2
             echo "bench: release build of $product failed (log: /tmp/rrb-bench-build-$$.log)" >&2
             exit 2

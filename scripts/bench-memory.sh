@@ -39,6 +39,7 @@ else
 echo "== building (release)"
 if ! { swift build -c release --scratch-path "$SCRATCH" --product redis-runbook &&
         swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-watchdog &&
+        swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-exec-relay &&
         swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-sandbox; } >/tmp/rrb-bench-mem-build.log 2>&1; then
     grep -E "error" /tmp/rrb-bench-mem-build.log | head -20 >&2
     echo "bench-memory: release build failed (full log: /tmp/rrb-bench-mem-build.log)" >&2

@@ -28,6 +28,7 @@ if [ -n "${BENCH_BIN:-}" ]; then echo "== measuring $BENCH_BIN (no build)"; else
 if [ -z "${BENCH_BIN:-}" ] && { ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook >/tmp/rrb-bench-build.log 2>&1 ||
    ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-sandbox >>/tmp/rrb-bench-build.log 2>&1 ||
    ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-watchdog >>/tmp/rrb-bench-build.log 2>&1 ||
+   ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-exec-relay >>/tmp/rrb-bench-build.log 2>&1 ||
    ! swift build -c release --scratch-path "$SCRATCH" --product RenderBench >>/tmp/rrb-bench-build.log 2>&1; }; then
     grep -E "error" /tmp/rrb-bench-build.log | head -20
     echo "bench: release build failed (log: /tmp/rrb-bench-build.log)"

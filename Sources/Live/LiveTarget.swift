@@ -35,6 +35,13 @@ public struct LiveTarget: Sendable, Equatable {
         kubectlArgv(["exec", "-i", target.pod, "-c", target.container, "--", "redis-cli"])
     }
 
+    /// The same `redis-cli` as an exec request of the API (what kubectl requests for
+    /// `redisCLIArgv`), for `redis-runbook-exec-relay` through the dashboard's `kubectl proxy`.
+    public var redisExecAPIPath: String {
+        let ns = APIWatch.encode(target.namespace), pod = APIWatch.encode(target.pod), c = APIWatch.encode(target.container)
+        return "/api/v1/namespaces/\(ns)/pods/\(pod)/exec?container=\(c)&stdin=true&stdout=true&stderr=true&command=redis-cli"
+    }
+
     /// Reads the password variable inside the redis container: `printenv NAME`, no shell; nil
     /// when the name is not a variable name.
     public var passwordArgv: [String]? {

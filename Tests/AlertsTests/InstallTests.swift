@@ -12,7 +12,8 @@ import Testing
         let install = await run(["make", "-s", "install", "PREFIX=\(prefix)", "CONFIG=debug", "BUILD=0"], cwd: repoRoot.path, timeout: .seconds(600))
         #expect(install.succeeded, "make install: \(install.stdoutText)\(install.stderrText)")
         let fm = FileManager.default
-        let expected = ["bin/redis-runbook", "bin/kubectl-redis_runbook", "libexec/redis-runbook/redis-runbook-watchdog", "share/redis-runbook/alerts/redis.rules.yaml",
+        let expected = ["bin/redis-runbook", "bin/kubectl-redis_runbook", "libexec/redis-runbook/redis-runbook-watchdog", "libexec/redis-runbook/redis-runbook-exec-relay",
+                        "share/redis-runbook/alerts/redis.rules.yaml",
                         "share/redis-runbook/alerts/redis-prometheusrule.yaml", "share/redis-runbook/open-in-tmux.sh",
                         "share/bash-completion/completions/redis-runbook", "share/zsh/site-functions/_redis-runbook",
                         "share/fish/vendor_completions.d/redis-runbook.fish", "share/man/man1/redis-runbook.1"]

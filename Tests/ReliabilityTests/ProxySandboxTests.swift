@@ -44,7 +44,7 @@ struct ProxySandboxTests {
         #expect(vtext.contains("\"gitVersion\""), "\(vtext)")
         let dir = try #require(proxy.directory)
         let socketPath = try #require(proxy.socketPath)
-        #expect(proxy.argv.suffix(3) == ["proxy", "--unix-socket", socketPath])
+        #expect(proxy.argv.suffix(4) == ["proxy", "--unix-socket", socketPath, "--reject-paths=^/api/.*/pods/.*/attach"])
         #expect(proxy.argv.contains(sb.kubeconfig) && !proxy.argv.contains { $0.hasPrefix("--request-timeout") })
         var st = stat()
         #expect(stat(dir, &st) == 0 && st.st_mode & 0o777 == 0o700 && st.st_uid == getuid())

@@ -83,6 +83,14 @@ public actor Prober {
     var previousSnapshot: Snapshot?
     /// The dashboard's one `kubectl proxy` (see APIReads.swift); nil in one-shot mode.
     var proxy: KubeProxy?
+    /// `redis-runbook-exec-relay`, through which the dashboard's Redis session runs on that proxy
+    /// (RedisSession.swift); nil: a `kubectl exec -i` session.
+    public var execRelay: String? = KubeProxy.installedExecRelay
+
+    /// Another relay binary (nil: `kubectl exec -i` sessions), for sessions started from now on.
+    public func setExecRelay(_ path: String?) { execRelay = path }
+    /// `shutdown` was called: a probe that was waiting (for the proxy) starts no session after it.
+    var stopped = false
 
     public init(target: LiveTarget, runner: Runner, useWatches: Bool = true) {
         self.target = target
@@ -96,6 +104,7 @@ public actor Prober {
     }
 
     public func shutdown() async {
+        stopped = true
         cluster.stopWatches()
         await proxy?.stop()
         proxy = nil

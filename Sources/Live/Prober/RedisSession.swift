@@ -5,7 +5,10 @@ import ProcessRunner
 
 // RedisSession: Redis's own data (PING, INFO, CONFIG GET, the BullMQ batch) through ONE persistent
 // `kubectl exec -i POD -c redis -- redis-cli` (`LineSession`, `SessionMarker.unknownCommand`):
-// no process per refresh. It owns `RedisSessionState`: the session and the pod and container run
+// no process per refresh. The dashboard runs that exec through its `kubectl proxy` instead
+// (`redis-runbook-exec-relay SOCKET API_PATH`, the same redis-cli), so it starts one kubectl
+// process, not two; when the relay cannot run a session (the proxy refuses, the binary is
+// missing) that session is a `kubectl exec -i` again, so its failures are kubectl's words. It owns `RedisSessionState`: the session and the pod and container run
 // it was started against, the AUTH prelude (`RedisAuth`, read once per run when Redis says
 // NOAUTH), the probe still in flight past `redisWait`, and the back-off (a 403 on exec is kept for
 // `forbiddenRetry`). It writes only that, its own `lastGood["redis"]` entry and, through
@@ -41,6 +44,11 @@ struct RedisSessionState {
     var backoff: TimeInterval = 0
     /// The last `kubectl exec` was refused with 403 (this user may not exec): kubectl's refusal.
     var denied: Failure?
+    /// The session runs through `redis-runbook-exec-relay` (the dashboard's proxy), not kubectl.
+    var viaRelay = false
+    /// The pod and container run for which the relay could not run the session: sessions for it
+    /// are `kubectl exec -i` (a new pod or container run tries the relay again).
+    var relayFailedFor: String?
 
     /// The API server answers again: no back-off, and a probe still waiting on a session the
     /// outage broke would only report that.
@@ -81,17 +89,30 @@ extension Prober {
     }
     static let configNames = ["appendonly", "appendfsync", "maxmemory", "maxmemory-policy", "appenddirname", "appendfilename", "dir"]
 
-    func redisSession() -> LineSession {
+    func redisSession() async -> LineSession {
         if let s = redisState.session { return s }
+        let relay = await relaySessionArgv()
         // The marker is an unknown command: its error comes back even while Redis answers
         // LOADING, BUSY or NOAUTH to everything else (ECHO would not), so a batch never hangs.
         // A new session's first batch also waits for `kubectl exec` to start and connect (a
         // refusal by RBAC included): it gets our limit on a kubectl process, later ones 5 s.
-        let s = LineSession(argv: target.redisCLIArgv, runner: runner, timeout: .seconds(5), startTimeout: probeTimeout, label: "session:redis-cli",
+        let s = LineSession(argv: relay ?? target.redisCLIArgv, runner: runner, timeout: .seconds(5), startTimeout: probeTimeout, label: "session:redis-cli",
                             prelude: redisState.prelude, marker: SessionMarker.unknownCommand)
         redisState.session = s
+        redisState.viaRelay = relay != nil
         redisState.identity = redisIdentity
         return s
+    }
+
+    /// The dashboard's session through its proxy: `redis-runbook-exec-relay SOCKET API_PATH`,
+    /// once the proxy serves (started now if it is not: the cluster's first reads wait for it
+    /// too, so this adds no kubectl start of its own). Nil (a `kubectl exec -i` session) in
+    /// one-shot mode, without the relay binary, when the relay failed for this pod and container
+    /// run, or when the proxy does not serve within the first batch's limit.
+    func relaySessionArgv() async -> [String]? {
+        guard useWatches, let relay = execRelay, redisState.relayFailedFor != (redisIdentity ?? "?"),
+              let proxy = apiProxy(), let socket = await proxy.ready(timeout: Double(probeTimeout.components.seconds)) else { return nil }
+        return [relay, socket, target.redisExecAPIPath]
     }
 
     /// Redis answered NOAUTH: reads the password variable in the pod (once per pod and container
@@ -145,7 +166,13 @@ extension Prober {
         if let down = liveness.down, await redisState.session?.isRunning != true {
             return RedisResult(error: down.message, errorKind: down.kind)
         }
-        let s = redisSession()
+        let s = await redisSession()
+        if stopped {
+            // Shut down while the session waited for the proxy: nothing may start after the quit.
+            if redisState.session === s { redisState.session = nil }
+            await s.close()
+            return RedisResult(error: "stopped")
+        }
         // Default INFO (Errorstats included since Redis 6.2): what the snapshot reads, at about
         // half the bytes of INFO all (no Commandstats or Latencystats, ~60 lines per refresh).
         var lines = ["PING", "INFO"]
@@ -212,6 +239,16 @@ extension Prober {
             result.queuesSearching = !discovery.listKnown
             return result
         } catch {
+            if redisState.viaRelay, redisState.session === s, Self.relayCouldNotRun(error) {
+                // The relay could not run the session (the exec refused through the proxy, the
+                // proxy gone, the binary missing): this pod and container run gets a
+                // `kubectl exec -i`, whose words and findings are kubectl's. Asked again now.
+                redisState.relayFailedFor = redisIdentity ?? "?"
+                redisState.session = nil
+                redisState.viaRelay = false
+                Task { await s.close() }
+                return await probeRedis(t)
+            }
             let failure = Self.sessionFailure(error)
             if failure.kind == KubectlError.Kind.forbidden.rawValue {
                 // RBAC does not change by retrying every second: one `kubectl exec` per
@@ -233,6 +270,17 @@ extension Prober {
         if lines.isEmpty { return [] }
         if let r = try await s.sendOneLineEach(lines, opener: ("ECHO __rrb_group__", "__rrb_group__")) { return r }
         return try await s.send(lines)
+    }
+
+    /// A relay session's failure that a `kubectl exec -i` should be asked about instead: the
+    /// relay ended (it says why on stderr, not in kubectl's classified words) or did not start.
+    /// A timeout is Redis's or the cluster's, the same for either.
+    static func relayCouldNotRun(_ error: any Error) -> Bool {
+        guard let e = error as? LineSessionError else { return false }
+        switch e {
+        case .childExited, .failedToStart: return true
+        case .timedOut: return false
+        }
     }
 
     static func sessionFailure(_ error: any Error) -> Failure {

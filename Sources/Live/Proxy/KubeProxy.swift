@@ -9,8 +9,11 @@ import Glibc
 /// --unix-socket DIR/api.sock`, DIR a private directory (mode 0700, made by mkdtemp) so the
 /// socket is never reachable by another user. kubectl keeps the credentials (tokens, client
 /// certificates, exec plugins, OIDC); the tool speaks plain HTTP to the socket (`UnixHTTP`,
-/// `APIClient`, `APIWatch`). The proxy refuses exec and attach: the Redis session stays a
-/// `kubectl exec -i`.
+/// `APIClient`, `APIWatch`). The proxy refuses attach but allows exec (`--reject-paths`, whose
+/// default also rejects `/exec`): the dashboard's Redis session is an exec through this socket
+/// (`redis-runbook-exec-relay`), so the dashboard runs one kubectl process, not two. Allowing exec
+/// opens nothing to anyone new: the socket is reachable only by this user (0700 directory), who
+/// can `kubectl exec` with the same credentials anyway.
 ///
 /// Started through ProcessRunner's `Child` (own process group, recorded like every command),
 /// ready once kubectl prints `Starting to serve on PATH`; killed and started again (with
@@ -19,7 +22,7 @@ import Glibc
 ///
 /// Owns: the proxy process and its directory. Must not: speak HTTP, know Kubernetes objects.
 public final class KubeProxy: @unchecked Sendable {
-    /// The full argv, `kubectl [global flags] proxy --unix-socket SOCKET`.
+    /// The full argv, `kubectl [global flags] proxy --unix-socket SOCKET --reject-paths=ATTACH`.
     public var argv: [String] { lock.withLock { argvLocked } }
     private let kubectlAndFlags: [String]
     /// Seconds a started proxy may take to print `Starting to serve` before it is killed.
@@ -54,15 +57,24 @@ public final class KubeProxy: @unchecked Sendable {
     /// `redis-runbook-watchdog` beside this executable (the build folder), or in
     /// `../libexec/redis-runbook/` (`make install`); nil when neither exists: the proxy then runs
     /// directly, and a crash of the tool leaves it running.
-    public static let installedWatchdog: String? = {
+    public static let installedWatchdog: String? = installedHelper("redis-runbook-watchdog")
+
+    /// `redis-runbook-exec-relay` beside this executable or in `../libexec/redis-runbook/`, as
+    /// the watchdog; nil when neither exists: the dashboard's Redis session is then a `kubectl exec -i`.
+    public static let installedExecRelay: String? = installedHelper("redis-runbook-exec-relay")
+
+    static func installedHelper(_ name: String) -> String? {
         guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
         let dir = (exe as NSString).deletingLastPathComponent
-        for p in [dir + "/redis-runbook-watchdog", dir + "/../libexec/redis-runbook/redis-runbook-watchdog"]
-        where access(p, X_OK) == 0 {
+        for p in [dir + "/" + name, dir + "/../libexec/redis-runbook/" + name] where access(p, X_OK) == 0 {
             return (p as NSString).standardizingPath
         }
         return nil
-    }()
+    }
+
+    /// What the proxy refuses: attach only (kubectl's default, `^/api/.*/pods/.*/exec,^/api/.*/pods/.*/attach`,
+    /// also refuses exec, which the dashboard's Redis session needs).
+    public static let rejectPaths = "^/api/.*/pods/.*/attach"
 
     /// Whether the proxy runs under the watchdog.
     public var watched: Bool { watchdog != nil }
@@ -84,7 +96,9 @@ public final class KubeProxy: @unchecked Sendable {
     /// Proxy processes started so far.
     public var spawns: Int { lock.withLock { _spawns } }
 
-    private var argvLocked: [String] { kubectlAndFlags + ["proxy", "--unix-socket", (dirPath ?? "DIR") + "/api.sock"] }
+    private var argvLocked: [String] {
+        kubectlAndFlags + ["proxy", "--unix-socket", (dirPath ?? "DIR") + "/api.sock", "--reject-paths=\(Self.rejectPaths)"]
+    }
 
     /// The socket when the proxy serves, else nil, without waiting. Starts the proxy on first
     /// use, and again after it died or was killed (after its back-off).
