@@ -240,7 +240,8 @@ async def main():
         return 0
     if a.command == "producer":
         signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    log(f"{a.command} for {','.join(a.queues)} started (pid {os.getpid()})")
+    via = f"through Sentinel {','.join(a.sentinel)} (master set {a.master_set})" if a.sentinel else f"to Redis {a.redis}"
+    log(f"{a.command} for {','.join(a.queues)} started (pid {os.getpid()}), connecting {via}")
     if a.command == "producer":
         await producer(a, connect)
     return await worker(a, connect)

@@ -950,6 +950,8 @@ public enum MutationLint {
                 let sub = a.drop { $0 != "rollout" }.dropFirst().first { !$0.hasPrefix("-") } ?? ""
                 return ["status", "history"].contains(sub) ? nil : "kubectl rollout \(sub)"
             }
+            // `--dry-run=server|client`: the API server validates (or kubectl prints) and stores nothing.
+            if kubectlMutating.contains(verb), a.contains("--dry-run=server") || a.contains("--dry-run=client") { return nil }
             if kubectlMutating.contains(verb) { return "kubectl \(verb)" }
             if verb == "cp", let dest = a.last, dest.contains(":") { return "kubectl cp into a pod" }
             if verb == "exec", let dd = a.firstIndex(of: "--") { return inner(Array(a[(dd + 1)...])) }

@@ -127,6 +127,19 @@ public struct SandboxHeal: AsyncParsableCommand {
     }
 }
 
+public struct SandboxApp: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
+        commandName: "app", abstract: "Switch how the sandbox's BullMQ application (producer and worker) connects: --connect sentinel|redis.")
+    @OptionGroup public var dir: SandboxDirOption
+    @Option(name: .long, help: "sentinel (master found through every pod's Sentinel, as after migrate-to-sentinel) or redis (the first pod's Redis).")
+    var connect: String
+
+    public func run() async throws {
+        do { try dir.control.appConnect(connect) } catch { sandboxFail(error) }
+    }
+}
+
 public struct SandboxEnv: AsyncParsableCommand {
     public init() {}
     public static let configuration = CommandConfiguration(

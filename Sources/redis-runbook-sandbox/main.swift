@@ -33,7 +33,7 @@ struct RedisRunbookSandbox: AsyncParsableCommand {
         writes DIR/kubeconfig (context `sandbox`, user admin; context `sandbox-viewer`, user oncall-viewer, read-only).
         Then use the real kubectl: eval "$(redis-runbook-sandbox env)"; kubectl get pods
         """,
-        subcommands: [SandboxUp.self, SandboxSeed.self, SandboxFault.self, SandboxHeal.self, SandboxStatus.self, SandboxEnv.self,
+        subcommands: [SandboxUp.self, SandboxSeed.self, SandboxFault.self, SandboxHeal.self, SandboxStatus.self, SandboxEnv.self, SandboxApp.self,
                       SandboxDown.self, SandboxBulk.self, SandboxDaemonCommand.self, SandboxPauseCommand.self, APIServerCommand.self]
     )
 }

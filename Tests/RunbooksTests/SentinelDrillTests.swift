@@ -122,6 +122,16 @@ struct SentinelRunbooksTests {
         #expect(MutationLint.looksMutating(t(base + ["CKQUORUM", "mymaster"])) == nil)
         #expect(MutationLint.looksMutating(t(base + ["CONFIG", "GET", "*"])) == nil)
     }
+
+    /// migrate-to-sentinel's manifest check: `kubectl apply --dry-run=server` stores nothing (a
+    /// check may run it); the apply itself, and `--dry-run=none`, change state.
+    @Test func serverDryRunIsReadOnly() throws {
+        func t(_ a: [String]) -> CommandTemplate { CommandTemplate(argv: a.map { try! Template.parse($0) }, timeoutSeconds: 5) }
+        #expect(MutationLint.looksMutating(t(["kubectl", "apply", "--dry-run=server", "-f", "sts.yaml"])) == nil)
+        #expect(MutationLint.looksMutating(t(["kubectl", "apply", "-f", "sts.yaml"])) == "kubectl apply")
+        #expect(MutationLint.looksMutating(t(["kubectl", "apply", "--dry-run=none", "-f", "sts.yaml"])) == "kubectl apply")
+        #expect(MutationLint.looksMutating(t(["kubectl", "delete", "pod", "redis-0", "--dry-run=server"])) == nil)
+    }
 }
 
 /// The runbook-format pieces the Sentinel runbooks need: `capture-match` (one line of two), a

@@ -203,7 +203,7 @@ struct SplitBrainDrillTests {
             // "no": --yes takes the start question's default (no): nothing changes.
             let (m0, vm0) = try await run(box, "migrate-to-sentinel", "--yes (default no)", ["--yes"])
             #expect(m0.status == 3 && vm0.hasPrefix("stopped"), "\(m0.output.suffix(2500))")
-            #expect(m0.output.contains("Nothing was changed. redis-0 serves as before."))
+            #expect(m0.output.contains("Redis and the Sentinels were not touched: redis-0 serves as before"))
             let stillThreeLoneMasters = try await pods.masters() == Pods.names
             await expectLive(stillThreeLoneMasters, "", pods)
             #expect(try await pods.sentinelAddrs() == ["", "", ""])

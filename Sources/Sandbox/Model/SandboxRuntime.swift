@@ -28,6 +28,10 @@ public struct SandboxRuntime: Codable, Sendable, Equatable {
     /// `up --topology`: nil or "single" (one pod), "sentinel" (SentinelTopology); optional so a
     /// state file written before it still loads.
     public var topology: String?
+    /// `sandbox app --connect`: nil (the topology's own way: the first pod's 127.0.0.1:6379, or
+    /// Sentinel in the Sentinel topology), "sentinel" (the Sentinels of every pod: what the app
+    /// is switched to in migrate-to-sentinel) or "redis" (the first pod's Redis).
+    public var appConnection: String?
     public init() {}
 }
 

@@ -6,7 +6,7 @@ public enum KctlPatch {
     static let mergeKeys: [String: String] = [
         "containers": "name", "initContainers": "name", "ephemeralContainers": "name",
         "volumes": "name", "env": "name", "ports": "containerPort", "volumeMounts": "mountPath",
-        "imagePullSecrets": "name", "volumeClaimTemplates": "name", "hostAliases": "ip",
+        "imagePullSecrets": "name", "hostAliases": "ip",
         "conditions": "type", "ownerReferences": "uid",
     ]
 
@@ -36,6 +36,19 @@ public enum KctlPatch {
                 if v == .null { t.removeValue(forKey: k); continue }
                 let merged = try strategicMerge(t[k] ?? .null, v, field: k)
                 if merged == .null && v.objectValue?["$patch"]?.stringValue == "delete" { t.removeValue(forKey: k) } else { t[k] = merged }
+            }
+            // `$setElementOrder/<list>` (what kubectl apply sends beside a merged list): the
+            // items it names come in its order; items it does not name keep theirs, after them.
+            for (k, v) in p where k.hasPrefix("$setElementOrder/") {
+                let list = String(k.dropFirst("$setElementOrder/".count))
+                guard let key = mergeKeys[list], case .array(let items)? = t[list], case .array(let order) = v else { continue }
+                let wanted = order.compactMap { $0.objectValue?[key] }
+                var rest = items
+                var sorted: [KctlJSON] = []
+                for w in wanted {
+                    if let i = rest.firstIndex(where: { $0.objectValue?[key] == w }) { sorted.append(rest.remove(at: i)) }
+                }
+                t[list] = .array(sorted + rest)
             }
             return .object(t)
         case .array(let items):

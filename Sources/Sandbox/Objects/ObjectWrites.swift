@@ -16,6 +16,13 @@ public enum ObjectWrites {
         for k in ["replicas", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy", "minReadySeconds", "ordinals"] {
             specBefore.removeValue(forKey: k); specAfter.removeValue(forKey: k)
         }
+        // The server compares after defaulting: a claim template sent as a manifest has it
+        // (kubectl apply replaces the whole list, which has no merge key) without the fields the
+        // server fills in (kind, volumeMode, status).
+        for k in ["volumeClaimTemplates"] {
+            if case .array(let a)? = specBefore[k] { specBefore[k] = .array(a.map(defaultedClaimTemplate)) }
+            if case .array(let a)? = specAfter[k] { specAfter[k] = .array(a.map(defaultedClaimTemplate)) }
+        }
         if specBefore != specAfter {
             throw KubectlError("The StatefulSet \"\(name)\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden")
         }
@@ -42,6 +49,21 @@ public enum ObjectWrites {
         if let g = tpl?["spec"]?["terminationGracePeriodSeconds"]?.intValue { sts.template.terminationGracePeriodSeconds = Int(g) }
         if sts.template != current.template { sts.templateGeneration += 1 }
         return sts
+    }
+
+    /// A claim template with the server's defaults filled in where absent.
+    static func defaultedClaimTemplate(_ t: KctlJSON) -> KctlJSON {
+        guard var o = t.objectValue else { return t }
+        if o["apiVersion"] == nil { o["apiVersion"] = "v1" }
+        if o["kind"] == nil { o["kind"] = "PersistentVolumeClaim" }
+        var meta = o["metadata"]?.objectValue ?? [:]
+        if meta["creationTimestamp"] == nil { meta["creationTimestamp"] = .null }
+        o["metadata"] = .object(meta)
+        var spec = o["spec"]?.objectValue ?? [:]
+        if spec["volumeMode"] == nil { spec["volumeMode"] = "Filesystem" }
+        o["spec"] = .object(spec)
+        if o["status"] == nil { o["status"] = ["phase": "Pending"] }
+        return .object(o)
     }
 
     public static func patchPVCStorage(_ state: inout ClusterState, name: String, patch: KctlJSON) throws {

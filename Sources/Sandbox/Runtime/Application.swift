@@ -57,10 +57,15 @@ public struct BullMQApp: Sendable {
     /// the three Sentinels (`master_for`), as a client pod would. nil while no pod can be reached.
     public static func placement(state: ClusterState, root: URL) -> Placement? {
         let live = state.pods.filter { $0.deletionTimestamp == nil && $0.sandboxPid > 0 }
-        guard let first = live.first(where: { $0.name == "\(state.statefulSet.name)-0" }) ?? live.first else { return nil }
+        let firstName = "\(state.statefulSet.name)-0"
+        // The first pod while it exists: while it is re-created (a rolling update) the app waits
+        // for it rather than writing into a new, empty pod that is about to become a replica.
+        let hasFirst = state.pods.contains { $0.name == firstName }
+        guard let first = hasFirst ? live.first(where: { $0.name == firstName }) : live.first else { return nil }
         var env = [String: String]()
         if let pw = PodExec.redisEnvironment(first, root: root)["REDISCLI_AUTH"], !pw.isEmpty { env["REDIS_PASSWORD"] = pw }
-        if SentinelTopology.isSentinel(state) {
+        let viaSentinel = state.runtime.appConnection.map { $0 == "sentinel" } ?? SentinelTopology.isSentinel(state)
+        if viaSentinel, SentinelTopology.hasPodNetwork(state) {
             let ips = state.pods.compactMap { $0.podIP }.filter { !$0.isEmpty }.sorted()
             guard !ips.isEmpty else { return nil }
             return Placement(prefix: [PodExec.nsenterPath(), "--net=/run/netns/\(SentinelNet.namespace(root))", "--"],
@@ -150,5 +155,24 @@ extension SandboxDaemon {
         p.child.signal(SIGKILL)
         graveyard.append(p.child)
         slot = nil
+    }
+}
+
+extension SandboxControl {
+    /// `sandbox app --connect sentinel|redis`: how the sandbox's BullMQ application (its
+    /// producer and worker) reaches Redis from now on; the daemon starts them again with the new
+    /// connection within a tick. What migrate-to-sentinel asks the operator to do to the app
+    /// ("switch BullMQ to Sentinel and redeploy"). Sentinel needs the pod network.
+    public func appConnect(_ mode: String) throws {
+        guard ["sentinel", "redis"].contains(mode) else { throw SandboxError("unknown connection \(mode): sentinel or redis") }
+        let s = try store.read()
+        if mode == "sentinel", !SentinelTopology.hasPodNetwork(s) {
+            throw SandboxError("the BullMQ app cannot connect through Sentinel: this sandbox has no pod network (rootless)")
+        }
+        try store.update { $0.runtime.appConnection = mode }
+        let how = mode == "sentinel"
+            ? "through the Sentinels of every pod (master set \(SentinelTopology.masterSet), port \(SentinelTopology.sentinelPort))"
+            : "to the first pod's Redis (127.0.0.1:6379 in its network namespace)"
+        print("BullMQ app connects \(how); its producer and worker start again with it (logs: \(layout.root.appendingPathComponent("bullmq-worker.log").path))")
     }
 }

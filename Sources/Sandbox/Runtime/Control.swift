@@ -358,7 +358,9 @@ public struct SandboxControl: Sendable {
         out.append("node \(s.node.name): Ready=\(s.node.readyStatus) (\(s.node.readyReason))" + (s.node.kubeletStopped ? ", kubelet stopped" : "")
                    + (s.node.taints.isEmpty ? "" : ", taints: " + s.node.taints.map { "\($0.key):\($0.effect)" }.joined(separator: ",")))
         out.append("statefulset \(s.statefulSet.name): replicas \(s.statefulSet.replicas), template generation \(s.statefulSet.templateGeneration) (from \(s.runtime.manifestSource))"
-                   + (SentinelTopology.isSentinel(s) ? "; topology sentinel, pod network in netns \(SentinelNet.namespace(layout.root))" : ""))
+                   + (SentinelTopology.isSentinel(s) ? "; topology sentinel" : "")
+                   + (SentinelTopology.hasPodNetwork(s) ? "; pod network in netns \(SentinelNet.namespace(layout.root))" : "")
+                   + (s.runtime.appConnection.map { "; BullMQ app connects through \($0)" } ?? ""))
         for pod in s.pods {
             let ready = pod.containerStatuses.filter(\.ready).count
             let restarts = pod.containerStatuses.map(\.restartCount).reduce(0, +)

@@ -33,6 +33,13 @@ public enum SentinelTopology {
 
     public static func isSentinel(_ state: ClusterState) -> Bool { state.runtime.topology == Topology.sentinel.rawValue }
 
+    /// Every pod gets an `eth0` on the pod network (and the headless Service's names in its
+    /// /etc/hosts), as on any cluster, whatever the topology: a single StatefulSet grown to
+    /// three pods (migrate-to-sentinel) needs its pods to reach each other. Only a rootless
+    /// sandbox goes without (veth pairs need CAP_NET_ADMIN on the host); the Sentinel topology
+    /// refuses to start rootless.
+    public static func hasPodNetwork(_ state: ClusterState) -> Bool { isSentinel(state) || !state.runtime.rootless }
+
     /// The single topology's template made into the Sentinel one: redis-server reads
     /// /data/redis.conf first, then the manifest's own arguments (AOF everysec, maxmemory,
     /// noeviction: the same as today's pod; command-line options win over the file), and a
@@ -218,7 +225,7 @@ extension SandboxDaemon {
     /// The Sentinel topology's part of the kubelet: the pod's network once its sandbox is
     /// ready (as the CNI plugin does), before any container starts.
     func sentinelAttachNetwork(_ s: ClusterState, pod: PodState, sandboxPid: Int32) {
-        guard SentinelTopology.isSentinel(s), let ip = pod.podIP else { return }
+        guard SentinelTopology.hasPodNetwork(s), let ip = pod.podIP else { return }
         if let e = SentinelNet.attach(root: layout.root, podUID: pod.uid, sandboxPid: sandboxPid, ip: ip) {
             log("pod \(pod.name): network not set up: \(e)")
         } else {
@@ -331,7 +338,7 @@ extension SandboxDaemon {
     /// Keeps every pod's hosts file in step with the pods' IPs and readiness (each tick; a
     /// write only when something changed).
     func sentinelSyncHosts(_ s: ClusterState) {
-        guard SentinelTopology.isSentinel(s) else { return }
+        guard SentinelTopology.hasPodNetwork(s) else { return }
         for p in s.pods where p.sandboxPid > 0 {
             let path = hostsPath(p), text = SentinelTopology.hostsFile(state: s, pod: p)
             if FS.read(path) != text, FS.exists(path) { SentinelTopology.writeInPlace(text, to: path) }

@@ -129,7 +129,25 @@ extension ObjectHandlers {
         let type = try patchType()
         let body = try Router.parseBody(request)
         let ns = info.namespace ?? ""
-        try update { state in
+        // ?dryRun=All (kubectl --dry-run=server): validated and answered as the object would be,
+        // nothing stored.
+        let dryRun = request.query("dryRun")
+        if let d = dryRun, d != "All" {
+            throw APIStatus.badRequest("Invalid dry run value \"\(d)\", supported values: \"All\"")
+        }
+        if dryRun == "All" {
+            var copy = try store.read()
+            do { try patchState(&copy, name, ns: ns, type: type, body: body, dryRun: true) } catch let e as KubectlError { throw Self.status(from: e) }
+            return .json(try find(name, in: copy))
+        }
+        try update { state in try patchState(&state, name, ns: ns, type: type, body: body, dryRun: false) }
+        let state = try store.read()
+        return .json(try find(name, in: state))
+    }
+
+    /// The patch applied to `state`. A dry run never touches a volume (no tmpfs resize).
+    private func patchState(_ state: inout ClusterState, _ name: String, ns: String, type: PatchType, body: KctlJSON, dryRun: Bool) throws {
+        do {
             guard ns == state.namespace else { throw APIStatus.notFound(resource: kind.rawValue, name: name, group: kind.group) }
             if kind == .statefulsets {
                 guard state.statefulSet.name == name else { throw APIStatus.notFound(resource: "statefulsets", name: name, group: "apps") }
@@ -150,13 +168,17 @@ extension ObjectHandlers {
                 guard sb == sa else {
                     throw APIStatus(code: 422, reason: "Invalid", message: "PersistentVolumeClaim \"\(name)\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims")
                 }
-                if let newStorage, newStorage != p.request {
+                if let newStorage, newStorage != p.request, dryRun {
+                    guard let n = Quantity.parse(newStorage) else { throw KubectlError("error: unable to parse quantity \"\(newStorage)\"") }
+                    if n < (Quantity.parse(p.request) ?? 0) {
+                        throw KubectlError("The PersistentVolumeClaim \"\(name)\" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than previous value")
+                    }
+                    if let i = state.pvcs.firstIndex(where: { $0.name == name }) { state.pvcs[i].request = newStorage }
+                } else if let newStorage, newStorage != p.request {
                     try ObjectWrites.patchPVCStorage(&state, name: name, patch: ["spec": ["resources": ["requests": ["storage": .string(newStorage)]]]])
                 }
             }
         }
-        let state = try store.read()
-        return .json(try find(name, in: state))
     }
 
     // MARK: statefulsets/scale

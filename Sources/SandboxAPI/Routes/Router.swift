@@ -55,6 +55,10 @@ struct Router: Sendable {
             }
             return .json(path == "/api" ? Discovery.apiVersions() : Discovery.apiGroupList())
         case "/metrics": return .text(core.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        case "/openapi/v3": return .json(OpenAPI.index())
+        case _ where path.hasPrefix("/openapi/v3/"):
+            guard let doc = OpenAPI.document(path: path) else { throw APIStatus.notFoundPath() }
+            return .json(doc)
         default:
             let s = path.split(separator: "/").map(String.init)
             if s.count == 2, s[0] == "api", let list = Discovery.resources(group: "", version: s[1]) { return .json(list) }
