@@ -302,4 +302,77 @@ struct SplitBrainDrillTests {
             print("stale-Sentinel drill: \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
         }
     }
+
+    /// A split brain from a partition (`fault partition redis-0`, the master cut off from the
+    /// other pods): the two Sentinels on the majority side fail over, while redis-0 keeps
+    /// answering role:master and takes writes from clients beside it. The runbook finds the true
+    /// master by the majority, counts what the cut-off master alone holds before anything is
+    /// discarded, and stops at "it cannot reach the true master": demoting it now could not sync.
+    /// Once the network is back, Sentinel demotes it by itself (its writes are gone, as counted),
+    /// and the runbook then finds one master and every Sentinel agreeing.
+    @Test(.timeLimit(.minutes(8)))
+    func partitionedMasterSplitBrain() async throws {
+        try await DrillBox.with(["--topology", "sentinel"]) { box in
+            let pods = Pods(box: box)
+            let started = Date()
+            try await box.eventually("one master, two linked replicas, the Sentinels agree", timeout: 60) {
+                let a = try await pods.sentinelAddrs()
+                return try await pods.masters() == ["redis-0"] && Set(a).count == 1 && !a[0].isEmpty
+            }
+            try await box.seedKeys(200)
+            try await box.eventually("both replicas hold the 200 keys", timeout: 60) {
+                for p in ["redis-1", "redis-2"] where try await pods.dbsize(p) != 200 { return false }
+                return true
+            }
+            let oldIP = try await pods.ip("redis-0")
+            try await box.fault("partition", ["redis-0"])
+            var trueIP = "", truePod = ""
+            try await box.eventually("the majority's Sentinels fail over while redis-0 still says role:master", timeout: 90) {
+                let ms = try await pods.masters(), a = try await pods.sentinelAddrs()
+                guard ms.count == 2, ms.contains("redis-0"), a[1] == a[2], !a[1].isEmpty, a[1] != oldIP else { return false }
+                trueIP = a[1]
+                for m in ms where m != "redis-0" { if try await pods.ip(m) == trueIP { truePod = m } }
+                return !truePod.isEmpty
+            }
+            // A client beside redis-0 (same pod network namespace) still writes to it.
+            #expect(try await pods.cli("redis-0", ["EVAL", "for i = 1, 7 do redis.call('SET', 'cut:' .. i, i) end return 1", "0"]) == "1")
+            #expect(try await pods.dbsize("redis-0") == 207)
+            try await box.waitFinding(runbook: "split-brain", timeout: 60)
+
+            // yes to everything: the run still stops before REPLICAOF, since redis-0 cannot reach
+            // the true master; the accounting was recorded first.
+            let (r, v) = try await run(box, "split-brain", "partitioned master, yes", ["--yes", "--yes-destructive", "--set", "sample_max=500"])
+            #expect(r.status == 3 && v.hasPrefix("stopped"), "\(r.output.suffix(3000))")
+            #expect(r.output.contains("redis-0 cannot reach the true master"), "\(r.output.suffix(3000))")
+            #expect(!r.output.contains("redis-cli REPLICAOF \(trueIP) 6379"), "no REPLICAOF while cut off")
+            let counted = try captures(box)
+            #expect(counted["stray_pod"] == "redis-0" && counted["true_pod"] == truePod && counted["missing_count"] == "7", "\(counted)")
+            #expect(try await pods.dbsize("redis-0") == 207, "nothing discarded by the runbook")
+
+            // The network comes back: Sentinel turns redis-0 into a replica of the true master.
+            let healed = try await box.sandbox("heal")
+            #expect(healed.status == 0, "\(healed.output)")
+            try await box.eventually("Sentinel demotes redis-0 once it sees it again", timeout: 90) {
+                let i = try await pods.info("redis-0"), a = try await pods.sentinelAddrs()
+                return i["role"] == "slave" && i["master_host"] == trueIP && i["master_link_status"] == "up" && a == [trueIP, trueIP, trueIP]
+            }
+            #expect(try await pods.dbsize("redis-0") == 200, "redis-0 resynced from the true master: its 7 keys are gone, as counted")
+            let (r2, v2) = try await run(box, "split-brain", "after the partition healed", ["--yes"])
+            #expect(r2.status == 0 && v2.hasPrefix("finished"), "\(r2.output.suffix(3000))")
+            try await box.waitFinding(runbook: "split-brain", absent: true, timeout: 60)
+
+            // Every pod at once (`all-restart`): each redis and Sentinel starts from the files on
+            // its volume (the roles Sentinel's CONFIG REWRITE left there), so one master comes
+            // back; the runbook finds no split and nothing to do.
+            try await box.fault("all-restart")
+            try await box.eventually("three pods back, one master, the Sentinels agree", timeout: 90) {
+                let ms = try await pods.masters(), a = try await pods.sentinelAddrs()
+                return ms == [truePod] && a == [trueIP, trueIP, trueIP]
+            }
+            let (r3, v3) = try await run(box, "split-brain", "after all-restart", ["--yes", "--yes-destructive"])
+            #expect(r3.status == 0 && v3.hasPrefix("finished"), "\(r3.output.suffix(3000))")
+            #expect(!r3.output.contains("redis-cli REPLICAOF"), "nothing demoted")
+            print("partition split-brain drill: \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
+        }
+    }
 }
