@@ -35,23 +35,23 @@ public struct ReplicationView: Codable, Sendable, Equatable {
         // Offsets and lag against the master each replica follows, found by its address.
         for i in p.indices where p[i].role == "replica" {
             guard let host = p[i].masterHost else { continue }
-            let master = pods.first { $0.ip == host && $0.role == "master" }
-            p[i].masterPod = master?.name ?? pods.first { $0.ip == host }?.name
+            let master = pods.first { Self.names(host, $0) && $0.role == "master" }
+            p[i].masterPod = master?.name ?? pods.first { Self.names(host, $0) }?.name
             if let m = master, let mo = m.replOffset, let o = p[i].replOffset { p[i].lagBytes = max(mo - o, 0) }
-            if let m = master, let ip = p[i].ip, let link = m.replicas.first(where: { $0.ip == ip }) {
+            if let m = master, let link = m.replicas.first(where: { Self.names($0.ip, p[i]) }) {
                 p[i].lagSeconds = link.lag
             } else if p[i].masterLinkStatus == "up" {
                 p[i].lagSeconds = p[i].masterLastIOSecondsAgo
             }
         }
         for i in p.indices {
-            for j in p[i].replicas.indices { p[i].replicas[j].pod = pods.first { $0.ip == p[i].replicas[j].ip }?.name }
+            for j in p[i].replicas.indices { p[i].replicas[j].pod = pods.first { Self.names(p[i].replicas[j].ip, $0) }?.name }
             if var s = p[i].sentinel {
                 let host = s.masterAddress.flatMap { $0.split(separator: ":").first.map(String.init) }
-                s.masterPod = host.flatMap { h in pods.first { $0.ip == h }?.name }
+                s.masterPod = host.flatMap { h in pods.first { Self.names(h, $0) }?.name }
                 for j in s.replicas.indices {
                     let h = s.replicas[j].name.split(separator: ":").first.map(String.init)
-                    s.replicas[j].pod = h.flatMap { h in pods.first { $0.ip == h }?.name }
+                    s.replicas[j].pod = h.flatMap { h in pods.first { Self.names(h, $0) }?.name }
                 }
                 p[i].sentinel = s
             }
@@ -85,6 +85,18 @@ public struct ReplicationView: Codable, Sendable, Equatable {
 }
 
 /// One pod: its Redis's replication state and its Sentinel's report.
+extension ReplicationView {
+    /// Whether the address Redis or Sentinel reports (`master_host`, a replica's `ip=`, what a
+    /// Sentinel names) is this pod: its IP, or its name when the setup announces hostnames
+    /// (`replica-announce-ip` / Sentinel's `announce-hostnames`: `redis-0.redis.default.svc.cluster.local`,
+    /// `redis-0.redis`, `redis-0`), case-insensitively as DNS does.
+    static func names(_ host: String, _ pod: ReplicaPodView) -> Bool {
+        if let ip = pod.ip, host == ip { return true }
+        let h = host.lowercased(), n = pod.name.lowercased()
+        return h == n || h.hasPrefix(n + ".")
+    }
+}
+
 public struct ReplicaPodView: Codable, Sendable, Equatable {
     public var name: String
     public var ip: String?

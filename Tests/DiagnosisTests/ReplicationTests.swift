@@ -46,6 +46,24 @@ import Testing
     }
 
     /// In a session every reply after a marker's error starts with the blank line redis-cli prints after it.
+    /// Sentinels and replicas announcing hostnames (the common chart's `useHostnames`): every
+    /// address is `<pod>.redis.default.svc.cluster.local`, and the view still maps each to its pod.
+    @Test func hostnamesAnnouncedMapToPods() throws {
+        let v = try Self.view("hostnames")
+        #expect(v.masters == ["redis-0"] && v.sentinelsAgree == true && v.quorumOK == true)
+        #expect(v.sentinelMasters == ["redis-0.redis.default.svc.cluster.local:6379"])
+        #expect(v.pods.compactMap { $0.sentinel?.masterPod } == ["redis-0", "redis-0", "redis-0"])
+        #expect(v.pods[0].replicas.map(\.pod) == ["redis-1", "redis-2"])
+        for r in v.pods.dropFirst() {
+            #expect(r.masterPod == "redis-0" && r.lagBytes != nil, "\(r.name): \(String(describing: r.masterPod)) \(String(describing: r.lagBytes))")
+        }
+        #expect(Set(v.pods[0].sentinel?.replicas.compactMap(\.pod) ?? []) == ["redis-1", "redis-2"], "\(String(describing: v.pods[0].sentinel?.replicas))")
+        #expect(Self.ids(v).isEmpty, "\(Self.ids(v))")
+        // A name no pod has (a typo, a pod of another StatefulSet) stays unmapped.
+        #expect(!ReplicationView.names("redis-00.redis", ReplicaPodView(name: "redis-0", ip: "10.0.0.1")))
+        #expect(ReplicationView.names("REDIS-0.redis.default.svc", ReplicaPodView(name: "redis-0", ip: "10.0.0.1")))
+    }
+
     @Test func sessionRepliesWithALeadingBlankLineParseTheSame() throws {
         func t(_ k: String) throws -> String { "\n" + (try Fixture.text("sentinel/healthy-\(k)-redis-1.txt")) }
         let s = ReplicationParse.sentinel(addr: try t("sentinel-addr"), ckquorum: try t("sentinel-ckquorum"),
