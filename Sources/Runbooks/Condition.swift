@@ -408,11 +408,13 @@ public enum SnapshotPathCatalog {
         "exporter": ["up", "present"],
         "config": ["appendonly", "appendfsync", "maxmemoryPolicy", "maxmemory", "appenddirname", "appendfilename", "dir"],
         "manifest": ["maxmemory", "maxmemoryBytes", "maxmemoryPolicy", "appendonly", "appendfsync", "containerIndex", "maxmemoryArgIndex"],
+        // ReplicationView (absent for a one-pod StatefulSet): per pod under `replication.pods.<name>`.
+        "replication": ["masterSet", "targetPod", "pods", "masters", "sentinelMasters", "sentinelsAgree", "quorumOK", "quorumText", "failoverInProgress"],
     ]
     public static let scalars: Set<String> = ["schemaVersion", "takenAt", "context", "namespace", "redisState", "redisVersion", "redisError", "redisServer", "keyspaceLastKnownAt"]
     public static let openSections: Set<String> = ["keyspace", "keyspaceLastKnown", "queues", "findings", "errors"]
     /// Sub-collections whose children are not checked.
-    public static let openFields: Set<String> = ["pod.containers", "pod.warnings"]
+    public static let openFields: Set<String> = ["pod.containers", "pod.warnings", "replication.pods", "replication.masters", "replication.sentinelMasters"]
 
     /// nil when the path is acceptable, else what is wrong and what was expected.
     public static func problem(with path: String) -> (String, String)? {

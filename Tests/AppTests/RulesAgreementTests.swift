@@ -2,6 +2,7 @@ import Common
 import Diagnosis
 import Foundation
 import Render
+import Runbooks
 import Testing
 @testable import App
 
@@ -101,5 +102,22 @@ import Testing
             let want: Color = expected == .critical ? .red : (expected == .warning ? .yellow : .green)
             #expect(fg == want, "used \(used >> 20)M: bar \(fg), finding \(String(describing: expected))")
         }
+    }
+}
+
+/// The runbook loader's catalogue of snapshot paths knows every field of the `replication`
+/// object `status --json` writes (so a runbook condition may name `replication.quorumOK`), and
+/// no field the object does not have: read from the type itself, so a field added to one and not
+/// the other fails here.
+@Suite struct ReplicationPathCatalogTests {
+    @Test func catalogNamesExactlyTheReplicationViewFields() {
+        let view = ReplicationView(targetPod: "redis-0", pods: [ReplicaPodView(name: "redis-0", ip: "10.244.0.6")])
+        let fields = Set(Mirror(reflecting: view).children.compactMap(\.label))
+        #expect(!fields.isEmpty)
+        #expect(SnapshotPathCatalog.sections["replication"] == fields, "catalog \(SnapshotPathCatalog.sections["replication"] ?? []) vs type \(fields)")
+        for f in fields { #expect(SnapshotPathCatalog.problem(with: "replication.\(f)") == nil, "replication.\(f)") }
+        #expect(SnapshotPathCatalog.problem(with: "replication.pods.redis-0.role") == nil)
+        #expect(SnapshotPathCatalog.problem(with: "replication.quorum")?.0 == "unknown field 'quorum' in 'replication'")
+        #expect(SnapshotPathCatalog.problem(with: "replication.quorumOK.x") != nil)
     }
 }
