@@ -255,7 +255,7 @@ public final class RunbookLineRunner: @unchecked Sendable {
         let split = Self.redisCLIExec(rc.argv)
         // Once Redis has asked for the password, every later redis-cli step authenticates at once.
         let first: CommandOutcome
-        if password != nil, split != nil, rc.stdin == nil {
+        if password != nil, let sp = split, sp.options.isEmpty, rc.stdin == nil {
             first = CommandOutcome(exitCode: 0, termination: "", stdout: "NOAUTH", stderr: "", durationSeconds: 0)
         } else {
             first = await executeRaw(rc)
@@ -280,7 +280,7 @@ public final class RunbookLineRunner: @unchecked Sendable {
             authNoticeShown = true
             output("   (Redis answered NOAUTH: from now on redis-cli steps send AUTH on redis-cli's stdin, with the password read in the pod by printenv; it is never shown, logged or on a command line)")
         }
-        var argv = split.exec + ["redis-cli"]
+        var argv = split.exec + ["redis-cli"] + split.options
         if let i = argv.firstIndex(of: "exec") { argv.insert("-i", at: i + 1) }
         let lines = "AUTH " + RedisCLI.quote(pw) + "\n" + RedisCLI.line(split.command) + "\n"
         var authed = await executeRaw(RenderedCommand(argv: argv, stdin: lines, timeoutSeconds: rc.timeoutSeconds, mutates: rc.mutates, destructive: rc.destructive))
@@ -298,15 +298,25 @@ public final class RunbookLineRunner: @unchecked Sendable {
         return authed
     }
 
-    /// `kubectl ... exec ... -- redis-cli CMD...` with no redis-cli options: (everything before
-    /// redis-cli, the command and its arguments). nil for anything else (options such as --scan
-    /// need REDISCLI_AUTH in the container).
-    static func redisCLIExec(_ argv: [String]) -> (exec: [String], command: [String])? {
+    /// `kubectl ... exec ... -- redis-cli [-h HOST] [-p PORT] [-n DB] CMD...`: (everything before
+    /// redis-cli, those options, the command and its arguments). nil for anything else (options
+    /// such as --scan need REDISCLI_AUTH in the container). With `-h`/`-p` the step talks to
+    /// another server of the same StatefulSet (a write probe through the address Sentinel
+    /// gives), which has the same password; a Sentinel never answers NOAUTH, so its steps are
+    /// never sent AUTH (only a step that met NOAUTH is retried with it).
+    static func redisCLIExec(_ argv: [String]) -> (exec: [String], options: [String], command: [String])? {
         guard argv.first == "kubectl", argv.contains("exec"), let dd = argv.firstIndex(of: "--"), dd + 1 < argv.count,
               argv[dd + 1] == "redis-cli" else { return nil }
-        let command = Array(argv[(dd + 2)...])
-        guard let c = command.first, !c.hasPrefix("-") else { return nil }
-        return (Array(argv[...dd]), command)
+        var i = dd + 2
+        var options: [String] = []
+        while i < argv.count, argv[i].hasPrefix("-") {
+            guard ["-h", "-p", "-n"].contains(argv[i]), i + 1 < argv.count else { return nil }
+            options += [argv[i], argv[i + 1]]
+            i += 2
+        }
+        let command = Array(argv[i...])
+        guard !command.isEmpty else { return nil }
+        return (Array(argv[...dd]), options, command)
     }
 
     func executeRaw(_ rc: RenderedCommand) async -> CommandOutcome {

@@ -135,3 +135,19 @@ import Testing
         #expect(own.resolvedKubeconfig == "/k/config")
     }
 }
+
+/// Which runbook commands the line runner may retry with AUTH on redis-cli's stdin after NOAUTH:
+/// `-h`, `-p`, `-n` kept (a probe on the master's address), any other redis-cli option refused.
+@Suite struct RedisCLIAuthRetryTests {
+    @Test func hostPortAndDbOptionsAreKeptOthersRefused() {
+        let pre = ["kubectl", "-n", "default", "exec", "redis-0", "-c", "redis", "--"]
+        let plain = RunbookLineRunner.redisCLIExec(pre + ["redis-cli", "DBSIZE"])
+        #expect(plain?.options == [] && plain?.command == ["DBSIZE"] && plain?.exec == pre)
+        let probe = RunbookLineRunner.redisCLIExec(pre + ["redis-cli", "-h", "10.244.0.19", "-p", "6379", "EVAL", "return 1", "0"])
+        #expect(probe?.options == ["-h", "10.244.0.19", "-p", "6379"] && probe?.command == ["EVAL", "return 1", "0"])
+        #expect(RunbookLineRunner.redisCLIExec(pre + ["redis-cli", "--scan", "--count", "100"]) == nil)
+        #expect(RunbookLineRunner.redisCLIExec(pre + ["redis-cli", "-h"]) == nil)
+        #expect(RunbookLineRunner.redisCLIExec(pre + ["redis-cli", "-p", "26379"]) == nil, "options and no command")
+        #expect(RunbookLineRunner.redisCLIExec(["kubectl", "get", "pods"]) == nil)
+    }
+}

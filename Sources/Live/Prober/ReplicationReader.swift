@@ -102,12 +102,17 @@ extension Prober {
             if let old = replication.sessions.removeValue(forKey: key) { Task { await old.session.close() } }
             return nil
         }
-        let identity = "\(pod.metadata?.uid ?? "?")/\(st?.restartCount ?? 0)"
+        // A password-protected Redis whose container gives redis-cli no REDISCLI_AUTH: the main
+        // session read the password in the target pod (RedisAuth); every pod of the StatefulSet
+        // has the same Secret, so its Redis sessions send the same AUTH line first. The
+        // Sentinels have no password of their own.
+        let prelude = container == "redis" ? redisState.prelude : []
+        let identity = "\(pod.metadata?.uid ?? "?")/\(st?.restartCount ?? 0)/auth \(prelude.isEmpty ? 0 : prelude.hashValue)"
         if let s = replication.sessions[key], s.identity == identity { return s.session }
         if let old = replication.sessions[key] { Task { await old.session.close() } }
         let cli = ["redis-cli"] + (container == "sentinel" ? ["-p", Self.sentinelPort] : [])
         let s = LineSession(argv: target.kubectlArgv(["exec", "-i", name, "-c", container, "--"] + cli), runner: runner,
-                            timeout: replicationWait, label: "session:replication", marker: SessionMarker.unknownCommand)
+                            timeout: replicationWait, label: "session:replication", prelude: prelude, marker: SessionMarker.unknownCommand)
         replication.sessions[key] = (s, identity)
         return s
     }

@@ -49,12 +49,20 @@ public enum SentinelTopology {
         guard let ri = t.containers.firstIndex(where: { $0.name == "redis" }) else { return t }
         var redis = t.containers[ri]
         if redis.args?.first != redisConfPath { redis.args = [redisConfPath] + (redis.args ?? []) }
+        // A password (`--requirepass $(REDIS_PASSWORD)`): a replica must give it to its master,
+        // so `--masterauth` with the same value (a chart's `auth.enabled` does the same).
+        if let args = redis.args, let i = args.firstIndex(of: "--requirepass"), i + 1 < args.count, !args.contains("--masterauth") {
+            redis.args = args + ["--masterauth", args[i + 1]]
+        }
         t.containers[ri] = redis
         guard !t.containers.contains(where: { $0.name == sentinelContainer }) else { return t }
         var sentinel = ContainerSpec(name: sentinelContainer, image: redis.image)
         sentinel.command = ["redis-sentinel", sentinelConfPath]
         sentinel.ports = [ContainerPort(name: "sentinel", containerPort: sentinelPort)]
         sentinel.volumeMounts = redis.volumeMounts
+        // The init step writes `sentinel auth-pass` from it (never REDISCLI_AUTH: the Sentinel
+        // itself has no password, and redis-cli would send one to it).
+        sentinel.env = redis.env.filter { $0.name == "REDIS_PASSWORD" }
         sentinel.requestsCPU = "50m"
         sentinel.requestsMemory = "32Mi"
         sentinel.limitsMemory = "64Mi"
@@ -83,7 +91,7 @@ public enum SentinelTopology {
     /// a new IP that no Sentinel knows (two masters), a Sentinel config still naming a dead IP.
     /// Hostnames trade those for DNS failures (a name that does not resolve while its pod is
     /// down makes Sentinel skip the instance), which this sandbox does not serve.
-    public static func prepareConfig(state: ClusterState, pod: PodState, volume: String) -> String? {
+    public static func prepareConfig(state: ClusterState, pod: PodState, volume: String, password: String? = nil) -> String? {
         guard let ip = pod.podIP else { return "pod \(pod.name) has no IP yet" }
         let stsName = state.statefulSet.name
         let firstIP = state.pods.first(where: { $0.name == "\(stsName)-0" })?.podIP
@@ -107,11 +115,17 @@ public enum SentinelTopology {
                          "sentinel down-after-milliseconds \(masterSet) \(downAfterMilliseconds)",
                          "sentinel failover-timeout \(masterSet) \(failoverTimeoutMilliseconds)",
                          "sentinel parallel-syncs \(masterSet) 1"]
+                + (password.map { ["sentinel auth-pass \(masterSet) \(quotedConfigValue($0))"] } ?? [])
             FS.write(lines.joined(separator: "\n") + "\n", to: sentinelConf)
         } else {
             setLine(sentinelConf, key: "sentinel announce-ip", value: "sentinel announce-ip \(ip)")
         }
         return nil
+    }
+
+    /// A value as a Redis config file reads it: double-quoted, with `\` and `"` escaped.
+    static func quotedConfigValue(_ v: String) -> String {
+        "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
     /// Replaces the line starting with `key` (or appends it).
@@ -239,7 +253,9 @@ extension SandboxDaemon {
     func sentinelInit(_ s: inout ClusterState, pod: PodState, spec: ContainerSpec, nowS: String) -> Bool {
         guard SentinelTopology.isSentinel(s), spec.name == "redis" || spec.name == SentinelTopology.sentinelContainer,
               let claim = pod.pvcName, let pvc = s.pvcs.first(where: { $0.name == claim }) else { return true }
-        if let why = SentinelTopology.prepareConfig(state: s, pod: pod, volume: pvc.hostPath) {
+        let password = pod.containers.first { $0.name == SentinelTopology.sentinelContainer }
+            .flatMap { SandboxSecrets.environment($0.env, root: layout.root)["REDIS_PASSWORD"] }
+        if let why = SentinelTopology.prepareConfig(state: s, pod: pod, volume: pvc.hostPath, password: password) {
             log("pod \(pod.name): \(spec.name) waits: \(why)")
             return false
         }
