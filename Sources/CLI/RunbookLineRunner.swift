@@ -125,7 +125,9 @@ public final class RunbookLineRunner: @unchecked Sendable {
     /// The run ended through `.finished` and its incident log path was printed.
     private(set) var printedLogPath = false
     private var password: String?
-    private var passwordTried = false
+    /// When the password was last asked for in vain (the container not running yet, say, during
+    /// a crash loop): asked again on a later NOAUTH, at most every 5 s.
+    private var passwordFailedAt: Date?
     private var authNoticeShown = false
 
     public init(runner: Runner, kubectl: String, log: IncidentLog, store: RunStateStore, snapshot: any SnapshotSource,
@@ -261,13 +263,14 @@ public final class RunbookLineRunner: @unchecked Sendable {
             first = await executeRaw(rc)
         }
         guard let split, rc.stdin == nil, (first.stdout + first.stderr).contains("NOAUTH") else { return first }
-        if !passwordTried, let argv = passwordArgv {
-            passwordTried = true
+        if password == nil, passwordFailedAt.map({ Date().timeIntervalSince($0) >= 5 }) ?? true, let argv = passwordArgv {
+            passwordFailedAt = Date()
             let r = await runner.run(CommandSpec(argv, timeout: .seconds(20), outputLimit: 1 << 16, label: "runbook:redis-password"))
             var v = r.stdoutText
             if v.hasSuffix("\n") { v.removeLast() }
             if r.succeeded && !v.isEmpty {
                 password = v
+                passwordFailedAt = nil
                 log.addSecret(v)
             }
         }

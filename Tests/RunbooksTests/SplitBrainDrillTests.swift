@@ -13,7 +13,8 @@ import Testing
 private let sentinelDrillsEnabled = Drill.available
 
 /// The live replication picture of the three pods.
-private struct Pods {
+/// Shared with MigrateFromSingleDrillTests.
+struct Pods {
     let box: DrillBox
     static let names = ["redis-0", "redis-1", "redis-2"]
 
@@ -68,7 +69,8 @@ private struct Pods {
 }
 
 /// `runbook run ID FLAGS` with its own incident log; returns the result and its verdict line.
-private func run(_ box: DrillBox, _ id: String, _ name: String, _ flags: [String], timeout: TimeInterval = 240) async throws -> (Drill.Result, String) {
+/// Shared with MigrateFromSingleDrillTests.
+func run(_ box: DrillBox, _ id: String, _ name: String, _ flags: [String], timeout: TimeInterval = 240) async throws -> (Drill.Result, String) {
     box.cellNumber += 1
     let r = try await box.redisRunbook(["runbook", "run", id, "--kubectl", box.kubectlPath, "--audit-log", box.logPath] + flags, timeout: timeout)
     box.transcript.append(String(r.output.suffix(5000)))
