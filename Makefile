@@ -49,10 +49,11 @@ RUNBOOK_FILES := $(notdir $(wildcard runbooks/*.yaml))
 INSTALLED_FILES = bin/redis-runbook bin/kubectl-redis_runbook libexec/redis-runbook/redis-runbook-watchdog libexec/redis-runbook/redis-runbook-exec-relay \
 	$(addprefix share/redis-runbook/runbooks/,$(RUNBOOK_FILES)) \
 	share/redis-runbook/alerts/redis.rules.yaml share/redis-runbook/alerts/redis-prometheusrule.yaml share/redis-runbook/open-in-tmux.sh \
+	share/redis-runbook/deploy/redis-sentinel-statefulset.yaml \
 	share/bash-completion/completions/redis-runbook share/zsh/site-functions/_redis-runbook \
 	share/fish/vendor_completions.d/redis-runbook.fish share/man/man1/redis-runbook.1
 # Deepest first: removed by uninstall only when empty.
-INSTALLED_DIRS = libexec/redis-runbook libexec share/redis-runbook/runbooks share/redis-runbook/alerts share/redis-runbook \
+INSTALLED_DIRS = libexec/redis-runbook libexec share/redis-runbook/runbooks share/redis-runbook/alerts share/redis-runbook/deploy share/redis-runbook \
 	share/bash-completion/completions share/bash-completion share/zsh/site-functions share/zsh \
 	share/fish/vendor_completions.d share/fish share/man/man1 share/man share bin
 
@@ -61,7 +62,7 @@ BUILD ?= 1
 install:
 	@if [ "$(BUILD)" != 0 ]; then scripts/install-deps.sh && $(SWIFT) build -c $(CONFIG) --product redis-runbook && $(SWIFT) build -c $(CONFIG) --product redis-runbook-watchdog && $(SWIFT) build -c $(CONFIG) --product redis-runbook-exec-relay; fi
 	@for b in "$(BUILT)" "$(WATCHDOG)" "$(EXEC_RELAY)"; do [ -x "$$b" ] || { echo "$$b is not built (make install CONFIG=$(CONFIG) without BUILD=0 builds it)" >&2; exit 1; }; done
-	install -d "$(ROOT)/bin" "$(ROOT)/libexec/redis-runbook" "$(ROOT)/share/redis-runbook/runbooks" "$(ROOT)/share/redis-runbook/alerts" \
+	install -d "$(ROOT)/bin" "$(ROOT)/libexec/redis-runbook" "$(ROOT)/share/redis-runbook/runbooks" "$(ROOT)/share/redis-runbook/alerts" "$(ROOT)/share/redis-runbook/deploy" \
 		"$(ROOT)/share/bash-completion/completions" "$(ROOT)/share/zsh/site-functions" \
 		"$(ROOT)/share/fish/vendor_completions.d" "$(ROOT)/share/man/man1"
 	install -m 0755 "$(BUILT)" "$(ROOT)/bin/redis-runbook"
@@ -71,6 +72,7 @@ install:
 	install -m 0644 runbooks/*.yaml "$(ROOT)/share/redis-runbook/runbooks/"
 	install -m 0644 deploy/alerts/redis.rules.yaml deploy/alerts/redis-prometheusrule.yaml "$(ROOT)/share/redis-runbook/alerts/"
 	install -m 0755 deploy/alertmanager/open-in-tmux.sh "$(ROOT)/share/redis-runbook/open-in-tmux.sh"
+	install -m 0644 deploy/redis-sentinel-statefulset.yaml "$(ROOT)/share/redis-runbook/deploy/"
 	"$(BUILT)" --generate-completion-script bash > "$(ROOT)/share/bash-completion/completions/redis-runbook"
 	"$(BUILT)" --generate-completion-script zsh > "$(ROOT)/share/zsh/site-functions/_redis-runbook"
 	"$(BUILT)" --generate-completion-script fish > "$(ROOT)/share/fish/vendor_completions.d/redis-runbook.fish"

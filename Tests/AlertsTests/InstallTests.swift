@@ -15,6 +15,7 @@ import Testing
         let expected = ["bin/redis-runbook", "bin/kubectl-redis_runbook", "libexec/redis-runbook/redis-runbook-watchdog", "libexec/redis-runbook/redis-runbook-exec-relay",
                         "share/redis-runbook/alerts/redis.rules.yaml",
                         "share/redis-runbook/alerts/redis-prometheusrule.yaml", "share/redis-runbook/open-in-tmux.sh",
+                        "share/redis-runbook/deploy/redis-sentinel-statefulset.yaml",
                         "share/bash-completion/completions/redis-runbook", "share/zsh/site-functions/_redis-runbook",
                         "share/fish/vendor_completions.d/redis-runbook.fish", "share/man/man1/redis-runbook.1"]
             + (try fm.contentsOfDirectory(atPath: repoPath("runbooks")).filter { $0.hasSuffix(".yaml") }.map { "share/redis-runbook/runbooks/\($0)" })
