@@ -149,9 +149,13 @@ public actor Prober {
             }
             await metricsForRefresh(t)
             await refreshKubernetes(t)
+            // The pod is known now: the previous run's log (read once per restart) goes out
+            // beside the Redis batch, not after it (it was the last read before the first frame).
+            async let previousLogs: Void = refreshPreviousLogs()
             await refreshEvents(t)
             r = await redisResult(t)
             if let task = exporter.task { _ = await WaitBounded.value(of: task, within: .seconds(1)) }
+            await previousLogs
         } else {
             // The exporter's read (when due) starts first: it stands for this refresh's liveness
             // probe (checked in refreshKubernetes), instead of going out beside it.
