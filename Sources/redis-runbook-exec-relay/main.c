@@ -1,4 +1,4 @@
-// redis-runbook-exec-relay SOCKET API_PATH
+// redis-runbook-exec-relay [--wait SECONDS [--proxy-pid PID]] SOCKET API_PATH
 //
 // `kubectl exec -i` without a second kubectl: the dashboard's Redis session runs through the
 // tool's one `kubectl proxy --unix-socket SOCKET` (which holds the credentials) instead of a
@@ -348,9 +348,26 @@ static void upgrade(const char *path) {
 
 // ---- The relay ----
 
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 3 || argv[2][0] != '/') {
-        fprintf(stderr, "usage: " PROG " SOCKET API_PATH\n"
+    // --wait SECONDS [--proxy-pid PID]: the proxy is still starting. Its socket is tried every
+    // 2 ms until it accepts, for at most SECONDS and only while process PID (the proxy) lives,
+    // so the relay's own start overlaps kubectl's instead of following it (issue 16, figure 3).
+    double wait = 0;
+    long proxy_pid = 0;
+    while (argc > 3 && strncmp(argv[1], "--", 2) == 0) {
+        if (strcmp(argv[1], "--wait") == 0) wait = atof(argv[2]);
+        else if (strcmp(argv[1], "--proxy-pid") == 0) proxy_pid = atol(argv[2]);
+        else break;
+        argv += 2; argc -= 2;
+    }
+    if (argc != 3 || argv[2][0] != '/' || wait < 0) {
+        fprintf(stderr, "usage: " PROG " [--wait SECONDS [--proxy-pid PID]] SOCKET API_PATH\n"
                         "Runs a pod exec through kubectl proxy's unix socket: stdin, stdout, stderr and the exit code, as kubectl exec -i.\n");
         return 2;
     }
@@ -360,10 +377,25 @@ int main(int argc, char **argv) {
     addr.sun_family = AF_UNIX;
     if (strlen(argv[1]) >= sizeof addr.sun_path) die(PROG ": socket path too long: %s", argv[1]);
     strcpy(addr.sun_path, argv[1]);
-    sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (sock < 0) die(PROG ": socket: %s", strerror(errno));
-    if (connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) {
-        fprintf(stderr, PROG ": cannot connect to the kubectl proxy at %s: %s\n", argv[1], strerror(errno));
+    double deadline = now_seconds() + wait;
+    for (;;) {
+        sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (sock < 0) die(PROG ": socket: %s", strerror(errno));
+        if (connect(sock, (struct sockaddr *)&addr, sizeof addr) == 0) break;
+        int e = errno;
+        close(sock);
+        sock = -1;
+        int proxy_alive = proxy_pid <= 0 || kill((pid_t)proxy_pid, 0) == 0 || errno == EPERM;
+        if ((e == ENOENT || e == ECONNREFUSED) && now_seconds() < deadline && proxy_alive) {
+            struct timespec step = { 0, 2000000 };
+            nanosleep(&step, NULL);
+            continue;
+        }
+        if (!proxy_alive) {
+            fprintf(stderr, PROG ": the kubectl proxy at %s ended before it served\n", argv[1]);
+        } else {
+            fprintf(stderr, PROG ": cannot connect to the kubectl proxy at %s: %s\n", argv[1], strerror(e));
+        }
         return 1;
     }
     upgrade(argv[2]);

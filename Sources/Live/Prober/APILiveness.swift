@@ -24,6 +24,12 @@ struct APILivenessState {
     var backoff: TimeInterval = 0
     /// Liveness probes run so far (tests and the spawn budget).
     var probes = 0
+    /// Reads of the API in flight that answer the liveness question when they land (the
+    /// exporter's scrape), by token: when each started.
+    var standIns: [Int: Date] = [:]
+    var standInTokens = 0
+    /// A check is already scheduled for when the oldest stand-in's grace ends.
+    var recheckScheduled = false
 }
 
 extension Prober {
@@ -47,6 +53,20 @@ extension Prober {
         if liveness.answeredAt.map({ $0 < t }) ?? true { liveness.answeredAt = t }
     }
 
+    /// A read that counts as an answer when it lands (`apiAnswered`) has started: while it is
+    /// younger than `livenessStandInSeconds` it stands for the probe (figure 2: the exporter's
+    /// scrape every 15 s fell due in the same refresh as the probe, and the probe went out beside
+    /// it). Returns the token for `apiReadEnded`.
+    func apiReadStarted(_ t: Date) -> Int {
+        liveness.standInTokens += 1
+        liveness.standIns[liveness.standInTokens] = t
+        return liveness.standInTokens
+    }
+
+    func apiReadEnded(_ token: Int) {
+        liveness.standIns[token] = nil
+    }
+
     /// Starts the liveness probe when the API server has been silent for `livenessInterval` (or is
     /// known down and its back-off has passed). Runs beside the refreshes: a hung server holds it
     /// for its --request-timeout, not the frame. While the server is known down a second probe
@@ -56,10 +76,34 @@ extension Prober {
         guard t >= liveness.next || asap, liveness.inFlight < (liveness.down == nil ? 1 : 2) else { return }
         if !asap, liveness.down == nil, let a = liveness.answeredAt, t.timeIntervalSince(a) < livenessInterval { return }
         if liveness.down == nil, liveness.answeredAt == nil, snapshotsTaken == 0 { return }  // the first refresh's reads answer that
+        // A read in flight that answers too (the exporter's scrape) stands for the probe while it
+        // is younger than `livenessStandInSeconds`: a live server answers it well within that.
+        // Past it without an answer the probe goes out, so a hung server is seen at most that
+        // much later than with the probe started at once (the exporter's own answer may be slow
+        // while the server is fine: Redis hung behind it, so it cannot be the verdict itself).
+        if !asap, liveness.down == nil, let since = liveness.standIns.values.min() {
+            let left = livenessStandInSeconds - t.timeIntervalSince(since)
+            if left > 0 {
+                if !liveness.recheckScheduled {
+                    liveness.recheckScheduled = true
+                    Task {
+                        try? await Task.sleep(for: .milliseconds(Int((left * 1000).rounded(.up)) + 1))
+                        self.recheckLiveness()
+                    }
+                }
+                return
+            }
+        }
         liveness.inFlight += 1
         liveness.probes += 1
         liveness.next = t.addingTimeInterval(liveness.down == nil ? livenessInterval : max(liveness.backoff, 1))
         Task { await self.runLiveness(started: t) }
+    }
+
+    /// The stand-in's grace has ended: the probe goes out if the server is still silent.
+    func recheckLiveness() {
+        liveness.recheckScheduled = false
+        checkLiveness(now())
     }
 
     func runLiveness(started: Date) async {

@@ -30,8 +30,12 @@ extension Prober {
     func metricsForRefresh(_ t: Date) async {
         guard redisWait != nil else { await refreshMetrics(t); return }
         guard exporter.task == nil, t >= exporter.next else { return }
+        // Its answer is an answer of the API server: while it is on its way it stands for the
+        // liveness probe (APILiveness.swift), so it is registered before this refresh's check.
+        let token = liveness.down == nil ? apiReadStarted(t) : nil
         exporter.task = Task {
             await self.refreshMetrics(t)
+            if let token { self.apiReadEnded(token) }
             self.exporter.task = nil
         }
     }

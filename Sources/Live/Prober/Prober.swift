@@ -71,6 +71,10 @@ public actor Prober {
     public var livenessInterval: TimeInterval = 5
     /// The probe's own deadline in seconds: /version is answered at once by a live server.
     public var livenessRequestSeconds: Double = 2
+    /// How long a read in flight that counts as an answer (the exporter's scrape) stands for a
+    /// due probe before the probe goes out anyway (APILiveness.swift). A live server answers the
+    /// scrape in 10-50 ms; this is what a hung server's banner may be delayed by, at most.
+    public var livenessStandInSeconds: Double = 0.5
     /// Longest wait between two probes while the API server is unreachable.
     public var livenessMaxBackoff: TimeInterval = 2
     /// Liveness probes run so far (tests and the spawn budget).
@@ -145,14 +149,21 @@ public actor Prober {
             }
             await metricsForRefresh(t)
             await refreshKubernetes(t)
+            // The pod is known now: the previous run's log (read once per restart) goes out
+            // beside the Redis batch, not after it (it was the last read before the first frame).
+            async let previousLogs: Void = refreshPreviousLogs()
             await refreshEvents(t)
             r = await redisResult(t)
             if let task = exporter.task { _ = await WaitBounded.value(of: task, within: .seconds(1)) }
+            await previousLogs
         } else {
+            // The exporter's read (when due) starts first: it stands for this refresh's liveness
+            // probe (checked in refreshKubernetes), instead of going out beside it.
+            if redisWait != nil { await metricsForRefresh(t) }
             async let k8s: Void = refreshKubernetes(t)
             async let ev: Void = refreshEvents(t)
             async let redis = redisResult(t)
-            async let metrics: Void = metricsForRefresh(t)
+            async let metrics: Void = redisWait == nil ? metricsForRefresh(t) : ()
             _ = await k8s
             _ = await ev
             r = await redis

@@ -109,9 +109,18 @@ extension Prober {
     /// too, so this adds no kubectl start of its own). Nil (a `kubectl exec -i` session) in
     /// one-shot mode, without the relay binary, when the relay failed for this pod and container
     /// run, or when the proxy does not serve within the first batch's limit.
+    ///
+    /// While the proxy is still starting, the relay starts now too and waits for the socket
+    /// itself (`--wait`, as long as the proxy's process lives, so a proxy that fails ends it at
+    /// once and the session is a `kubectl exec -i`): its own start (a process, its loader) then
+    /// overlaps kubectl's instead of following it (BENCHMARKS.md, figure 3, session 10).
     func relaySessionArgv() async -> [String]? {
         guard useWatches, let relay = execRelay, redisState.relayFailedFor != (redisIdentity ?? "?"),
-              let proxy = apiProxy(), let socket = await proxy.ready(timeout: Double(probeTimeout.components.seconds)) else { return nil }
+              let proxy = apiProxy() else { return nil }
+        if proxy.currentSocket() == nil, let (socket, pid) = proxy.starting() {
+            return [relay, "--wait", String(Int(proxy.serveTimeout) + 1), "--proxy-pid", String(pid), socket, target.redisExecAPIPath]
+        }
+        guard let socket = await proxy.ready(timeout: Double(probeTimeout.components.seconds)) else { return nil }
         return [relay, socket, target.redisExecAPIPath]
     }
 
@@ -177,6 +186,8 @@ extension Prober {
         // half the bytes of INFO all (no Commandstats or Latencystats, ~60 lines per refresh).
         var lines = ["PING", "INFO"]
         lines += Self.configNames.map { "CONFIG GET \($0)" }
+        // The walk's first SCAN rides in this batch. Its rounds stay at COUNT 1000: one of 10,000
+        // on a keyspace of 1,000,000 keys holds Redis 12-25 ms (BENCHMARKS.md, session 10).
         if t >= discovery.next {
             lines.append(BullMQ.discoveryCommand(prefix: target.bullmqPrefix, cursor: discovery.cursor, count: 1000))
         }

@@ -169,7 +169,8 @@ public final class APIWatch: @unchecked Sendable {
         while !isStopped {
             guard let sock = proxy.currentSocket() else {
                 if proxy.lastFailure != nil { fail(APIClient(proxy: proxy).proxyFailure()) }
-                sleep(0.01); continue
+                // Starting: the first LIST goes out within 2 ms of the proxy serving; failing: 10 ms.
+                sleep(proxy.lastFailure == nil ? 0.002 : 0.01); continue
             }
             if resourceVersion == nil {
                 count("LIST")

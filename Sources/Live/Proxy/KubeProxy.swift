@@ -106,6 +106,17 @@ public final class KubeProxy: @unchecked Sendable {
         lock.withLock { checkLocked(now: now) }
     }
 
+    /// While a started proxy has not served yet (and has not failed): the socket it will serve on
+    /// and its process (the watchdog's, or kubectl's), for a client that waits for the socket
+    /// itself as long as that process lives (`redis-runbook-exec-relay --wait`). Nil otherwise.
+    public func starting(now: Date = Date()) -> (socket: String, pid: Int32)? {
+        lock.withLock {
+            _ = checkLocked(now: now)
+            guard !stopped, !serving, _lastFailure == nil, let c = child, let dir = dirPath else { return nil }
+            return (dir + "/api.sock", c.pid)
+        }
+    }
+
     /// The socket, waiting up to `timeout` seconds for a (re)started proxy to serve; nil (with
     /// `lastFailure` set) when it does not.
     public func ready(timeout: Double = 5) async -> String? {
@@ -114,7 +125,9 @@ public final class KubeProxy: @unchecked Sendable {
             if let s = currentSocket() { return s }
             let (over, waitingOutBackoff) = lock.withLock { (stopped, child == nil && _lastFailure != nil && Date() < nextStart) }
             if over || waitingOutBackoff || Date() >= deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(10))
+            // Every read of the first frame waits here for the proxy: a 2 ms step (a stat of the
+            // socket while it is not there) keeps that wait within 2 ms of its serving.
+            try? await Task.sleep(for: .milliseconds(2))
         }
     }
 
@@ -176,7 +189,9 @@ public final class KubeProxy: @unchecked Sendable {
         }
         guard let dir = dirPath else { return nil }
         if !serving {
-            guard let out = FileManager.default.contents(atPath: dir + "/out.txt"),
+            // kubectl makes the socket just before it prints `Starting to serve`: no socket, no
+            // file to read yet (the readers poll this every 2 ms while the proxy starts).
+            guard access(dir + "/api.sock", F_OK) == 0, let out = FileManager.default.contents(atPath: dir + "/out.txt"),
                   String(decoding: out, as: UTF8.self).contains("Starting to serve") else {
                 if now.timeIntervalSince(startedAt) > serveTimeout {
                     _lastFailure = readErrorsLocked() ?? "kubectl proxy did not serve within \(Int(serveTimeout)) s"
