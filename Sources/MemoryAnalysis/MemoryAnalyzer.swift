@@ -26,14 +26,16 @@ public struct MemoryAnalysisOptions: Sendable {
     public var maxPause: Duration = .seconds(2)
     /// Cap on distinct patterns kept in memory (the rest go to one overflow row).
     public var maxPatterns: Int = 10_000
-    /// Independent SCAN cursors walked side by side, one batch of each per round trip (1, 2, 4 or
-    /// 8): the cursor's low bits are its reversed bucket index's high bits, so cursor `rev(p)`
+    /// Independent SCAN cursors walked side by side, each with one batch in flight (1, 2, 4, 8 or
+    /// 16): the cursor's low bits are its reversed bucket index's high bits, so cursor `rev(p)`
     /// starts the p-th part of the table and leaves it when those bits change. Redis's smallest
     /// table has 4 buckets, so up to 4 parts never overlap; 8 only with 1,024 keys or more at the
-    /// start (the table would have to shrink below 8 buckets, i.e. lose nearly every key, for two
-    /// parts to meet). Used only on a standalone Redis (a cluster node's cursor carries its slot in
-    /// the low bits; other servers' cursors may differ).
-    public var scanPartitions: Int = 8
+    /// start, 16 with 2,048 or more (the table would have to shrink below 8 or 16 buckets, i.e.
+    /// lose nearly every key, for two parts to meet). The parts' batches in flight are what keeps
+    /// Redis busy while replies travel back: 16 batches of ~2.5 ms cover a round trip of ~40 ms.
+    /// Used only on a standalone Redis (a cluster node's cursor carries its slot in the low bits;
+    /// other servers' cursors may differ).
+    public var scanPartitions: Int = 16
 
     public init(scanCount: Int = 500, top: Int = 20, sampleFraction: Double = 1, bullPrefix: String = "bull") {
         self.scanCount = scanCount
@@ -98,6 +100,9 @@ public struct MemoryAnalyzer: Sendable {
         var scriptTimes: [Int] = []
         var maxLatency: Duration = .zero, baseline: Duration?
         var maxScriptMicros = 0
+        var scriptMicrosTotal = 0
+        var firstBatchAt: ContinuousClock.Instant?
+        var lastAnswerAt: ContinuousClock.Instant?
         var lastCount = min(maxCount, 200)
         var slowInARow = 0
         var command = "EVALSHA_RO"
@@ -110,9 +115,12 @@ public struct MemoryAnalyzer: Sendable {
             try await sendLines([line]).first ?? ""
         }
         func sendLines(_ lines: [String]) async throws -> [String] {
+            try await guarded { try await channel.send(lines) }
+        }
+        func guarded<T>(_ body: () async throws -> T) async throws -> T {
             if Task.isCancelled { throw Stop.reason("cancelled") }
             do {
-                return try await channel.send(lines)
+                return try await body()
             } catch is CancellationError {
                 throw Stop.reason("cancelled")
             } catch {
@@ -148,7 +156,8 @@ public struct MemoryAnalyzer: Sendable {
             // One cursor per partition (see `scanPartitions`): partition p starts at cursor rev(p)
             // and is done when a returned cursor is 0 or its low bits are no longer rev(p).
             let standalone = fields["cluster_enabled"] == "0" && fields["valkey_version"] == nil && fields["dragonfly_version"] == nil
-            let allowed = (server.dbSize ?? 0) >= 1024 ? [1, 2, 4, 8] : [1, 2, 4]
+            let keys0 = server.dbSize ?? 0
+            let allowed = keys0 >= 2048 ? [1, 2, 4, 8, 16] : keys0 >= 1024 ? [1, 2, 4, 8] : [1, 2, 4]
             let parts = standalone ? allowed.last { $0 <= max(1, options.scanPartitions) }! : 1
             // In the order a single SCAN visits them (rev(0), rev(1), ...): each part's edge is the
             // next part's first cursor.
@@ -161,27 +170,132 @@ public struct MemoryAnalyzer: Sendable {
                 Part(cursor: String(homes[i]), home: homes[i], edge: i + 1 < homes.count ? String(homes[i + 1]) : "0", count: min(maxCount, 200))
             }
 
-            // 3. Batches: one of each unfinished partition per round trip.
+            // 3. Batches, pipelined: every unfinished part has one batch in flight, and a part's
+            // next batch is written as soon as its reply is in, while the other parts' batches
+            // keep Redis busy (redis-cli runs the lines one after another; Redis serves its other
+            // clients between any two). A channel without pipelining gets them in lock-step: one
+            // batch of each unfinished part per round trip.
+            struct Flight { var part: Int; var sent: ContinuousClock.Instant; var command: String }
+            var flights: [Flight] = []
+            var head = 0
+            var pipelined = false
+            var pending: [String] = []     // lock-step: the lines of the next round trip
+            var ready: [String] = []       // lock-step: the replies of the last one, last first
+            var lastArrival: ContinuousClock.Instant?
+            func launch(_ i: Int) async throws {
+                let cmd = useBody ? (ro ? "EVAL_RO" : "EVAL") : (ro ? "EVALSHA_RO" : "EVALSHA")
+                let target = useBody ? RedisCLIQuoting.quote(script) : sha.sha
+                let args = [scans[i].cursor, String(scans[i].count), String(samples), String(threshold), prefix,
+                            String(options.topKeys), String(agg.topMin), String(parts - 1), String(scans[i].home), scans[i].edge].map(RedisCLIQuoting.quote)
+                let line = ([cmd, target, "0"] + args).joined(separator: " ")
+                flights.append(Flight(part: i, sent: clock.now, command: cmd))
+                if firstBatchAt == nil { firstBatchAt = clock.now }
+                // The script's reply is one line by construction (RRM2, keys hex-encoded when not
+                // printable), an error one line too: no marker after it.
+                if pipelined { try await guarded { try await channel.submit([line], oneLineReplies: true) } } else { pending.append(line) }
+            }
+            /// The next reply, and how long Redis had it: pipelined, from when it could start (its
+            /// line written, the reply before it in) to its arrival; lock-step, the round trip, for
+            /// the first reply of each.
+            func receive(_ f: Flight) async throws -> (String, Duration?) {
+                if pipelined {
+                    let reply = try await guarded { try await channel.receive() }
+                    let now = clock.now
+                    defer { lastArrival = now }
+                    return (reply, now - max(f.sent, lastArrival ?? f.sent))
+                }
+                var rtt: Duration?
+                if ready.isEmpty {
+                    let lines = pending
+                    pending = []
+                    let t0 = clock.now
+                    let replies = try await sendLines(lines)
+                    rtt = clock.now - t0
+                    guard replies.count == lines.count else { throw Stop.reason("the Redis session answered \(replies.count) of \(lines.count) batches") }
+                    ready = replies.reversed()
+                }
+                return (ready.removeLast(), rtt)
+            }
+
             while true {
                 if Task.isCancelled { throw Stop.reason("cancelled") }
                 let active = scans.indices.filter { !scans[$0].done }
                 if active.isEmpty { complete = true; break }
-                let cmd = useBody ? (ro ? "EVAL_RO" : "EVAL") : (ro ? "EVALSHA_RO" : "EVALSHA")
-                let target = useBody ? RedisCLIQuoting.quote(script) : sha.sha
-                let topMin = String(agg.topMin)
-                let lines = active.map { i in
-                    let args = [scans[i].cursor, String(scans[i].count), String(samples), String(threshold), prefix,
-                                String(options.topKeys), topMin, String(parts - 1), String(scans[i].home), scans[i].edge].map(RedisCLIQuoting.quote)
-                    return ([cmd, target, "0"] + args).joined(separator: " ")
-                }
-                let t0 = clock.now
-                let replies = try await sendLines(lines)
-                let rtt = clock.now - t0
-                guard replies.count == lines.count else { throw Stop.reason("the Redis session answered \(replies.count) of \(lines.count) batches") }
+                pipelined = try await guarded { try await channel.beginPipeline() }
+                flights = []; head = 0; pending = []; ready = []; lastArrival = nil
+                // A refusal (NOSCRIPT, no EVALSHA_RO, ...): the refused batches are not counted,
+                // nothing more is written, the batches in flight are read (and counted when they
+                // are answers), then the refusal is handled and every unfinished part goes on from
+                // its cursor (the batches only read, and a refused one's cursor did not move).
+                var problem: String?
+                do {
+                    for i in active { try await launch(i) }
+                    while head < flights.count {
+                        if Task.isCancelled { throw Stop.reason("cancelled") }
+                        let f = flights[head]
+                        head += 1
+                        let (reply, rtt) = try await receive(f)
+                        if let refused = Self.errorLine(reply) {
+                            if problem == nil { problem = refused }
+                            continue
+                        }
+                        let batch: BatchReply
+                        do { batch = try BatchReply.parse(reply) } catch { throw Stop.reason("\(error)") }
+                        if problem == nil { retries = 0 }
+                        command = f.command
+                        let i = f.part
+                        batches += 1
+                        keysScanned += batch.keysScanned
+                        for g in batch.groups { agg.add(g) }
+                        for k in batch.top { agg.offerTop(k) }
+                        if scriptTimes.count < 200_000 { scriptTimes.append(batch.scriptMicros) }
+                        maxScriptMicros = max(maxScriptMicros, batch.scriptMicros)
+                        scriptMicrosTotal += batch.scriptMicros
+                        lastAnswerAt = clock.now
+                        scans[i].cursor = batch.cursor
+                        let next = UInt64(batch.cursor) ?? 0
+                        if next == 0 || (parts > 1 && next & UInt64(parts - 1) != scans[i].home) { scans[i].done = true }
+                        // Keep each batch short inside Redis.
+                        scans[i].count = Self.nextCount(scans[i].count, scriptMicros: batch.scriptMicros,
+                                                        budgetMicros: Int(Self.ms(options.scriptBudget) * 1000), maxCount: maxCount)
+                        lastCount = scans[i].count
+                        if scans.allSatisfy(\.done) { complete = true }
 
-                // A refusal of any batch: nothing of this round trip is counted; it is sent again
-                // (the batches only read, and their cursors did not move).
-                if let problem = replies.lazy.compactMap({ Self.errorLine($0) }).first {
+                        var slow = false
+                        var ms = 0.0
+                        if let rtt {
+                            ms = Self.ms(rtt)
+                            if latencies.count < 200_000 { latencies.append(ms) }
+                            maxLatency = max(maxLatency, rtt)
+                            baseline = min(baseline ?? rtt, rtt)
+                            // One slow answer on a busy laptop is noise; two in a row say Redis (or
+                            // the way to it) is slow: then pause before writing the next batch.
+                            let slowTrip = rtt > max(options.latencyThreshold, (baseline ?? rtt) * 4)
+                            slowInARow = slowTrip ? slowInARow + 1 : 0
+                            slow = slowInARow >= 2
+                        }
+                        progress(MemoryProgress(keysScanned: keysScanned, keysSized: agg.keysSized, dbSize: server.dbSize,
+                                                fraction: fractionDone(), batches: batches,
+                                                elapsedSeconds: Self.seconds(clock.now - start), sizedBytes: agg.sizedBytes,
+                                                lastBatchLatencyMs: ms, pausing: slow && !complete))
+                        if scans[i].done || problem != nil { continue }
+                        if slow, let rtt {
+                            let pause = min(options.maxPause, rtt)
+                            pauses += 1
+                            pausedFor += pause
+                            do { try await Task.sleep(for: pause) } catch { throw Stop.reason("cancelled") }
+                            if pipelined { lastArrival = clock.now }
+                        }
+                        try await launch(i)
+                    }
+                } catch {
+                    if pipelined { await channel.endPipeline() }
+                    throw error
+                }
+                if pipelined { await channel.endPipeline() }
+
+                if let problem {
+                    complete = false
                     retries += 1
                     if retries > 5 { throw Stop.reason("Redis kept refusing the analysis script: \(problem)") }
                     if problem.hasPrefix("NOSCRIPT") {
@@ -203,49 +317,6 @@ public struct MemoryAnalyzer: Sendable {
                         continue
                     }
                     throw Stop.reason(Self.explain(problem))
-                }
-                var decoded: [BatchReply] = []
-                for reply in replies {
-                    do { decoded.append(try BatchReply.parse(reply)) } catch { throw Stop.reason("\(error)") }
-                }
-                retries = 0
-                command = cmd
-                for (i, batch) in zip(active, decoded) {
-                    batches += 1
-                    keysScanned += batch.keysScanned
-                    for g in batch.groups { agg.add(g) }
-                    for k in batch.top { agg.offerTop(k) }
-                    if latencies.count < 200_000 { scriptTimes.append(batch.scriptMicros) }
-                    maxScriptMicros = max(maxScriptMicros, batch.scriptMicros)
-                    scans[i].cursor = batch.cursor
-                    let next = UInt64(batch.cursor) ?? 0
-                    if next == 0 || (parts > 1 && next & UInt64(parts - 1) != scans[i].home) { scans[i].done = true }
-                    // Keep each batch short inside Redis.
-                    scans[i].count = Self.nextCount(scans[i].count, scriptMicros: batch.scriptMicros,
-                                                    budgetMicros: Int(Self.ms(options.scriptBudget) * 1000), maxCount: maxCount)
-                    lastCount = scans[i].count
-                }
-                if scans.allSatisfy(\.done) { complete = true }
-                let ms = Self.ms(rtt)
-                if latencies.count < 200_000 { latencies.append(ms) }
-                maxLatency = max(maxLatency, rtt)
-                baseline = min(baseline ?? rtt, rtt)
-
-                // One slow round trip on a busy laptop is noise; two in a row say Redis (or the
-                // way to it) is slow: then pause.
-                let slowTrip = rtt > max(options.latencyThreshold, (baseline ?? rtt) * 4)
-                slowInARow = slowTrip ? slowInARow + 1 : 0
-                let slow = slowInARow >= 2
-                progress(MemoryProgress(keysScanned: keysScanned, keysSized: agg.keysSized, dbSize: server.dbSize,
-                                        fraction: fractionDone(), batches: batches,
-                                        elapsedSeconds: Self.seconds(clock.now - start), sizedBytes: agg.sizedBytes,
-                                        lastBatchLatencyMs: ms, pausing: slow && !complete))
-                if complete { break }
-                if slow {
-                    let pause = min(options.maxPause, rtt)
-                    pauses += 1
-                    pausedFor += pause
-                    do { try await Task.sleep(for: pause) } catch { throw Stop.reason("cancelled") }
                 }
             }
         } catch Stop.reason(let why) {
@@ -283,7 +354,9 @@ public struct MemoryAnalyzer: Sendable {
             maxBatchLatencyMs: Self.ms(maxLatency), medianBatchLatencyMs: sorted.isEmpty ? 0 : sorted[sorted.count / 2],
             maxScriptMs: Double(maxScriptMicros) / 1000,
             medianScriptMs: scriptTimes.isEmpty ? 0 : Double(scriptTimes.sorted()[scriptTimes.count / 2]) / 1000, pauses: pauses, pausedSeconds: Self.seconds(pausedFor),
-            scanCount: maxCount, lastScanCount: lastCount, memorySamples: samples, command: command)
+            scanCount: maxCount, lastScanCount: lastCount, memorySamples: samples, command: command,
+            scriptSeconds: Double(scriptMicrosTotal) / 1e6,
+            startSeconds: firstBatchAt.map { Self.seconds($0 - start) }, endSeconds: lastAnswerAt.map { Self.seconds(clock.now - $0) })
         return MemoryReport(
             complete: complete && stopReason == nil, stopReason: stopReason, progressPercent: fractionDone() * 100,
             server: server, totals: totals, scan: scan,

@@ -349,6 +349,34 @@ struct MemoryAnalysisRedisTests {
         #expect(report.stopReason?.contains("LOADING") == true, "\(report.stopReason ?? "")")
     }
 
+    /// The script cache flushed mid-run while 16 parts' batches are in flight: every refused
+    /// batch (NOSCRIPT) is sent again after the reload, none is counted twice or lost.
+    @Test("SCRIPT FLUSH mid-run: the pipelined batches refused with NOSCRIPT are sent again, every key counted once")
+    func scriptFlushMidRun() async throws {
+        try await withRedis { server in
+            var resp = RESP()
+            for i in 0..<20_000 { resp.add(strings: ["SET", "k:\(i)", "v"]) }
+            try await server.pipe(resp.data)
+            let session = server.session()
+            let seen = Counter()
+            var options = MemoryAnalysisOptions(scanCount: 40)
+            options.scanPartitions = 16
+            let task = Task { await MemoryAnalyzer(channel: session, options: options).run { p in seen.set(p.batches) } }
+            _ = await eventually(timeout: .seconds(20)) { seen.value >= 20 }
+            let flushedAt = seen.value
+            _ = await server.cli(["SCRIPT", "FLUSH"])
+            let report = await task.value
+            await session.close()
+            let errors = await server.cli(["INFO", "errorstats"]).stdoutText
+            #expect(errors.contains("errorstat_NOSCRIPT:count="), "\(errors)")
+            #expect(report.complete, "\(report.stopReason ?? "")")
+            #expect(flushedAt < report.scan.batches, "the flush came before the last batch")
+            #expect(report.scan.keysScanned == 20_000)
+            #expect(report.scan.keysSized == 20_000)
+            #expect(report.patterns.first { $0.pattern == "k:{id}" }?.keys == 20_000)
+        }
+    }
+
     @Test("cancelling the task stops between batches with partial results")
     func cancellation() async throws {
         try await withRedis { server in
