@@ -74,10 +74,17 @@ public struct MemoryProgress: Sendable, Equatable {
 /// Cancel the calling task to stop it between batches (the TUI's Esc).
 public struct MemoryAnalyzer: Sendable {
     public let channel: any RedisLineChannel
+    /// More sessions to the same Redis (e.g. a second `kubectl exec -i ... redis-cli`), used only
+    /// for batches: redis-cli sends a line only after the reply before it is read and printed, and
+    /// Redis waits meanwhile; with two sessions the other one's batch runs in that time. One that
+    /// fails is dropped and its parts go on through `channel` (a note says so).
+    public let extraChannels: [any RedisLineChannel]
     public let options: MemoryAnalysisOptions
 
-    public init(channel: any RedisLineChannel, options: MemoryAnalysisOptions = MemoryAnalysisOptions()) {
+    public init(channel: any RedisLineChannel, options: MemoryAnalysisOptions = MemoryAnalysisOptions(),
+                extraChannels: [any RedisLineChannel] = []) {
         self.channel = channel
+        self.extraChannels = extraChannels
         self.options = options
     }
 
@@ -174,55 +181,111 @@ public struct MemoryAnalyzer: Sendable {
             // next batch is written as soon as its reply is in, while the other parts' batches
             // keep Redis busy (redis-cli runs the lines one after another; Redis serves its other
             // clients between any two). A channel without pipelining gets them in lock-step: one
-            // batch of each unfinished part per round trip.
-            struct Flight { var part: Int; var sent: ContinuousClock.Instant; var command: String }
+            // batch of each unfinished part per round trip. With extra sessions (lanes), part p
+            // goes through lane p mod lanes.
+            struct Flight { var part: Int; var sent: ContinuousClock.Instant; var command: String; var lane: Int }
+            let lanes: [any RedisLineChannel] = [channel] + extraChannels
+            var alive = [Bool](repeating: true, count: lanes.count)
+            var open = [Bool](repeating: false, count: lanes.count)
+            var piped = [Bool](repeating: false, count: lanes.count)
+            var pending = [[String]](repeating: [], count: lanes.count)  // lock-step: the next round trip's lines
+            var ready = [[String]](repeating: [], count: lanes.count)    // lock-step: the last one's replies, last first
+            var lastArrival = [ContinuousClock.Instant?](repeating: nil, count: lanes.count)
+            var answered = [Bool](repeating: false, count: lanes.count)  // a lane's first answer waits for its start
+            var resumedAt: ContinuousClock.Instant?                       // the end of the last pause
             var flights: [Flight] = []
             var head = 0
-            var pipelined = false
-            var pending: [String] = []     // lock-step: the lines of the next round trip
-            var ready: [String] = []       // lock-step: the replies of the last one, last first
-            var lastArrival: ContinuousClock.Instant?
+            func laneFor(_ i: Int) -> Int { let l = i % lanes.count; return alive[l] ? l : 0 }
+            /// An extra lane that failed: its pipeline ends, its parts go through lane 0 from now on.
+            func retire(_ l: Int, _ why: String) async {
+                alive[l] = false
+                if open[l] { open[l] = false; if piped[l] { await lanes[l].endPipeline() } }
+                notes.append("A second Redis session failed (\(why)); the analysis went on with one.")
+            }
+            func begin(_ l: Int) async throws {
+                do {
+                    piped[l] = try await guarded { try await lanes[l].beginPipeline() }
+                    open[l] = true
+                } catch Stop.reason(let why) where l > 0 && why != "cancelled" {
+                    await retire(l, why)
+                }
+            }
+            func endAll() async {
+                for l in lanes.indices where open[l] {
+                    open[l] = false
+                    if piped[l] { await lanes[l].endPipeline() }
+                }
+            }
             func launch(_ i: Int) async throws {
                 let cmd = useBody ? (ro ? "EVAL_RO" : "EVAL") : (ro ? "EVALSHA_RO" : "EVALSHA")
                 let target = useBody ? RedisCLIQuoting.quote(script) : sha.sha
                 let args = [scans[i].cursor, String(scans[i].count), String(samples), String(threshold), prefix,
                             String(options.topKeys), String(agg.topMin), String(parts - 1), String(scans[i].home), scans[i].edge].map(RedisCLIQuoting.quote)
                 let line = ([cmd, target, "0"] + args).joined(separator: " ")
-                flights.append(Flight(part: i, sent: clock.now, command: cmd))
+                var l = laneFor(i)
+                if !open[l] { try await begin(l); l = laneFor(i) }
                 if firstBatchAt == nil { firstBatchAt = clock.now }
                 // The script's reply is one line by construction (RRM2, keys hex-encoded when not
                 // printable), an error one line too: no marker after it.
-                if pipelined { try await guarded { try await channel.submit([line], oneLineReplies: true) } } else { pending.append(line) }
+                if piped[l] {
+                    do {
+                        try await guarded { try await lanes[l].submit([line], oneLineReplies: true) }
+                    } catch Stop.reason(let why) where l > 0 && why != "cancelled" {
+                        await retire(l, why)
+                        try await launch(i)
+                        return
+                    }
+                } else {
+                    pending[l].append(line)
+                }
+                flights.append(Flight(part: i, sent: clock.now, command: cmd, lane: l))
             }
             /// The next reply, and how long Redis had it: pipelined, from when it could start (its
             /// line written, the reply before it in) to its arrival; lock-step, the round trip, for
             /// the first reply of each.
-            func receive(_ f: Flight) async throws -> (String, Duration?) {
-                if pipelined {
-                    let reply = try await guarded { try await channel.receive() }
+            /// nil: the batch's extra lane failed; it was not run or not counted, and goes again.
+            func receive(_ f: Flight) async throws -> (String, Duration?)? {
+                let l = f.lane
+                guard alive[l] else { return nil }
+                if piped[l] {
+                    let reply: String
+                    do {
+                        reply = try await guarded { try await lanes[l].receive() }
+                    } catch Stop.reason(let why) where l > 0 && why != "cancelled" {
+                        await retire(l, why)
+                        return nil
+                    }
                     let now = clock.now
-                    defer { lastArrival = now }
-                    return (reply, now - max(f.sent, lastArrival ?? f.sent))
+                    defer { lastArrival[l] = now; answered[l] = true }
+                    // Not counted: a lane's start (its first answer), the time this side paused.
+                    if !answered[l] { return (reply, nil) }
+                    return (reply, now - max(f.sent, lastArrival[l] ?? f.sent, resumedAt ?? f.sent))
                 }
                 var rtt: Duration?
-                if ready.isEmpty {
-                    let lines = pending
-                    pending = []
+                if ready[l].isEmpty {
+                    let lines = pending[l]
+                    pending[l] = []
                     let t0 = clock.now
-                    let replies = try await sendLines(lines)
+                    let replies: [String]
+                    do {
+                        replies = try await guarded { try await lanes[l].send(lines) }
+                    } catch Stop.reason(let why) where l > 0 && why != "cancelled" {
+                        await retire(l, why)
+                        return nil
+                    }
                     rtt = clock.now - t0
                     guard replies.count == lines.count else { throw Stop.reason("the Redis session answered \(replies.count) of \(lines.count) batches") }
-                    ready = replies.reversed()
+                    ready[l] = replies.reversed()
                 }
-                return (ready.removeLast(), rtt)
+                return (ready[l].removeLast(), rtt)
             }
 
             while true {
                 if Task.isCancelled { throw Stop.reason("cancelled") }
                 let active = scans.indices.filter { !scans[$0].done }
                 if active.isEmpty { complete = true; break }
-                pipelined = try await guarded { try await channel.beginPipeline() }
-                flights = []; head = 0; pending = []; ready = []; lastArrival = nil
+                flights = []; head = 0
+                for l in lanes.indices { pending[l] = []; ready[l] = []; lastArrival[l] = nil }
                 // A refusal (NOSCRIPT, no EVALSHA_RO, ...): the refused batches are not counted,
                 // nothing more is written, the batches in flight are read (and counted when they
                 // are answers), then the refusal is handled and every unfinished part goes on from
@@ -234,8 +297,18 @@ public struct MemoryAnalyzer: Sendable {
                         if Task.isCancelled { throw Stop.reason("cancelled") }
                         let f = flights[head]
                         head += 1
-                        let (reply, rtt) = try await receive(f)
+                        guard let (reply, rtt) = try await receive(f) else {
+                            if problem == nil { try await launch(f.part) }
+                            continue
+                        }
                         if let refused = Self.errorLine(reply) {
+                            // An extra lane that lost its Redis connection (or was never let in):
+                            // dropped, the batch goes again through lane 0.
+                            if f.lane > 0, Self.isLaneLoss(refused) {
+                                await retire(f.lane, refused)
+                                if problem == nil { try await launch(f.part) }
+                                continue
+                            }
                             if problem == nil { problem = refused }
                             continue
                         }
@@ -284,15 +357,15 @@ public struct MemoryAnalyzer: Sendable {
                             pauses += 1
                             pausedFor += pause
                             do { try await Task.sleep(for: pause) } catch { throw Stop.reason("cancelled") }
-                            if pipelined { lastArrival = clock.now }
+                            resumedAt = clock.now
                         }
                         try await launch(i)
                     }
                 } catch {
-                    if pipelined { await channel.endPipeline() }
+                    await endAll()
                     throw error
                 }
-                if pipelined { await channel.endPipeline() }
+                await endAll()
 
                 if let problem {
                     complete = false
@@ -424,6 +497,10 @@ public struct MemoryAnalyzer: Sendable {
         }
         if reply.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return "empty reply (the connection to Redis was lost)" }
         return nil
+    }
+
+    static func isLaneLoss(_ e: String) -> Bool {
+        ["Error:", "Could not connect", "empty reply", "NOAUTH", "WRONGPASS", "AUTH failed"].contains { e.hasPrefix($0) }
     }
 
     static func isFatal(_ e: String) -> Bool {
