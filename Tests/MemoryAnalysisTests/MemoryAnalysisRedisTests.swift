@@ -396,9 +396,7 @@ struct MemoryAnalysisRedisTests {
     @Test("SCRIPT FLUSH mid-run: the pipelined batches refused with NOSCRIPT are sent again, every key counted once")
     func scriptFlushMidRun() async throws {
         try await withRedis { server in
-            var resp = RESP()
-            for i in 0..<20_000 { resp.add(strings: ["SET", "k:\(i)", "v"]) }
-            try await server.pipe(resp.data)
+            try await seedStrings(server, 20_000)
             let session = server.session()
             let seen = Counter()
             var options = MemoryAnalysisOptions(scanCount: 40)
@@ -422,9 +420,7 @@ struct MemoryAnalysisRedisTests {
     @Test("cancelling the task stops between batches with partial results")
     func cancellation() async throws {
         try await withRedis { server in
-            var resp = RESP()
-            for i in 0..<5_000 { resp.add(strings: ["SET", "k:\(i)", "v"]) }
-            try await server.pipe(resp.data)
+            try await seedStrings(server, 5_000)
             let session = server.session()
             let seen = Counter()
             let task = Task {
@@ -441,6 +437,13 @@ struct MemoryAnalysisRedisTests {
             #expect(report.scan.keysScanned > 0 && report.scan.keysScanned < 5_000)
         }
     }
+}
+
+/// `n` string keys `k:0` ... `k:<n-1>`.
+func seedStrings(_ server: RedisServer, _ n: Int) async throws {
+    var resp = RESP()
+    for i in 0..<n { resp.add(strings: ["SET", "k:\(i)", "v"]) }
+    try await server.pipe(resp.data)
 }
 
 final class Counter: @unchecked Sendable {
