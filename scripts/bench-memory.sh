@@ -83,15 +83,33 @@ rcli CONFIG SET slowlog-log-slower-than 1000 >/dev/null
 rcli CONFIG SET slowlog-max-len 100000 >/dev/null
 rcli SLOWLOG RESET >/dev/null
 
+# Redis's own busy time (INFO all, read before and after each side): used_cpu_user+sys, the usec
+# of the scripts (EVAL*, which include the commands they call) and of every other command (for
+# the analysis these are mostly the calls inside its scripts, counted twice; for --memkeys its
+# SCAN, TYPE and MEMORY USAGE). The sandbox's BullMQ trickle runs meanwhile on both sides.
+redis_busy() {
+    rcli INFO all | tr -d '\r' | awk -F'[:,=]' '/^used_cpu_(user|sys):/ {cpu += $2}
+        /^cmdstat_/ {for (i = 2; i < NF; i++) if ($i == "usec") { if ($1 ~ /^cmdstat_eval/) ev += $(i + 1); else us += $(i + 1) } }
+        END {printf "%.2f %.2f %.2f\n", cpu, ev / 1e6, us / 1e6}'
+}
+busy_delta() {
+    awk -v a="$1" -v b="$2" -v x="$3" -v y="$4" -v p="$5" -v q="$6" \
+        'BEGIN { printf "Redis CPU %.2f s, scripts %.2f s, other commands %.2f s", a - b, x - y, p - q }'
+}
+
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 : >"$WORK/ours.txt"; : >"$WORK/memkeys.txt"; : >"$WORK/rss.txt"
 for i in $(seq 1 "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$WORK/t" "$K" exec -i redis-0 -c redis -- redis-cli --memkeys >"$WORK/memkeys.out" 2>&1
-    read -r mk_wall mk_rss <"$WORK/t"
+    read -r b_cpu b_ev b_us < <(redis_busy)
+    /usr/bin/time -f "%e %M %U %S" -o "$WORK/t" "$K" exec -i redis-0 -c redis -- redis-cli --memkeys >"$WORK/memkeys.out" 2>&1
+    read -r mk_wall mk_rss mk_u mk_s <"$WORK/t"
+    read -r a_cpu a_ev a_us < <(redis_busy)
+    mk_busy=$(busy_delta "$a_cpu" "$b_cpu" "$a_ev" "$b_ev" "$a_us" "$b_us")
     # /usr/bin/time's %M is the largest RSS of the process and every child it reaped, i.e. of its
     # kubectl (about 46 MB) when that is larger: the tool's own peak (VmHWM) is polled instead.
-    /usr/bin/time -f "%e %M" -o "$WORK/t" "$BIN" memory --kubectl "$K" --json ${MEMORY_ARGS:-} >"$WORK/ours.json" 2>"$WORK/ours.err" &
+    read -r b_cpu b_ev b_us < <(redis_busy)
+    /usr/bin/time -f "%e %M %U %S" -o "$WORK/t" "$BIN" memory --kubectl "$K" --json ${MEMORY_ARGS:-} >"$WORK/ours.json" 2>"$WORK/ours.err" &
     tpid=$!; our_rss=0
     while kill -0 "$tpid" 2>/dev/null; do
         p=$(pgrep -P "$tpid" | head -1 || true)
@@ -99,7 +117,9 @@ for i in $(seq 1 "$RUNS"); do
         sleep 0.2
     done
     wait "$tpid" || { echo "run $i: redis-runbook memory failed:"; cat "$WORK/ours.err"; exit 1; }
-    read -r our_wall tree_rss <"$WORK/t"
+    read -r our_wall tree_rss our_u our_s <"$WORK/t"
+    read -r a_cpu a_ev a_us < <(redis_busy)
+    our_busy=$(busy_delta "$a_cpu" "$b_cpu" "$a_ev" "$b_ev" "$a_us" "$b_us")
     echo "$mk_wall" >>"$WORK/memkeys.txt"
     echo "$our_wall" >>"$WORK/ours.txt"
     echo "$our_rss" >>"$WORK/rss.txt"
@@ -110,8 +130,14 @@ for i in $(seq 1 "$RUNS"); do
     mlat=$(grep -m1 '"medianBatchLatencyMs"' "$WORK/ours.json" | sed 's/.*: *//; s/,//')
     mscr=$(grep -m1 '"medianScriptMs"' "$WORK/ours.json" | sed 's/.*: *//; s/,//')
     pau=$(grep -m1 '"pausedSeconds"' "$WORK/ours.json" | sed 's/.*: *//; s/,//')
-    printf 'run %d: memkeys %6.2f s | memory %6.2f s, %s keys, %s batches, peak RSS %d KB (with kubectl child: %d KB; memkeys side: %d KB), batch round trip median %.2f max %.1f ms, script median %.2f max %.1f ms, paused %.1f s\n' \
+    split=$(python3 -c 'import json, sys
+s = json.load(open(sys.argv[1]))["scan"]
+f = lambda k: s.get(k) or 0
+print("in its scripts %.2f s (their own TIME, summed), before the first batch %.2f s, after the last answer %.2f s, of %.2f s" % (f("scriptSeconds"), f("startSeconds"), f("endSeconds"), f("durationSeconds")))' "$WORK/ours.json" 2>/dev/null || true)
+    printf 'run %d: memkeys %6.2f s | memory %6.2f s, %s keys, %s batches, peak RSS %d KB (with kubectl child: %d KB; memkeys side: %d KB), batch answer median %.2f max %.1f ms, script median %.2f max %.1f ms, paused %.1f s\n' \
         "$i" "$mk_wall" "$our_wall" "$keys" "$bat" "$our_rss" "$tree_rss" "$mk_rss" "$mlat" "$lat" "$mscr" "$scr" "$pau"
+    echo "       memkeys: $mk_busy; its kubectl ${mk_u} s user + ${mk_s} s sys"
+    echo "       memory: $our_busy; the tool and its kubectl ${our_u} s user + ${our_s} s sys; $split; load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 
 [ -n "${SAVE_JSON:-}" ] && cp "$WORK/ours.json" "$SAVE_JSON"
@@ -119,20 +145,22 @@ mk_med=$(median <"$WORK/memkeys.txt")
 our_med=$(median <"$WORK/ours.txt")
 rss_max=$(sort -n "$WORK/rss.txt" | tail -1)
 ratio=$(awk -v a="$our_med" -v b="$mk_med" 'BEGIN { printf "%.2f", a / b }')
-# The analysis's commands: EVALSHA_RO/EVALSHA/EVAL_RO, SCRIPT LOAD, and EVAL only with its own script
-# body (the sandbox's BullMQ trickle is a plain EVAL of another script and is not counted).
+# The analysis's commands (the sandbox's BullMQ trickle runs EVALSHA and EVAL of its own scripts,
+# with keys, and is not counted).
 "$K" exec -i redis-0 -c redis -- redis-cli --json SLOWLOG GET 100000 >"$WORK/slowlog.json"
 read -r slow slow_max slow_n < <(python3 - "$WORK/slowlog.json" <<'PY'
 import json, sys
-try:
-    entries = json.load(open(sys.argv[1]))
-except ValueError:
-    entries = []
+# The BullMQ trickle's entries carry binary arguments (msgpack): read them leniently, and never
+# take an unreadable log for an empty one.
+entries = json.loads(open(sys.argv[1], "rb").read().decode("utf-8", "replace"), strict=False)
 ours = []
 for e in entries:
     args = [str(a) for a in e[3]] if len(e) > 3 and isinstance(e[3], list) else []
     name = args[0].lower() if args else ""
-    if name in ("evalsha_ro", "evalsha", "eval_ro", "script") or (name == "eval" and any("redis-runbook memory batch" in a for a in args[1:2])):
+    # Ours: EVALSHA_RO, or EVALSHA with no keys and its 10 arguments (Redis < 7; the BullMQ
+    # trickle's EVALSHA names its keys), SCRIPT LOAD, EVAL*/EVAL_RO with its own body.
+    if name in ("evalsha_ro", "script") or (name == "evalsha" and len(args) == 13 and args[2] == "0") \
+            or (name in ("eval", "eval_ro") and any("redis-runbook memory batch" in a for a in args[1:2])):
         ours.append(int(e[2]))
 print(sum(1 for d in ours if d > 10000), max(ours) if ours else 0, len(ours))
 PY

@@ -49,10 +49,14 @@ public struct MemoryCommand: AsyncParsableCommand {
     @Option(name: .customLong("scan-count"), help: "SCAN COUNT per batch (upper bound; each batch's COUNT is scaled so it takes about 2.5 ms inside Redis).")
     public var scanCount: Int = 2000
 
+    @Option(name: .long, help: "redis-cli sessions (kubectl exec) the batches go through, 1-4 (more than one: Redis can run one session's batch while another's reply is printed; measured no faster in the sandbox, see BENCHMARKS.md).")
+    public var sessions: Int = 1
+
     public init() {}
 
     public mutating func validate() throws {
         guard (1...10_000).contains(top) else { throw ValidationError("--top must be between 1 and 10000, got \(top)") }
+        guard (1...4).contains(sessions) else { throw ValidationError("--sessions must be between 1 and 4, got \(sessions)") }
         guard (1...100_000).contains(scanCount) else { throw ValidationError("--scan-count must be between 1 and 100000, got \(scanCount)") }
         if let f = sample {
             guard f.isFinite, f > 0, f <= 1 else { throw ValidationError("--sample must be a fraction in (0, 1], got \(f)") }
@@ -66,7 +70,8 @@ public struct MemoryCommand: AsyncParsableCommand {
         options.topPatterns = top
 
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1 && !json)
-        let task = Task { await Self.analyze(target, options: options, runner: Runner()) { progress.show($0) } }
+        let sessions = self.sessions
+        let task = Task { await Self.analyze(target, options: options, runner: Runner(), sessions: sessions) { progress.show($0) } }
         // Ctrl-C: stop between batches and still print what was found.
         signal(SIGINT, SIG_IGN)
         let sigint = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
@@ -95,25 +100,31 @@ public struct MemoryCommand: AsyncParsableCommand {
     /// The keyspace analysis behind `memory` and the runbooks' `keyspace-analysis` steps: one
     /// redis-cli session, bounded read-only SCAN batches (`MemoryAnalyzer`), closed at the end.
     /// Cancelling the task stops it between batches with a partial report.
-    static func analyze(_ target: LiveTarget, options: MemoryAnalysisOptions, runner: Runner,
+    static func analyze(_ target: LiveTarget, options: MemoryAnalysisOptions, runner: Runner, sessions: Int = 1,
                         progress: @escaping @Sendable (MemoryProgress) -> Void) async -> MemoryReport {
-        let session = await Self.openSession(target, runner: runner)
-        let report = await MemoryAnalyzer(channel: session, options: options).run(progress: progress)
+        let (session, prelude) = await Self.openSession(target, runner: runner)
+        // More sessions for the batches on request (MemoryAnalyzer.extraChannels): redis-cli sends a
+        // line only once the reply before it is printed, and Redis waits for it in between. Each
+        // starts on its first batch, beside the first session's work.
+        let extra = (1..<max(1, sessions)).map { _ in Self.session(target, runner: runner, prelude: prelude) }
+        let report = await MemoryAnalyzer(channel: session, options: options, extraChannels: extra).run(progress: progress)
+        for s in extra { await s.close() }
         await session.close()
         return report
     }
 
-    /// A session for the analysis; when Redis answers NOAUTH, the pod's password variable is read
-    /// in the pod and the session is reopened with it as its first line (`RedisAuth`): never on
-    /// a command line.
-    static func openSession(_ target: LiveTarget, runner: Runner) async -> LineSession {
+    /// A session for the analysis, and the lines it sends first; when Redis answers NOAUTH, the
+    /// pod's password variable is read in the pod and the session is reopened with it as its
+    /// first line (`RedisAuth`): never on a command line.
+    static func openSession(_ target: LiveTarget, runner: Runner) async -> (LineSession, [String]) {
         let session = Self.session(target, runner: runner, prelude: [])
         if let ping = try? await session.send(["PING"]).first, RedisAuth.wantsPassword(ping),
            let password = await RedisAuth.podPassword(target, runner: runner, timeout: .seconds(30)) {
             await session.close()
-            return Self.session(target, runner: runner, prelude: RedisAuth.prelude(password: password))
+            let prelude = RedisAuth.prelude(password: password)
+            return (Self.session(target, runner: runner, prelude: prelude), prelude)
         }
-        return session
+        return (session, [])
     }
 
     static func session(_ target: LiveTarget, runner: Runner, prelude: [String]) -> LineSession {

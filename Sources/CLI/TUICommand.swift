@@ -37,7 +37,7 @@ public struct TUICommand: AsyncParsableCommand {
         let analysisRunner = Runner()
         let analysisOptions = MemoryAnalysisOptions(scanCount: 2000, top: 20, sampleFraction: 1, bullPrefix: global.bullmqPrefix)
         var source = LiveDataSource(prober: prober, kubectlPath: target.kubectl, runbooks: { library.value }, analysisOptions: analysisOptions, analysisSession: {
-            await MemoryCommand.openSession(target, runner: analysisRunner)
+            await MemoryCommand.openSession(target, runner: analysisRunner).0
         })
         source.lastSeen = LastSeenThrottle(target: LastSeen.target(global))
         let runner: TUIRuntime.RunbookRunner = { id in

@@ -187,7 +187,7 @@ local keys, nextc = r[2], r[1]
 -- `home`. SCAN COUNT may run past the part's end into the next part's first buckets: then the
 -- batch is walked again one bucket at a time (COUNT 1 stops after the first bucket that holds a
 -- key) and ends at the edge, keeping only the buckets of this part.
-local function inpart(c) return c ~= '0' and tonumber(string.sub(c, -3)) % (mask + 1) == home end  -- 1000 is a multiple of 8
+local function inpart(c) return c ~= '0' and tonumber(string.sub(c, -5)) % (mask + 1) == home end  -- 100000 is a multiple of 32
 if mask > 0 and nextc ~= edge and not inpart(nextc) then
   keys = {}
   local c = cursor

@@ -26,14 +26,16 @@ public struct MemoryAnalysisOptions: Sendable {
     public var maxPause: Duration = .seconds(2)
     /// Cap on distinct patterns kept in memory (the rest go to one overflow row).
     public var maxPatterns: Int = 10_000
-    /// Independent SCAN cursors walked side by side, one batch of each per round trip (1, 2, 4 or
-    /// 8): the cursor's low bits are its reversed bucket index's high bits, so cursor `rev(p)`
+    /// Independent SCAN cursors walked side by side, each with one batch in flight (1, 2, 4, 8 or
+    /// 16): the cursor's low bits are its reversed bucket index's high bits, so cursor `rev(p)`
     /// starts the p-th part of the table and leaves it when those bits change. Redis's smallest
     /// table has 4 buckets, so up to 4 parts never overlap; 8 only with 1,024 keys or more at the
-    /// start (the table would have to shrink below 8 buckets, i.e. lose nearly every key, for two
-    /// parts to meet). Used only on a standalone Redis (a cluster node's cursor carries its slot in
-    /// the low bits; other servers' cursors may differ).
-    public var scanPartitions: Int = 8
+    /// start, 16 with 2,048 or more (the table would have to shrink below 8 or 16 buckets, i.e.
+    /// lose nearly every key, for two parts to meet). The parts' batches in flight are what keeps
+    /// Redis busy while replies travel back: 16 batches of ~2.5 ms cover a round trip of ~40 ms.
+    /// Used only on a standalone Redis (a cluster node's cursor carries its slot in the low bits;
+    /// other servers' cursors may differ).
+    public var scanPartitions: Int = 16
 
     public init(scanCount: Int = 500, top: Int = 20, sampleFraction: Double = 1, bullPrefix: String = "bull") {
         self.scanCount = scanCount
@@ -72,10 +74,17 @@ public struct MemoryProgress: Sendable, Equatable {
 /// Cancel the calling task to stop it between batches (the TUI's Esc).
 public struct MemoryAnalyzer: Sendable {
     public let channel: any RedisLineChannel
+    /// More sessions to the same Redis (e.g. a second `kubectl exec -i ... redis-cli`), used only
+    /// for batches: redis-cli sends a line only after the reply before it is read and printed, and
+    /// Redis waits meanwhile; with two sessions the other one's batch runs in that time. One that
+    /// fails is dropped and its parts go on through `channel` (a note says so).
+    public let extraChannels: [any RedisLineChannel]
     public let options: MemoryAnalysisOptions
 
-    public init(channel: any RedisLineChannel, options: MemoryAnalysisOptions = MemoryAnalysisOptions()) {
+    public init(channel: any RedisLineChannel, options: MemoryAnalysisOptions = MemoryAnalysisOptions(),
+                extraChannels: [any RedisLineChannel] = []) {
         self.channel = channel
+        self.extraChannels = extraChannels
         self.options = options
     }
 
@@ -98,6 +107,9 @@ public struct MemoryAnalyzer: Sendable {
         var scriptTimes: [Int] = []
         var maxLatency: Duration = .zero, baseline: Duration?
         var maxScriptMicros = 0
+        var scriptMicrosTotal = 0
+        var firstBatchAt: ContinuousClock.Instant?
+        var lastAnswerAt: ContinuousClock.Instant?
         var lastCount = min(maxCount, 200)
         var slowInARow = 0
         var command = "EVALSHA_RO"
@@ -110,9 +122,12 @@ public struct MemoryAnalyzer: Sendable {
             try await sendLines([line]).first ?? ""
         }
         func sendLines(_ lines: [String]) async throws -> [String] {
+            try await guarded { try await channel.send(lines) }
+        }
+        func guarded<T>(_ body: () async throws -> T) async throws -> T {
             if Task.isCancelled { throw Stop.reason("cancelled") }
             do {
-                return try await channel.send(lines)
+                return try await body()
             } catch is CancellationError {
                 throw Stop.reason("cancelled")
             } catch {
@@ -148,7 +163,8 @@ public struct MemoryAnalyzer: Sendable {
             // One cursor per partition (see `scanPartitions`): partition p starts at cursor rev(p)
             // and is done when a returned cursor is 0 or its low bits are no longer rev(p).
             let standalone = fields["cluster_enabled"] == "0" && fields["valkey_version"] == nil && fields["dragonfly_version"] == nil
-            let allowed = (server.dbSize ?? 0) >= 1024 ? [1, 2, 4, 8] : [1, 2, 4]
+            let keys0 = server.dbSize ?? 0
+            let allowed = keys0 >= 2048 ? [1, 2, 4, 8, 16] : keys0 >= 1024 ? [1, 2, 4, 8] : [1, 2, 4]
             let parts = standalone ? allowed.last { $0 <= max(1, options.scanPartitions) }! : 1
             // In the order a single SCAN visits them (rev(0), rev(1), ...): each part's edge is the
             // next part's first cursor.
@@ -161,27 +177,198 @@ public struct MemoryAnalyzer: Sendable {
                 Part(cursor: String(homes[i]), home: homes[i], edge: i + 1 < homes.count ? String(homes[i + 1]) : "0", count: min(maxCount, 200))
             }
 
-            // 3. Batches: one of each unfinished partition per round trip.
+            // 3. Batches, pipelined: every unfinished part has one batch in flight, and a part's
+            // next batch is written as soon as its reply is in, while the other parts' batches
+            // keep Redis busy (redis-cli runs the lines one after another; Redis serves its other
+            // clients between any two). A channel without pipelining gets them in lock-step: one
+            // batch of each unfinished part per round trip. With extra sessions (lanes), part p
+            // goes through lane p mod lanes.
+            struct Flight { var part: Int; var sent: ContinuousClock.Instant; var command: String; var lane: Int }
+            let lanes: [any RedisLineChannel] = [channel] + extraChannels
+            var alive = [Bool](repeating: true, count: lanes.count)
+            var open = [Bool](repeating: false, count: lanes.count)
+            var piped = [Bool](repeating: false, count: lanes.count)
+            var pending = [[String]](repeating: [], count: lanes.count)  // lock-step: the next round trip's lines
+            var ready = [[String]](repeating: [], count: lanes.count)    // lock-step: the last one's replies, last first
+            var lastArrival = [ContinuousClock.Instant?](repeating: nil, count: lanes.count)
+            var answered = [Bool](repeating: false, count: lanes.count)  // a lane's first answer waits for its start
+            var resumedAt: ContinuousClock.Instant?                       // the end of the last pause
+            var flights: [Flight] = []
+            var head = 0
+            func laneFor(_ i: Int) -> Int { let l = i % lanes.count; return alive[l] ? l : 0 }
+            /// An extra lane that failed: its pipeline ends, its parts go through lane 0 from now on.
+            func retire(_ l: Int, _ why: String) async {
+                alive[l] = false
+                if open[l] { open[l] = false; if piped[l] { await lanes[l].endPipeline() } }
+                notes.append("A second Redis session failed (\(why)); the analysis went on with one.")
+            }
+            func begin(_ l: Int) async throws {
+                do {
+                    piped[l] = try await guarded { try await lanes[l].beginPipeline() }
+                    open[l] = true
+                } catch Stop.reason(let why) where l > 0 && why != "cancelled" {
+                    await retire(l, why)
+                }
+            }
+            func endAll() async {
+                for l in lanes.indices where open[l] {
+                    open[l] = false
+                    if piped[l] { await lanes[l].endPipeline() }
+                }
+            }
+            func launch(_ i: Int) async throws {
+                let cmd = useBody ? (ro ? "EVAL_RO" : "EVAL") : (ro ? "EVALSHA_RO" : "EVALSHA")
+                let target = useBody ? RedisCLIQuoting.quote(script) : sha.sha
+                let args = [scans[i].cursor, String(scans[i].count), String(samples), String(threshold), prefix,
+                            String(options.topKeys), String(agg.topMin), String(parts - 1), String(scans[i].home), scans[i].edge].map(RedisCLIQuoting.quote)
+                let line = ([cmd, target, "0"] + args).joined(separator: " ")
+                var l = laneFor(i)
+                if !open[l] { try await begin(l); l = laneFor(i) }
+                if firstBatchAt == nil { firstBatchAt = clock.now }
+                // The script's reply is one line by construction (RRM2, keys hex-encoded when not
+                // printable), an error one line too: no marker after it.
+                if piped[l] {
+                    do {
+                        try await guarded { try await lanes[l].submit([line], oneLineReplies: true) }
+                    } catch Stop.reason(let why) where l > 0 && why != "cancelled" {
+                        await retire(l, why)
+                        try await launch(i)
+                        return
+                    }
+                } else {
+                    pending[l].append(line)
+                }
+                flights.append(Flight(part: i, sent: clock.now, command: cmd, lane: l))
+            }
+            /// The next reply, and how long Redis had it: pipelined, from when it could start (its
+            /// line written, the reply before it in) to its arrival; lock-step, the round trip, for
+            /// the first reply of each.
+            /// nil: the batch's extra lane failed; it was not run or not counted, and goes again.
+            func receive(_ f: Flight) async throws -> (String, Duration?)? {
+                let l = f.lane
+                guard alive[l] else { return nil }
+                if piped[l] {
+                    let reply: String
+                    do {
+                        reply = try await guarded { try await lanes[l].receive() }
+                    } catch Stop.reason(let why) where l > 0 && why != "cancelled" {
+                        await retire(l, why)
+                        return nil
+                    }
+                    let now = clock.now
+                    defer { lastArrival[l] = now; answered[l] = true }
+                    // Not counted: a lane's start (its first answer), the time this side paused.
+                    if !answered[l] { return (reply, nil) }
+                    return (reply, now - max(f.sent, lastArrival[l] ?? f.sent, resumedAt ?? f.sent))
+                }
+                var rtt: Duration?
+                if ready[l].isEmpty {
+                    let lines = pending[l]
+                    pending[l] = []
+                    let t0 = clock.now
+                    let replies: [String]
+                    do {
+                        replies = try await guarded { try await lanes[l].send(lines) }
+                    } catch Stop.reason(let why) where l > 0 && why != "cancelled" {
+                        await retire(l, why)
+                        return nil
+                    }
+                    rtt = clock.now - t0
+                    guard replies.count == lines.count else { throw Stop.reason("the Redis session answered \(replies.count) of \(lines.count) batches") }
+                    ready[l] = replies.reversed()
+                }
+                return (ready[l].removeLast(), rtt)
+            }
+
             while true {
                 if Task.isCancelled { throw Stop.reason("cancelled") }
                 let active = scans.indices.filter { !scans[$0].done }
                 if active.isEmpty { complete = true; break }
-                let cmd = useBody ? (ro ? "EVAL_RO" : "EVAL") : (ro ? "EVALSHA_RO" : "EVALSHA")
-                let target = useBody ? RedisCLIQuoting.quote(script) : sha.sha
-                let topMin = String(agg.topMin)
-                let lines = active.map { i in
-                    let args = [scans[i].cursor, String(scans[i].count), String(samples), String(threshold), prefix,
-                                String(options.topKeys), topMin, String(parts - 1), String(scans[i].home), scans[i].edge].map(RedisCLIQuoting.quote)
-                    return ([cmd, target, "0"] + args).joined(separator: " ")
-                }
-                let t0 = clock.now
-                let replies = try await sendLines(lines)
-                let rtt = clock.now - t0
-                guard replies.count == lines.count else { throw Stop.reason("the Redis session answered \(replies.count) of \(lines.count) batches") }
+                flights = []; head = 0
+                for l in lanes.indices { pending[l] = []; ready[l] = []; lastArrival[l] = nil }
+                // A refusal (NOSCRIPT, no EVALSHA_RO, ...): the refused batches are not counted,
+                // nothing more is written, the batches in flight are read (and counted when they
+                // are answers), then the refusal is handled and every unfinished part goes on from
+                // its cursor (the batches only read, and a refused one's cursor did not move).
+                var problem: String?
+                do {
+                    for i in active { try await launch(i) }
+                    while head < flights.count {
+                        if Task.isCancelled { throw Stop.reason("cancelled") }
+                        let f = flights[head]
+                        head += 1
+                        guard let (reply, rtt) = try await receive(f) else {
+                            if problem == nil { try await launch(f.part) }
+                            continue
+                        }
+                        if let refused = Self.errorLine(reply) {
+                            // An extra lane that lost its Redis connection (or was never let in):
+                            // dropped, the batch goes again through lane 0.
+                            if f.lane > 0, Self.isLaneLoss(refused) {
+                                await retire(f.lane, refused)
+                                if problem == nil { try await launch(f.part) }
+                                continue
+                            }
+                            if problem == nil { problem = refused }
+                            continue
+                        }
+                        let batch: BatchReply
+                        do { batch = try BatchReply.parse(reply) } catch { throw Stop.reason("\(error)") }
+                        if problem == nil { retries = 0 }
+                        command = f.command
+                        let i = f.part
+                        batches += 1
+                        keysScanned += batch.keysScanned
+                        for g in batch.groups { agg.add(g) }
+                        for k in batch.top { agg.offerTop(k) }
+                        if scriptTimes.count < 200_000 { scriptTimes.append(batch.scriptMicros) }
+                        maxScriptMicros = max(maxScriptMicros, batch.scriptMicros)
+                        scriptMicrosTotal += batch.scriptMicros
+                        lastAnswerAt = clock.now
+                        scans[i].cursor = batch.cursor
+                        let next = UInt64(batch.cursor) ?? 0
+                        if next == 0 || (parts > 1 && next & UInt64(parts - 1) != scans[i].home) { scans[i].done = true }
+                        // Keep each batch short inside Redis.
+                        scans[i].count = Self.nextCount(scans[i].count, scriptMicros: batch.scriptMicros,
+                                                        budgetMicros: Int(Self.ms(options.scriptBudget) * 1000), maxCount: maxCount)
+                        lastCount = scans[i].count
+                        if scans.allSatisfy(\.done) { complete = true }
 
-                // A refusal of any batch: nothing of this round trip is counted; it is sent again
-                // (the batches only read, and their cursors did not move).
-                if let problem = replies.lazy.compactMap({ Self.errorLine($0) }).first {
+                        var slow = false
+                        var ms = 0.0
+                        if let rtt {
+                            ms = Self.ms(rtt)
+                            if latencies.count < 200_000 { latencies.append(ms) }
+                            maxLatency = max(maxLatency, rtt)
+                            baseline = min(baseline ?? rtt, rtt)
+                            // One slow answer on a busy laptop is noise; two in a row say Redis (or
+                            // the way to it) is slow: then pause before writing the next batch.
+                            let slowTrip = rtt > max(options.latencyThreshold, (baseline ?? rtt) * 4)
+                            slowInARow = slowTrip ? slowInARow + 1 : 0
+                            slow = slowInARow >= 2
+                        }
+                        progress(MemoryProgress(keysScanned: keysScanned, keysSized: agg.keysSized, dbSize: server.dbSize,
+                                                fraction: fractionDone(), batches: batches,
+                                                elapsedSeconds: Self.seconds(clock.now - start), sizedBytes: agg.sizedBytes,
+                                                lastBatchLatencyMs: ms, pausing: slow && !complete))
+                        if scans[i].done || problem != nil { continue }
+                        if slow, let rtt {
+                            let pause = min(options.maxPause, rtt)
+                            pauses += 1
+                            pausedFor += pause
+                            do { try await Task.sleep(for: pause) } catch { throw Stop.reason("cancelled") }
+                            resumedAt = clock.now
+                        }
+                        try await launch(i)
+                    }
+                } catch {
+                    await endAll()
+                    throw error
+                }
+                await endAll()
+
+                if let problem {
+                    complete = false
                     retries += 1
                     if retries > 5 { throw Stop.reason("Redis kept refusing the analysis script: \(problem)") }
                     if problem.hasPrefix("NOSCRIPT") {
@@ -203,49 +390,6 @@ public struct MemoryAnalyzer: Sendable {
                         continue
                     }
                     throw Stop.reason(Self.explain(problem))
-                }
-                var decoded: [BatchReply] = []
-                for reply in replies {
-                    do { decoded.append(try BatchReply.parse(reply)) } catch { throw Stop.reason("\(error)") }
-                }
-                retries = 0
-                command = cmd
-                for (i, batch) in zip(active, decoded) {
-                    batches += 1
-                    keysScanned += batch.keysScanned
-                    for g in batch.groups { agg.add(g) }
-                    for k in batch.top { agg.offerTop(k) }
-                    if latencies.count < 200_000 { scriptTimes.append(batch.scriptMicros) }
-                    maxScriptMicros = max(maxScriptMicros, batch.scriptMicros)
-                    scans[i].cursor = batch.cursor
-                    let next = UInt64(batch.cursor) ?? 0
-                    if next == 0 || (parts > 1 && next & UInt64(parts - 1) != scans[i].home) { scans[i].done = true }
-                    // Keep each batch short inside Redis.
-                    scans[i].count = Self.nextCount(scans[i].count, scriptMicros: batch.scriptMicros,
-                                                    budgetMicros: Int(Self.ms(options.scriptBudget) * 1000), maxCount: maxCount)
-                    lastCount = scans[i].count
-                }
-                if scans.allSatisfy(\.done) { complete = true }
-                let ms = Self.ms(rtt)
-                if latencies.count < 200_000 { latencies.append(ms) }
-                maxLatency = max(maxLatency, rtt)
-                baseline = min(baseline ?? rtt, rtt)
-
-                // One slow round trip on a busy laptop is noise; two in a row say Redis (or the
-                // way to it) is slow: then pause.
-                let slowTrip = rtt > max(options.latencyThreshold, (baseline ?? rtt) * 4)
-                slowInARow = slowTrip ? slowInARow + 1 : 0
-                let slow = slowInARow >= 2
-                progress(MemoryProgress(keysScanned: keysScanned, keysSized: agg.keysSized, dbSize: server.dbSize,
-                                        fraction: fractionDone(), batches: batches,
-                                        elapsedSeconds: Self.seconds(clock.now - start), sizedBytes: agg.sizedBytes,
-                                        lastBatchLatencyMs: ms, pausing: slow && !complete))
-                if complete { break }
-                if slow {
-                    let pause = min(options.maxPause, rtt)
-                    pauses += 1
-                    pausedFor += pause
-                    do { try await Task.sleep(for: pause) } catch { throw Stop.reason("cancelled") }
                 }
             }
         } catch Stop.reason(let why) {
@@ -283,7 +427,9 @@ public struct MemoryAnalyzer: Sendable {
             maxBatchLatencyMs: Self.ms(maxLatency), medianBatchLatencyMs: sorted.isEmpty ? 0 : sorted[sorted.count / 2],
             maxScriptMs: Double(maxScriptMicros) / 1000,
             medianScriptMs: scriptTimes.isEmpty ? 0 : Double(scriptTimes.sorted()[scriptTimes.count / 2]) / 1000, pauses: pauses, pausedSeconds: Self.seconds(pausedFor),
-            scanCount: maxCount, lastScanCount: lastCount, memorySamples: samples, command: command)
+            scanCount: maxCount, lastScanCount: lastCount, memorySamples: samples, command: command,
+            scriptSeconds: Double(scriptMicrosTotal) / 1e6,
+            startSeconds: firstBatchAt.map { Self.seconds($0 - start) }, endSeconds: lastAnswerAt.map { Self.seconds(clock.now - $0) })
         return MemoryReport(
             complete: complete && stopReason == nil, stopReason: stopReason, progressPercent: fractionDone() * 100,
             server: server, totals: totals, scan: scan,
@@ -351,6 +497,10 @@ public struct MemoryAnalyzer: Sendable {
         }
         if reply.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return "empty reply (the connection to Redis was lost)" }
         return nil
+    }
+
+    static func isLaneLoss(_ e: String) -> Bool {
+        ["Error:", "Could not connect", "empty reply", "NOAUTH", "WRONGPASS", "AUTH failed"].contains { e.hasPrefix($0) }
     }
 
     static func isFatal(_ e: String) -> Bool {

@@ -81,6 +81,12 @@ public struct MemoryReport: Sendable, Codable, Equatable {
         public var lastScanCount: Int
         public var memorySamples: Int
         public var command: String
+        /// Where the time went: the scripts' own time inside Redis, summed (their `TIME`); the
+        /// time before the first batch was written (the session's start, `INFO`, `SCRIPT LOAD`);
+        /// the time after the last batch's answer (the closing `INFO memory`).
+        public var scriptSeconds: Double?
+        public var startSeconds: Double?
+        public var endSeconds: Double?
     }
 
     public struct Sampling: Sendable, Codable, Equatable {

@@ -7,6 +7,27 @@ import Foundation
 /// `ProcessRunner.LineSession`; in tests it is `redis-cli -p PORT`. The analysis never spawns.
 public protocol RedisLineChannel: Sendable {
     func send(_ lines: [String]) async throws -> [String]
+
+    /// Pipelining (optional; `LineSession` has it): after `beginPipeline` returns true, lines
+    /// given to `submit` are written without waiting for the replies owed before them, and
+    /// `receive` returns the replies one by one in order; `endPipeline` ends the exchange (the
+    /// replies still owed are dropped) and must follow every successful `beginPipeline`. A channel
+    /// without it returns false and the analysis sends its lines in lock-step through `send`.
+    /// `oneLineReplies`: each line's reply is one non-empty line (the batch script's), so no
+    /// marker needs to follow it.
+    func beginPipeline() async throws -> Bool
+    func submit(_ lines: [String], oneLineReplies: Bool) async throws
+    func receive() async throws -> String
+    func endPipeline() async
+}
+
+public struct PipelineUnsupported: Error {}
+
+extension RedisLineChannel {
+    public func beginPipeline() async throws -> Bool { false }
+    public func submit(_ lines: [String], oneLineReplies: Bool) async throws { throw PipelineUnsupported() }
+    public func receive() async throws -> String { throw PipelineUnsupported() }
+    public func endPipeline() async {}
 }
 
 /// Quoting for one argument on a `redis-cli` input line (its `sdssplitargs` rules): always a

@@ -49,6 +49,12 @@ public actor LineSession {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var markerCounter: UInt64 = 0
     private let sessionTag: String
+    /// The child of the pipelined exchange in progress (`beginPipeline`), and the replies it
+    /// still owes, oldest first: a marker's echo, or nil for a line whose reply is one line.
+    private var pipeProc: SessionProcess?
+    private var pipeEchoes: [String?] = []
+    private var pipeHead = 0
+    private var pipeLimit: Duration = .zero
 
     public init(argv: [String], environment: [String: String] = [:], runner: Runner, timeout: Duration = .seconds(5),
                 marker: @escaping @Sendable (String) -> (line: String, echo: String) = { m in ("ECHO \(m)", m) }) {
@@ -140,7 +146,7 @@ public actor LineSession {
                 echoes = first.echoes + echoes
                 skip = first.echoes.count
             }
-            let outcome = await Self.exchangeWithTimeout(proc, bytes: bytes, echoes: echoes, timeout: limit)
+            let outcome = await Self.exchangeWithTimeout(proc, bytes: bytes, echoes: echoes.map { Optional($0) }, timeout: limit)
             switch outcome {
             case .replies(let replies):
                 if skip > 0 { preludeReplies = Array(replies.prefix(skip)) }
@@ -162,6 +168,120 @@ public actor LineSession {
                 throw LineSessionError.childExited(termination, stderrTail: proc.stderrTail)
             }
         }
+    }
+
+    // MARK: - Pipelined exchange
+
+    /// Starts a pipelined exchange: lines given to `submit` are written at once, without waiting
+    /// for the replies owed before them, and `receive` hands the replies out in order, each one
+    /// framed by its own marker as in `send`. The child works through its stdin while the replies
+    /// travel back, so the server never waits for this side between two lines. The session is
+    /// held (other sends wait) until `endPipeline`, which every caller must reach. Starts (or
+    /// restarts) the child and sends the prelude like `send`. Returns true (pipelining supported).
+    public func beginPipeline() async throws -> Bool {
+        await acquire()
+        guard !closed else { release(); throw LineSessionError.failedToStart("session is closed") }
+        do {
+            let fresh = process?.isAlive != true
+            let proc = try await ensureRunning()
+            pipeLimit = fresh ? startTimeout : timeout
+            pipeEchoes = []
+            pipeHead = 0
+            if preludePending {
+                preludePending = false
+                let first = payload(prelude, markerAfterEach: true)
+                switch await Self.exchangeWithTimeout(proc, bytes: first.bytes, echoes: first.echoes.map { Optional($0) }, timeout: pipeLimit) {
+                case .replies(let replies): preludeReplies = replies
+                case .timedOut: process = nil; throw LineSessionError.timedOut(after: pipeLimit)
+                case .cancelled: process = nil; throw CancellationError()
+                case .ended, .writeFailed:
+                    let termination = await proc.finish(grace: terminationGrace)
+                    process = nil
+                    throw LineSessionError.childExited(termination, stderrTail: proc.stderrTail)
+                }
+                pipeLimit = timeout
+            }
+            pipeProc = proc
+            return true
+        } catch {
+            release()
+            throw error
+        }
+    }
+
+    /// Writes lines (each followed by its marker) into the pipelined exchange; their replies come
+    /// from `receive`, after the replies still owed.
+    ///
+    /// `oneLineReplies`: the caller knows each line's reply is exactly one non-empty line (an
+    /// error reply included, after which redis-cli prints a blank line, skipped): no marker is
+    /// written, which halves the commands the child runs. A reply of several lines would put the
+    /// exchange out of step: only for commands whose replies are one line by construction.
+    public func submit(_ lines: [String], oneLineReplies: Bool = false) async throws {
+        guard let proc = pipeProc else { throw LineSessionError.failedToStart("no pipelined exchange in progress") }
+        if lines.isEmpty { return }
+        let batch: (bytes: [UInt8], echoes: [String?])
+        if oneLineReplies {
+            batch = (Array(lines.map { Self.oneLine($0) + "\n" }.joined().utf8), Array(repeating: nil, count: lines.count))
+        } else {
+            let framed = payload(lines, markerAfterEach: true)
+            batch = (framed.bytes, framed.echoes.map { Optional($0) })
+        }
+        pipeEchoes.append(contentsOf: batch.echoes)
+        do {
+            try await proc.io.write(batch.bytes)
+        } catch {
+            let termination = await proc.finish(grace: terminationGrace)
+            pipeProc = nil
+            process = nil
+            throw LineSessionError.childExited(termination, stderrTail: proc.stderrTail)
+        }
+    }
+
+    /// The next reply owed in the pipelined exchange (the session's timeout applies to each; on a
+    /// timeout or cancellation the child is killed, as in `send`).
+    public func receive() async throws -> String {
+        guard let proc = pipeProc, pipeHead < pipeEchoes.count else {
+            throw LineSessionError.failedToStart("no reply is owed in the pipelined exchange")
+        }
+        let echo = pipeEchoes[pipeHead]
+        pipeHead += 1
+        if pipeHead > 256, pipeHead * 2 > pipeEchoes.count { pipeEchoes.removeFirst(pipeHead); pipeHead = 0 }
+        let outcome = await Self.exchangeWithTimeout(proc, bytes: [], echoes: [echo], timeout: pipeLimit)
+        pipeLimit = timeout
+        switch outcome {
+        case .replies(let replies):
+            return replies.first ?? ""
+        case .timedOut:
+            pipeProc = nil; process = nil
+            throw LineSessionError.timedOut(after: pipeLimit)
+        case .cancelled:
+            pipeProc = nil; process = nil
+            throw CancellationError()
+        case .ended, .writeFailed:
+            let termination = await proc.finish(grace: terminationGrace)
+            pipeProc = nil; process = nil
+            throw LineSessionError.childExited(termination, stderrTail: proc.stderrTail)
+        }
+    }
+
+    /// Ends the pipelined exchange and frees the session. Replies still owed are read and
+    /// dropped so the next `send` starts in step; when they do not come (timeout, cancellation,
+    /// the child gone), the child is killed and the next send starts a fresh one.
+    public func endPipeline() async {
+        if let proc = pipeProc, pipeHead < pipeEchoes.count {
+            let owed = Array(pipeEchoes[pipeHead...])
+            switch await Self.exchangeWithTimeout(proc, bytes: [], echoes: owed, timeout: timeout) {
+            case .replies: break
+            case .timedOut, .cancelled: process = nil
+            case .ended, .writeFailed:
+                _ = await proc.finish(grace: terminationGrace)
+                process = nil
+            }
+        }
+        pipeProc = nil
+        pipeEchoes = []
+        pipeHead = 0
+        release()
     }
 
     /// Closes stdin, waits briefly for the child to exit, then kills its group. The session stays closed.
@@ -188,7 +308,7 @@ public actor LineSession {
 
     /// Writes the batch and collects the replies, racing the session timeout. On timeout or
     /// cancellation the child's group is killed and reaped before this returns.
-    private static func exchangeWithTimeout(_ proc: SessionProcess, bytes: [UInt8], echoes: [String], timeout: Duration) async -> Exchange {
+    private static func exchangeWithTimeout(_ proc: SessionProcess, bytes: [UInt8], echoes: [String?], timeout: Duration) async -> Exchange {
         await withTaskGroup(of: Exchange.self) { group in
             group.addTask { await Self.exchange(proc, bytes: bytes, echoes: echoes) }
             group.addTask {
@@ -210,11 +330,14 @@ public actor LineSession {
         }
     }
 
-    private static func exchange(_ proc: SessionProcess, bytes: [UInt8], echoes: [String]) async -> Exchange {
-        do {
-            try await proc.io.write(bytes)
-        } catch {
-            return .writeFailed
+    /// Each echo: the marker line that ends a reply, or nil for a reply of one non-empty line.
+    private static func exchange(_ proc: SessionProcess, bytes: [UInt8], echoes: [String?]) async -> Exchange {
+        if !bytes.isEmpty {
+            do {
+                try await proc.io.write(bytes)
+            } catch {
+                return .writeFailed
+            }
         }
         var replies: [String] = []
         replies.reserveCapacity(echoes.count)
@@ -223,6 +346,12 @@ public actor LineSession {
             while true {
                 switch await proc.queue.next() {
                 case .line(let line):
+                    guard let echo else {
+                        let text = line.hasSuffix("\r") ? String(line.dropLast()) : line
+                        if text.isEmpty { continue }
+                        replies.append(text)
+                        break
+                    }
                     if line == echo || (line.hasSuffix("\r") && line.dropLast() == echo[...]) {
                         replies.append(collected.joined(separator: "\n"))
                         collected = []

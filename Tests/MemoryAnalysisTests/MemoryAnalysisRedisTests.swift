@@ -349,12 +349,78 @@ struct MemoryAnalysisRedisTests {
         #expect(report.stopReason?.contains("LOADING") == true, "\(report.stopReason ?? "")")
     }
 
+    /// A second session (as `redis-runbook memory` opens): half the parts go through it, the report
+    /// is the one session's; a second session that cannot reach Redis, or whose child exits, is
+    /// dropped and the analysis completes through the first, with a note.
+    @Test("a second session gives the same report; a broken second session is dropped and the analysis completes")
+    func secondSession() async throws {
+        try await withRedis { server in
+            var resp = RESP()
+            for i in 0..<20_000 { resp.add(strings: ["SET", "k:\(i)", "v"]) }
+            for i in 0..<3_000 { resp.add(strings: ["HSET", "h:\(i)", "f", "v"]) }
+            try await server.pipe(resp.data)
+            let options = MemoryAnalysisOptions(scanCount: 100)
+            func rows(_ r: MemoryReport) -> [String] { r.patterns.map { "\($0.pattern) \($0.keys) \($0.bytes) \($0.keysWithTTL)" } }
+            let one = server.session()
+            let alone = await MemoryAnalyzer(channel: one, options: options).run()
+            await one.close()
+            #expect(alone.complete)
+            #expect(alone.scan.keysScanned == 23_000)
+
+            let a = server.session(), b = server.session()
+            let both = await MemoryAnalyzer(channel: a, options: options, extraChannels: [b]).run()
+            let secondUsed = await b.isRunning  // its child starts on its first batch
+            await a.close(); await b.close()
+            #expect(both.complete, "\(both.stopReason ?? "")")
+            #expect(both.scan.keysScanned == 23_000)
+            #expect(rows(both) == rows(alone))
+            #expect(both.notes.allSatisfy { !$0.contains("second Redis session") })
+            #expect(secondUsed)
+
+            let closedPort = try freePort()
+            for broken in [["redis-cli", "-p", "\(closedPort)"], ["false"]] {
+                let c = server.session()
+                let d = LineSession(argv: broken, runner: Runner(), timeout: .seconds(10), label: nil, marker: SessionMarker.unknownCommand)
+                let dropped = await MemoryAnalyzer(channel: c, options: options, extraChannels: [d]).run()
+                await c.close(); await d.close()
+                #expect(dropped.complete, "\(broken): \(dropped.stopReason ?? "")")
+                #expect(dropped.scan.keysScanned == 23_000)
+                #expect(rows(dropped) == rows(alone))
+                #expect(dropped.notes.contains { $0.contains("second Redis session failed") }, "\(dropped.notes)")
+            }
+        }
+    }
+
+    /// The script cache flushed mid-run while 16 parts' batches are in flight: every refused
+    /// batch (NOSCRIPT) is sent again after the reload, none is counted twice or lost.
+    @Test("SCRIPT FLUSH mid-run: the pipelined batches refused with NOSCRIPT are sent again, every key counted once")
+    func scriptFlushMidRun() async throws {
+        try await withRedis { server in
+            try await seedStrings(server, 20_000)
+            let session = server.session()
+            let seen = Counter()
+            var options = MemoryAnalysisOptions(scanCount: 40)
+            options.scanPartitions = 16
+            let task = Task { await MemoryAnalyzer(channel: session, options: options).run { p in seen.set(p.batches) } }
+            _ = await eventually(timeout: .seconds(20)) { seen.value >= 20 }
+            let flushedAt = seen.value
+            _ = await server.cli(["SCRIPT", "FLUSH"])
+            let report = await task.value
+            await session.close()
+            let errors = await server.cli(["INFO", "errorstats"]).stdoutText
+            #expect(errors.contains("errorstat_NOSCRIPT:count="), "\(errors)")
+            #expect(report.complete, "\(report.stopReason ?? "")")
+            #expect(flushedAt < report.scan.batches, "the flush came before the last batch")
+            #expect(report.scan.keysScanned == 20_000)
+            #expect(report.scan.keysSized == 20_000)
+            #expect(report.patterns.first { $0.pattern == "k:{id}" }?.keys == 20_000)
+        }
+    }
+
     @Test("cancelling the task stops between batches with partial results")
     func cancellation() async throws {
         try await withRedis { server in
-            var resp = RESP()
-            for i in 0..<5_000 { resp.add(strings: ["SET", "k:\(i)", "v"]) }
-            try await server.pipe(resp.data)
+            try await seedStrings(server, 5_000)
             let session = server.session()
             let seen = Counter()
             let task = Task {
@@ -371,6 +437,13 @@ struct MemoryAnalysisRedisTests {
             #expect(report.scan.keysScanned > 0 && report.scan.keysScanned < 5_000)
         }
     }
+}
+
+/// `n` string keys `k:0` ... `k:<n-1>`.
+func seedStrings(_ server: RedisServer, _ n: Int) async throws {
+    var resp = RESP()
+    for i in 0..<n { resp.add(strings: ["SET", "k:\(i)", "v"]) }
+    try await server.pipe(resp.data)
 }
 
 final class Counter: @unchecked Sendable {

@@ -176,7 +176,7 @@ struct PatternTwinTests {
         for p in KeyPattern.placeholders { #expect(all.contains(p), "no generated key gives \(p)") }
     }
 
-    @Test("the folded report equals a key-by-key count: every pattern's keys and bytes, with 1-5 keys (partitions never overlap) and with 4,000 generated names in 1, 2, 4 and 8 partitions")
+    @Test("the folded report equals a key-by-key count: every pattern's keys and bytes, with 1-5 keys (partitions never overlap) and with 4,000 generated names in 1, 2, 4, 8 and 16 partitions (pipelined)")
     func foldedEqualsKeyByKey() async throws {
         var gen = KeyNameGenerator(rng: SplitMix(state: 77))
         var many: [[UInt8]] = []
@@ -204,8 +204,9 @@ struct PatternTwinTests {
                     want[KeyPattern.pattern(k), default: (0, 0)].keys += 1
                     want[KeyPattern.pattern(k)]!.bytes += size
                 }
-                // One cursor, halves, quarters, eighths of the table (the default): the same report.
-                for parts in dataset.count > 5 ? [8, 4, 2, 1] : [8] {
+                // One cursor, halves, quarters, eighths, sixteenths of the table (the default), the
+                // parts' batches pipelined through the session: the same report.
+                for parts in dataset.count > 5 ? [16, 8, 4, 2, 1] : [16] {
                 let session = server.session()
                 var options = MemoryAnalysisOptions(scanCount: 50, top: 5)
                 options.topPatterns = 100_000

@@ -100,6 +100,58 @@ import Glibc
         #expect(!recorder.started.contains { $0.1.argv.joined(separator: " ").contains(password) || $0.1.argv.joined().contains("w0rd") })
     }
 
+    /// Pipelined: lines are written while replies are still owed, the replies come in order
+    /// (each framed by its own marker, a refusal included), `endPipeline` drops the replies still
+    /// owed so the next send is in step (a send made meanwhile waits for it), and a child killed
+    /// mid-pipeline makes `receive` throw and the next send start a fresh child.
+    @Test func pipelinedLinesAnswerInOrderAndEndInStep() async throws {
+        let redis = try await RedisServer.start(runner: Runner())
+        let unknown: @Sendable (String) -> (line: String, echo: String) = { u in (u, "ERR unknown command '\(u)', with args beginning with: ") }
+        let session = LineSession(argv: ["redis-cli", "-p", "\(redis.port)"], runner: Runner(), timeout: .seconds(10), marker: unknown)
+        func trim(_ s: String) -> String { s.trimmingCharacters(in: .whitespacesAndNewlines) }
+        func next() async throws -> String { trim(try await session.receive()) }
+        do {
+            #expect(try await session.beginPipeline())
+            try await session.submit(["INCR n", "INCR n", "INCR n"])
+            #expect(try await next() == "1")
+            try await session.submit(["INCR n", "GET n"])  // written while two replies are owed
+            #expect(try await next() == "2")
+            #expect(try await next() == "3")
+            #expect(try await next() == "4")
+            #expect(try await next() == "4")
+            try await session.submit(["NOSUCHCOMMAND x", "INCR n"])
+            #expect(try await next().hasPrefix("ERR unknown command 'NOSUCHCOMMAND'"))
+            #expect(try await next() == "5")
+            // One-line replies without markers: a refusal's blank line is skipped, the next lines up.
+            try await session.submit(["INCR n", "NOSUCHCOMMAND y", "INCR n"], oneLineReplies: true)
+            try await session.submit(["INCR n"])
+            #expect(try await session.receive() == "6")
+            #expect(try await session.receive().hasPrefix("ERR unknown command 'NOSUCHCOMMAND'"))
+            #expect(try await session.receive() == "7")
+            #expect(try await next() == "8")
+            try await session.submit(["INCR n", "INCR n"], oneLineReplies: true)
+            let other = Task { try await session.send(["GET n"]).map(trim) }
+            #expect(try await next() == "9")
+            await session.endPipeline()  // the second INCR's reply is owed: read and dropped
+            #expect(try await other.value == ["10"])
+            #expect(await session.restarts == 0)
+
+            #expect(try await session.beginPipeline())
+            try await session.submit(["BLPOP rrb:empty 5", "INCR n"])
+            let pid = try #require(await session.pid)
+            try await Task.sleep(for: .milliseconds(300))
+            kill(pid, SIGKILL)
+            await #expect(throws: (any Error).self) { _ = try await session.receive() }
+            await session.endPipeline()
+            #expect(try await session.send(["GET n"]).map(trim) == ["10"])
+            #expect(await session.restarts == 1)
+        } catch {
+            Issue.record("session failed: \(error)")
+        }
+        await session.close()
+        await redis.stop()
+    }
+
     /// One-line replies grouped behind one marker: right replies with and without the blank line
     /// redis-cli prints after an error marker, nil (and a session still in step) when a reply
     /// spans lines, and one marker error per group instead of one per command.
