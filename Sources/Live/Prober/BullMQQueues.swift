@@ -22,15 +22,8 @@ struct QueueDiscovery {
 
     mutating func absorb(_ reply: String, at t: Date, prefix: String, interval: TimeInterval) {
         if let scan = BullMQ.parseScanReply(reply) {
-            found.formUnion(BullMQ.queueNames(fromMetaKeys: scan.keys, prefix: prefix))
-            cursor = scan.cursor
-            if scan.cursor == "0" {
-                listKnown = true
-                queueNames = found.sorted()
-                found = []
-                next = t.addingTimeInterval(interval)
-            }
-            // else continue the cursor on the next refresh: one bounded SCAN per refresh.
+            take(BullMQ.queueNames(fromMetaKeys: scan.keys, prefix: prefix), cursor: scan.cursor, at: t, interval: interval)
+            // A cursor not "0": continued on the next refresh, one bounded SCAN per refresh.
         } else {
             next = t.addingTimeInterval(interval)
         }
@@ -38,14 +31,17 @@ struct QueueDiscovery {
 
     /// The walk's first rounds as `BullMQScript` ran them: the same names, the same cursor.
     mutating func absorb(_ r: BullMQScript.Reply, at t: Date, interval: TimeInterval) {
-        found.formUnion(r.names)
-        cursor = r.cursor
-        if r.cursor == "0" {
-            listKnown = true
-            queueNames = found.sorted()
-            found = []
-            next = t.addingTimeInterval(interval)
-        }
+        take(r.names, cursor: r.cursor, at: t, interval: interval)
+    }
+
+    private mutating func take(_ names: [String], cursor c: String, at t: Date, interval: TimeInterval) {
+        found.formUnion(names)
+        cursor = c
+        guard c == "0" else { return }
+        listKnown = true
+        queueNames = found.sorted()
+        found = []
+        next = t.addingTimeInterval(interval)
     }
 }
 
