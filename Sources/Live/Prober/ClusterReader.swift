@@ -74,7 +74,7 @@ extension Prober {
 
     /// Events of the pod (independent of the pod object: runs beside it).
     func refreshEvents(_ t: Date) async {
-        if useWatches { eventsFromWatch(t) } else { await eventsOnce(t) }
+        if useWatches { await eventsFromWatch(t) } else { await eventsOnce(t) }
     }
 
     // MARK: The dashboard: watches through the proxy
@@ -90,9 +90,11 @@ extension Prober {
             podDeliveries = await firstDeliveries(cluster.podWatch!, within: probeTimeout)
         }
         applyPod(podDeliveries, t)
+        cluster.eventWatch?.start()
         if let nodeName = cluster.pod?.spec?.nodeName, nodeName != cluster.watchedNode {
             cluster.nodeWatch?.stop()
             cluster.nodeWatch = APIWatch(path: "/api/v1/nodes", selector: "metadata.name=\(nodeName)", proxy: proxy, requestTimeout: apiRequestSeconds)
+            if first { cluster.nodeWatch?.holdWatch(upTo: Self.firstScreenWatchHold) }
             cluster.watchedNode = nodeName
             cluster.node = nil
         }
@@ -111,14 +113,25 @@ extension Prober {
         if cluster.podWatch == nil {
             cluster.podWatch = APIWatch(path: "/api/v1/namespaces/\(APIWatch.encode(target.namespace))/pods",
                                         selector: "metadata.name=\(target.pod)", proxy: proxy, requestTimeout: apiRequestSeconds)
+            if snapshotsTaken == 0 { cluster.podWatch?.holdWatch(upTo: Self.firstScreenWatchHold) }
             cluster.podWatch?.start()
         }
         if cluster.eventWatch == nil {
             cluster.eventWatch = APIWatch(path: "/api/v1/namespaces/\(APIWatch.encode(target.namespace))/events",
                                           selector: "involvedObject.name=\(target.pod)", proxy: proxy, requestTimeout: apiRequestSeconds)
-            cluster.eventWatch?.start()
+            // Before the first screen the events' LIST follows the pod's (`refreshKubernetes`):
+            // one TLS connection fewer opened at once when the proxy starts to serve.
+            if snapshotsTaken == 0 { cluster.eventWatch?.holdWatch(upTo: Self.firstScreenWatchHold) } else { cluster.eventWatch?.start() }
         }
         return proxy
+    }
+
+    /// How long the first screen may hold the watches' streams (`APIWatch.holdWatch`): they are
+    /// released once the first snapshot is out (`releaseFirstScreenWatches`).
+    static let firstScreenWatchHold: Double = 3
+
+    func releaseFirstScreenWatches() {
+        for w in cluster.watches { w?.releaseWatch() }
     }
 
     /// Waits until `w` delivered something or failed (or `within` passed), polling every 2 ms (a
@@ -211,9 +224,14 @@ extension Prober {
         cluster.nodeError = Failure(message: e.description, kind: e.kind.rawValue)
     }
 
-    private func eventsFromWatch(_ t: Date) {
+    private func eventsFromWatch(_ t: Date) async {
         guard let w = cluster.eventWatch else { return }
-        for d in w.poll() {
+        var deliveries = w.poll()
+        // The first screen waits (bounded) for the events' LIST, which now follows the pod's.
+        if snapshotsTaken == 0, deliveries.isEmpty, lastGood["events"] == nil {
+            deliveries = await firstDeliveries(w, within: .seconds(1))
+        }
+        for d in deliveries {
             switch d {
             case .list(let body):
                 apiAnswered(t)

@@ -238,6 +238,10 @@ public actor Prober {
         // A refresh that did not wait for Redis is no base for rates and queue trends.
         if !r.pending { previousSnapshot = snap }
         snapshotsTaken += 1
+        if useWatches, snapshotsTaken == 1 {
+            // The first screen is drawn from this: the watches' streams go out just after it.
+            Task { try? await Task.sleep(for: .milliseconds(30)); self.releaseFirstScreenWatches() }
+        }
         return snap
     }
 

@@ -188,7 +188,15 @@ extension Prober {
         lines += Self.configNames.map { "CONFIG GET \($0)" }
         // The walk's first SCAN rides in this batch. Its rounds stay at COUNT 1000: one of 10,000
         // on a keyspace of 1,000,000 keys holds Redis 12-25 ms (BENCHMARKS.md, session 10).
-        if t >= discovery.next {
+        // A walk finished now (one-shot, the dashboard's first refresh) starts as ONE read-only
+        // script: its first SCAN rounds, every queue's counts and the jobs' timestamps
+        // (`BullMQScript`), instead of ~40 commands one after another (figure 3, session 10).
+        let finishNow = !useWatches || discovery.queueNames.isEmpty && !discovery.listKnown
+        let viaScript = t >= discovery.next && finishNow && discovery.cursor == "0" && !discovery.scriptUnavailable
+        if viaScript {
+            lines.append(BullMQScript.command(prefix: target.bullmqPrefix, cursor: "0", rounds: Self.scriptDiscoveryRounds, maxCounted: Self.scriptMaxCounted,
+                                                     budgetMicros: Self.scriptBudgetMicros))
+        } else if t >= discovery.next {
             lines.append(BullMQ.discoveryCommand(prefix: target.bullmqPrefix, cursor: discovery.cursor, count: 1000))
         }
         var queues = discovery.queueNames
@@ -201,7 +209,7 @@ extension Prober {
                 }
             }
             // The queues' counts reply one line each: one marker for the whole group.
-            let queueReplyLines = try await oneLineEach(s, queues.flatMap(queueLines))
+            let queueReplyLines = viaScript ? [] : try await oneLineEach(s, queues.flatMap(queueLines))
             redisState.backoff = 0
             redisState.denied = nil
             var result = RedisResult()
@@ -220,13 +228,29 @@ extension Prober {
             }
             result.config = config.isEmpty ? nil : config
             var idx = 2 + Self.configNames.count
+            var scripted: [String: [BullMQScript.Field]] = [:]
             if t >= discovery.next {
-                absorbDiscovery(replies[idx], at: t)
+                var rounds = 0
+                if viaScript, let r = BullMQScript.parse(replies[idx]) {
+                    discovery.absorb(r, at: t, interval: queueDiscoveryInterval)
+                    scripted = r.counted
+                    rounds = r.rounds - 1
+                } else {
+                    if viaScript {
+                        // Not the script's reply: Redis before 7 or an ACL without EVAL_RO (for
+                        // good), or a reply every command gets now (LOADING, BUSY): plain SCANs.
+                        let why = replies[idx].trimmingCharacters(in: .whitespacesAndNewlines)
+                        if !["LOADING", "BUSY", "MASTERDOWN", "NOAUTH", "WRONGPASS"].contains(where: { why.hasPrefix($0) }) { discovery.scriptUnavailable = true }
+                    }
+                    let first = viaScript
+                        ? try? await s.send([BullMQ.discoveryCommand(prefix: target.bullmqPrefix, cursor: discovery.cursor, count: 1000)]).first
+                        : replies[idx]
+                    if let first { absorbDiscovery(first, at: t) }
+                }
                 idx += 1
                 // One-shot (status, check, runbooks) and the dashboard's first refresh: finish the walk
                 // now, in bounded SCANs, so the snapshot lists the real queues. Later dashboard
                 // refreshes spread it, one SCAN each.
-                var rounds = 0
                 while !useWatches || discovery.queueNames.isEmpty && !discovery.listKnown, discovery.next <= t, discovery.cursor != "0", rounds < Self.oneShotDiscoveryRounds {
                     rounds += 1
                     guard let r = try? await s.send([BullMQ.discoveryCommand(prefix: target.bullmqPrefix, cursor: discovery.cursor, count: 1000)]).first else { break }
@@ -239,14 +263,25 @@ extension Prober {
                 queueReplies[q] = queueReplyLines[qi..<(qi + Self.queueLineCount)]
                 qi += Self.queueLineCount
             }
-            // Queues found just now (first snapshot): count them in a second small batch.
+            if viaScript {
+                // The script's lines read as redis-cli's replies to the same commands would.
+                for (q, fs) in scripted where fs.count == BullMQScript.fieldsPerQueue {
+                    let ls = fs.prefix(Self.queueLineCount).compactMap(\.line)
+                    if ls.count == Self.queueLineCount { queueReplies[q] = ArraySlice(ls) }
+                }
+                // The same order as the batches': the queues known before, then the new ones.
+                let before = Set(queues)
+                queues += discovery.queueNames.filter { !before.contains($0) }
+            }
+            // Queues found just now (first snapshot) or past the script's limit: count them in a
+            // second small batch.
             let fresh = discovery.queueNames.filter { queueReplies[$0] == nil }
             if !fresh.isEmpty, let r = try? await oneLineEach(s, fresh.flatMap(queueLines)) {
                 var i = 0
                 for q in fresh { queueReplies[q] = r[i..<(i + Self.queueLineCount)]; i += Self.queueLineCount }
-                queues += fresh
+                if !viaScript { queues += fresh }
             }
-            result.queues = await queueCounts(queues.filter { discovery.queueNames.contains($0) }, queueReplies, session: s, now: t)
+            result.queues = await queueCounts(queues.filter { discovery.queueNames.contains($0) }, queueReplies, jobs: scripted, session: s, now: t)
             result.queuesSearching = !discovery.listKnown
             return result
         } catch {

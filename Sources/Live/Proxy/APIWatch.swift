@@ -38,6 +38,8 @@ public final class APIWatch: @unchecked Sendable {
     private var _requests: [String: Int] = [:]
     private var _resourceVersion: String?
     private var woken = false
+    /// The first WATCH waits until `releaseWatch` or this time (`holdWatch`).
+    private var holdUntil: Date?
     /// `reconnect` closed the stream: the reader's error on it is ours, not the server's.
     private var reconnecting = false
     private let done = DispatchSemaphore(value: 0)
@@ -87,6 +89,13 @@ public final class APIWatch: @unchecked Sendable {
         thread = t
         t.start()
     }
+
+    /// The first WATCH (after the LIST) waits until `releaseWatch`, at most `seconds`: the
+    /// dashboard's first screen does not share the proxy's new TLS connections to the API server
+    /// with streams it does not wait for. The watch then starts from the LIST's resourceVersion,
+    /// so nothing that changed in between is missed.
+    public func holdWatch(upTo seconds: Double) { lock.withLock { holdUntil = Date().addingTimeInterval(seconds) } }
+    public func releaseWatch() { lock.withLock { holdUntil = nil } }
 
     /// Ends a back-off wait now (the API server answered again elsewhere).
     public func wake() { lock.withLock { woken = true } }
@@ -187,6 +196,8 @@ public final class APIWatch: @unchecked Sendable {
                     fail(KubectlError(kind: .failed, message: "\(error)", exitCode: 1)); pause(); continue
                 }
             }
+            while !isStopped, let until = lock.withLock({ holdUntil }), Date() < until { usleep(2_000) }
+            lock.withLock { holdUntil = nil }
             count("WATCH")
             do {
                 let c = try UnixHTTP.open(socket: sock, target: watchTarget(from: resourceVersion ?? "0"), timeout: requestTimeout)
