@@ -50,6 +50,18 @@ struct Pods {
         return out
     }
 
+    /// Every Sentinel knows the master's two replicas and the two other Sentinels (what it learns
+    /// from the master's INFO every 10 s and the hello messages every 2 s). A fault injected
+    /// before that leaves Sentinels that cannot fail over: no known replica to promote.
+    func sentinelsKnowEachOther() async throws -> Bool {
+        for p in Self.names {
+            let m = try await cli(p, ["-p", "26379", "SENTINEL", "master", "mymaster"], container: "sentinel").split(whereSeparator: \.isNewline).map(String.init)
+            func field(_ k: String) -> String? { m.firstIndex(of: k).flatMap { $0 + 1 < m.count ? m[$0 + 1] : nil } }
+            guard field("num-slaves") == "2", field("num-other-sentinels") == "2" else { return false }
+        }
+        return true
+    }
+
     func ip(_ pod: String) async throws -> String {
         try await box.kubectl(["get", "pod", pod, "-o", "jsonpath={.status.podIP}"]).trimmed
     }
@@ -102,10 +114,11 @@ struct SplitBrainDrillTests {
             let pods = Pods(box: box)
             let started = Date()
             // A healthy start: redis-0 master, two linked replicas, the Sentinels agree.
-            try await box.eventually("one master, two linked replicas, the Sentinels agree", timeout: 60) {
+            try await box.eventually("one master, two linked replicas, the Sentinels agree and know each other", timeout: 60) {
                 let ms = try await pods.masters()
                 let a = try await pods.sentinelAddrs()
-                return ms == ["redis-0"] && Set(a).count == 1 && !a[0].isEmpty
+                guard ms == ["redis-0"] && Set(a).count == 1 && !a[0].isEmpty else { return false }
+                return try await pods.sentinelsKnowEachOther()
             }
             try await box.seedKeys(200)
             // The data reached both replicas before the split.
@@ -254,9 +267,10 @@ struct SplitBrainDrillTests {
         try await DrillBox.with(["--topology", "sentinel"]) { box in
             let pods = Pods(box: box)
             let started = Date()
-            try await box.eventually("one master, the Sentinels agree", timeout: 60) {
+            try await box.eventually("one master, the Sentinels agree and know each other", timeout: 60) {
                 let a = try await pods.sentinelAddrs()
-                return try await pods.masters() == ["redis-0"] && Set(a).count == 1 && !a[0].isEmpty
+                guard try await pods.masters() == ["redis-0"] && Set(a).count == 1 && !a[0].isEmpty else { return false }
+                return try await pods.sentinelsKnowEachOther()
             }
             let masterIP = try await pods.ip("redis-0")
             try await box.fault("stale-sentinel-config", ["redis-2"])
@@ -317,9 +331,10 @@ struct SplitBrainDrillTests {
         try await DrillBox.with(["--topology", "sentinel"]) { box in
             let pods = Pods(box: box)
             let started = Date()
-            try await box.eventually("one master, two linked replicas, the Sentinels agree", timeout: 60) {
+            try await box.eventually("one master, two linked replicas, the Sentinels agree and know each other", timeout: 60) {
                 let a = try await pods.sentinelAddrs()
-                return try await pods.masters() == ["redis-0"] && Set(a).count == 1 && !a[0].isEmpty
+                guard try await pods.masters() == ["redis-0"] && Set(a).count == 1 && !a[0].isEmpty else { return false }
+                return try await pods.sentinelsKnowEachOther()
             }
             try await box.seedKeys(200)
             try await box.eventually("both replicas hold the 200 keys", timeout: 60) {

@@ -57,11 +57,10 @@ public struct BullMQApp: Sendable {
     /// the three Sentinels (`master_for`), as a client pod would. nil while no pod can be reached.
     public static func placement(state: ClusterState, root: URL) -> Placement? {
         let live = state.pods.filter { $0.deletionTimestamp == nil && $0.sandboxPid > 0 }
-        let firstName = "\(state.statefulSet.name)-0"
-        // The first pod while it exists: while it is re-created (a rolling update) the app waits
-        // for it rather than writing into a new, empty pod that is about to become a replica.
-        let hasFirst = state.pods.contains { $0.name == firstName }
-        guard let first = hasFirst ? live.first(where: { $0.name == firstName }) : live.first else { return nil }
+        // Always the StatefulSet's first pod: while it is re-created (a rolling update, between
+        // the old pod's removal and the new one's start) the app waits for it rather than
+        // writing into a new, empty pod that is about to become a replica.
+        guard let first = live.first(where: { $0.name == "\(state.statefulSet.name)-0" }) else { return nil }
         var env = [String: String]()
         if let pw = PodExec.redisEnvironment(first, root: root)["REDISCLI_AUTH"], !pw.isEmpty { env["REDIS_PASSWORD"] = pw }
         let viaSentinel = state.runtime.appConnection.map { $0 == "sentinel" } ?? SentinelTopology.isSentinel(state)
