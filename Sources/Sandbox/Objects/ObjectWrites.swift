@@ -19,10 +19,8 @@ public enum ObjectWrites {
         // The server compares after defaulting: a claim template sent as a manifest has it
         // (kubectl apply replaces the whole list, which has no merge key) without the fields the
         // server fills in (kind, volumeMode, status).
-        for k in ["volumeClaimTemplates"] {
-            if case .array(let a)? = specBefore[k] { specBefore[k] = .array(a.map(defaultedClaimTemplate)) }
-            if case .array(let a)? = specAfter[k] { specAfter[k] = .array(a.map(defaultedClaimTemplate)) }
-        }
+        if case .array(let a)? = specBefore["volumeClaimTemplates"] { specBefore["volumeClaimTemplates"] = .array(a.map(defaultedClaimTemplate)) }
+        if case .array(let a)? = specAfter["volumeClaimTemplates"] { specAfter["volumeClaimTemplates"] = .array(a.map(defaultedClaimTemplate)) }
         if specBefore != specAfter {
             throw KubectlError("The StatefulSet \"\(name)\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden")
         }
@@ -66,7 +64,8 @@ public enum ObjectWrites {
         return .object(o)
     }
 
-    public static func patchPVCStorage(_ state: inout ClusterState, name: String, patch: KctlJSON) throws {
+    /// `dryRun`: validated and recorded in `state` only (the caller's copy), no volume resized.
+    public static func patchPVCStorage(_ state: inout ClusterState, name: String, patch: KctlJSON, dryRun: Bool = false) throws {
         guard let storage = patch["spec"]?["resources"]?["requests"]?["storage"]?.stringValue,
               patch.objectValue?.keys.sorted() == ["spec"], patch["spec"]?.objectValue?.keys.sorted() == ["resources"] else {
             throw KubectlError("The PersistentVolumeClaim \"\(name)\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests for bound claims")
@@ -83,7 +82,7 @@ public enum ObjectWrites {
                 throw KubectlError("The PersistentVolumeClaim \"\(name)\" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than previous value")
             }
             let path = state.pvcs[i].hostPath
-            if newBytes > old, getuid() == 0, Mounts.isMountPoint(path) {
+            if newBytes > old, !dryRun, getuid() == 0, Mounts.isMountPoint(path) {
                 let size = min(newBytes, 2 << 30)
                 guard Mounts.resizeTmpfs(path, sizeBytes: size) else {
                     throw KubectlError("Error from server: resizing volume \(state.pvcs[i].volumeName) failed: \(String(cString: strerror(errno)))")

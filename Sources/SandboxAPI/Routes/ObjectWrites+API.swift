@@ -147,36 +147,28 @@ extension ObjectHandlers {
 
     /// The patch applied to `state`. A dry run never touches a volume (no tmpfs resize).
     private func patchState(_ state: inout ClusterState, _ name: String, ns: String, type: PatchType, body: KctlJSON, dryRun: Bool) throws {
-        do {
-            guard ns == state.namespace else { throw APIStatus.notFound(resource: kind.rawValue, name: name, group: kind.group) }
-            if kind == .statefulsets {
-                guard state.statefulSet.name == name else { throw APIStatus.notFound(resource: "statefulsets", name: name, group: "apps") }
-                let before = KctlObjects(state: state).statefulSet()
-                let after = try applyPatch(before, type, body)
-                if let r = after["spec"]?["replicas"], (r.intValue ?? -1) < 0 {
-                    throw APIStatus(code: 422, reason: "Invalid", message: "StatefulSet.apps \"\(name)\" is invalid: spec.replicas: Invalid value: \(r.compact()): must be greater than or equal to 0")
-                }
-                state.statefulSet = try ObjectWrites.statefulSet(from: after, before: before, current: state.statefulSet, name: name)
-            } else {
-                guard let p = state.pvcs.first(where: { $0.name == name }) else { throw APIStatus.notFound(resource: "persistentvolumeclaims", name: name) }
-                let before = KctlObjects(state: state).pvc(p)
-                let after = try applyPatch(before, type, body)
-                // Only spec.resources.requests.storage may change on a bound claim.
-                var sb = before["spec"]?.objectValue ?? [:], sa = after["spec"]?.objectValue ?? [:]
-                let newStorage = after["spec"]?["resources"]?["requests"]?["storage"]?.stringValue
-                sb.removeValue(forKey: "resources"); sa.removeValue(forKey: "resources")
-                guard sb == sa else {
-                    throw APIStatus(code: 422, reason: "Invalid", message: "PersistentVolumeClaim \"\(name)\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims")
-                }
-                if let newStorage, newStorage != p.request, dryRun {
-                    guard let n = Quantity.parse(newStorage) else { throw KubectlError("error: unable to parse quantity \"\(newStorage)\"") }
-                    if n < (Quantity.parse(p.request) ?? 0) {
-                        throw KubectlError("The PersistentVolumeClaim \"\(name)\" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than previous value")
-                    }
-                    if let i = state.pvcs.firstIndex(where: { $0.name == name }) { state.pvcs[i].request = newStorage }
-                } else if let newStorage, newStorage != p.request {
-                    try ObjectWrites.patchPVCStorage(&state, name: name, patch: ["spec": ["resources": ["requests": ["storage": .string(newStorage)]]]])
-                }
+        guard ns == state.namespace else { throw APIStatus.notFound(resource: kind.rawValue, name: name, group: kind.group) }
+        if kind == .statefulsets {
+            guard state.statefulSet.name == name else { throw APIStatus.notFound(resource: "statefulsets", name: name, group: "apps") }
+            let before = KctlObjects(state: state).statefulSet()
+            let after = try applyPatch(before, type, body)
+            if let r = after["spec"]?["replicas"], (r.intValue ?? -1) < 0 {
+                throw APIStatus(code: 422, reason: "Invalid", message: "StatefulSet.apps \"\(name)\" is invalid: spec.replicas: Invalid value: \(r.compact()): must be greater than or equal to 0")
+            }
+            state.statefulSet = try ObjectWrites.statefulSet(from: after, before: before, current: state.statefulSet, name: name)
+        } else {
+            guard let p = state.pvcs.first(where: { $0.name == name }) else { throw APIStatus.notFound(resource: "persistentvolumeclaims", name: name) }
+            let before = KctlObjects(state: state).pvc(p)
+            let after = try applyPatch(before, type, body)
+            // Only spec.resources.requests.storage may change on a bound claim.
+            var sb = before["spec"]?.objectValue ?? [:], sa = after["spec"]?.objectValue ?? [:]
+            let newStorage = after["spec"]?["resources"]?["requests"]?["storage"]?.stringValue
+            sb.removeValue(forKey: "resources"); sa.removeValue(forKey: "resources")
+            guard sb == sa else {
+                throw APIStatus(code: 422, reason: "Invalid", message: "PersistentVolumeClaim \"\(name)\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims")
+            }
+            if let newStorage, newStorage != p.request {
+                try ObjectWrites.patchPVCStorage(&state, name: name, patch: ["spec": ["resources": ["requests": ["storage": .string(newStorage)]]]], dryRun: dryRun)
             }
         }
     }
