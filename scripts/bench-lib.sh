@@ -10,6 +10,7 @@
 #                      wants RenderBench in the same directory, as a release build has it)
 
 SCRATCH=${SCRATCH:-.build-bench}
+BENCH_STATIC=${BENCH_STATIC---static-swift-stdlib}
 
 bench_build() {
     local product=$1
@@ -20,15 +21,16 @@ bench_build() {
         echo "== building $product (release, scratch $SCRATCH)" >&2
         # The tool's kubectl proxy runs under its watchdog and the dashboard's Redis session through
         # the exec relay, as installed: built with them.
-        if ! { swift build -c release --scratch-path "$SCRATCH" --product "$product" &&
-               swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-watchdog &&
-               swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-exec-relay; } >/tmp/rrb-bench-build-$$.log 2>&1; then
+        # Linked as `make install` links it: the Swift runtime and Foundation static (BENCH_STATIC).
+        if ! { swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product "$product" &&
+               swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product redis-runbook-watchdog &&
+               swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product redis-runbook-exec-relay; } >/tmp/rrb-bench-build-$$.log 2>&1; then
             grep -E "error" /tmp/rrb-bench-build-$$.log | head -20 >&2
             echo "bench: release build of $product failed (log: /tmp/rrb-bench-build-$$.log)" >&2
             exit 2
         fi
     fi
-    BIN_DIR="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)"
+    BIN_DIR="$(swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --show-bin-path)"
     BIN="$BIN_DIR/redis-runbook"
     SB=$(bench_sandbox_binary) || exit 2
 }
@@ -39,10 +41,10 @@ bench_build() {
 # to $BIN, else built here in release in $SCRATCH (bench.sh builds it with redis-runbook).
 bench_sandbox_binary() {
     if [ -x "$BIN_DIR/redis-runbook-sandbox" ]; then echo "$BIN_DIR/redis-runbook-sandbox"; return; fi
-    if ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-sandbox >/tmp/rrb-bench-build-sbx-$$.log 2>&1; then
+    if ! swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product redis-runbook-sandbox >/tmp/rrb-bench-build-sbx-$$.log 2>&1; then
         echo "bench: release build of redis-runbook-sandbox failed (log: /tmp/rrb-bench-build-sbx-$$.log)" >&2; exit 2
     fi
-    echo "$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/redis-runbook-sandbox"
+    echo "$(swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --show-bin-path)/redis-runbook-sandbox"
 }
 
 # Starts (or reuses) the sandbox; sets D (dir) and K (its kubectl). Seeds the demo data once.
@@ -148,13 +150,14 @@ bench_launch_app() {
     local name=$1; shift
     rm -f "$TMUX_DIR/$name.pid" "$TMUX_DIR/$name.start"
     local q=""
-    # The sandbox's kubeconfig spelled out (a tmux server started elsewhere would not carry KUBECONFIG).
-    for a in "$BIN" --kubeconfig "$KUBECONFIG" "$@"; do q+=" $(printf '%q' "$a")"; done
+    # The sandbox's kubeconfig and kubectl's cache spelled out (a tmux server started before
+    # bench_sandbox carries neither KUBECONFIG nor KUBECACHEDIR).
+    for a in "KUBECACHEDIR=${KUBECACHEDIR:-$HOME/.kube/cache}" "$BIN" --kubeconfig "$KUBECONFIG" "$@"; do q+=" $(printf '%q' "$a")"; done
     btmux new-session -d -s "$name" -x 200 -y 60 \
         "bash -c 'echo \$\$ >$TMUX_DIR/$name.pid; echo \$EPOCHREALTIME >$TMUX_DIR/$name.start; exec env TERM=xterm-256color$q'"
     btmux set-option -t "$name" remain-on-exit off >/dev/null 2>&1 || true
     local i=0
-    while [ ! -s "$TMUX_DIR/$name.start" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+    while [ ! -s "$TMUX_DIR/$name.start" ] && [ $i -lt 5000 ]; do bench_pause 0.001; i=$((i + 1)); done
     APP_PID=$(cat "$TMUX_DIR/$name.pid")
     APP_START=$(cat "$TMUX_DIR/$name.start")
 }
@@ -217,14 +220,26 @@ bench_tree_rss_kb() { bench_tree "$1" rss; }
 
 # Issue 16's "full screen": every panel holds real data: the pod (Running) and its node (Ready),
 # Redis memory (the gauge has a value), AOF, the exporter (up, from its scrape) and the BullMQ
-# panel listing a real queue (the demo seed's `email` with its counts).
+# panel listing a real queue (the demo seed's `email` with its counts). bash's own matching, no
+# grep: the poller forks nothing but its `capture-pane`, so it takes as little of the two cores
+# from the dashboard it measures as it can.
 bench_full_screen() {
-    grep -q "Running" <<<"$1" && grep -Eq "node [^ ]+ +Ready" <<<"$1" && grep -Eq "used/max.*[0-9]" <<<"$1" &&
-        grep -q "AOF on" <<<"$1" && grep -q "exporter sidecar present and up" <<<"$1" && grep -Eq "│ email +[0-9]" <<<"$1"
+    local s=$1 node_re='node [^ ]+ +Ready' mem_re='used/max.*[0-9]' q_re='│ email +[0-9]'
+    [[ $s == *Running* && $s =~ $node_re && $s =~ $mem_re && $s == *"AOF on"* &&
+       $s == *"exporter sidecar present and up"* && $s =~ $q_re ]]
 }
 
-# Polls tmux session $1 every ~20 ms (up to $2 s, default 30) until bench_full_screen; prints
-# the seconds from $APP_START, or returns 1 (the last screen in $BENCH_LAST_SCREEN).
+# Waits $1 seconds (a fraction) without a process: `read -t` on an idle descriptor.
+exec {BENCH_IDLE_FD}<> <(:)
+bench_pause() {
+    read -r -t "$1" -u "$BENCH_IDLE_FD" _ || true
+}
+
+# The full-screen poller's period (s): one `tmux capture-pane` (~2-3 ms) every BENCH_POLL.
+BENCH_POLL=${BENCH_POLL:-0.005}
+
+# Polls tmux session $1 every ~BENCH_POLL s (up to $2 s, default 30) until bench_full_screen;
+# prints the seconds from $APP_START, or returns 1 (the last screen in $BENCH_LAST_SCREEN).
 bench_wait_full_screen() {
     local name=$1 limit=${2:-30} scr now deadline
     deadline=$(( ${APP_START%.*} + limit ))
@@ -233,6 +248,6 @@ bench_wait_full_screen() {
         scr=$(btmux capture-pane -p -t "$name" 2>/dev/null || true)
         if bench_full_screen "$scr"; then bench_calc "$now - $APP_START"; echo; return 0; fi
         if [ "${now%.*}" -gt "$deadline" ]; then BENCH_LAST_SCREEN=$scr; return 1; fi
-        sleep 0.02
+        bench_pause "$BENCH_POLL"
     done
 }

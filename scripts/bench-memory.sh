@@ -24,6 +24,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 KEYS=${KEYS:-1000000}
 SCRATCH=${SCRATCH:-.build-bench}
+BENCH_STATIC=${BENCH_STATIC---static-swift-stdlib}   # linked as `make install` links it
 RSS_LIMIT_KB=$((50 * 1024))
 RATIO_GOAL=${RATIO_GOAL:-0.5}
 BIN=${BIN:-${BENCH_BIN:-}}
@@ -37,15 +38,15 @@ if [ -n "${BIN:-}" ]; then
     echo "== using prebuilt $BIN"
 else
 echo "== building (release)"
-if ! { swift build -c release --scratch-path "$SCRATCH" --product redis-runbook &&
-        swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-watchdog &&
-        swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-exec-relay &&
-        swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-sandbox; } >/tmp/rrb-bench-mem-build.log 2>&1; then
+if ! { swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product redis-runbook &&
+        swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product redis-runbook-watchdog &&
+        swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product redis-runbook-exec-relay &&
+        swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product redis-runbook-sandbox; } >/tmp/rrb-bench-mem-build.log 2>&1; then
     grep -E "error" /tmp/rrb-bench-mem-build.log | head -20 >&2
     echo "bench-memory: release build failed (full log: /tmp/rrb-bench-mem-build.log)" >&2
     exit 2
 fi
-BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/redis-runbook"
+BIN="$(swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --show-bin-path)/redis-runbook"
 fi
 . scripts/bench-lib.sh
 BIN_DIR="$(dirname "$BIN")"; SB=$(bench_sandbox_binary) || exit 2
@@ -97,14 +98,34 @@ busy_delta() {
         'BEGIN { printf "Redis CPU %.2f s, scripts %.2f s, other commands %.2f s", a - b, x - y, p - q }'
 }
 
+# Before each side: no fork child (BGSAVE, AOF rewrite) running, and a fresh BGSAVE done, so
+# that Redis's own `save 300 100` (the sandbox's BullMQ app writes all the time) does not start
+# one during the timed run: a fork child of a 1,000,000-key Redis takes a core for a second or
+# two, and Redis preempted mid-script is what put the analysis's scripts in SLOWLOG (session 10).
+# Each run prints the forks that happened during each side (INFO total_forks), so a run that had
+# one anyway is seen.
+persistence_quiet() {
+    local i=0
+    rcli BGSAVE >/dev/null 2>&1 || true
+    while [ $i -lt 600 ]; do
+        if rcli INFO persistence | tr -d '\r' | awk -F: '/^(rdb_bgsave_in_progress|aof_rewrite_in_progress):/ { s += $2 } END { exit s != 0 }'; then return 0; fi
+        sleep 0.1; i=$((i + 1))
+    done
+    echo "bench-memory: a BGSAVE or AOF rewrite still runs after 60 s" >&2
+}
+forks() { rcli INFO stats | tr -d '\r' | awk -F: '/^total_forks:/ {print $2}'; }
+
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 : >"$WORK/ours.txt"; : >"$WORK/memkeys.txt"; : >"$WORK/rss.txt"
 for i in $(seq 1 "$RUNS"); do
+    persistence_quiet; f0=$(forks)
     read -r b_cpu b_ev b_us < <(redis_busy)
     /usr/bin/time -f "%e %M %U %S" -o "$WORK/t" "$K" exec -i redis-0 -c redis -- redis-cli --memkeys >"$WORK/memkeys.out" 2>&1
     read -r mk_wall mk_rss mk_u mk_s <"$WORK/t"
     read -r a_cpu a_ev a_us < <(redis_busy)
+    mk_forks=$(( $(forks) - f0 ))
+    persistence_quiet; f0=$(forks)
     mk_busy=$(busy_delta "$a_cpu" "$b_cpu" "$a_ev" "$b_ev" "$a_us" "$b_us")
     # /usr/bin/time's %M is the largest RSS of the process and every child it reaped, i.e. of its
     # kubectl (about 46 MB) when that is larger: the tool's own peak (VmHWM) is polled instead.
@@ -119,6 +140,7 @@ for i in $(seq 1 "$RUNS"); do
     wait "$tpid" || { echo "run $i: redis-runbook memory failed:"; cat "$WORK/ours.err"; exit 1; }
     read -r our_wall tree_rss our_u our_s <"$WORK/t"
     read -r a_cpu a_ev a_us < <(redis_busy)
+    our_forks=$(( $(forks) - f0 ))
     our_busy=$(busy_delta "$a_cpu" "$b_cpu" "$a_ev" "$b_ev" "$a_us" "$b_us")
     echo "$mk_wall" >>"$WORK/memkeys.txt"
     echo "$our_wall" >>"$WORK/ours.txt"
@@ -136,8 +158,8 @@ f = lambda k: s.get(k) or 0
 print("in its scripts %.2f s (their own TIME, summed), before the first batch %.2f s, after the last answer %.2f s, of %.2f s" % (f("scriptSeconds"), f("startSeconds"), f("endSeconds"), f("durationSeconds")))' "$WORK/ours.json" 2>/dev/null || true)
     printf 'run %d: memkeys %6.2f s | memory %6.2f s, %s keys, %s batches, peak RSS %d KB (with kubectl child: %d KB; memkeys side: %d KB), batch answer median %.2f max %.1f ms, script median %.2f max %.1f ms, paused %.1f s\n' \
         "$i" "$mk_wall" "$our_wall" "$keys" "$bat" "$our_rss" "$tree_rss" "$mk_rss" "$mlat" "$lat" "$mscr" "$scr" "$pau"
-    echo "       memkeys: $mk_busy; its kubectl ${mk_u} s user + ${mk_s} s sys"
-    echo "       memory: $our_busy; the tool and its kubectl ${our_u} s user + ${our_s} s sys; $split; load $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "       memkeys: $mk_busy; its kubectl ${mk_u} s user + ${mk_s} s sys; Redis forks during it: $mk_forks"
+    echo "       memory: $our_busy; the tool and its kubectl ${our_u} s user + ${our_s} s sys; $split; Redis forks during it: $our_forks; load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 
 [ -n "${SAVE_JSON:-}" ] && cp "$WORK/ours.json" "$SAVE_JSON"

@@ -18,18 +18,18 @@ cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
 
 ONLY=${BENCH_ONLY:-"1 2 3 4 5 6 7"}
-export SCRATCH
+export SCRATCH BENCH_STATIC
 export BENCH_RESULTS=${BENCH_RESULTS:-$(mktemp /tmp/rrb-bench-results.XXXXXX)}
 : >"$BENCH_RESULTS"
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 if [ -n "${BENCH_BIN:-}" ]; then echo "== measuring $BENCH_BIN (no build)"; else echo "== building (release, scratch $SCRATCH)"; fi
-if [ -z "${BENCH_BIN:-}" ] && { ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook >/tmp/rrb-bench-build.log 2>&1 ||
-   ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-sandbox >>/tmp/rrb-bench-build.log 2>&1 ||
-   ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-watchdog >>/tmp/rrb-bench-build.log 2>&1 ||
-   ! swift build -c release --scratch-path "$SCRATCH" --product redis-runbook-exec-relay >>/tmp/rrb-bench-build.log 2>&1 ||
-   ! swift build -c release --scratch-path "$SCRATCH" --product RenderBench >>/tmp/rrb-bench-build.log 2>&1; }; then
+if [ -z "${BENCH_BIN:-}" ] && { ! swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product redis-runbook >/tmp/rrb-bench-build.log 2>&1 ||
+   ! swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product redis-runbook-sandbox >>/tmp/rrb-bench-build.log 2>&1 ||
+   ! swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product redis-runbook-watchdog >>/tmp/rrb-bench-build.log 2>&1 ||
+   ! swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product redis-runbook-exec-relay >>/tmp/rrb-bench-build.log 2>&1 ||
+   ! swift build -c release --scratch-path "$SCRATCH" $BENCH_STATIC --product RenderBench >>/tmp/rrb-bench-build.log 2>&1; }; then
     grep -E "error" /tmp/rrb-bench-build.log | head -20
     echo "bench: release build failed (log: /tmp/rrb-bench-build.log)"
     exit 2

@@ -17,7 +17,9 @@ struct LiveDataSource: DashboardDataSource {
 
     func snapshot() async -> Snapshot {
         let s = await prober.snapshot()
-        lastSeen?.offer(s)
+        // The record is written (and fsync'd) beside the frame, not before it: the first
+        // frame waited on that write.
+        if let lastSeen { Task.detached(priority: .utility) { lastSeen.offer(s) } }
         return s
     }
 

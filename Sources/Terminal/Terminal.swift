@@ -66,6 +66,10 @@ public final class Terminal {
         initscr()
         cursesActive.store(true, ordering: .relaxed)
         started = true
+        // No typeahead check inside doupdate: ncurses would poll the keyboard and flush its
+        // output after every few lines (~150 writes for the first 200x60 frame, each waking the
+        // terminal); without it a frame goes out in one buffer. Keys are read between frames anyway.
+        typeahead(-1)
         raw()          // Ctrl-C arrives as a key; signals still reach us from kill
         noecho()
         nonl()

@@ -85,6 +85,17 @@ import Testing
         #expect(LogScan.scan(plain).map(\.kind) == [.rdbCorruption])
         #expect(LogScan.scan("").isEmpty)
     }
+
+    /// The scan's byte-wise matching: a rule's words at the very start or end of a line match,
+    /// a line one byte short of them does not, and UTF-8 around them does not hide them.
+    @Test func matchesAtLineEdgesAndNotOneByteShort() {
+        #expect(LogScan.scan("No space left on device").map(\.kind) == [.diskFull])
+        #expect(LogScan.scan("écriture: No space left on device").map(\.kind) == [.diskFull])
+        #expect(LogScan.scan("No space left on devic").isEmpty)
+        #expect(LogScan.scan("o space left on device").isEmpty)
+        #expect(LogScan.scan("Permission denie\nd").isEmpty)
+        #expect(LogScan.scan("N").isEmpty)
+    }
 }
 
 @Suite struct BullMQTests {
