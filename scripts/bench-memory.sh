@@ -17,7 +17,8 @@
 # BENCH_SANDBOX_DIR (default: a fresh temp dir, removed afterwards), KEEP_SANDBOX=1,
 # MEMORY_ARGS (extra arguments to `redis-runbook memory`, e.g. `--sample 0.25`),
 # SAVE_JSON (a path: the last run's `--json` report is copied there, e.g. to compare a sampled
-# run's estimates with an exact run's counts).
+# run's estimates with an exact run's counts), BENCH_SETTLE (default 1: a BGSAVE done and no
+# fork child running before each side; 0: as Redis's own save rules fall).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -103,9 +104,10 @@ busy_delta() {
 # one during the timed run: a fork child of a 1,000,000-key Redis takes a core for a second or
 # two, and Redis preempted mid-script is what put the analysis's scripts in SLOWLOG (session 10).
 # Each run prints the forks that happened during each side (INFO total_forks), so a run that had
-# one anyway is seen.
+# one anyway is seen. BENCH_SETTLE=0 skips this (Redis's own saves may then land in a run).
 persistence_quiet() {
     local i=0
+    [ "${BENCH_SETTLE:-1}" = 1 ] || return 0
     rcli BGSAVE >/dev/null 2>&1 || true
     while [ $i -lt 600 ]; do
         if rcli INFO persistence | tr -d '\r' | awk -F: '/^(rdb_bgsave_in_progress|aof_rewrite_in_progress):/ { s += $2 } END { exit s != 0 }'; then return 0; fi
