@@ -16,16 +16,16 @@ import Glibc
 /// can `kubectl exec` with the same credentials anyway.
 ///
 /// Started through ProcessRunner's `Child` (own process group, recorded like every command),
-/// ready once its socket exists (kubectl listens, then prints `Starting to serve on PATH`);
-/// killed and started again (with back-off) when it exits, when it does not serve within
-/// `serveTimeout`, or when its socket stops answering (`notServing`). `stop` ends it and removes the directory.
+/// ready once kubectl prints `Starting to serve on PATH`; killed and started again (with
+/// back-off) when it exits, when it does not serve within `serveTimeout`, or when its socket
+/// stops answering (`notServing`). `stop` ends it and removes the directory.
 ///
 /// Owns: the proxy process and its directory. Must not: speak HTTP, know Kubernetes objects.
 public final class KubeProxy: @unchecked Sendable {
     /// The full argv, `kubectl [global flags] proxy --unix-socket SOCKET --reject-paths=ATTACH`.
     public var argv: [String] { lock.withLock { argvLocked } }
     private let kubectlAndFlags: [String]
-    /// Seconds a started proxy may take to make its socket before it is killed.
+    /// Seconds a started proxy may take to print `Starting to serve` before it is killed.
     public let serveTimeout: Double
     private let recorder: (any CommandRecorder)?
     private let lock = NSLock()
@@ -189,11 +189,13 @@ public final class KubeProxy: @unchecked Sendable {
         }
         guard let dir = dirPath else { return nil }
         if !serving {
-            // kubectl listens on the socket, then prints `Starting to serve` and serves: a
-            // socket that exists (removed before every start) already takes connections, which
-            // wait in its backlog until kubectl accepts them, so the readers need not wait for
-            // the line (they poll this every 2 ms while the proxy starts).
-            guard access(dir + "/api.sock", F_OK) == 0 else {
+            // kubectl makes the socket just before it prints `Starting to serve`: no socket, no
+            // file to read yet (the readers poll this every 2 ms while the proxy starts). The
+            // socket alone is not enough: its file exists from bind(), before listen(), and a
+            // connect in between is refused, which a reader takes for a proxy that stopped
+            // serving, and kills it.
+            guard access(dir + "/api.sock", F_OK) == 0, let out = FileManager.default.contents(atPath: dir + "/out.txt"),
+                  String(decoding: out, as: UTF8.self).contains("Starting to serve") else {
                 if now.timeIntervalSince(startedAt) > serveTimeout {
                     _lastFailure = readErrorsLocked() ?? "kubectl proxy did not serve within \(Int(serveTimeout)) s"
                     c.signal(SIGKILL)
