@@ -37,11 +37,12 @@ resource_bytes() { bench_metric_diff apiserver_response_sent_bytes_total "$1" "$
 measure() { # side run
     local side=$1 run=$2 t
     bench_scrape "$WORK/b0"
-    bench_launch_app "$side$run" --kubectl "$K" --refresh 1
-    if ! t=$(bench_wait_full_screen "$side$run" 30); then
-        echo "$side run $run: no full screen within 30 s; screen:"; btmux capture-pane -p -t "$side$run" | head -30
+    bench_prepare_app "$side$run" --kubectl "$K" --refresh 1
+    if ! bench_time_app "$side$run" 30; then
+        echo "$side run $run: $BENCH_LAST_SCREEN"
         bench_quit_app "$side$run" "$APP_PID"; exit 1
     fi
+    t=$T_FULL
     local d; d=$(bench_calc "$BYTES_SECONDS - ($(bench_now) - $APP_START)")
     awk -v d="$d" 'BEGIN { exit !(d > 0) }' && sleep "$d"
     bench_scrape "$WORK/b1"

@@ -144,11 +144,14 @@ bench_tmux_cleanup() {
     return 0
 }
 
-# Launches the dashboard in a new 200x60 tmux session $1; the app's pid goes to $TMUX_DIR/$1.pid
-# and its launch time (epoch seconds) to $TMUX_DIR/$1.start. Extra args follow.
-bench_launch_app() {
+# Prepares the dashboard in a new 200x60 tmux session $1: the session's shell waits on the fifo
+# $TMUX_DIR/$1.go, then writes the launch time (epoch seconds) to $TMUX_DIR/$1.start and becomes
+# the dashboard; its pid is in $TMUX_DIR/$1.pid (APP_PID). Extra args follow.
+# bench_release_app starts it; bench_time_app starts and times it.
+bench_prepare_app() {
     local name=$1; shift
-    rm -f "$TMUX_DIR/$name.pid" "$TMUX_DIR/$name.start"
+    rm -f "$TMUX_DIR/$name.pid" "$TMUX_DIR/$name.start" "$TMUX_DIR/$name.go"
+    mkfifo "$TMUX_DIR/$name.go"
     local q="" qe
     # The sandbox's kubeconfig and kubectl's cache spelled out (a tmux server started before
     # bench_sandbox carries neither KUBECONFIG nor KUBECACHEDIR). Exported by the shell that
@@ -157,12 +160,40 @@ bench_launch_app() {
     qe=$(printf '%q' "${KUBECACHEDIR:-$HOME/.kube/cache}")
     for a in "$BIN" --kubeconfig "$KUBECONFIG" "$@"; do q+=" $(printf '%q' "$a")"; done
     btmux new-session -d -s "$name" -x 200 -y 60 \
-        "bash -c 'echo \$\$ >$TMUX_DIR/$name.pid; export TERM=xterm-256color KUBECACHEDIR=$qe; echo \$EPOCHREALTIME >$TMUX_DIR/$name.start; exec$q'"
+        "bash -c 'echo \$\$ >$TMUX_DIR/$name.pid; export TERM=xterm-256color KUBECACHEDIR=$qe; read -r _ <$TMUX_DIR/$name.go; echo \$EPOCHREALTIME >$TMUX_DIR/$name.start; exec$q'"
     btmux set-option -t "$name" remain-on-exit off >/dev/null 2>&1 || true
     local i=0
-    while [ ! -s "$TMUX_DIR/$name.start" ] && [ $i -lt 5000 ]; do bench_pause 0.001; i=$((i + 1)); done
+    while [ ! -s "$TMUX_DIR/$name.pid" ] && [ $i -lt 5000 ]; do bench_pause 0.001; i=$((i + 1)); done
     APP_PID=$(cat "$TMUX_DIR/$name.pid")
+}
+
+# Starts the dashboard prepared in session $1; APP_START is its launch time.
+bench_release_app() {
+    local name=$1 i=0
+    echo go >"$TMUX_DIR/$name.go"
+    while [ ! -s "$TMUX_DIR/$name.start" ] && [ $i -lt 5000 ]; do bench_pause 0.001; i=$((i + 1)); done
     APP_START=$(cat "$TMUX_DIR/$name.start")
+}
+
+# Prepares and starts the dashboard in session $1 (extra args follow), for benchmarks that do not
+# time its start.
+bench_launch_app() {
+    bench_prepare_app "$@"
+    bench_release_app "$1"
+}
+
+# Starts the dashboard prepared in session $1 and times it (bench-screen.py watch: no process
+# forked while it starts): sets T_FRAME and T_FULL (seconds from its launch to its first frame and
+# to its first full screen) and FRAME_FIRST (yes when the first frame had no data yet), and
+# APP_START. Returns 1 when no full screen came within $2 s (default 30); the last screen is then
+# in BENCH_LAST_SCREEN.
+bench_time_app() {
+    local name=$1 limit=${2:-30} out
+    if ! out=$(python3 "$BENCH_SCREEN" watch "$TMUX_SOCK" "$name" "$TMUX_DIR/$name.go" "$TMUX_DIR/$name.start" "$limit"); then
+        BENCH_LAST_SCREEN=$out; APP_START=$(cat "$TMUX_DIR/$name.start" 2>/dev/null || echo 0); return 1
+    fi
+    APP_START=$(cat "$TMUX_DIR/$name.start")
+    read -r _ T_FRAME _ T_FULL _ FRAME_FIRST <<<"$out"
 }
 
 # Asks the dashboard in session $1 to quit (q) and waits (up to 10 s) for process $2 to end.
@@ -221,36 +252,12 @@ bench_sum() { awk '{ s += $NF } END { print s + 0 }'; }
 # Resident memory (KB) of a process and all its live descendants.
 bench_tree_rss_kb() { bench_tree "$1" rss; }
 
-# Issue 16's "full screen": every panel holds real data: the pod (Running) and its node (Ready),
-# Redis memory (the gauge has a value), AOF, the exporter (up, from its scrape) and the BullMQ
-# panel listing a real queue (the demo seed's `email` with its counts). bash's own matching, no
-# grep: the poller forks nothing but its `capture-pane`, so it takes as little of the two cores
-# from the dashboard it measures as it can.
-bench_full_screen() {
-    local s=$1 node_re='node [^ ]+ +Ready' mem_re='used/max.*[0-9]' q_re='│ email +[0-9]'
-    [[ $s == *Running* && $s =~ $node_re && $s =~ $mem_re && $s == *"AOF on"* &&
-       $s == *"exporter sidecar present and up"* && $s =~ $q_re ]]
-}
+# Issue 16's "full screen" (every panel holds real data), defined once, in bench-screen.py.
+BENCH_SCREEN="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bench-screen.py"
+bench_full_screen() { python3 "$BENCH_SCREEN" check <<<"$1"; }
 
 # Waits $1 seconds (a fraction) without a process: `read -t` on an idle descriptor.
 exec {BENCH_IDLE_FD}<> <(:)
 bench_pause() {
     read -r -t "$1" -u "$BENCH_IDLE_FD" _ || true
-}
-
-# The full-screen poller's period (s): one `tmux capture-pane` (~2-3 ms) every BENCH_POLL.
-BENCH_POLL=${BENCH_POLL:-0.005}
-
-# Polls tmux session $1 every ~BENCH_POLL s (up to $2 s, default 30) until bench_full_screen;
-# prints the seconds from $APP_START, or returns 1 (the last screen in $BENCH_LAST_SCREEN).
-bench_wait_full_screen() {
-    local name=$1 limit=${2:-30} scr now deadline
-    deadline=$(( ${APP_START%.*} + limit ))
-    while :; do
-        now=$EPOCHREALTIME
-        scr=$(btmux capture-pane -p -t "$name" 2>/dev/null || true)
-        if bench_full_screen "$scr"; then bench_calc "$now - $APP_START"; echo; return 0; fi
-        if [ "${now%.*}" -gt "$deadline" ]; then BENCH_LAST_SCREEN=$scr; return 1; fi
-        bench_pause "$BENCH_POLL"
-    done
 }

@@ -6,8 +6,8 @@
 # kubectl exec -i ... redis-cli INFO, kubectl get --raw .../proxy/metrics); the slowest
 # probe's median is the baseline, per cache state (cold: the cache removed before each probe).
 # Ours: from the launch of the dashboard in tmux (200x60) to a screen where every panel holds
-# real data (bench_full_screen), polling `tmux capture-pane` every BENCH_POLL s (default 5 ms,
-# no other process); cold: the cache removed before the launch.
+# real data, seen by bench-screen.py (a tmux control client that looks at the screen each time the
+# pane prints, forking nothing while the dashboard starts); cold: the cache removed before the launch.
 # Also records when the frame (the header) first appears, and that it appears before the data.
 #
 # Goal (exit 1 when missed): in each cache state, median time to full screen <= 1.3 x that
@@ -35,10 +35,6 @@ timed() { # prints wall seconds of the command
     bench_calc "$b - $a" 3; echo
 }
 
-# The screen is "full" when the pod panel shows Running and the memory gauge has a value.
-full_screen() { bench_full_screen "$1"; }
-has_frame() { [[ $1 == *redis-runbook* ]]; }
-
 : "${BENCH_STATES:=warm cold}"
 all_ok=yes
 for state in $BENCH_STATES; do
@@ -52,24 +48,16 @@ for state in $BENCH_STATES; do
         fresh_cache; timed "$K" exec -i redis-0 -c redis -- redis-cli INFO >>"$WORK/$state.info"
         fresh_cache; timed "$K" get --raw "/api/v1/namespaces/$NS/pods/redis-0:9121/proxy/metrics" >>"$WORK/$state.metrics"
 
+        bench_prepare_app "start$state$run" --kubectl "$K" --refresh 1
         fresh_cache
-        bench_launch_app "start$state$run" --kubectl "$K" --refresh 1
-        t_frame=""; t_full=""; first_screen=""
-        deadline=$(( ${APP_START%.*} + 30 ))
-        while :; do
-            now=$EPOCHREALTIME
-            scr=$(btmux capture-pane -p -t "start$state$run" 2>/dev/null || true)
-            if [ -z "$t_frame" ] && has_frame "$scr"; then t_frame=$now; first_screen=$scr; fi
-            if full_screen "$scr"; then t_full=$now; break; fi
-            if [ "${now%.*}" -gt "$deadline" ]; then break; fi
-            bench_pause "$BENCH_POLL"
-        done
+        if ! bench_time_app "start$state$run" 30; then
+            echo "$state run $run: $BENCH_LAST_SCREEN"; bench_quit_app "start$state$run" "$APP_PID"; exit 1
+        fi
         bench_quit_app "start$state$run" "$APP_PID"
-        if [ -z "$t_full" ]; then echo "$state run $run: no full screen within 30 s; last screen:"; echo "$scr" | head -30; exit 1; fi
-        f=$(bench_calc "$t_frame - $APP_START"); u=$(bench_calc "$t_full - $APP_START")
+        f=$T_FRAME; u=$T_FULL
         echo "$f" >>"$WORK/$state.frame"; echo "$u" >>"$WORK/$state.full"
         # The frame came first when the first screen with a header had no data yet.
-        if full_screen "$first_screen"; then frame_first=no; fi
+        [ "$FRAME_FIRST" = yes ] || frame_first=no
         printf '%s run %d: probes alone: pod %ss, INFO %ss, metrics %ss | dashboard: frame at %ss, full screen at %ss\n' \
             "$state" "$run" "$(tail -1 "$WORK/$state.pod")" "$(tail -1 "$WORK/$state.info")" "$(tail -1 "$WORK/$state.metrics")" "$f" "$u"
     done
