@@ -73,13 +73,17 @@ final class LastSeenThrottle: Sendable {
     let store: LastSeenStore
     private let last = Mutex<Date>(.distantPast)
     init(target: DataTarget, store: LastSeenStore = LastSeen.store()) { self.target = target; self.store = store }
-    func offer(_ s: Snapshot, now: Date = Date()) {
-        guard LastSeen.point(s) != nil else { return }
-        let due = last.withLock { l -> Bool in
+    /// True when a record of `s` is due (a full answer, 10 s or more after the last one), and
+    /// then counts it as written: cheap, so the dashboard asks on each refresh and hands only
+    /// the due write to another task.
+    func take(_ s: Snapshot, now: Date = Date()) -> Bool {
+        guard LastSeen.point(s) != nil else { return false }
+        return last.withLock { l -> Bool in
             if now.timeIntervalSince(l) < 10 { return false }
             l = now
             return true
         }
-        if due { LastSeen.record(s, target: target, by: "dashboard", store: store) }
     }
+    /// Writes the record of `s` (JSON, fsync'd).
+    func write(_ s: Snapshot) { LastSeen.record(s, target: target, by: "dashboard", store: store) }
 }

@@ -17,9 +17,9 @@ struct LiveDataSource: DashboardDataSource {
 
     func snapshot() async -> Snapshot {
         let s = await prober.snapshot()
-        // The record is written (and fsync'd) beside the frame, not before it: the first
+        // A due record is written (and fsync'd) beside the frame, not before it: the first
         // frame waited on that write.
-        if let lastSeen { Task.detached(priority: .utility) { lastSeen.offer(s) } }
+        if let lastSeen, lastSeen.take(s) { Task.detached(priority: .utility) { lastSeen.write(s) } }
         return s
     }
 

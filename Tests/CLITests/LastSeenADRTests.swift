@@ -27,4 +27,29 @@ import Testing
         let old = #"{"seenAt":"2026-12-04T18:00:00Z","keys":{"db0":1},"jobs":{}}"#
         #expect(try JSONDecoder().decode(DataPoint.self, from: Data(old.utf8)).adr == nil)
     }
+
+    /// The dashboard records a full answer at most every 10 s; a partial answer neither writes
+    /// nor uses up the slot, and the record written is the snapshot's (a real file on disk).
+    @Test func theDashboardsRecordIsThrottledToEveryTenSeconds() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rrb-lastseen-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = LastSeenStore(directory: dir)
+        let target = DataTarget(context: "sandbox", namespace: "default", statefulset: "redis", pod: "redis-0")
+        let throttle = LastSeenThrottle(target: target, store: store)
+        var partial = Snapshot()
+        partial.redisState = "unreachable"
+        var full = Snapshot()
+        full.takenAt = "2026-12-05T14:00:00Z"
+        full.redisState = "ok"
+        full.keyspace = ["db0": 7]
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(!throttle.take(partial, now: t0), "no record of a partial answer")
+        #expect(throttle.take(full, now: t0), "the partial answer did not use up the slot")
+        throttle.write(full)
+        let rec = try #require(LastSeen.load(target, store: store))
+        #expect(rec.by == "dashboard")
+        #expect(rec.data.keys == ["db0": 7])
+        #expect(!throttle.take(full, now: t0.addingTimeInterval(9.9)))
+        #expect(throttle.take(full, now: t0.addingTimeInterval(10)))
+    }
 }
