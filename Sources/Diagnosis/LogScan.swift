@@ -30,7 +30,7 @@ public enum LogScan {
 
     /// All matches in log order (one per line; a line matches the first rule that fits).
     public static func scan(_ text: String) -> [Match] {
-        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { String(RedisInfo.trimmed($0)) }
+        let lines = TextLines.split(text).map { String(RedisInfo.trimmed($0)) }
         // An RDB load error belongs to the AOF when the log shows the AOF base being read.
         let aofContext = lines.contains { l in
             l.has("base file on AOF loading") || l.has("RDB preamble from AOF") || l.has("RDB is base AOF")

@@ -15,7 +15,7 @@ public struct PrometheusText: Sendable, Equatable {
 
     public static func parse(_ text: String) -> PrometheusText {
         var out = PrometheusText()
-        for raw in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        for raw in TextLines.split(text) {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             if let s = parseLine(line) { out.samples.append(s) }

@@ -267,11 +267,13 @@ extension SnapshotBuilder {
     /// not split again on every refresh (parsing all of it was a third of the dashboard's CPU).
     public static func exporterUpLines(_ text: String) -> String {
         var out: [Substring] = []
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            let l = line.drop { $0 == " " || $0 == "\t" }
-            guard l.hasPrefix("redis_up") else { continue }
-            let next = l.dropFirst("redis_up".count).first
-            if next == nil || next == "{" || next == " " || next == "\t" { out.append(line) }
+        let name = Array("redis_up".utf8)
+        for line in TextLines.split(text) {
+            let u = line.utf8
+            guard let at = u.firstIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }),
+                  u[at...].starts(with: name) else { continue }
+            let after = u.index(at, offsetBy: name.count)
+            if after == u.endIndex || [UInt8(ascii: "{"), UInt8(ascii: " "), UInt8(ascii: "\t")].contains(u[after]) { out.append(line) }
         }
         return out.joined(separator: "\n")
     }
